@@ -1,0 +1,129 @@
+import type { SecretRef, SnapshotSummary } from '@runbooks/contracts';
+
+/**
+ * The activities every runbook may call. Workflows import this type only (never the code)
+ * and call the activities through `proxyActivities<RunbookActivities>()`.
+ * Every input is one object; every side effect carries an idempotency key.
+ */
+export interface RunbookActivities {
+  // backup (restic)
+  checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
+  restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;
+  verifyRestoredContent(input: VerifyRestoredContentInput): Promise<VerifyRestoredContentResult>;
+  // files
+  swapIntoTarget(input: SwapIntoTargetInput): Promise<SwapIntoTargetResult>;
+  restorePreviousContents(input: RestorePreviousContentsInput): Promise<RestorePreviousContentsResult>;
+  discardStaging(input: DiscardStagingInput): Promise<void>;
+  // notify
+  notify(input: NotifyInput): Promise<NotifyResult>;
+  // reports
+  writeReport(input: WriteReportInput): Promise<WriteReportResult>;
+}
+
+export interface BackupRepositoryRef {
+  url: string;
+  passwordRef: SecretRef;
+}
+
+export interface CheckBackupRepositoryInput {
+  repository: BackupRepositoryRef;
+}
+export interface CheckBackupRepositoryResult {
+  /** Every snapshot in the repository, newest last. */
+  snapshots: SnapshotSummary[];
+  /** One line for the report, e.g. "restic check: no errors; 3 snapshots". */
+  summary: string;
+}
+
+export interface RestoreToStagingInput {
+  repository: BackupRepositoryRef;
+  snapshotId: string;
+  /** The path inside the snapshot to restore. */
+  path: string;
+  /** Where the content of `path` must end up (created; emptied first if a retry finds it half-filled). */
+  stagingDir: string;
+  idempotencyKey: string;
+}
+export interface RestoreToStagingResult {
+  stagingDir: string;
+  files: number;
+  bytes: number;
+  /** restic's own --verify of the restored files passed. */
+  resticVerified: boolean;
+}
+
+export interface VerifyRestoredContentInput {
+  repository: BackupRepositoryRef;
+  snapshotId: string;
+  path: string;
+  stagingDir: string;
+}
+export interface FileChecksum {
+  /** Relative to the restored root. */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+export interface VerifyRestoredContentResult {
+  files: number;
+  bytes: number;
+  /** sha256 over the sorted manifest lines `<sha256>  <path>`; identifies the restored content. */
+  manifestSha256: string;
+  /** The manifest itself is large; only its first entries travel in history. */
+  sample: FileChecksum[];
+}
+
+export interface SwapIntoTargetInput {
+  target: string;
+  stagingDir: string;
+  /** Where the previous contents of target are kept. */
+  retainedCopyDir: string;
+  idempotencyKey: string;
+}
+export interface SwapIntoTargetResult {
+  target: string;
+  /** null when the target did not exist before the swap. */
+  retainedCopyDir: string | null;
+}
+
+export interface RestorePreviousContentsInput {
+  target: string;
+  retainedCopyDir: string | null;
+  idempotencyKey: string;
+}
+export interface RestorePreviousContentsResult {
+  /** What happened, for the report. */
+  summary: string;
+}
+
+export interface DiscardStagingInput {
+  stagingDir: string;
+}
+
+export interface NotifyInput {
+  runId: string;
+  /** Who it is for: affected users, or an escalation contact. */
+  recipients: string[];
+  kind: 'run-completed' | 'run-failed' | 'escalation' | 'approval-requested';
+  subject: string;
+  text: string;
+  /** Short key/value facts shown with the message. */
+  fields?: Record<string, string>;
+  idempotencyKey: string;
+}
+export interface NotifyResult {
+  delivered: boolean;
+  channel: string;
+  /** HTTP status of the receiver, when the channel is a webhook. */
+  status?: number;
+}
+
+export interface WriteReportInput {
+  runId: string;
+  markdown: string;
+  json: unknown;
+}
+export interface WriteReportResult {
+  markdownPath: string;
+  jsonPath: string;
+}

@@ -1,0 +1,34 @@
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import path from 'node:path';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * Bundles the workflow code from its TypeScript sources. The bundler (webpack) does not read
+ * tsconfig or workspace builds, so `@runbooks/contracts` is aliased to its source here; the
+ * worker and the tests both bundle through this one function.
+ */
+export async function bundleRunbookWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: path.join(repoRoot, 'workflows', 'src', 'index.ts'),
+    logger: quietBundlerLogger,
+    webpackConfigHook: (config) => {
+      config.resolve = config.resolve ?? {};
+      config.resolve.alias = {
+        ...(config.resolve.alias as Record<string, string>),
+        '@runbooks/contracts': path.join(repoRoot, 'libs', 'contracts', 'src', 'index.ts'),
+      };
+      return config;
+    },
+  });
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: (message: string, meta?: unknown) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
+  log: noop,
+};

@@ -1,0 +1,34 @@
+import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
+import path from 'node:path';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+const workerConfigSchema = z.object({
+  temporalAddress: z.string().min(1),
+  namespace: z.string().min(1),
+  taskQueue: z.string().min(1),
+  /** Where run reports (Markdown and JSON) are written. */
+  reportsDir: z.string().min(1),
+  /** Slack-compatible JSON webhook; without it, notifications go to notificationsLog. */
+  notifyWebhookUrl: z.url().optional(),
+  notificationsLog: z.string().min(1),
+  /** A pre-built workflow bundle (production start-up); otherwise the worker bundles at start. */
+  workflowBundlePath: z.string().optional(),
+  shutdownGraceMs: z.coerce.number().int().positive(),
+});
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const dataDir = env.RUNBOOKS_DATA_DIR ?? path.join(repoRoot, 'data');
+  return workerConfigSchema.parse({
+    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.RUNBOOKS_TASK_QUEUE ?? RUNBOOK_TASK_QUEUE,
+    reportsDir: env.RUNBOOKS_REPORTS_DIR ?? path.join(dataDir, 'reports'),
+    notifyWebhookUrl: env.RUNBOOKS_NOTIFY_WEBHOOK_URL || undefined,
+    notificationsLog: env.RUNBOOKS_NOTIFICATIONS_LOG ?? path.join(dataDir, 'notifications.jsonl'),
+    workflowBundlePath: env.RUNBOOKS_WORKFLOW_BUNDLE || undefined,
+    shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
+  });
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ResticFixture, writeTree } from './restic-fixture';
+
+/**
+ * The embedded default's demo: a restic repository with three snapshots of a project share,
+ * a "damaged" live copy to restore over, and a ready-made launch request, so a new user can
+ * run a restore in their first minute. Idempotent: an existing demo is left as it is.
+ */
+export async function seedDemo(dataDir: string): Promise<{ requestFile: string; created: boolean }> {
+  const demo = path.join(dataDir, 'demo');
+  const requestFile = path.join(demo, 'restore-request.json');
+  if (await exists(requestFile)) return { requestFile, created: false };
+
+  const passwordFile = path.join(demo, 'restic-password');
+  const password = 'demo-only-restic-password'; // demo data only; real repositories use a secret store
+  await fs.mkdir(demo, { recursive: true });
+  await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+
+  const share = path.join(demo, 'fileserver', 'srv', 'projects');
+  const repo = await ResticFixture.init(path.join(demo, 'backups', 'projects'), password);
+  const week = (n: number) => ({
+    'budget/2026-q4.csv': `item,amount\nservers,${12000 + n * 500}\nlicenses,${3000 + n * 100}\n`,
+    'handbook/onboarding.md': `# Onboarding\n\nRevision ${n}: accounts, laptop, MFA enrolment.\n`,
+    'minutes/week-' + String(44 + n) + '.txt': `Minutes of week ${44 + n}\n`,
+  });
+  await writeTree(share, week(1));
+  await repo.backup(share, new Date('2026-11-01T22:00:00Z'));
+  await writeTree(share, { ...week(1), ...week(2) });
+  await repo.backup(share, new Date('2026-11-08T22:00:00Z'));
+  await writeTree(share, { ...week(1), ...week(2), ...week(3) });
+  await repo.backup(share, new Date('2026-11-15T22:00:00Z'));
+  // Someone overwrote the share by mistake: this is what the restore repairs.
+  await writeTree(share, { 'budget/2026-q4.csv': 'oops\n' });
+
+  const request = {
+    runbook: 'data-restore',
+    input: {
+      repository: { url: repo.repository, passwordRef: `file:${passwordFile}` },
+      path: share,
+      before: '2026-11-10T00:00:00Z',
+      target: share,
+      affectedUsers: ['finance-team@example.test'],
+      ticket: 'INC-2041',
+      approval: { timeoutSeconds: 3600, escalationContact: '2nd-line on-call' },
+    },
+  };
+  await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
+  return { requestFile, created: true };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+if (require.main === module) {
+  const dataDir = process.argv[2] ?? path.resolve(__dirname, '..', '..', '..', '..', 'data');
+  seedDemo(dataDir)
+    .then(({ requestFile, created }) => console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`))
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { dataRestoreInputSchema } from './data-restore';
+
+export interface StepDescription {
+  id: string;
+  title: string;
+}
+
+/** What the catalog says about a runbook; the workflow file is its executable form. */
+export interface RunbookDefinition {
+  name: string;
+  title: string;
+  summary: string;
+  /** The Temporal workflow type that runs it. */
+  workflowType: string;
+  inputSchema: z.ZodType;
+  steps: readonly StepDescription[];
+}
+
+export const dataRestoreRunbook = {
+  name: 'data-restore',
+  title: 'Data restore',
+  summary:
+    'Bring a path back from a restic backup: verify the repository, choose a restore point, wait for approval, ' +
+    'restore into staging, verify checksums, swap into place keeping the previous contents, notify the users.',
+  workflowType: 'dataRestore',
+  inputSchema: dataRestoreInputSchema,
+  steps: [
+    { id: 'check-repository', title: 'Verify the backup repository is reachable and healthy' },
+    { id: 'choose-restore-point', title: 'Choose a safe restore point' },
+    { id: 'approve-restore', title: 'Approval before the target is touched' },
+    { id: 'restore-to-staging', title: 'Restore into a staging folder with the approved tool (restic)' },
+    { id: 'verify-restored-content', title: 'Validate integrity: restic verify, checksums match, every file opens' },
+    { id: 'swap-into-target', title: 'Swap the restored content into the target, retaining the previous contents' },
+    { id: 'notify-users', title: 'Notify the affected users' },
+    { id: 'write-report', title: 'Document the steps and post-checks' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook];
+
+export function findRunbook(name: string): RunbookDefinition | undefined {
+  return RUNBOOKS.find((r) => r.name === name);
+}

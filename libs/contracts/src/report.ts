@@ -1,0 +1,79 @@
+import type { RunState, StepRecord } from './run-state';
+
+/** The run's report as Markdown, fit to paste into a ticket or a knowledge-base page. */
+export function renderReportMarkdown(state: RunState): string {
+  const lines: string[] = [];
+  lines.push(`# ${state.title}: ${state.runId}`);
+  lines.push('');
+  lines.push(`- **Status:** ${state.status}`);
+  lines.push(`- **Runbook:** ${state.runbook}`);
+  lines.push(`- **Requested by:** ${state.requestedBy.displayName} (${state.requestedBy.id}) at ${state.requestedAt}`);
+  if (state.endedAt) lines.push(`- **Ended:** ${state.endedAt} (${duration(state.requestedAt, state.endedAt)})`);
+  if (state.error) lines.push(`- **Error:** ${state.error}`);
+  if (state.cancellation) {
+    lines.push(`- **Cancelled by:** ${state.cancellation.by} at ${state.cancellation.at}: ${state.cancellation.reason}`);
+  }
+  lines.push('');
+
+  if (state.outcome && Object.keys(state.outcome).length > 0) {
+    lines.push('## Outcome', '');
+    for (const [key, value] of Object.entries(state.outcome)) lines.push(`- **${key}:** ${formatValue(value)}`);
+    lines.push('');
+  }
+
+  lines.push('## Steps', '');
+  lines.push('| # | Step | State | Started | Ended | Attempts | Result |');
+  lines.push('|---|------|-------|---------|-------|----------|--------|');
+  state.steps.forEach((step, i) => {
+    lines.push(
+      `| ${i + 1} | ${cell(step.title)} | ${step.state} | ${step.startedAt ?? ''} | ${step.endedAt ?? ''} | ${step.attempts} | ${cell(stepResult(step))} |`,
+    );
+  });
+  lines.push('');
+
+  if (state.gates.length > 0) {
+    lines.push('## Approvals', '');
+    for (const gate of state.gates) {
+      lines.push(`### ${gate.title} (${gate.id}): ${gate.state}`);
+      lines.push('');
+      lines.push(`- Allowed roles: ${gate.allowedRoles.join(', ')}; approvals needed: ${gate.requiredApprovals}`);
+      if (gate.openedAt) lines.push(`- Opened: ${gate.openedAt}`);
+      for (const e of gate.escalations) lines.push(`- Escalated to tier ${e.tier} (${e.contact}) at ${e.at}: ${e.reason}`);
+      for (const d of gate.decisions) {
+        lines.push(`- **${d.decision}** by ${d.displayName} (${d.by}) at ${d.at}${d.comment ? `: "${d.comment}"` : ''}`);
+      }
+      if (gate.closedAt) lines.push(`- Closed: ${gate.closedAt}`);
+      lines.push('');
+    }
+  }
+
+  if (state.compensations.some((c) => c.state !== 'registered')) {
+    lines.push('## Undone', '');
+    for (const c of state.compensations.filter((c) => c.state !== 'registered')) {
+      lines.push(`- ${c.title} (${c.stepId}): ${c.state}${c.at ? ` at ${c.at}` : ''}${c.error ? ` (${c.error})` : ''}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function stepResult(step: StepRecord): string {
+  if (step.error) return `error: ${step.error}`;
+  return step.summary ?? '';
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return '`' + JSON.stringify(value) + '`';
+}
+
+function duration(from: string, to: string): string {
+  const ms = Date.parse(to) - Date.parse(from);
+  if (!Number.isFinite(ms) || ms < 0) return 'unknown duration';
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}

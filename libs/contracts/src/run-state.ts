@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { roleSchema } from './principal';
+
+export const runStatusSchema = z.enum([
+  'running',
+  'awaiting_approval',
+  'compensating',
+  'succeeded',
+  'failed',
+  'rejected',
+  'cancelled',
+]);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
+
+export const stepStateSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'compensated']);
+export type StepState = z.infer<typeof stepStateSchema>;
+
+export const stepRecordSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  state: stepStateSchema,
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  attempts: z.number().int().nonnegative(),
+  summary: z.string().optional(),
+  error: z.string().optional(),
+  /** Structured result facts for the report (counts, ids, paths); never secrets. */
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type StepRecord = z.infer<typeof stepRecordSchema>;
+
+export const approvalDecisionValueSchema = z.enum(['approve', 'reject']);
+export type ApprovalDecisionValue = z.infer<typeof approvalDecisionValueSchema>;
+
+export const approvalDecisionRecordSchema = z.object({
+  by: z.string(),
+  displayName: z.string(),
+  decision: approvalDecisionValueSchema,
+  comment: z.string(),
+  at: z.string(),
+});
+export type ApprovalDecisionRecord = z.infer<typeof approvalDecisionRecordSchema>;
+
+export const escalationRecordSchema = z.object({
+  tier: z.number().int().positive(),
+  contact: z.string(),
+  at: z.string(),
+  reason: z.string(),
+});
+export type EscalationRecord = z.infer<typeof escalationRecordSchema>;
+
+export const gateStateSchema = z.enum(['not_reached', 'pending', 'approved', 'rejected', 'expired', 'cancelled']);
+export type GateState = z.infer<typeof gateStateSchema>;
+
+export const gateRecordSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  state: gateStateSchema,
+  allowedRoles: z.array(roleSchema),
+  requiredApprovals: z.number().int().positive(),
+  openedAt: z.string().optional(),
+  /** When the current wait ends (then escalation or expiry). */
+  deadline: z.string().optional(),
+  closedAt: z.string().optional(),
+  decisions: z.array(approvalDecisionRecordSchema),
+  escalations: z.array(escalationRecordSchema),
+});
+export type GateRecord = z.infer<typeof gateRecordSchema>;
+
+export const compensationRecordSchema = z.object({
+  stepId: z.string(),
+  title: z.string(),
+  state: z.enum(['registered', 'done', 'failed']),
+  at: z.string().optional(),
+  error: z.string().optional(),
+});
+export type CompensationRecord = z.infer<typeof compensationRecordSchema>;
+
+/** Everything a run knows about itself: the status query's answer and the report's source. */
+export const runStateSchema = z.object({
+  runId: z.string(),
+  runbook: z.string(),
+  title: z.string(),
+  requestedBy: z.object({ id: z.string(), displayName: z.string() }),
+  requestedAt: z.string(),
+  status: runStatusSchema,
+  /** The launch input as given (it holds secret references, never secret values). */
+  input: z.unknown(),
+  steps: z.array(stepRecordSchema),
+  gates: z.array(gateRecordSchema),
+  compensations: z.array(compensationRecordSchema),
+  cancellation: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  endedAt: z.string().optional(),
+  error: z.string().optional(),
+  /** Runbook-specific outcome facts, e.g. the restore point and byte counts. */
+  outcome: z.record(z.string(), z.unknown()).optional(),
+});
+export type RunState = z.infer<typeof runStateSchema>;

@@ -1,0 +1,15 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Custom search attributes, registered on the server at start (see scripts/temporal.sh). */
+export const RunbookNameAttr = defineSearchAttributeKey('RunbookName', SearchAttributeType.KEYWORD);
+export const RunStatusAttr = defineSearchAttributeKey('RunStatus', SearchAttributeType.KEYWORD);
+export const RequestedByAttr = defineSearchAttributeKey('RequestedBy', SearchAttributeType.KEYWORD);
+export const AwaitingApprovalAttr = defineSearchAttributeKey('AwaitingApproval', SearchAttributeType.BOOL);
+
+/** `Name=Type` pairs for `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
+  'RunbookName=Keyword',
+  'RunStatus=Keyword',
+  'RequestedBy=Keyword',
+  'AwaitingApproval=Bool',
+];

@@ -1,0 +1,73 @@
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '@runbooks/contracts';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+export interface DevServer {
+  address: string;
+  process: ChildProcess;
+}
+
+/** A free TCP port on loopback (the kernel picks it; we release it for the server to take). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `temporal server start-dev` headless on loopback, in memory, with our search attributes,
+ * and waits until it answers (our own poll: the SDK's 5 s is too short on a 2-core CI machine).
+ */
+export async function startDevServer(extraArgs: string[] = []): Promise<DevServer> {
+  const bin = execFileSync('bash', [path.join(repoRoot, 'scripts', 'temporal.sh'), '--path'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const args = [
+    'server', 'start-dev', '--headless', '--ip', '127.0.0.1',
+    '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
+    '--log-level', 'error',
+    ...SEARCH_ATTRIBUTE_REGISTRATIONS.flatMap((sa) => ['--search-attribute', sa]),
+    ...extraArgs,
+  ];
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: false });
+  const address = `127.0.0.1:${port}`;
+  await waitUntilReady(address, child, 90_000);
+  return { address, process: child };
+}
+
+async function waitUntilReady(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        // Search attributes are registered during start-up; list them to be sure they are in.
+        const attrs = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+        if (Object.keys(attrs.customAttributes ?? {}).includes('RunbookName')) return;
+        lastError = new Error('custom search attributes not registered yet');
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`temporal dev server at ${address} not ready in ${timeoutMs} ms: ${String(lastError)}`);
+}

@@ -1,0 +1,146 @@
+import { ApplicationFailure, condition, isCancellation, log, setHandler } from '@temporalio/workflow';
+import {
+  RejectionType,
+  decideApprovalUpdate,
+  hasAnyRole,
+  type DecideApprovalArgs,
+  type GateRecord,
+  type Role,
+  type RunState,
+} from '@runbooks/contracts';
+import type { NotifyInput, NotifyResult } from '@runbooks/activities';
+import { describeError } from './activities';
+
+/** The policy of one approval gate. */
+export interface ApprovalPolicy {
+  allowedRoles: Role[];
+  /** Distinct approvers needed (N of M); one rejection closes the gate. */
+  requiredApprovals: number;
+  /** How long each wait lasts: the first, and one more after each escalation. */
+  timeoutMs: number;
+  /** Who is told, tier by tier, when a wait ends undecided; after the last, the gate expires. */
+  escalation: { tier: number; contact: string }[];
+}
+
+interface GateHooks {
+  onChange(): void;
+  notify(input: NotifyInput): Promise<NotifyResult>;
+}
+
+/**
+ * Approval gates of one run. Decisions arrive as a Workflow Update whose validator refuses,
+ * before anything enters history, a decision by the requester, by someone without the role,
+ * a second decision by the same person, or one on a gate that is not pending.
+ */
+export class ApprovalGates {
+  private requesterId = '';
+
+  constructor(
+    private readonly state: RunState,
+    private readonly hooks: GateHooks,
+  ) {
+    setHandler(decideApprovalUpdate, (args) => this.decide(args), { validator: (args) => this.validate(args) });
+  }
+
+  async open(id: string, title: string, policy: ApprovalPolicy, requesterId: string): Promise<GateRecord> {
+    this.requesterId = requesterId;
+    const gate: GateRecord = {
+      id,
+      title,
+      state: 'pending',
+      allowedRoles: policy.allowedRoles,
+      requiredApprovals: policy.requiredApprovals,
+      openedAt: now(),
+      decisions: [],
+      escalations: [],
+    };
+    this.state.gates.push(gate);
+    try {
+      for (let wait = 0; ; wait++) {
+        gate.deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
+        this.hooks.onChange();
+        if (await condition(() => gate.state !== 'pending', policy.timeoutMs)) break;
+        const next = policy.escalation[wait];
+        if (!next) {
+          gate.state = 'expired';
+          gate.closedAt = now();
+          break;
+        }
+        await this.escalate(gate, next, policy.timeoutMs);
+      }
+    } catch (error) {
+      if (isCancellation(error) && gate.state === 'pending') {
+        gate.state = 'cancelled';
+        gate.closedAt = now();
+      }
+      throw error;
+    } finally {
+      gate.deadline = undefined;
+      this.hooks.onChange();
+    }
+    return gate;
+  }
+
+  private async escalate(gate: GateRecord, to: { tier: number; contact: string }, waitedMs: number): Promise<void> {
+    const reason = `no decision within ${Math.round(waitedMs / 1000)} s`;
+    gate.escalations.push({ tier: to.tier, contact: to.contact, at: now(), reason });
+    try {
+      await this.hooks.notify({
+        runId: this.state.runId,
+        recipients: [to.contact],
+        kind: 'escalation',
+        subject: `Approval overdue: ${gate.title} (${this.state.runId})`,
+        text: `${this.state.title} ${this.state.runId} requested by ${this.state.requestedBy.displayName} waits for approval "${gate.title}": ${reason}. Escalated to tier ${to.tier} (${to.contact}).`,
+        fields: { gate: gate.id, requestedBy: this.state.requestedBy.id, tier: String(to.tier) },
+        idempotencyKey: `${this.state.runId}/${gate.id}/escalation-${to.tier}`,
+      });
+    } catch (error) {
+      // The escalation is recorded either way; a notifier outage must not decide the gate.
+      log.error('escalation notice could not be delivered', { gate: gate.id, error: describeError(error) });
+    }
+  }
+
+  private validate({ gateId, principal }: DecideApprovalArgs): void {
+    const gate = this.state.gates.find((g) => g.id === gateId);
+    if (!gate) {
+      const known = this.state.steps.some((s) => s.id === gateId);
+      throw ApplicationFailure.create({
+        type: known ? RejectionType.conflict : RejectionType.notFound,
+        message: known ? `approval gate ${gateId} is not open yet` : `run has no approval gate ${gateId}`,
+      });
+    }
+    if (gate.state !== 'pending') {
+      throw ApplicationFailure.create({ type: RejectionType.conflict, message: `approval gate ${gateId} is ${gate.state}, not pending` });
+    }
+    if (principal.id === this.requesterId) {
+      throw ApplicationFailure.create({
+        type: RejectionType.forbidden,
+        message: 'you requested this run; another person must decide its approvals',
+      });
+    }
+    if (!hasAnyRole(principal, gate.allowedRoles)) {
+      throw ApplicationFailure.create({
+        type: RejectionType.forbidden,
+        message: `approval gate ${gateId} needs one of the roles: ${gate.allowedRoles.join(', ')}`,
+      });
+    }
+    if (gate.decisions.some((d) => d.by === principal.id)) {
+      throw ApplicationFailure.create({ type: RejectionType.conflict, message: `you already decided approval gate ${gateId}` });
+    }
+  }
+
+  private decide({ gateId, decision, comment, principal }: DecideApprovalArgs): GateRecord {
+    const gate = this.state.gates.find((g) => g.id === gateId) as GateRecord;
+    gate.decisions.push({ by: principal.id, displayName: principal.displayName, decision, comment, at: now() });
+    const approvals = gate.decisions.filter((d) => d.decision === 'approve').length;
+    if (decision === 'reject') gate.state = 'rejected';
+    else if (approvals >= gate.requiredApprovals) gate.state = 'approved';
+    if (gate.state !== 'pending') gate.closedAt = now();
+    this.hooks.onChange();
+    return gate;
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,252 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import {
+  AwaitingApprovalAttr,
+  RejectionType,
+  RunStatusAttr,
+  hasAnyRole,
+  renderReportMarkdown,
+  requestCancelUpdate,
+  runStateQuery,
+  type RunState,
+  type RunStatus,
+  type RunbookDefinition,
+  type RunbookStartArgs,
+  type StepRecord,
+} from '@runbooks/contracts';
+import type { RunbookActivities } from '@runbooks/activities';
+import { describeError, stepActivities } from './activities';
+import { ApprovalGates, type ApprovalPolicy } from './approvals';
+
+/** Which terminal status an error ends a run with. */
+export const RUN_REJECTED = 'RunRejected';
+
+export interface StepOptions<T> {
+  /** Overrides of the default activity options (timeouts, retry policy, heartbeat). */
+  activity?: ActivityOptions;
+  /** One line for the status and the report. */
+  summarize?: (result: T) => string;
+  /** Structured facts for the report; never secrets. */
+  details?: (result: T) => Record<string, unknown>;
+}
+
+interface Compensation {
+  stepId: string;
+  title: string;
+  undo: (activities: RunbookActivities) => Promise<unknown>;
+}
+
+const REPORT_STEP_ID = 'write-report';
+
+/**
+ * The step engine: one per run. It records every step, gate and undo action, answers the
+ * status query, keeps the search attributes current, undoes what was changed when the run
+ * fails or is cancelled, and leaves the report behind. A runbook is then just its steps.
+ */
+export class RunbookRun {
+  readonly state: RunState;
+  readonly idempotencyKey: string;
+  private readonly compensations: Compensation[] = [];
+  private readonly approvals: ApprovalGates;
+
+  constructor(
+    definition: RunbookDefinition,
+    private readonly args: RunbookStartArgs,
+  ) {
+    const info = workflowInfo();
+    this.idempotencyKey = info.workflowId;
+    this.state = {
+      runId: info.workflowId,
+      runbook: definition.name,
+      title: definition.title,
+      requestedBy: args.requestedBy,
+      requestedAt: info.startTime.toISOString(),
+      status: 'running',
+      input: args.input,
+      steps: definition.steps.map((s) => ({ id: s.id, title: s.title, state: 'pending', attempts: 0 })),
+      gates: [],
+      compensations: [],
+    };
+    this.approvals = new ApprovalGates(this.state, {
+      onChange: () => this.publishStatus(),
+      notify: (input) => this.activities({}).notify(input),
+    });
+    setHandler(runStateQuery, () => this.state);
+    setHandler(
+      requestCancelUpdate,
+      ({ reason, principal }) => {
+        this.state.cancellation = { by: principal.id, reason, at: now() };
+        return this.state;
+      },
+      {
+        validator: ({ principal }) => {
+          if (isTerminal(this.state.status)) {
+            throw ApplicationFailure.create({ type: RejectionType.conflict, message: `run already ${this.state.status}` });
+          }
+          if (!hasAnyRole(principal, ['technician'])) {
+            throw ApplicationFailure.create({ type: RejectionType.forbidden, message: 'cancelling a run needs the technician role' });
+          }
+        },
+      },
+    );
+  }
+
+  get input(): unknown {
+    return this.args.input;
+  }
+
+  /** Runs one step: its activity calls are recorded with their attempts, result and error. */
+  async step<T>(id: string, body: (activities: RunbookActivities) => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
+    const record = this.stepRecord(id);
+    record.state = 'running';
+    record.startedAt = now();
+    try {
+      const result = await body(this.activities(options.activity ?? {}, record));
+      record.state = 'succeeded';
+      record.summary = options.summarize?.(result);
+      record.details = options.details?.(result);
+      return result;
+    } catch (error) {
+      record.state = isCancellation(error) ? 'skipped' : 'failed';
+      record.error = describeError(error);
+      throw error;
+    } finally {
+      record.endedAt = now();
+    }
+  }
+
+  /** An approval gate (also a step of the runbook): resolves when approved, throws when not. */
+  async approval(id: string, title: string, policy: ApprovalPolicy): Promise<void> {
+    const record = this.stepRecord(id);
+    record.state = 'running';
+    record.startedAt = now();
+    const outcome = await this.approvals.open(id, title, policy, this.state.requestedBy.id).finally(() => {
+      record.endedAt = now();
+    });
+    if (outcome.state === 'approved') {
+      record.state = 'succeeded';
+      record.summary = `approved by ${outcome.decisions.filter((d) => d.decision === 'approve').map((d) => d.displayName).join(', ')}`;
+      return;
+    }
+    record.state = 'failed';
+    record.error =
+      outcome.state === 'expired'
+        ? 'no decision before the approval timeout, after escalation'
+        : `rejected by ${outcome.decisions.filter((d) => d.decision === 'reject').map((d) => d.displayName).join(', ')}`;
+    throw ApplicationFailure.create({ type: RUN_REJECTED, message: record.error, nonRetryable: true });
+  }
+
+  /** Registers how to undo a change; on failure or cancel, undo runs in reverse order. */
+  onUndo(stepId: string, title: string, undo: (activities: RunbookActivities) => Promise<unknown>): void {
+    this.compensations.push({ stepId, title, undo });
+    this.state.compensations.push({ stepId, title, state: 'registered' });
+  }
+
+  setOutcome(facts: Record<string, unknown>): void {
+    this.state.outcome = { ...this.state.outcome, ...facts };
+  }
+
+  /** Runs the runbook body; whatever happens, undoes on failure and writes the report. */
+  async execute(body: () => Promise<void>): Promise<RunState> {
+    this.publishStatus();
+    try {
+      await body();
+      this.state.status = 'succeeded';
+    } catch (error) {
+      const status = statusFor(error, this.state.cancellation !== undefined);
+      this.state.error = describeError(error);
+      log.warn('run did not succeed; undoing its changes', { status, error: this.state.error });
+      await CancellationScope.nonCancellable(() => this.undoAll());
+      this.state.status = status;
+      await CancellationScope.nonCancellable(() => this.finish());
+      throw error;
+    }
+    await this.finish();
+    return this.state;
+  }
+
+  private async undoAll(): Promise<void> {
+    this.state.status = 'compensating';
+    this.publishStatus();
+    for (let i = this.compensations.length - 1; i >= 0; i--) {
+      const compensation = this.compensations[i];
+      const record = this.state.compensations[i];
+      try {
+        await compensation.undo(this.activities({}));
+        record.state = 'done';
+        const step = this.state.steps.find((s) => s.id === compensation.stepId);
+        if (step && step.state === 'succeeded') step.state = 'compensated';
+      } catch (error) {
+        // Keep undoing the rest: a failed undo is reported, never hidden.
+        record.state = 'failed';
+        record.error = describeError(error);
+      }
+      record.at = now();
+    }
+  }
+
+  private async finish(): Promise<void> {
+    for (const step of this.state.steps) {
+      if (step.state === 'pending' && step.id !== REPORT_STEP_ID) step.state = 'skipped';
+    }
+    this.state.endedAt = now();
+    this.publishStatus();
+    const reportStep = this.state.steps.find((s) => s.id === REPORT_STEP_ID);
+    if (reportStep) {
+      await this.step(REPORT_STEP_ID, (a) => a.writeReport({ runId: this.state.runId, markdown: renderReportMarkdown(this.state), json: this.state }), {
+        summarize: (r) => `report written to ${r.markdownPath}`,
+      }).catch((error) => log.error('report could not be written', { error: describeError(error) }));
+    }
+    await condition(allHandlersFinished);
+  }
+
+  private publishStatus(): void {
+    const awaiting = this.state.gates.some((g) => g.state === 'pending');
+    if (this.state.status === 'running' && awaiting) this.state.status = 'awaiting_approval';
+    else if (this.state.status === 'awaiting_approval' && !awaiting) this.state.status = 'running';
+    upsertSearchAttributes([
+      { key: RunStatusAttr, value: this.state.status },
+      { key: AwaitingApprovalAttr, value: awaiting },
+    ]);
+  }
+
+  private activities(options: ActivityOptions, record?: StepRecord): RunbookActivities {
+    return stepActivities(options, {
+      attempted: (attempt) => {
+        if (record) record.attempts = Math.max(record.attempts, attempt);
+      },
+    });
+  }
+
+  private stepRecord(id: string): StepRecord {
+    const record = this.state.steps.find((s) => s.id === id);
+    if (!record) throw new Error(`step ${id} is not in the runbook definition`);
+    return record;
+  }
+}
+
+function statusFor(error: unknown, cancelRequested: boolean): RunStatus {
+  if (isCancellation(error) || cancelRequested) return 'cancelled';
+  if (error instanceof ApplicationFailure && error.type === RUN_REJECTED) return 'rejected';
+  return 'failed';
+}
+
+function isTerminal(status: RunStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'rejected' || status === 'cancelled';
+}
+
+/** Workflow time: deterministic, replayed as it was. */
+export function now(): string {
+  return new Date().toISOString();
+}
+
