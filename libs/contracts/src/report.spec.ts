@@ -39,7 +39,7 @@ describe('renderReportMarkdown', () => {
   test('states who asked, the outcome, the duration and the cancellation', () => {
     expect(markdown).toContain('# Data restore: data-restore-42');
     expect(markdown).toContain('- **Requested by:** Tess Technician (tess) at 2026-11-22T10:00:00.000Z');
-    expect(markdown).toContain('(180 s)');
+    expect(markdown).toContain('(3 min)');
     expect(markdown).toContain('- **Cancelled by:** tess at 2026-11-22T10:02:50.000Z: found the file');
     expect(markdown).toContain('- **filesRestored:** 3');
   });
