@@ -30,9 +30,9 @@ function withAttempt(error: unknown, attempt: number): unknown {
     return ApplicationFailure.create({
       message: error.message,
       type: error.type ?? undefined,
-      nonRetryable: error.nonRetryable,
+      nonRetryable: error.nonRetryable ?? undefined,
       details: [...(error.details ?? []), detail],
-      nextRetryDelay: error.nextRetryDelay,
+      nextRetryDelay: error.nextRetryDelay ?? undefined,
       cause: error.cause,
     });
   }

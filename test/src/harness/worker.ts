@@ -1,4 +1,4 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities } from '@runbooks/activities';
 import { createRunbookWorker } from '@runbooks/worker';
@@ -25,6 +25,7 @@ export interface TestWorkerOptions {
 
 /** A real worker on its own task queue, against the run's dev server and the pre-built bundle. */
 export async function startTestWorker(options: TestWorkerOptions = {}): Promise<TestWorker> {
+  installQuietRuntime();
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-worker-'));
   const reportsDir = path.join(tmp, 'reports');
@@ -54,6 +55,14 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+let runtimeInstalled = false;
+/** Worker lifecycle INFO lines drown the test output; warnings and errors still show. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
 }
 
 export function temporalAddress(): string {

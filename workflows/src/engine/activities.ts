@@ -44,7 +44,7 @@ function failedAttempt(error: unknown): number | undefined {
 
 /** The message a person should read: an activity failure's cause, not the wrapper. */
 export function describeError(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  if (error instanceof ActivityFailure && error.cause) return describeError(error.cause);
   if (error instanceof Error) return error.message;
   return String(error);
 }

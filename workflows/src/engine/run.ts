@@ -28,8 +28,9 @@ import type { RunbookActivities } from '@runbooks/activities';
 import { describeError, stepActivities } from './activities';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
 
-/** Which terminal status an error ends a run with. */
+/** Failure types a run ends with: an approval said no, or a step failed. */
 export const RUN_REJECTED = 'RunRejected';
+export const STEP_FAILED = 'StepFailed';
 
 export interface StepOptions<T> {
   /** Overrides of the default activity options (timeouts, retry policy, heartbeat). */
@@ -117,9 +118,15 @@ export class RunbookRun {
       record.details = options.details?.(result);
       return result;
     } catch (error) {
-      record.state = isCancellation(error) ? 'skipped' : 'failed';
+      if (isCancellation(error)) {
+        record.state = 'skipped';
+        record.error = 'cancelled';
+        throw error;
+      }
+      record.state = 'failed';
       record.error = describeError(error);
-      throw error;
+      // The run fails with what a person should read, not with the activity wrapper's message.
+      throw ApplicationFailure.create({ type: STEP_FAILED, message: `${record.title}: ${record.error}`, nonRetryable: true, cause: error as Error });
     } finally {
       record.endedAt = now();
     }

@@ -22,7 +22,7 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
   const week = (n: number) => ({
     'budget/2026-q4.csv': `item,amount\nservers,${12000 + n * 500}\nlicenses,${3000 + n * 100}\n`,
     'handbook/onboarding.md': `# Onboarding\n\nRevision ${n}: accounts, laptop, MFA enrolment.\n`,
-    'minutes/week-' + String(44 + n) + '.txt': `Minutes of week ${44 + n}\n`,
+    [`minutes/week-${44 + n}.txt`]: `Minutes of week ${44 + n}\n`,
   });
   await writeTree(share, week(1));
   await repo.backup(share, new Date('2026-11-01T22:00:00Z'));
