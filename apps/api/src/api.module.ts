@@ -1,0 +1,37 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ApprovalsController } from './approvals/approvals.controller';
+import { ApprovalsService } from './approvals/approvals.service';
+import { AuthGuard } from './auth/auth.guard';
+import { PrincipalDirectory } from './auth/principals';
+import { CatalogController } from './catalog/catalog.controller';
+import type { ApiConfig } from './config';
+import { DocsController } from './docs/docs.controller';
+import { HealthController } from './health/health.controller';
+import type { OpenApiDocument } from './http/openapi';
+import { RunListing } from './runs/run-listing';
+import { RunsController } from './runs/runs.controller';
+import { RunsService } from './runs/runs.service';
+import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
+import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: ApiConfig, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
+    return {
+      module: ApiModule,
+      controllers: [HealthController, DocsController, CatalogController, RunsController, ApprovalsController],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: PrincipalDirectory, useValue: principals },
+        { provide: OPENAPI_DOCUMENT, useValue: document },
+        temporalConnectionProvider,
+        TemporalService,
+        RunListing,
+        RunsService,
+        ApprovalsService,
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+    };
+  }
+}

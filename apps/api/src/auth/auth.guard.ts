@@ -1,0 +1,61 @@
+import {
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+  createParamDecorator,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { hasAnyRole, type Principal } from '@runbooks/contracts';
+import type { Request } from 'express';
+import { ROUTE_METADATA, type RouteDefinition } from '../http/route';
+import { PrincipalDirectory } from './principals';
+
+type AuthenticatedRequest = Request & { principal?: Principal };
+
+/**
+ * Every route declares its access; a route without a declaration is refused (fail closed).
+ * Bearer tokens are looked up by their sha256 in the principal directory.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly principals: PrincipalDirectory,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const route = this.reflector.get<RouteDefinition | undefined>(ROUTE_METADATA, context.getHandler());
+    if (!route) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no route definition`);
+    if (route.access === 'public') return true;
+
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    if (!header) throw new UnauthorizedException('missing Authorization: Bearer <token> header');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new UnauthorizedException('the Authorization header must be "Bearer <token>"');
+    const principal = this.principals.authenticate(match[1]);
+    if (!principal) throw new UnauthorizedException('unknown or revoked token');
+    request.principal = principal;
+
+    if (route.access !== 'authenticated' && !hasAnyRole(principal, route.access.anyRole)) {
+      const needed = [...route.access.anyRole, 'admin'].join(' or ');
+      throw new ForbiddenException(
+        `${principal.id} may not ${lowerFirst(route.summary)}: that needs the role ${needed} (${principal.id} has ${principal.roles.join(', ')})`,
+      );
+    }
+    return true;
+  }
+}
+
+/** The authenticated caller of the current request. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const principal = ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
+  return principal;
+});
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

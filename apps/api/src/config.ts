@@ -1,0 +1,51 @@
+import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
+import path from 'node:path';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+const logLevelSchema = z.enum(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']);
+
+export const apiConfigSchema = z.object({
+  temporalAddress: z.string().min(1).default('127.0.0.1:7233'),
+  namespace: z.string().min(1).default('default'),
+  /** Runs are started on this queue, and listing is scoped to it. */
+  taskQueue: z.string().min(1).default(RUNBOOK_TASK_QUEUE),
+  principalsFile: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'config', 'principals.demo.json')),
+  /** How long an update or query may wait for the worker before the API answers 503. */
+  updateTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  logLevels: z.array(logLevelSchema).default(['log', 'warn', 'error', 'fatal']),
+  /** Where main.ts listens; createApiApp does not listen. */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(3000),
+});
+
+/** The resolved configuration (defaults applied). */
+export type ApiConfig = z.output<typeof apiConfigSchema>;
+/** What callers may pass: every field has a default. */
+export type ApiConfigInput = z.input<typeof apiConfigSchema>;
+
+export function parseApiConfig(input: ApiConfigInput): ApiConfig {
+  return apiConfigSchema.parse(input);
+}
+
+/** Reads the configuration from the environment; unset or empty variables take the defaults. */
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const get = (name: string) => (env[name] ? env[name] : undefined);
+  const timeout = get('RUNBOOKS_UPDATE_TIMEOUT_MS');
+  const levels = get('RUNBOOKS_API_LOG_LEVELS');
+  const port = get('PORT');
+  return apiConfigSchema.parse({
+    temporalAddress: get('TEMPORAL_ADDRESS'),
+    namespace: get('TEMPORAL_NAMESPACE'),
+    taskQueue: get('RUNBOOKS_TASK_QUEUE'),
+    principalsFile: get('RUNBOOKS_PRINCIPALS_FILE'),
+    updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
+    logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
+    host: get('HOST'),
+    port: port === undefined ? undefined : Number(port),
+  });
+}

@@ -1,0 +1,37 @@
+import 'reflect-metadata';
+import { Logger, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import swaggerUi from 'swagger-ui-express';
+import { ApiModule } from './api.module';
+import { PrincipalDirectory } from './auth/principals';
+import { parseApiConfig, type ApiConfigInput } from './config';
+import { ApiExceptionFilter } from './http/errors';
+import { buildOpenApiDocument } from './http/openapi';
+import { API_ROUTES } from './routes';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../package.json') as { version: string };
+
+/**
+ * The API as a Nest application, initialised but not listening: main.ts listens, tests use
+ * supertest on getHttpServer(). The Temporal connection is lazy, so this works before Temporal is up.
+ */
+export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApplication> {
+  const config = parseApiConfig(input);
+  const principals = PrincipalDirectory.fromFile(config.principalsFile);
+  const document = buildOpenApiDocument(API_ROUTES, version);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, principals, document), {
+    logger: config.logLevels,
+    abortOnError: false,
+  });
+  app.disable('x-powered-by');
+  app.useGlobalFilters(new ApiExceptionFilter());
+  // swagger-ui-express serves its own bundled assets: the docs work offline.
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Runbooks API' }));
+  if (principals.isDemo) {
+    new Logger('Auth').warn(`${config.principalsFile} is the DEMO principals file: its tokens are public; never use it in production`);
+  }
+  await app.init();
+  return app;
+}

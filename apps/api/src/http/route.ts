@@ -1,0 +1,106 @@
+import {
+  HttpCode,
+  RequestMapping,
+  RequestMethod,
+  SetMetadata,
+  applyDecorators,
+  createParamDecorator,
+  type ExecutionContext,
+} from '@nestjs/common';
+import type { Role } from '@runbooks/contracts';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { RequestValidationError } from './errors';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** Who may call a route: anyone, any authenticated principal, or a principal holding one of the roles. */
+export type RouteAccess = 'public' | 'authenticated' | { anyRole: readonly Role[] };
+
+export interface RouteResponse {
+  description: string;
+  /** JSON body; omitted for bodies described by `content`. */
+  schema?: z.ZodType;
+  /** Other media types, e.g. text/markdown. */
+  content?: Record<string, { schema: Record<string, unknown> }>;
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
+}
+
+/**
+ * One HTTP route, declared once: the controller is bound to it with `@ApiRoute`, its inputs are
+ * parsed with `@Valid` using these schemas, and the OpenAPI document is generated from it.
+ */
+export interface RouteDefinition {
+  operationId: string;
+  method: HttpMethod;
+  /** Express syntax (`/v1/runs/:id`); OpenAPI gets `{id}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  access: RouteAccess;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** The status a successful call answers with. */
+  status: number;
+  responses: Record<number, RouteResponse>;
+}
+
+export function defineRoute<const R extends RouteDefinition>(route: R): R {
+  return route;
+}
+
+/** Route inputs as the handler receives them, after parsing. */
+export type ParamsOf<R extends RouteDefinition> = R['params'] extends z.ZodType ? z.output<R['params']> : never;
+export type QueryOf<R extends RouteDefinition> = R['query'] extends z.ZodType ? z.output<R['query']> : never;
+export type BodyOf<R extends RouteDefinition> = R['body'] extends z.ZodType ? z.output<R['body']> : never;
+
+export const ROUTE_METADATA = 'runbooks:route';
+
+const METHODS: Record<HttpMethod, RequestMethod> = {
+  get: RequestMethod.GET,
+  post: RequestMethod.POST,
+  put: RequestMethod.PUT,
+  patch: RequestMethod.PATCH,
+  delete: RequestMethod.DELETE,
+};
+
+/** Binds a controller method to its route definition (path, method, status, access). */
+export function ApiRoute(route: RouteDefinition): MethodDecorator {
+  return applyDecorators(
+    RequestMapping({ path: route.path, method: METHODS[route.method] }),
+    HttpCode(route.status),
+    SetMetadata(ROUTE_METADATA, route),
+  );
+}
+
+type RequestPart = 'params' | 'query' | 'body';
+
+const PART_NAMES: Record<RequestPart, string> = { params: 'path parameters', query: 'query', body: 'request body' };
+
+/**
+ * Parses one part of the request with the schema its route declares; a mismatch is a 400 that
+ * names each field and why.
+ */
+export const Valid = createParamDecorator((part: RequestPart, ctx: ExecutionContext) => {
+  const route = Reflect.getMetadata(ROUTE_METADATA, ctx.getHandler()) as RouteDefinition | undefined;
+  const schema = route?.[part];
+  if (!schema) throw new Error(`route ${route?.operationId ?? ctx.getHandler().name} declares no ${part} schema`);
+  const request = ctx.switchToHttp().getRequest<Request>();
+  const result = schema.safeParse(request[part]);
+  if (!result.success) throw new RequestValidationError(PART_NAMES[part], result.error.issues);
+  return result.data;
+});
+
+/** Parses a value nested in the request (e.g. a runbook's input) with its own schema, paths prefixed. */
+export function parseNested<S extends z.ZodType>(schema: S, value: unknown, prefix: PropertyKey[], where = PART_NAMES.body): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new RequestValidationError(
+      where,
+      result.error.issues.map((issue) => ({ ...issue, path: [...prefix, ...issue.path] })),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,16 @@
+import { Logger } from '@nestjs/common';
+import { createApiApp } from './create-app';
+import { loadApiConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadApiConfig(process.env);
+  const app = await createApiApp(config);
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  new Logger('Api').log(`listening on http://${config.host}:${config.port} (API docs at /docs, Temporal at ${config.temporalAddress})`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { createHash } from 'node:crypto';
+import { AwaitingApprovalAttr, RequestedByAttr, RunStatusAttr, RunbookNameAttr, type RunStatus } from '@runbooks/contracts';
+import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
+import { TemporalService } from '../temporal/temporal.service';
+import type { RunSummary } from './runs.routes';
+
+export interface RunFilters {
+  runbook?: string;
+  status?: RunStatus;
+  requestedBy?: string;
+  awaitingApproval?: boolean;
+  /** Only executions Temporal still runs. */
+  openOnly?: boolean;
+}
+
+export interface RunPage {
+  runs: RunSummary[];
+  nextPageToken: string | null;
+}
+
+type RawExecution = temporal.api.workflow.v1.IWorkflowExecutionInfo;
+
+/**
+ * Lists runs from Temporal visibility by their search attributes. Every listing is scoped to the
+ * API's task queue, so deployments (and test suites) sharing a namespace do not see each other's runs.
+ */
+@Injectable()
+export class RunListing {
+  constructor(private readonly temporal: TemporalService) {}
+
+  async page(filters: RunFilters, pageSize: number, pageToken?: string): Promise<RunPage> {
+    const { connection, namespace } = this.temporal;
+    const query = visibilityQuery(this.temporal.taskQueue, filters);
+    const nextPageToken = pageToken === undefined ? undefined : openPageToken(pageToken, query);
+    let response: temporal.api.workflowservice.v1.IListWorkflowExecutionsResponse;
+    try {
+      response = await this.temporal.call('server', () =>
+        connection.workflowService.listWorkflowExecutions({ namespace, pageSize, nextPageToken, query }),
+      );
+    } catch (error) {
+      if (pageToken && grpcCode(error) === GrpcStatus.INVALID_ARGUMENT) throw invalidPageToken();
+      throw error;
+    }
+    const token = response.nextPageToken && response.nextPageToken.length > 0 ? sealPageToken(response.nextPageToken, query) : null;
+    return { runs: (response.executions ?? []).map(toRunSummary), nextPageToken: token };
+  }
+
+  /** Every run matching the filters, page by page, up to `limit`. */
+  async all(filters: RunFilters, limit: number): Promise<RunSummary[]> {
+    const runs: RunSummary[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.page(filters, Math.min(100, limit - runs.length), token);
+      runs.push(...page.runs);
+      token = page.nextPageToken ?? undefined;
+    } while (token && runs.length < limit);
+    return runs;
+  }
+}
+
+/** Values are quoted and escaped; the schemas already allow only known enums and plain ids. */
+export function visibilityQuery(taskQueue: string, filters: RunFilters): string {
+  const clauses = [`TaskQueue = ${quote(taskQueue)}`, `${RunbookNameAttr.name} IS NOT NULL`];
+  if (filters.runbook !== undefined) clauses.push(`${RunbookNameAttr.name} = ${quote(filters.runbook)}`);
+  if (filters.status !== undefined) clauses.push(`${RunStatusAttr.name} = ${quote(filters.status)}`);
+  if (filters.requestedBy !== undefined) clauses.push(`${RequestedByAttr.name} = ${quote(filters.requestedBy)}`);
+  if (filters.awaitingApproval !== undefined) clauses.push(`${AwaitingApprovalAttr.name} = ${filters.awaitingApproval ? 'true' : 'false'}`);
+  if (filters.openOnly) clauses.push(`ExecutionStatus = 'Running'`);
+  return clauses.join(' AND ');
+}
+
+/**
+ * Page tokens are the server's, bound to the query they continue: a token from another filter or
+ * not from this API is a 400 here (the server would answer it with a retried Unknown error).
+ */
+function sealPageToken(serverToken: Uint8Array, query: string): string {
+  return Buffer.from(JSON.stringify({ q: queryTag(query), t: Buffer.from(serverToken).toString('base64') })).toString('base64url');
+}
+
+function openPageToken(token: string, query: string): Buffer {
+  let sealed: unknown;
+  try {
+    sealed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidPageToken();
+  }
+  const { q, t } = (sealed ?? {}) as { q?: unknown; t?: unknown };
+  if (typeof t !== 'string' || typeof q !== 'string') throw invalidPageToken();
+  if (q !== queryTag(query)) throw invalidPageToken('belongs to a listing with other filters');
+  return Buffer.from(t, 'base64');
+}
+
+function queryTag(query: string): string {
+  return createHash('sha256').update(query).digest('base64url').slice(0, 22);
+}
+
+function invalidPageToken(reason = 'is not a nextPageToken of this listing'): RequestValidationError {
+  return new RequestValidationError('query', [{ path: ['pageToken'], message: reason }]);
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function toRunSummary(raw: RawExecution): RunSummary {
+  const attrs = decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields);
+  return {
+    runId: raw.execution?.workflowId ?? '',
+    runbook: attrs.get(RunbookNameAttr) ?? null,
+    status: attrs.get(RunStatusAttr) ?? null,
+    requestedBy: attrs.get(RequestedByAttr) ?? null,
+    awaitingApproval: attrs.get(AwaitingApprovalAttr) ?? null,
+    startTime: optionalTsToDate(raw.startTime)?.toISOString() ?? '',
+    closeTime: optionalTsToDate(raw.closeTime)?.toISOString() ?? null,
+    temporalStatus: executionStatusName(raw.status),
+  };
+}
+
+const STATUS_PREFIX = 'WORKFLOW_EXECUTION_STATUS_';
+
+/** The same names WorkflowHandle.describe() gives (RUNNING, COMPLETED, CANCELLED, ...). */
+function executionStatusName(code: temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined): string {
+  const name = code == null ? undefined : temporal.api.enums.v1.WorkflowExecutionStatus[code];
+  if (!name) return 'UNKNOWN';
+  const short = name.startsWith(STATUS_PREFIX) ? name.slice(STATUS_PREFIX.length) : name;
+  return short === 'CANCELED' ? 'CANCELLED' : short;
+}

@@ -1,0 +1,175 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import {
+  AwaitingApprovalAttr,
+  RUN_MEMO,
+  RequestedByAttr,
+  RunStatusAttr,
+  RunbookNameAttr,
+  decideApprovalUpdate,
+  findRunbook,
+  requestCancelUpdate,
+  runStateQuery,
+  runStatusSchema,
+  runWorkflowId,
+  type ApprovalDecisionValue,
+  type GateRecord,
+  type Principal,
+  type RunState,
+  type RunbookStartArgs,
+} from '@runbooks/contracts';
+import { createHash, randomUUID } from 'node:crypto';
+import { unknownRunbookMessage } from '../catalog/catalog.routes';
+import { parseNested } from '../http/route';
+import { TemporalService } from '../temporal/temporal.service';
+import type { LaunchedRun, RunDetail } from './runs.routes';
+
+export interface LaunchRequest {
+  runbook: string;
+  input: unknown;
+  idempotencyKey?: string;
+}
+
+export interface LaunchOutcome {
+  run: LaunchedRun;
+  /** False when an idempotent retry found the run it had started before. */
+  created: boolean;
+}
+
+/** Runs as Temporal workflows: launch, read the state, cancel, decide approvals. */
+@Injectable()
+export class RunsService {
+  constructor(private readonly temporal: TemporalService) {}
+
+  async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
+    const def = findRunbook(request.runbook);
+    if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
+    const input = parseNested(def.inputSchema, request.input, ['input']);
+    const inputSha256 = sha256(canonicalJson(input));
+    const key = request.idempotencyKey;
+    const runId = runWorkflowId(def.name, key ? sha256(`${principal.id}\n${key}`).slice(0, 32) : randomUUID());
+    const args: RunbookStartArgs = { input, requestedBy: { id: principal.id, displayName: principal.displayName } };
+    const client = this.temporal.clientFor(principal);
+    try {
+      await this.temporal.call('server', () =>
+        client.workflow.start(def.workflowType, {
+          taskQueue: this.temporal.taskQueue,
+          workflowId: runId,
+          args: [args],
+          // A key names one run for good: even after it ended, a retry finds it rather than starting another.
+          workflowIdReusePolicy: key ? WorkflowIdReusePolicy.REJECT_DUPLICATE : undefined,
+          typedSearchAttributes: [
+            { key: RunbookNameAttr, value: def.name },
+            { key: RequestedByAttr, value: principal.id },
+            { key: RunStatusAttr, value: 'running' },
+            { key: AwaitingApprovalAttr, value: false },
+          ],
+          memo: { [RUN_MEMO.inputSha256]: inputSha256, ...(key ? { [RUN_MEMO.idempotencyKey]: key } : {}) },
+        }),
+      );
+      return { run: launchedRun(runId, def.name, 'running'), created: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !key) throw error;
+    }
+    const existing = await this.describe(client.workflow.getHandle(runId));
+    if (existing.memo?.[RUN_MEMO.inputSha256] !== inputSha256) {
+      throw new ConflictException('idempotencyKey was already used with a different input');
+    }
+    const status = runStatusSchema.safeParse(existing.typedSearchAttributes.get(RunStatusAttr));
+    return { run: launchedRun(runId, def.name, status.success ? status.data : 'running'), created: false };
+  }
+
+  /** The run's own account of itself (status query), with Temporal's execution status. */
+  async get(runId: string): Promise<RunDetail> {
+    const { state, description } = await this.read(runId);
+    return { ...state, temporalStatus: description.status.name };
+  }
+
+  /** The run state alone, as the report shows it. */
+  async state(runId: string): Promise<RunState> {
+    return (await this.read(runId)).state;
+  }
+
+  private async read(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription }> {
+    const handle = this.temporal.handle(runId);
+    const description = await this.describe(handle);
+    const state = await this.temporal.call('worker', () => handle.query(runStateQuery));
+    return { state, description };
+  }
+
+  async cancel(runId: string, principal: Principal, reason: string): Promise<RunState> {
+    const handle = this.temporal.handle(runId, principal);
+    const state = await this.update(handle, () =>
+      handle.executeUpdate(requestCancelUpdate, { args: [{ reason, principal: principalArg(principal) }] }),
+    );
+    await this.temporal.call('server', () => handle.cancel());
+    return state;
+  }
+
+  async decide(
+    runId: string,
+    gateId: string,
+    principal: Principal,
+    decision: { decision: ApprovalDecisionValue; comment: string },
+  ): Promise<GateRecord> {
+    const handle = this.temporal.handle(runId, principal);
+    return this.update(handle, () =>
+      handle.executeUpdate(decideApprovalUpdate, {
+        args: [{ gateId, decision: decision.decision, comment: decision.comment, principal: principalArg(principal) }],
+      }),
+    );
+  }
+
+  /** Describes a run; a workflow that is not a runbook run is "not found" too. */
+  private async describe(handle: WorkflowHandle): Promise<WorkflowExecutionDescription> {
+    const description = await this.temporal.call('server', () => handle.describe());
+    if (description.typedSearchAttributes.get(RunbookNameAttr) === undefined) {
+      throw new WorkflowNotFoundError('not a runbook run', handle.workflowId, undefined);
+    }
+    return description;
+  }
+
+  /** An update on a run that has already closed is a conflict, not "not found". */
+  private async update<T>(handle: WorkflowHandle, send: () => Promise<T>): Promise<T> {
+    try {
+      return await this.temporal.call('worker', send);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const description = await this.describe(handle);
+      if (description.status.name === 'RUNNING') throw error;
+      throw new ConflictException(`run ${handle.workflowId} has already ended (${description.status.name.toLowerCase()})`);
+    }
+  }
+}
+
+function launchedRun(runId: string, runbook: string, status: LaunchedRun['status']): LaunchedRun {
+  const self = `/v1/runs/${encodeURIComponent(runId)}`;
+  return { runId, runbook, status, links: { self, report: `${self}/report` } };
+}
+
+/** What the workflow needs to judge the caller; the token hash never leaves the directory. */
+function principalArg(principal: Principal): Principal {
+  return { id: principal.id, displayName: principal.displayName, roles: [...principal.roles] };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** JSON with object keys sorted, so the same input always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,97 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowHandle } from '@temporalio/client';
+import type { Principal } from '@runbooks/contracts';
+import type { ApiConfig } from '../config';
+import { GrpcStatus, TemporalUnavailableError, WorkerNotAnsweringError, grpcCode } from '../http/errors';
+import { API_CONFIG, TEMPORAL_CONNECTION } from '../tokens';
+
+/** The process's one Connection, created lazily so the API can start before Temporal is up. */
+export const temporalConnectionProvider = {
+  provide: TEMPORAL_CONNECTION,
+  inject: [API_CONFIG],
+  useFactory: (config: ApiConfig): Connection => Connection.lazy({ address: config.temporalAddress }),
+};
+
+/** Who waits on the other end of a call: the server alone, or a worker behind it (queries, updates). */
+export type Answerer = 'server' | 'worker';
+
+/**
+ * Temporal access for the controllers: a shared Client for reads, a per-request Client whose
+ * identity names the user for actions that enter history, and a deadline on every call so
+ * nothing hangs when the server or the worker is away.
+ */
+@Injectable()
+export class TemporalService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TemporalService.name);
+  private closed = false;
+  readonly client: Client;
+
+  constructor(
+    @Inject(TEMPORAL_CONNECTION) readonly connection: Connection,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {
+    this.client = new Client({ connection, namespace: config.namespace, identity: 'api' });
+  }
+
+  get namespace(): string {
+    return this.config.namespace;
+  }
+
+  get taskQueue(): string {
+    return this.config.taskQueue;
+  }
+
+  /** A client acting for `principal`: `api:<id>` is recorded as the identity in workflow history. */
+  clientFor(principal: Principal): Client {
+    return new Client({ connection: this.connection, namespace: this.config.namespace, identity: `api:${principal.id}` });
+  }
+
+  handle(runId: string, principal?: Principal): WorkflowHandle {
+    return (principal ? this.clientFor(principal) : this.client).workflow.getHandle(runId);
+  }
+
+  /**
+   * Runs `fn` with a gRPC deadline of updateTimeoutMs. A deadline that passes while a worker
+   * should answer becomes WorkerNotAnsweringError, otherwise TemporalUnavailableError; both are 503.
+   */
+  async call<T>(answerer: Answerer, fn: () => Promise<T>, timeoutMs = this.config.updateTimeoutMs): Promise<T> {
+    try {
+      return await this.connection.withDeadline(Date.now() + timeoutMs, fn);
+    } catch (error) {
+      const code = grpcCode(error);
+      const timedOut =
+        error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === GrpcStatus.DEADLINE_EXCEEDED || code === GrpcStatus.CANCELLED;
+      if (timedOut && answerer === 'worker') {
+        throw new WorkerNotAnsweringError(
+          `the runbook worker is not answering (no answer within ${timeoutMs} ms): is a worker polling task queue ${this.config.taskQueue}?`,
+          { cause: error },
+        );
+      }
+      if (timedOut || code === GrpcStatus.UNAVAILABLE) {
+        throw new TemporalUnavailableError(
+          `the Temporal server at ${this.config.temporalAddress} is unreachable or did not answer within ${timeoutMs} ms`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Readiness: the server answers getSystemInfo within `timeoutMs`. */
+  async checkServer(timeoutMs: number): Promise<void> {
+    await this.call('server', () => this.connection.workflowService.getSystemInfo({}), timeoutMs);
+  }
+
+  onApplicationBootstrap(): void {
+    // Only a log line: the API serves health and docs while Temporal is still starting.
+    this.checkServer(2_000).then(
+      () => this.closed || this.logger.log(`Temporal at ${this.config.temporalAddress} answers (namespace ${this.config.namespace})`),
+      (error: Error) => this.closed || this.logger.warn(`Temporal not reachable yet: ${error.message}`),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,4 @@
+/** Injection tokens for values that are not classes. */
+export const API_CONFIG = Symbol('API_CONFIG');
+export const TEMPORAL_CONNECTION = Symbol('TEMPORAL_CONNECTION');
+export const OPENAPI_DOCUMENT = Symbol('OPENAPI_DOCUMENT');

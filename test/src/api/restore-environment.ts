@@ -1,0 +1,81 @@
+import type { Client, Connection } from '@temporalio/client';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { ResticFixture, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
+import { eventually, startTestWorker, testClient, type TestWorker } from '../harness/worker';
+import { auth, startTestApi, tokens, type TestApi } from './app';
+
+const PASSWORD = 'api-test-restic-password-5150';
+const PASSWORD_ENV = 'API_TEST_RESTIC_PASSWORD';
+
+/**
+ * The API and a real worker on one task queue, with a real restic repository holding one snapshot
+ * of /…/srv/projects, so a data-restore run goes through its steps up to the approval gate and beyond.
+ */
+export interface RestoreEnvironment {
+  api: TestApi;
+  worker: TestWorker;
+  temporal: { client: Client; connection: Connection };
+  /** A valid launch input restoring into a fresh target folder. */
+  input(): Promise<Record<string, unknown>>;
+  /** Launches as `who` and waits until the run waits for approval; returns the run id. */
+  launchToApproval(who: keyof typeof tokens): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startRestoreEnvironment(): Promise<RestoreEnvironment> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'api-restore-'));
+  process.env[PASSWORD_ENV] = PASSWORD;
+  const fixture = await ResticFixture.init(path.join(root, 'repo'), PASSWORD);
+  const source = path.join(root, 'srv', 'projects');
+  await writeTree(source, { 'report.txt': 'quarterly report\n', 'data/ledger.csv': 'id,amount\n1,100\n' });
+  await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
+
+  const api = await startTestApi();
+  const [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue }), testClient()]);
+  let targets = 0;
+
+  const env: RestoreEnvironment = {
+    api,
+    worker,
+    temporal,
+    async input() {
+      const target = path.join(root, 'targets', String(++targets), 'projects');
+      await writeTree(target, { 'report.txt': 'DAMAGED\n' });
+      return {
+        repository: { url: fixture.repository, passwordRef: `env:${PASSWORD_ENV}` },
+        path: source,
+        target,
+        affectedUsers: ['jane@example.test'],
+        ticket: 'INC-2048',
+        approval: { timeoutSeconds: 600 },
+      };
+    },
+    async launchToApproval(who) {
+      const res = await request(api.server)
+        .post('/v1/runs')
+        .set(auth(who))
+        .send({ runbook: 'data-restore', input: await env.input() })
+        .expect(201);
+      const runId: string = res.body.runId;
+      await eventually(
+        async () => {
+          const state = await request(api.server).get(`/v1/runs/${runId}`).set(auth(who));
+          return state.status === 200 && state.body.status === 'awaiting_approval' ? true : undefined;
+        },
+        60_000,
+        `${runId} to wait for approval`,
+      );
+      return runId;
+    },
+    async stop() {
+      await api.app.close();
+      await worker.stop();
+      await temporal.connection.close();
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
