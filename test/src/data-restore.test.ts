@@ -32,7 +32,11 @@ let fixture: ResticFixture;
 let oldSnapshot: string;
 
 const v1 = { 'report.txt': 'quarterly report v1\n', 'data/ledger.csv': 'id,amount\n1,100\n' };
-const v2 = { 'report.txt': 'quarterly report v2 (damaged later)\n', 'data/ledger.csv': 'id,amount\n1,100\n2,200\n', 'notes.md': '# notes\n' };
+const v2 = {
+  'report.txt': 'quarterly report v2 (damaged later)\n',
+  'data/ledger.csv': 'id,amount\n1,100\n2,200\n',
+  'notes.md': '# notes\n',
+};
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'restore-it-'));
@@ -81,18 +85,27 @@ async function launch(input: DataRestoreInput, w: TestWorker = worker): Promise<
 }
 
 async function gatePending(handle: WorkflowHandle, gateId = 'approve-restore'): Promise<RunState> {
-  return eventually(async () => {
-    const state = await handle.query(runStateQuery);
-    return state.gates.find((g) => g.id === gateId && g.state === 'pending') ? state : undefined;
-  }, 30_000, `gate ${gateId} pending`);
+  return eventually(
+    async () => {
+      const state = await handle.query(runStateQuery);
+      return state.gates.find((g) => g.id === gateId && g.state === 'pending') ? state : undefined;
+    },
+    30_000,
+    `gate ${gateId} pending`,
+  );
 }
 
 async function approve(handle: WorkflowHandle, by: Principal = alex) {
-  return handle.executeUpdate(decideApprovalUpdate, { args: [{ gateId: 'approve-restore', decision: 'approve', comment: 'restore approved per INC-1042', principal: by }] });
+  return handle.executeUpdate(decideApprovalUpdate, {
+    args: [{ gateId: 'approve-restore', decision: 'approve', comment: 'restore approved per INC-1042', principal: by }],
+  });
 }
 
 async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
-  const error = await handle.result().then(() => undefined, (e: unknown) => e);
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(WorkflowFailedError);
   return error as WorkflowFailedError;
 }
@@ -125,7 +138,9 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     ]);
     expect(String(state.steps.find((s) => s.id === 'choose-restore-point')?.details?.snapshotId)).toMatch(new RegExp(`^${oldSnapshot}`));
     expect(state.outcome).toMatchObject({ filesRestored: 2, resticVerified: true });
-    expect(state.gates[0].decisions).toEqual([expect.objectContaining({ by: 'alex', decision: 'approve', comment: 'restore approved per INC-1042' })]);
+    expect(state.gates[0].decisions).toEqual([
+      expect.objectContaining({ by: 'alex', decision: 'approve', comment: 'restore approved per INC-1042' }),
+    ]);
     expect(state.steps.find((s) => s.id === 'restore-to-staging')?.attempts).toBe(1);
 
     const notice = receiver.received.find((r) => r.body.runId === handle.workflowId && r.body.kind === 'run-completed');
@@ -173,7 +188,9 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     const sizes = await Promise.all(packs.map(async (p) => (await fs.stat(p)).size));
     await fs.rm(packs[sizes.indexOf(Math.min(...sizes))]);
     const target = await freshTarget();
-    const handle = await launch(restoreInput(target, { repository: { url: broken.repository, passwordRef: 'env:RESTORE_IT_PASSWORD' }, path: src }));
+    const handle = await launch(
+      restoreInput(target, { repository: { url: broken.repository, passwordRef: 'env:RESTORE_IT_PASSWORD' }, path: src }),
+    );
     const error = await failureOf(handle);
     expect(error.cause?.message).toContain('is damaged; restic check found');
     const state = await handle.query(runStateQuery);
@@ -185,7 +202,9 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     const target = await freshTarget();
     const handle = await launch(restoreInput(target));
     await gatePending(handle);
-    await handle.executeUpdate(decideApprovalUpdate, { args: [{ gateId: 'approve-restore', decision: 'reject', comment: 'wrong restore point', principal: alex }] });
+    await handle.executeUpdate(decideApprovalUpdate, {
+      args: [{ gateId: 'approve-restore', decision: 'reject', comment: 'wrong restore point', principal: alex }],
+    });
     await failureOf(handle);
     const state = await handle.query(runStateQuery);
     expect(state.status).toBe('rejected');
@@ -198,11 +217,15 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     const handle = await launch(restoreInput(target));
     await gatePending(handle);
     await expect(
-      handle.executeUpdate(decideApprovalUpdate, { args: [{ gateId: 'approve-restore', decision: 'approve', comment: '', principal: tessPrincipal }] }),
+      handle.executeUpdate(decideApprovalUpdate, {
+        args: [{ gateId: 'approve-restore', decision: 'approve', comment: '', principal: tessPrincipal }],
+      }),
     ).rejects.toThrow(/update failed|another person/i);
     const technicianOnly: Principal = { id: 'ted', displayName: 'Ted', roles: ['technician'] };
     await expect(
-      handle.executeUpdate(decideApprovalUpdate, { args: [{ gateId: 'approve-restore', decision: 'approve', comment: '', principal: technicianOnly }] }),
+      handle.executeUpdate(decideApprovalUpdate, {
+        args: [{ gateId: 'approve-restore', decision: 'approve', comment: '', principal: technicianOnly }],
+      }),
     ).rejects.toThrow();
     await approve(handle);
     await expect(approve(handle, { id: 'blair', displayName: 'Blair', roles: ['approver'] })).rejects.toThrow();

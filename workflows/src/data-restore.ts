@@ -1,11 +1,5 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import {
-  chooseRestorePoint,
-  dataRestoreRunbook,
-  type DataRestoreInput,
-  type RunState,
-  type RunbookStartArgs,
-} from '@runbooks/contracts';
+import { chooseRestorePoint, dataRestoreRunbook, type DataRestoreInput, type RunState, type RunbookStartArgs } from '@runbooks/contracts';
 import { RunbookRun, now } from './engine/run';
 
 /**
@@ -23,7 +17,12 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
 
   return run.execute(async () => {
     const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository }), {
-      activity: { retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BackupRepositoryUnhealthy', 'BackupRepositoryUnauthorized', 'SecretUnavailable'] } },
+      activity: {
+        retry: {
+          maximumAttempts: 3,
+          nonRetryableErrorTypes: ['BackupRepositoryUnhealthy', 'BackupRepositoryUnauthorized', 'SecretUnavailable'],
+        },
+      },
       summarize: (r) => r.summary,
     });
 
@@ -48,9 +47,13 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
     run.onUndo('restore-to-staging', 'Discard the staging folder', (a) => a.discardStaging({ stagingDir }));
     const restored = await run.step(
       'restore-to-staging',
-      (a) => a.restoreToStaging({ repository, snapshotId: restorePoint.id, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
+      (a) =>
+        a.restoreToStaging({ repository, snapshotId: restorePoint.id, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
       {
-        activity: { heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BackupRepositoryUnauthorized', 'SecretUnavailable'] } },
+        activity: {
+          heartbeatTimeout: '1 minute',
+          retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BackupRepositoryUnauthorized', 'SecretUnavailable'] },
+        },
         summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
       },
     );
@@ -90,7 +93,12 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
           kind: 'run-completed',
           subject: `Your data at ${target} has been restored`,
           text: `${path} was restored from the backup of ${restorePoint.time} into ${target} (${verified.files} files). The previous contents are kept at ${swapped.retainedCopyDir ?? '(none)'}.${input.ticket ? ` Ticket: ${input.ticket}.` : ''}`,
-          fields: { runId: run.state.runId, restorePoint: restorePoint.shortId, files: String(verified.files), ...(input.ticket ? { ticket: input.ticket } : {}) },
+          fields: {
+            runId: run.state.runId,
+            restorePoint: restorePoint.shortId,
+            files: String(verified.files),
+            ...(input.ticket ? { ticket: input.ticket } : {}),
+          },
           idempotencyKey: `${run.idempotencyKey}/notify-users`,
         }),
       { summarize: (r) => `${input.affectedUsers.join(', ')} notified via ${r.channel}` },

@@ -15,9 +15,7 @@ export interface RunbookWorkerOptions {
 
 /** The one place a runbook worker is assembled: every workflow and activity on one task queue. */
 export async function createRunbookWorker(options: RunbookWorkerOptions): Promise<Worker> {
-  const workflowBundle = options.workflowBundlePath
-    ? { codePath: options.workflowBundlePath }
-    : await bundleRunbookWorkflows();
+  const workflowBundle = options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await bundleRunbookWorkflows();
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -21,9 +21,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
-    const notifier = config.notifyWebhookUrl
-      ? new WebhookNotifier(config.notifyWebhookUrl)
-      : new LogNotifier(config.notificationsLog);
+    const notifier = config.notifyWebhookUrl ? new WebhookNotifier(config.notifyWebhookUrl) : new LogNotifier(config.notificationsLog);
     this.worker = await createRunbookWorker({
       connection: this.connection,
       namespace: config.namespace,

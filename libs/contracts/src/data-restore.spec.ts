@@ -22,7 +22,9 @@ describe('chooseRestorePoint', () => {
   });
 
   test('accepts a path inside a backed-up folder', () => {
-    expect(chooseRestorePoint(snapshots, { path: '/srv/projects/budget', before: '2026-11-02T00:00:00Z' })).toEqual({ snapshot: snapshots[0] });
+    expect(chooseRestorePoint(snapshots, { path: '/srv/projects/budget', before: '2026-11-02T00:00:00Z' })).toEqual({
+      snapshot: snapshots[0],
+    });
   });
 
   test('does not treat a sibling with a common prefix as covered', () => {

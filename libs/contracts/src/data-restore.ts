@@ -10,7 +10,12 @@ const absolutePath = (what: string) =>
 
 export const approvalPolicyInputSchema = z.object({
   /** How long the gate waits for a decision before escalating, then again before rejecting. */
-  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(3600),
   /** Who is told when nobody decided in time (a person, a team or an on-call handle). */
   escalationContact: z.string().min(1).default('2nd-line on-call'),
 });

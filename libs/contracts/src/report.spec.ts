@@ -24,7 +24,9 @@ const state: RunState = {
       requiredApprovals: 1,
       openedAt: '2026-11-22T10:00:05.000Z',
       closedAt: '2026-11-22T10:01:00.000Z',
-      decisions: [{ by: 'alex', displayName: 'Alex Approver', decision: 'approve', comment: 'ok for INC-1', at: '2026-11-22T10:01:00.000Z' }],
+      decisions: [
+        { by: 'alex', displayName: 'Alex Approver', decision: 'approve', comment: 'ok for INC-1', at: '2026-11-22T10:01:00.000Z' },
+      ],
       escalations: [{ tier: 2, contact: 'noc', at: '2026-11-22T10:00:35.000Z', reason: 'no decision within 30 s' }],
     },
   ],

@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { roleSchema } from './principal';
 
-export const runStatusSchema = z.enum([
-  'running',
-  'awaiting_approval',
-  'compensating',
-  'succeeded',
-  'failed',
-  'rejected',
-  'cancelled',
-]);
+export const runStatusSchema = z.enum(['running', 'awaiting_approval', 'compensating', 'succeeded', 'failed', 'rejected', 'cancelled']);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
 

@@ -35,9 +35,19 @@ export async function startDevServer(extraArgs: string[] = []): Promise<DevServe
   }).trim();
   const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const args = [
-    'server', 'start-dev', '--headless', '--ip', '127.0.0.1',
-    '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
-    '--log-level', 'error',
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--http-port',
+    String(httpPort),
+    '--metrics-port',
+    String(metricsPort),
+    '--log-level',
+    'error',
     ...SEARCH_ATTRIBUTE_REGISTRATIONS.flatMap((sa) => ['--search-attribute', sa]),
     ...extraArgs,
   ];

@@ -29,9 +29,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-worker-'));
   const reportsDir = path.join(tmp, 'reports');
-  const notifier = options.webhookUrl
-    ? new WebhookNotifier(options.webhookUrl)
-    : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
+  const notifier = options.webhookUrl ? new WebhookNotifier(options.webhookUrl) : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
   const real = createActivities({ reportsDir, notifier });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });

@@ -23,7 +23,9 @@ export function stepActivities(options: ActivityOptions, observer: AttemptObserv
     get(_target, name: string) {
       return async (...args: unknown[]) => {
         try {
-          const envelope = await (enveloped as unknown as Record<string, (...a: unknown[]) => Promise<{ value: unknown; attempt: number }>>)[name](...args);
+          const envelope = await (
+            enveloped as unknown as Record<string, (...a: unknown[]) => Promise<{ value: unknown; attempt: number }>>
+          )[name](...args);
           observer.attempted(envelope.attempt);
           return envelope.value;
         } catch (error) {

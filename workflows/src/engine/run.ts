@@ -126,7 +126,12 @@ export class RunbookRun {
       record.state = 'failed';
       record.error = describeError(error);
       // The run fails with what a person should read, not with the activity wrapper's message.
-      throw ApplicationFailure.create({ type: STEP_FAILED, message: `${record.title}: ${record.error}`, nonRetryable: true, cause: error as Error });
+      throw ApplicationFailure.create({
+        type: STEP_FAILED,
+        message: `${record.title}: ${record.error}`,
+        nonRetryable: true,
+        cause: error as Error,
+      });
     } finally {
       record.endedAt = now();
     }
@@ -142,14 +147,20 @@ export class RunbookRun {
     });
     if (outcome.state === 'approved') {
       record.state = 'succeeded';
-      record.summary = `approved by ${outcome.decisions.filter((d) => d.decision === 'approve').map((d) => d.displayName).join(', ')}`;
+      record.summary = `approved by ${outcome.decisions
+        .filter((d) => d.decision === 'approve')
+        .map((d) => d.displayName)
+        .join(', ')}`;
       return;
     }
     record.state = 'failed';
     record.error =
       outcome.state === 'expired'
         ? 'no decision before the approval timeout, after escalation'
-        : `rejected by ${outcome.decisions.filter((d) => d.decision === 'reject').map((d) => d.displayName).join(', ')}`;
+        : `rejected by ${outcome.decisions
+            .filter((d) => d.decision === 'reject')
+            .map((d) => d.displayName)
+            .join(', ')}`;
     throw ApplicationFailure.create({ type: RUN_REJECTED, message: record.error, nonRetryable: true });
   }
 
@@ -210,9 +221,13 @@ export class RunbookRun {
     this.publishStatus();
     const reportStep = this.state.steps.find((s) => s.id === REPORT_STEP_ID);
     if (reportStep) {
-      await this.step(REPORT_STEP_ID, (a) => a.writeReport({ runId: this.state.runId, markdown: renderReportMarkdown(this.state), json: this.state }), {
-        summarize: (r) => `report written to ${r.markdownPath}`,
-      }).catch((error) => log.error('report could not be written', { error: describeError(error) }));
+      await this.step(
+        REPORT_STEP_ID,
+        (a) => a.writeReport({ runId: this.state.runId, markdown: renderReportMarkdown(this.state), json: this.state }),
+        {
+          summarize: (r) => `report written to ${r.markdownPath}`,
+        },
+      ).catch((error) => log.error('report could not be written', { error: describeError(error) }));
     }
     await condition(allHandlersFinished);
   }
@@ -256,4 +271,3 @@ function isTerminal(status: RunStatus): boolean {
 export function now(): string {
   return new Date().toISOString();
 }
-

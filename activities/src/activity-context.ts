@@ -1,0 +1,30 @@
+import { Context } from '@temporalio/activity';
+
+/** Often enough for any heartbeat timeout a workflow would set; the SDK throttles what it sends. */
+const HEARTBEAT_INTERVAL_MS = 2_000;
+
+/** The running activity's context, or undefined when called directly (unit tests, scripts). */
+function currentActivity(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `work` while heartbeating, so the server neither takes a long restic run for a dead
+ * worker nor loses the chance to deliver a cancellation. `work` receives the activity's
+ * cancellation signal (undefined outside an activity) to stop its child processes.
+ */
+export async function withHeartbeat<T>(progress: () => unknown, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  const activity = currentActivity();
+  if (!activity) return work(undefined);
+  activity.heartbeat(progress());
+  const timer = setInterval(() => activity.heartbeat(progress()), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work(activity.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}

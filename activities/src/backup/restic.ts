@@ -1,0 +1,316 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { SnapshotSummary } from '@runbooks/contracts';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, utimes } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { EntryType, TreeEntry } from '../files/tree';
+
+/** A repository with its password resolved; lives only inside one activity call. */
+export interface BackupRepositoryAccess {
+  url: string;
+  password: string;
+}
+
+/** ApplicationFailure types a backup driver throws; workflows and reports match on them. */
+export const BackupFailureType = {
+  /** Missing, unreachable, or not a repository at all: may come back, so retryable. */
+  unreachable: 'BackupRepositoryUnreachable',
+  unauthorized: 'BackupRepositoryUnauthorized',
+  /** `restic check` found damage (missing or corrupt pack files, broken trees). */
+  unhealthy: 'BackupRepositoryUnhealthy',
+  /** Another restic process holds an exclusive lock; retryable. */
+  locked: 'BackupRepositoryLocked',
+  snapshotNotFound: 'SnapshotNotFound',
+  /** The snapshot holds no directory at the requested path. */
+  pathNotInSnapshot: 'SnapshotPathMissing',
+  toolMissing: 'ResticUnavailable',
+  commandFailed: 'ResticCommandFailed',
+} as const;
+
+/** The backup tool as the activities use it. Paths inside a snapshot are absolute, '/'-separated. */
+export interface BackupDriver {
+  /** Verifies the repository's structure; throws BackupRepositoryUnhealthy saying what is damaged. */
+  check(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<void>;
+  /** Every snapshot, oldest first. */
+  listSnapshots(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<SnapshotSummary[]>;
+  /**
+   * Restores the directory `snapshotPath` of the snapshot so that its content becomes the content
+   * of `stagingDir` (created if absent; must be empty), with the tool's own verification.
+   */
+  restore(repo: BackupRepositoryAccess, snapshotId: string, snapshotPath: string, stagingDir: string, signal?: AbortSignal): Promise<void>;
+  /** Every entry below the directory `snapshotPath` in the snapshot, paths relative to it. */
+  listFiles(repo: BackupRepositoryAccess, snapshotId: string, snapshotPath: string, signal?: AbortSignal): Promise<TreeEntry[]>;
+  /** sha256 (hex) of one file's bytes as the snapshot holds them. */
+  fileSha256(repo: BackupRepositoryAccess, snapshotId: string, filePath: string, signal?: AbortSignal): Promise<string>;
+}
+
+/** Enough of restic's complaints to explain a failure without holding a runaway log in memory. */
+const STDERR_LIMIT = 64 * 1024;
+const MESSAGE_LINES = 10;
+/** stderr lines that say nothing about the cause. */
+const STDERR_NOISE = [/retrying after/, /^using temporary cache/, /^create exclusive lock/, /^\[[\d:]+\]/];
+
+interface SnapshotJson {
+  id: string;
+  short_id: string;
+  time: string;
+  hostname: string;
+  paths: string[];
+  tags?: string[];
+}
+
+interface LsLineJson {
+  struct_type: 'snapshot' | 'node';
+  type?: string;
+  path?: string;
+  size?: number;
+}
+
+/**
+ * Drives the restic binary. Nothing goes through a shell; the repository and its password reach
+ * restic only through its environment (never argv, which any local user can read in `ps`).
+ */
+export class ResticDriver implements BackupDriver {
+  constructor(
+    private readonly binary = 'restic',
+    /** restic's local cache; under the temp dir so the worker's $HOME stays untouched. */
+    private readonly cacheDir = path.join(os.tmpdir(), 'runbooks-restic-cache'),
+  ) {}
+
+  async check(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<void> {
+    await this.run(repo, ['check'], { signal });
+  }
+
+  async listSnapshots(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<SnapshotSummary[]> {
+    const stdout = await this.run(repo, ['snapshots', '--json'], { signal });
+    const snapshots = JSON.parse(stdout) as SnapshotJson[];
+    return snapshots
+      .map((s) => ({
+        id: s.id,
+        shortId: s.short_id,
+        time: s.time,
+        hostname: s.hostname,
+        paths: s.paths,
+        tags: s.tags ?? [],
+      }))
+      .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  }
+
+  async restore(
+    repo: BackupRepositoryAccess,
+    snapshotId: string,
+    snapshotPath: string,
+    stagingDir: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const root = normalizeSnapshotPath(snapshotPath);
+    await mkdir(stagingDir, { recursive: true });
+    // restic 0.14 restores the full path below --target (no `snapshot:subpath` yet). Restoring into
+    // a scratch folder inside stagingDir keeps the moves below on one filesystem, and a retry that
+    // empties stagingDir also clears what a crashed attempt left.
+    const scratch = await mkdtemp(path.join(stagingDir, '.restic-restore-'));
+    try {
+      await this.run(repo, ['restore', snapshotId, '--target', scratch, '--include', filterPattern(root), '--verify'], {
+        signal,
+      });
+      const restoredRoot = path.join(scratch, root);
+      const restored = await lstat(restoredRoot).catch(() => undefined);
+      if (!restored?.isDirectory()) throw pathNotInSnapshot(snapshotId, root);
+      for (const name of await readdir(restoredRoot)) {
+        await rename(path.join(restoredRoot, name), path.join(stagingDir, name));
+      }
+      // The folder itself comes back as it was backed up too (a private 0700 folder stays private).
+      await chmod(stagingDir, restored.mode);
+      await utimes(stagingDir, restored.atime, restored.mtime);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async listFiles(repo: BackupRepositoryAccess, snapshotId: string, snapshotPath: string, signal?: AbortSignal): Promise<TreeEntry[]> {
+    const root = normalizeSnapshotPath(snapshotPath);
+    const prefix = root === '/' ? '/' : `${root}/`;
+    const entries: TreeEntry[] = [];
+    let snapshotFound = false;
+    let rootIsDirectory = root === '/';
+    // One JSON object per line: the snapshot first, then its nodes (root included).
+    const onLine = (line: string) => {
+      const item = JSON.parse(line) as LsLineJson;
+      if (item.struct_type === 'snapshot') snapshotFound = true;
+      else if (item.path === root) rootIsDirectory = item.type === 'dir';
+      else if (item.path?.startsWith(prefix)) {
+        entries.push({ path: item.path.slice(prefix.length), type: item.type as EntryType, size: item.size ?? 0 });
+      }
+    };
+    const lines = lineReader(onLine);
+    await this.run(repo, ['ls', '--json', '--recursive', snapshotId, root], { signal, onStdout: lines.push });
+    lines.end();
+    // restic ls only warns ("Ignoring ...") and exits 0 when the snapshot id matches nothing.
+    if (!snapshotFound) throw snapshotNotFound(snapshotId, repo);
+    if (!rootIsDirectory) throw pathNotInSnapshot(snapshotId, root);
+    return entries;
+  }
+
+  async fileSha256(repo: BackupRepositoryAccess, snapshotId: string, filePath: string, signal?: AbortSignal): Promise<string> {
+    const hash = createHash('sha256');
+    await this.run(repo, ['dump', snapshotId, filePath], { signal, onStdout: (chunk) => hash.update(chunk) });
+    return hash.digest('hex');
+  }
+
+  /** Runs one restic command; resolves with stdout (unless streamed to onStdout), rejects with a classified failure. */
+  private run(
+    repo: BackupRepositoryAccess,
+    args: string[],
+    options: { signal?: AbortSignal; onStdout?: (chunk: Buffer) => void },
+  ): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.binary, ['--cache-dir', this.cacheDir, ...args], {
+        env: resticEnvironment(repo),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal: options.signal,
+      });
+      const stdout: Buffer[] = [];
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (!options.onStdout) {
+          stdout.push(chunk);
+          return;
+        }
+        try {
+          options.onStdout(chunk);
+        } catch (error) {
+          child.kill();
+          reject(error);
+        }
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8');
+      });
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') {
+          reject(
+            ApplicationFailure.nonRetryable(
+              `restic is not installed on the worker (no executable "${this.binary}")`,
+              BackupFailureType.toolMissing,
+            ),
+          );
+        } else reject(error);
+      });
+      child.on('close', (code) => {
+        if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'));
+        else reject(classifyFailure(repo, args[0], code, stderr));
+      });
+    });
+  }
+}
+
+/** The variables restic reads; ones from the worker's own environment that would override or clash are dropped. */
+function resticEnvironment(repo: BackupRepositoryAccess): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, RESTIC_REPOSITORY: repo.url, RESTIC_PASSWORD: repo.password };
+  delete env.RESTIC_REPOSITORY_FILE;
+  delete env.RESTIC_PASSWORD_FILE;
+  delete env.RESTIC_PASSWORD_COMMAND;
+  return env;
+}
+
+/** Turns restic's exit and stderr into a failure that says in plain words what is wrong. */
+function classifyFailure(repo: BackupRepositoryAccess, command: string, code: number | null, stderr: string): ApplicationFailure {
+  const where = `the backup repository at ${repositoryName(repo)}`;
+  const detail = redact(stderrSummary(stderr), repo);
+  if (/wrong password or no key found/.test(stderr)) {
+    return ApplicationFailure.nonRetryable(
+      `${where} refused the password (wrong password, or no key for it)`,
+      BackupFailureType.unauthorized,
+    );
+  }
+  if (/repository contains errors/.test(stderr)) {
+    return ApplicationFailure.nonRetryable(`${where} is damaged; restic check found: ${detail}`, BackupFailureType.unhealthy);
+  }
+  if (/repository is already locked/.test(stderr)) {
+    return ApplicationFailure.retryable(`${where} is locked by another restic process: ${detail}`, BackupFailureType.locked);
+  }
+  if (/no matching ID found|invalid id|no snapshot found/.test(stderr)) {
+    return ApplicationFailure.nonRetryable(`${where} has no such snapshot: ${detail}`, BackupFailureType.snapshotNotFound);
+  }
+  if (/not found in snapshot/.test(stderr)) {
+    return ApplicationFailure.nonRetryable(`${where}: ${detail}`, BackupFailureType.pathNotInSnapshot);
+  }
+  if (
+    /unable to open config file|unable to open repository|repository does not exist|dial tcp|no such host|connection refused|i\/o timeout/.test(
+      stderr,
+    )
+  ) {
+    return ApplicationFailure.retryable(
+      `${where} cannot be reached or holds no restic repository: ${detail}`,
+      BackupFailureType.unreachable,
+    );
+  }
+  return ApplicationFailure.retryable(
+    `restic ${command} failed (exit code ${code ?? 'none, killed'}): ${detail || 'no message'}`,
+    BackupFailureType.commandFailed,
+  );
+}
+
+function snapshotNotFound(snapshotId: string, repo: BackupRepositoryAccess): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `the backup repository at ${repositoryName(repo)} has no snapshot ${snapshotId}`,
+    BackupFailureType.snapshotNotFound,
+  );
+}
+
+function pathNotInSnapshot(snapshotId: string, snapshotPath: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`snapshot ${snapshotId} holds no directory ${snapshotPath}`, BackupFailureType.pathNotInSnapshot);
+}
+
+/** restic's error lines, without progress and retry noise, nor the repository location it echoes. */
+function stderrSummary(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !STDERR_NOISE.some((noise) => noise.test(line)))
+    .filter((line, i, kept) => !line.startsWith('Is there a repository') && !kept[i - 1]?.startsWith('Is there a repository'))
+    .map((line) => line.replace(/^Fatal: /, ''))
+    .slice(0, MESSAGE_LINES)
+    .join('; ');
+}
+
+/** The repository location fit for a message (a URL or path may embed credentials). */
+function repositoryName(repo: BackupRepositoryAccess): string {
+  return redact(repo.url, repo);
+}
+
+/** Hides the password wherever restic might echo it, and credentials inside URLs (`scheme://user:secret@`). */
+function redact(text: string, repo: BackupRepositoryAccess): string {
+  const withoutPassword = repo.password ? text.split(repo.password).join('***') : text;
+  return withoutPassword.replace(/(\w+:\/\/)[^/\s@]+@/g, '$1***@');
+}
+
+function normalizeSnapshotPath(snapshotPath: string): string {
+  const normalized = path.posix.normalize(snapshotPath);
+  return normalized.length > 1 ? normalized.replace(/\/$/, '') : normalized;
+}
+
+/** restic --include takes glob patterns; escape so the path matches only itself. */
+function filterPattern(snapshotPath: string): string {
+  return snapshotPath.replace(/[\\*?[]/g, '\\$&');
+}
+
+/** Calls onLine for every non-blank line of a byte stream fed chunk by chunk. */
+function lineReader(onLine: (line: string) => void): { push: (chunk: Buffer) => void; end: () => void } {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  const emit = (line: string) => {
+    if (line.trim()) onLine(line);
+  };
+  return {
+    push: (chunk) => {
+      const lines = (pending + decoder.write(chunk)).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(emit);
+    },
+    end: () => emit(pending + decoder.end()),
+  };
+}

@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createActivities, LogNotifier, type RunbookActivities } from './index';
+
+describe('createActivities', () => {
+  it('assembles every activity of the RunbookActivities contract, wired to the given notifier and reports dir', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'activities-'));
+    try {
+      const activities = createActivities({
+        reportsDir: path.join(dir, 'reports'),
+        notifier: new LogNotifier(path.join(dir, 'notifications.jsonl')),
+      });
+      const names: (keyof RunbookActivities)[] = [
+        'checkBackupRepository',
+        'restoreToStaging',
+        'verifyRestoredContent',
+        'swapIntoTarget',
+        'restorePreviousContents',
+        'discardStaging',
+        'notify',
+        'writeReport',
+      ];
+
+      expect(Object.keys(activities).sort()).toEqual([...names].sort());
+      await expect(
+        activities.notify({ runId: 'r', recipients: ['a'], kind: 'escalation', subject: 's', text: 't', idempotencyKey: 'k' }),
+      ).resolves.toMatchObject({ channel: `log:${path.join(dir, 'notifications.jsonl')}` });
+      await expect(activities.writeReport({ runId: 'r', markdown: 'm', json: {} })).resolves.toEqual({
+        markdownPath: path.join(dir, 'reports', 'r.md'),
+        jsonPath: path.join(dir, 'reports', 'r.json'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,36 @@
+import { createBackupActivities } from './backup/activities';
+import { ResticDriver, type BackupDriver } from './backup/restic';
+import { createFileActivities } from './files/activities';
+import { createNotifyActivities } from './notify/activities';
+import type { Notifier } from './notify/webhook';
+import { createReportActivities } from './reports/activities';
+import type { RunbookActivities } from './types';
+
+export * from './types';
+export * from './backup/restic';
+export * from './backup/activities';
+export * from './files/activities';
+export type { EntryType, TreeEntry } from './files/tree';
+export * from './notify/webhook';
+export * from './notify/activities';
+export * from './reports/activities';
+export * from './secrets/resolve-secret';
+
+export interface ActivitiesConfig {
+  /** Where run reports are written. */
+  reportsDir: string;
+  /** A WebhookNotifier, or a LogNotifier when no webhook is configured. */
+  notifier: Notifier;
+  /** Defaults to the restic on the worker's PATH. */
+  backup?: BackupDriver;
+}
+
+/** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
+export function createActivities(config: ActivitiesConfig): RunbookActivities {
+  return {
+    ...createBackupActivities(config.backup ?? new ResticDriver()),
+    ...createFileActivities(),
+    ...createNotifyActivities(config.notifier),
+    ...createReportActivities(config.reportsDir),
+  };
+}

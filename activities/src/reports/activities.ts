@@ -1,0 +1,44 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunbookActivities } from '../types';
+
+export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
+
+/** Long enough for any workflow id we generate, short enough for every filesystem. */
+const MAX_NAME_CHARS = 150;
+
+export function createReportActivities(reportsDir: string): ReportActivities {
+  return {
+    async writeReport({ runId, markdown, json }) {
+      await mkdir(reportsDir, { recursive: true });
+      const base = path.join(reportsDir, reportFileName(runId));
+      const markdownPath = `${base}.md`;
+      const jsonPath = `${base}.json`;
+      await writeAtomically(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+      await writeAtomically(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+      return { markdownPath, jsonPath };
+    },
+  };
+}
+
+/**
+ * The run id as a file name: characters other than letters, digits, '.', '_' and '-' become '_'
+ * and leading dots go. When that changed anything, a hash of the real id is appended so two ids
+ * that differ only in such characters never share a report.
+ */
+export function reportFileName(runId: string): string {
+  const safe = runId
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, MAX_NAME_CHARS);
+  if (safe && safe === runId) return safe;
+  return `${safe}-${createHash('sha256').update(runId).digest('hex').slice(0, 12)}`;
+}
+
+/** Readers see the previous file or the new one, never a half-written one. */
+async function writeAtomically(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
