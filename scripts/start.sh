@@ -15,7 +15,7 @@ export RUNBOOKS_DATA_DIR="$DATA"
 mkdir -p "$DATA"
 
 command -v restic >/dev/null || { echo "restic is not installed: sudo apt-get install -y restic" >&2; exit 1; }
-[[ -d node_modules ]] || npm ci
+[[ -d node_modules ]] || npm install --no-audit --no-fund
 npm run build --silent
 
 pids=()
