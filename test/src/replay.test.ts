@@ -3,6 +3,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HISTORIES_DIR } from './harness/recorded-histories';
+import { installQuietRuntime } from './harness/worker';
 
 /**
  * Determinism guard: every recorded history of a released runbook replays against today's
@@ -17,6 +18,7 @@ describe('recorded runbook histories replay against the current workflow code', 
   });
 
   test.each(files)('%s replays without nondeterminism', async (file) => {
+    installQuietRuntime();
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
     await Worker.runReplayHistory(
       { workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string } },

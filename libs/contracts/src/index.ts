@@ -10,3 +10,6 @@ export * from './task-queues';
 export * from './workflow-ids';
 export * from './runbook-args';
 export * from './activity-envelope';
+export * from './hosts';
+export * from './rollout';
+export * from './security-patching';

@@ -57,7 +57,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
 
 let runtimeInstalled = false;
 /** Worker lifecycle INFO lines drown the test output; warnings and errors still show. */
-function installQuietRuntime(): void {
+export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('WARN') });
   runtimeInstalled = true;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { secretRefSchema } from './secrets';
+
+export const osFamilySchema = z.enum(['debian', 'rhel', 'lab']);
+export type OsFamily = z.infer<typeof osFamilySchema>;
+
+/** How the worker reaches a host: over SSH, on the worker itself, or a simulated lab host. */
+export const hostDriverSchema = z.enum(['ssh', 'local', 'lab']);
+export type HostDriverName = z.infer<typeof hostDriverSchema>;
+
+const hostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes');
+const tagSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'must be a tag: lowercase letters, digits and _.:-');
+
+export const hostSchema = z
+  .object({
+    name: hostNameSchema,
+    address: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    osFamily: osFamilySchema,
+    tags: z.array(tagSchema).default([]),
+    driver: hostDriverSchema,
+    ssh: z
+      .object({
+        user: z.string().min(1),
+        /** The private key, by reference only (env: or file:). */
+        privateKeyRef: secretRefSchema,
+        /** Pins the host key: sha256 of the key blob, base64 as `ssh-keygen -l` prints it (without 'SHA256:'). */
+        hostKeySha256: z.string().min(1).optional(),
+      })
+      .optional(),
+  })
+  .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] });
+export type Host = z.infer<typeof hostSchema>;
+
+export const inventorySchema = z.object({ hosts: z.array(hostSchema).max(50_000) }).superRefine((inv, ctx) => {
+  const seen = new Set<string>();
+  inv.hosts.forEach((h, i) => {
+    if (seen.has(h.name)) ctx.addIssue({ code: 'custom', message: `duplicate host name ${h.name}`, path: ['hosts', i, 'name'] });
+    seen.add(h.name);
+  });
+});
+export type Inventory = z.infer<typeof inventorySchema>;
+
+/** Which hosts a run targets: by name, by tag (any of), or both (union). */
+export const hostSelectorSchema = z
+  .object({
+    names: z.array(hostNameSchema).max(50_000).optional(),
+    tags: z.array(tagSchema).max(50).optional(),
+  })
+  .refine((s) => (s.names?.length ?? 0) + (s.tags?.length ?? 0) > 0, { message: 'name at least one host or one tag' });
+export type HostSelector = z.infer<typeof hostSelectorSchema>;
+
+/** The hosts a selector picks, in inventory order; names that are not in the inventory are reported. */
+export function selectHosts(hosts: readonly Host[], selector: HostSelector): { hosts: Host[]; unknownNames: string[] } {
+  const names = new Set(selector.names ?? []);
+  const tags = new Set(selector.tags ?? []);
+  const picked = hosts.filter((h) => names.has(h.name) || h.tags.some((t) => tags.has(t)));
+  const known = new Set(hosts.map((h) => h.name));
+  return { hosts: picked, unknownNames: [...names].filter((n) => !known.has(n)) };
+}

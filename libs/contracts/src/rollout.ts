@@ -1,0 +1,119 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import { principalSchema } from './principal';
+import type { Patch } from './security-patching';
+
+export const hostStateSchema = z.enum(['pending', 'patching', 'patched', 'failed', 'rolled_back', 'rollback_failed', 'skipped']);
+export type HostState = z.infer<typeof hostStateSchema>;
+
+export const hostRecordSchema = z.object({
+  name: z.string(),
+  wave: z.number().int().nonnegative(),
+  state: hostStateSchema,
+  snapshotId: z.string().optional(),
+  /** Package versions before and after, for the host-by-host report. */
+  changed: z.array(z.object({ package: z.string(), from: z.string().nullable(), to: z.string() })).optional(),
+  error: z.string().optional(),
+  at: z.string().optional(),
+});
+export type HostRecord = z.infer<typeof hostRecordSchema>;
+
+export const waveRecordSchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** "canary" or "wave 1", "wave 2", ... */
+  name: z.string(),
+  hosts: z.number().int().nonnegative(),
+  state: z.enum(['pending', 'running', 'baking', 'done', 'stopped']),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+});
+export type WaveRecord = z.infer<typeof waveRecordSchema>;
+
+export const operatorActionSchema = z.object({
+  action: z.enum(['pause', 'resume', 'set-concurrency', 'skip-host', 'abort']),
+  by: z.string(),
+  at: z.string(),
+  detail: z.string(),
+});
+export type OperatorAction = z.infer<typeof operatorActionSchema>;
+
+export const rolloutStateSchema = z.object({
+  paused: z.boolean(),
+  concurrency: z.number().int().positive(),
+  maxFailures: z.number().int().nonnegative(),
+  waves: z.array(waveRecordSchema),
+  hosts: z.array(hostRecordSchema),
+  skipped: z.array(z.string()),
+  operatorActions: z.array(operatorActionSchema),
+  /** Why the rollout stopped early, if it did. */
+  stopReason: z.string().optional(),
+  /** What the run is waiting for, e.g. "maintenance window opens at ...". */
+  waitingFor: z.string().optional(),
+});
+export type RolloutState = z.infer<typeof rolloutStateSchema>;
+
+export function countHosts(hosts: readonly HostRecord[]): Record<HostState, number> {
+  const counts = { pending: 0, patching: 0, patched: 0, failed: 0, rolled_back: 0, rollback_failed: 0, skipped: 0 };
+  for (const h of hosts) counts[h.state] += 1;
+  return counts;
+}
+
+// --- operator steering (updates on the rollout's parent workflow) ---
+
+export const pauseRolloutArgsSchema = z.object({ principal: principalSchema, reason: z.string().max(500).default('') });
+export const resumeRolloutArgsSchema = pauseRolloutArgsSchema;
+export const setConcurrencyArgsSchema = z.object({ principal: principalSchema, concurrency: z.number().int().min(1).max(200) });
+export const skipHostArgsSchema = z.object({
+  principal: principalSchema,
+  host: z.string().min(1),
+  reason: z.string().max(500).default(''),
+});
+export const abortRolloutArgsSchema = z.object({
+  principal: principalSchema,
+  reason: z.string().min(1).max(500),
+  /** Roll back every host this run changed (default), or leave them as they are. */
+  rollback: z.boolean().default(true),
+});
+export type PauseRolloutArgs = z.infer<typeof pauseRolloutArgsSchema>;
+export type SetConcurrencyArgs = z.infer<typeof setConcurrencyArgsSchema>;
+export type SkipHostArgs = z.infer<typeof skipHostArgsSchema>;
+export type AbortRolloutArgs = z.infer<typeof abortRolloutArgsSchema>;
+
+export const pauseRolloutUpdate = defineUpdate<RolloutState, [PauseRolloutArgs]>('pauseRollout');
+export const resumeRolloutUpdate = defineUpdate<RolloutState, [PauseRolloutArgs]>('resumeRollout');
+export const setConcurrencyUpdate = defineUpdate<RolloutState, [SetConcurrencyArgs]>('setConcurrency');
+export const skipHostUpdate = defineUpdate<RolloutState, [SkipHostArgs]>('skipHost');
+export const abortRolloutUpdate = defineUpdate<RolloutState, [AbortRolloutArgs]>('abortRollout');
+
+// --- parent <-> batch child ---
+
+/** What a batch child must obey; the parent sends it whenever an operator changes something. */
+export interface BatchControl {
+  paused: boolean;
+  concurrency: number;
+  skipped: string[];
+  /** Stop starting hosts: the rollout is aborted or over its failure threshold. */
+  stop: boolean;
+}
+export const batchControlSignal = defineSignal<[BatchControl]>('batchControl');
+
+export interface PatchBatchInput {
+  runId: string;
+  wave: number;
+  batch: number;
+  hosts: string[];
+  patches: Patch[];
+  control: BatchControl;
+  /** Failures this batch may have before it stops starting hosts (the run's remaining budget). */
+  failureBudget: number;
+}
+
+export interface PatchBatchResult {
+  hosts: HostRecord[];
+}
+export const batchProgressQuery = defineQuery<HostRecord[]>('batchProgress');
+
+export interface RollbackBatchInput {
+  runId: string;
+  hosts: { name: string; snapshotId: string }[];
+}

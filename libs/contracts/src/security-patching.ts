@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { hostSelectorSchema } from './hosts';
+
+export const patchSchema = z.object({
+  package: z.string().regex(/^[a-z0-9][a-z0-9+._-]*$/, 'must be a package name'),
+  version: z.string().regex(/^[A-Za-z0-9.+~:_-]+$/, 'must be a package version'),
+});
+export type Patch = z.infer<typeof patchSchema>;
+
+/** A wave's size: a host count, a share of the production hosts ("5%"), or "rest". */
+export const waveSizeSchema = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^(100|[1-9]?[0-9])(\.[0-9]+)?%$/, 'must be a percentage such as "5%"'),
+  z.literal('rest'),
+]);
+export type WaveSize = z.infer<typeof waveSizeSchema>;
+
+export const escalationTierSchema = z.object({ tier: z.number().int().min(2).max(3), contact: z.string().min(1) });
+
+export const securityPatchingInputSchema = z.object({
+  targets: hostSelectorSchema,
+  /** The lab group patched first; it must be part of the targets. */
+  canary: hostSelectorSchema.default({ tags: ['canary'] }),
+  patches: z.array(patchSchema).min(1).max(100),
+  /** Start of the maintenance window; omitted: start now. */
+  startAt: z.iso.datetime({ offset: true }).optional(),
+  waves: z.array(waveSizeSchema).min(1).max(20).default([1, '5%', '25%', 'rest']),
+  /** Hosts patched at once within a batch; operators can change it while the rollout runs. */
+  concurrency: z.number().int().min(1).max(200).default(10),
+  /** Hosts per child workflow (keeps every history far from Temporal's limits). */
+  batchSize: z.number().int().min(1).max(500).default(200),
+  /** The rollout stops when failures exceed this: a count, or a percentage of all targets. */
+  failureThreshold: z
+    .union([z.object({ count: z.number().int().min(0) }), z.object({ percent: z.number().min(0).max(100) })])
+    .default({ percent: 10 }),
+  bakeSeconds: z.number().int().min(0).max(86_400).default(30),
+  /** On a stop: roll back only the failed hosts, or every host this run changed. */
+  rollback: z.enum(['failed-hosts', 'all-changed-hosts']).default('failed-hosts'),
+  approval: z
+    .object({
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 24 * 3600)
+        .default(3600),
+      requiredApprovals: z.number().int().min(1).max(5).default(1),
+      escalation: z
+        .array(escalationTierSchema)
+        .max(2)
+        .default([
+          { tier: 2, contact: '2nd-line on-call' },
+          { tier: 3, contact: '3rd-line on-call' },
+        ]),
+    })
+    .prefault({}),
+  ticket: z.string().max(200).optional(),
+});
+export type SecurityPatchingInput = z.infer<typeof securityPatchingInputSchema>;
+
+/**
+ * Splits the production hosts into waves, in order. Percentages are of all production hosts,
+ * rounded up; "rest" takes what is left. Hosts the listed waves do not reach go into one more
+ * wave at the end, so no target is ever silently left out.
+ */
+export function planWaves(hosts: readonly string[], sizes: readonly WaveSize[]): string[][] {
+  const waves: string[][] = [];
+  let next = 0;
+  for (const size of sizes) {
+    if (next >= hosts.length) break;
+    const count =
+      size === 'rest' ? hosts.length - next : typeof size === 'number' ? size : Math.ceil((parseFloat(size) / 100) * hosts.length);
+    waves.push(hosts.slice(next, next + Math.max(1, count)));
+    next += Math.max(1, count);
+  }
+  if (next < hosts.length) waves.push(hosts.slice(next));
+  return waves;
+}
+
+/** How many failed hosts the rollout tolerates before it stops. */
+export function maxToleratedFailures(threshold: SecurityPatchingInput['failureThreshold'], targets: number): number {
+  return 'count' in threshold ? threshold.count : Math.floor((threshold.percent / 100) * targets);
+}
