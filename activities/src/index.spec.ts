@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createActivities, LogNotifier, type RunbookActivities } from './index';
+import { createActivities, defaultHostActivitiesConfig, LogNotifier, type RunbookActivities } from './index';
 
 describe('createActivities', () => {
   it('assembles every activity of the RunbookActivities contract, wired to the given notifier and reports dir', async () => {
@@ -10,6 +10,7 @@ describe('createActivities', () => {
       const activities = createActivities({
         reportsDir: path.join(dir, 'reports'),
         notifier: new LogNotifier(path.join(dir, 'notifications.jsonl')),
+        hosts: defaultHostActivitiesConfig(path.join(dir, 'hosts')),
       });
       const names: (keyof RunbookActivities)[] = [
         'checkBackupRepository',
@@ -20,6 +21,11 @@ describe('createActivities', () => {
         'discardStaging',
         'notify',
         'writeReport',
+        'resolveTargets',
+        'snapshotHost',
+        'patchHost',
+        'checkHostHealth',
+        'restoreHostSnapshot',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());
@@ -29,6 +35,11 @@ describe('createActivities', () => {
       await expect(activities.writeReport({ runId: 'r', markdown: 'm', json: {} })).resolves.toEqual({
         markdownPath: path.join(dir, 'reports', 'r.md'),
         jsonPath: path.join(dir, 'reports', 'r.json'),
+      });
+      await expect(activities.resolveTargets({ targets: { names: ['web-1'] }, canary: { names: ['web-1'] } })).resolves.toEqual({
+        targets: [],
+        canary: [],
+        unknownNames: ['web-1'],
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

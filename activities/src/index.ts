@@ -1,6 +1,7 @@
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
+import { createHostActivities, createHostDeps, defaultHostActivitiesConfig, type HostActivitiesConfig } from './hosts/activities';
 import { createNotifyActivities } from './notify/activities';
 import type { Notifier } from './notify/webhook';
 import { createReportActivities } from './reports/activities';
@@ -15,6 +16,7 @@ export * from './notify/webhook';
 export * from './notify/activities';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
+export * from './hosts';
 
 export interface ActivitiesConfig {
   /** Where run reports are written. */
@@ -23,6 +25,8 @@ export interface ActivitiesConfig {
   notifier: Notifier;
   /** Defaults to the restic on the worker's PATH. */
   backup?: BackupDriver;
+  /** The inventory, lab fleet and ssh/local driver state; defaults to files under `<tmp>/runbooks-hosts/`. */
+  hosts?: HostActivitiesConfig;
 }
 
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
@@ -32,5 +36,6 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createFileActivities(),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir),
+    ...createHostActivities(createHostDeps(config.hosts ?? defaultHostActivitiesConfig())),
   };
 }

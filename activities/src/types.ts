@@ -1,4 +1,4 @@
-import type { SecretRef, SnapshotSummary } from '@runbooks/contracts';
+import type { HostSelector, Patch, SecretRef, SnapshotSummary } from '@runbooks/contracts';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
@@ -18,6 +18,12 @@ export interface RunbookActivities {
   notify(input: NotifyInput): Promise<NotifyResult>;
   // reports
   writeReport(input: WriteReportInput): Promise<WriteReportResult>;
+  // hosts (inventory, snapshots, patching, health)
+  resolveTargets(input: ResolveTargetsInput): Promise<ResolveTargetsResult>;
+  snapshotHost(input: HostActionInput): Promise<SnapshotHostResult>;
+  patchHost(input: PatchHostInput): Promise<PatchHostResult>;
+  checkHostHealth(input: HostActionInput): Promise<HostHealthResult>;
+  restoreHostSnapshot(input: RestoreHostSnapshotInput): Promise<RestoreHostSnapshotResult>;
 }
 
 export interface BackupRepositoryRef {
@@ -126,4 +132,47 @@ export interface WriteReportInput {
 export interface WriteReportResult {
   markdownPath: string;
   jsonPath: string;
+}
+
+export interface ResolveTargetsInput {
+  targets: HostSelector;
+  canary: HostSelector;
+}
+export interface ResolveTargetsResult {
+  /** Names only (a 10,000-host fleet must fit in one payload); activities look hosts up by name. */
+  targets: string[];
+  /** The canary hosts: the targets the canary selector picks, in inventory order. */
+  canary: string[];
+  /** Names the selectors gave that are not in the inventory. */
+  unknownNames: string[];
+}
+
+export interface HostActionInput {
+  host: string;
+  /** (run, step, host): a retried or replayed call with the same key never acts twice. */
+  idempotencyKey: string;
+}
+
+export interface SnapshotHostResult {
+  snapshotId: string;
+}
+
+export interface PatchHostInput extends HostActionInput {
+  patches: Patch[];
+}
+export interface PatchHostResult {
+  changed: { package: string; from: string | null; to: string }[];
+}
+
+export interface HostHealthResult {
+  healthy: boolean;
+  detail: string;
+}
+
+export interface RestoreHostSnapshotInput extends HostActionInput {
+  snapshotId: string;
+}
+export interface RestoreHostSnapshotResult {
+  /** Packages put back to their snapshot versions. */
+  restored: string[];
 }

@@ -1,2 +1,4 @@
-/** Every runbook workflow the worker registers. One file per runbook. */
+/** Every workflow the worker registers: one file per runbook, plus the fleet batch children. */
 export { dataRestore } from './data-restore';
+export { securityPatching } from './security-patching';
+export { patchBatch, rollbackBatch } from './engine/fleet-batches';

@@ -16,6 +16,14 @@ const workerConfigSchema = z.object({
   /** A pre-built workflow bundle (production start-up); otherwise the worker bundles at start. */
   workflowBundlePath: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().positive(),
+  hosts: z.object({
+    /** The inventory the API's PUT /v1/inventory writes and the host activities read. */
+    inventoryFile: z.string().min(1),
+    /** The lab fleet's state and ledger (the embedded default's simulated hosts). */
+    labRoot: z.string().min(1),
+    /** The ssh/local drivers' snapshots and applied keys. */
+    stateDir: z.string().min(1),
+  }),
 });
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
@@ -30,5 +38,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     notificationsLog: env.RUNBOOKS_NOTIFICATIONS_LOG ?? path.join(dataDir, 'notifications.jsonl'),
     workflowBundlePath: env.RUNBOOKS_WORKFLOW_BUNDLE || undefined,
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
+    hosts: {
+      inventoryFile: env.RUNBOOKS_INVENTORY_FILE ?? path.join(dataDir, 'inventory.json'),
+      labRoot: env.RUNBOOKS_LAB_ROOT ?? path.join(dataDir, 'lab'),
+      stateDir: env.RUNBOOKS_HOST_STATE_DIR ?? path.join(dataDir, 'host-state'),
+    },
   });
 }

@@ -26,7 +26,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       connection: this.connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
-      activities: createActivities({ reportsDir: config.reportsDir, notifier }),
+      activities: createActivities({ reportsDir: config.reportsDir, notifier, hosts: config.hosts }),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
     });

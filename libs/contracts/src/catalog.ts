@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dataRestoreInputSchema } from './data-restore';
+import { securityPatchingInputSchema } from './security-patching';
 
 export interface StepDescription {
   id: string;
@@ -37,7 +38,30 @@ export const dataRestoreRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
-export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook];
+export const securityPatchingRunbook = {
+  name: 'security-patching',
+  title: 'Security patching',
+  summary:
+    'Patch a fleet safely: build the inventory, wait for the maintenance window, patch the canary group, ' +
+    'wait for approval, then patch production in waves (snapshot, patch and health-check each host, bake after each wave), ' +
+    'stop at the failure threshold, roll back from snapshots, and report host by host. Operators can pause, resume, ' +
+    'change concurrency, skip a host or abort while it runs.',
+  workflowType: 'securityPatching',
+  inputSchema: securityPatchingInputSchema,
+  steps: [
+    { id: 'build-inventory', title: 'Build the inventory of target systems' },
+    { id: 'wait-for-window', title: 'Wait for the maintenance window' },
+    { id: 'canary-wave', title: 'Patch the canary (lab) group first: snapshot, patch, health check per host' },
+    { id: 'approve-production', title: 'Approval to go on to production' },
+    {
+      id: 'production-waves',
+      title: 'Patch production in waves: bounded concurrency, health check per host, bake time, failure threshold',
+    },
+    { id: 'write-report', title: 'Document what was done, host by host' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook, securityPatchingRunbook];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {
   return RUNBOOKS.find((r) => r.name === name);

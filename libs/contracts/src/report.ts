@@ -1,3 +1,4 @@
+import { countHosts, type RolloutState } from './rollout';
 import type { RunState, StepRecord } from './run-state';
 
 /** The run's report as Markdown, fit to paste into a ticket or a knowledge-base page. */
@@ -47,6 +48,8 @@ export function renderReportMarkdown(state: RunState): string {
     }
   }
 
+  if (state.rollout) lines.push(...renderRollout(state.rollout));
+
   if (state.compensations.some((c) => c.state !== 'registered')) {
     lines.push('## Undone', '');
     for (const c of state.compensations.filter((c) => c.state !== 'registered')) {
@@ -55,6 +58,33 @@ export function renderReportMarkdown(state: RunState): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+function renderRollout(rollout: RolloutState): string[] {
+  const lines = ['## Rollout', ''];
+  const counts = countHosts(rollout.hosts);
+  lines.push(
+    `- **Hosts:** ${rollout.hosts.length} (${Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ')})`,
+  );
+  lines.push(`- **Failures:** ${rollout.failures} (at most ${rollout.maxFailures} tolerated)`);
+  if (rollout.stopReason) lines.push(`- **Stopped:** ${rollout.stopReason}`);
+  lines.push('', '| Wave | Hosts | State | Started | Ended |', '|------|-------|-------|---------|-------|');
+  for (const w of rollout.waves) lines.push(`| ${w.name} | ${w.hosts} | ${w.state} | ${w.startedAt ?? ''} | ${w.endedAt ?? ''} |`);
+  lines.push('');
+  if (rollout.operatorActions.length > 0) {
+    lines.push('### Operator actions', '');
+    for (const a of rollout.operatorActions) lines.push(`- ${a.at} **${a.action}** by ${a.by}: ${a.detail}`);
+    lines.push('');
+  }
+  lines.push('### Host by host', '', '| Host | Wave | State | Snapshot | Note |', '|------|------|-------|----------|------|');
+  for (const h of rollout.hosts) {
+    lines.push(`| ${h.name} | ${rollout.waves[h.wave]?.name ?? h.wave} | ${h.state} | ${h.snapshotId ?? ''} | ${cell(h.error ?? '')} |`);
+  }
+  lines.push('');
+  return lines;
 }
 
 function stepResult(step: StepRecord): string {

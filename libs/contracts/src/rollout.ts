@@ -41,6 +41,8 @@ export const rolloutStateSchema = z.object({
   paused: z.boolean(),
   concurrency: z.number().int().positive(),
   maxFailures: z.number().int().nonnegative(),
+  /** Hosts whose patch or health check failed (whether or not their rollback then worked). */
+  failures: z.number().int().nonnegative(),
   waves: z.array(waveRecordSchema),
   hosts: z.array(hostRecordSchema),
   skipped: z.array(z.string()),
@@ -106,6 +108,7 @@ export interface PatchBatchInput {
   control: BatchControl;
   /** Failures this batch may have before it stops starting hosts (the run's remaining budget). */
   failureBudget: number;
+  hostTimeoutSeconds: number;
 }
 
 export interface PatchBatchResult {
@@ -116,4 +119,6 @@ export const batchProgressQuery = defineQuery<HostRecord[]>('batchProgress');
 export interface RollbackBatchInput {
   runId: string;
   hosts: { name: string; snapshotId: string }[];
+  concurrency: number;
+  hostTimeoutSeconds: number;
 }

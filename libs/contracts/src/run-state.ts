@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { roleSchema } from './principal';
+import { rolloutStateSchema } from './rollout';
 
 export const runStatusSchema = z.enum(['running', 'awaiting_approval', 'compensating', 'succeeded', 'failed', 'rejected', 'cancelled']);
 export type RunStatus = z.infer<typeof runStatusSchema>;
@@ -87,5 +88,9 @@ export const runStateSchema = z.object({
   error: z.string().optional(),
   /** Runbook-specific outcome facts, e.g. the restore point and byte counts. */
   outcome: z.record(z.string(), z.unknown()).optional(),
+  /** Fleet runbooks: waves, hosts and operator actions. */
+  rollout: rolloutStateSchema.optional(),
+  /** How often the run continued as new to keep its history small. */
+  continuedAsNew: z.number().int().nonnegative().optional(),
 });
 export type RunState = z.infer<typeof runStateSchema>;

@@ -4,6 +4,8 @@ export interface RunbookStartArgs<I = unknown> {
   requestedBy: { id: string; displayName: string };
   /** Set when a schedule started the run. */
   scheduleId?: string;
+  /** Set by the run itself when it continues as new: its state so far and where to go on. */
+  carried?: { state: import('./run-state').RunState; cursor: unknown };
 }
 
 /** Memo keys the API sets at start, read back when a launch is retried with the same idempotency key. */

@@ -5,6 +5,8 @@ export const RunbookNameAttr = defineSearchAttributeKey('RunbookName', SearchAtt
 export const RunStatusAttr = defineSearchAttributeKey('RunStatus', SearchAttributeType.KEYWORD);
 export const RequestedByAttr = defineSearchAttributeKey('RequestedBy', SearchAttributeType.KEYWORD);
 export const AwaitingApprovalAttr = defineSearchAttributeKey('AwaitingApproval', SearchAttributeType.BOOL);
+/** Fleet runs: how many hosts the run has changed so far. */
+export const HostsTouchedAttr = defineSearchAttributeKey('HostsTouched', SearchAttributeType.INT);
 
 /** `Name=Type` pairs for `temporal server start-dev --search-attribute`. */
 export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
@@ -12,4 +14,5 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
   'RunStatus=Keyword',
   'RequestedBy=Keyword',
   'AwaitingApproval=Bool',
+  'HostsTouched=Int',
 ];

@@ -34,6 +34,8 @@ export const securityPatchingInputSchema = z.object({
     .union([z.object({ count: z.number().int().min(0) }), z.object({ percent: z.number().min(0).max(100) })])
     .default({ percent: 10 }),
   bakeSeconds: z.number().int().min(0).max(86_400).default(30),
+  /** Longest a host may take for one action (snapshot, patch, health check) before it counts as failed. */
+  hostTimeoutSeconds: z.number().int().min(1).max(3600).default(600),
   /** On a stop: roll back only the failed hosts, or every host this run changed. */
   rollback: z.enum(['failed-hosts', 'all-changed-hosts']).default('failed-hosts'),
   approval: z

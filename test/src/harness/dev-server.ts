@@ -6,6 +6,9 @@ import path from 'node:path';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
+/** Low on purpose: see startDevServer. */
+export const SUGGEST_CONTINUE_AS_NEW_AFTER = 150;
+
 export interface DevServer {
   address: string;
   process: ChildProcess;
@@ -48,6 +51,9 @@ export async function startDevServer(extraArgs: string[] = []): Promise<DevServe
     String(metricsPort),
     '--log-level',
     'error',
+    // Fleet runs continue as new after this many events instead of ~4,096, so tests exercise it.
+    '--dynamic-config-value',
+    `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`,
     ...SEARCH_ATTRIBUTE_REGISTRATIONS.flatMap((sa) => ['--search-attribute', sa]),
     ...extraArgs,
   ];

@@ -19,6 +19,8 @@ export interface TestWorkerOptions {
   taskQueue?: string;
   /** Where notifications go; without it they are appended to a JSONL file in the worker's tmp dir. */
   webhookUrl?: string;
+  /** The inventory and lab fleet the host activities act on. */
+  hosts?: { inventoryFile: string; labRoot: string; stateDir: string };
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -30,7 +32,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-worker-'));
   const reportsDir = path.join(tmp, 'reports');
   const notifier = options.webhookUrl ? new WebhookNotifier(options.webhookUrl) : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
-  const real = createActivities({ reportsDir, notifier });
+  const real = createActivities({ reportsDir, notifier, hosts: options.hosts });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await createRunbookWorker({

@@ -1,8 +1,10 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
   allHandlersFinished,
   condition,
+  continueAsNew,
   isCancellation,
   log,
   setHandler,
@@ -41,11 +43,7 @@ export interface StepOptions<T> {
   details?: (result: T) => Record<string, unknown>;
 }
 
-interface Compensation {
-  stepId: string;
-  title: string;
-  undo: (activities: RunbookActivities) => Promise<unknown>;
-}
+type Undo = (activities: RunbookActivities) => Promise<unknown>;
 
 const REPORT_STEP_ID = 'write-report';
 
@@ -57,7 +55,8 @@ const REPORT_STEP_ID = 'write-report';
 export class RunbookRun {
   readonly state: RunState;
   readonly idempotencyKey: string;
-  private readonly compensations: Compensation[] = [];
+  /** Undo actions by their index in state.compensations (closures cannot be carried across continue-as-new). */
+  private readonly undoers = new Map<number, Undo>();
   private readonly approvals: ApprovalGates;
 
   constructor(
@@ -66,18 +65,20 @@ export class RunbookRun {
   ) {
     const info = workflowInfo();
     this.idempotencyKey = info.workflowId;
-    this.state = {
-      runId: info.workflowId,
-      runbook: definition.name,
-      title: definition.title,
-      requestedBy: args.requestedBy,
-      requestedAt: info.startTime.toISOString(),
-      status: 'running',
-      input: args.input,
-      steps: definition.steps.map((s) => ({ id: s.id, title: s.title, state: 'pending', attempts: 0 })),
-      gates: [],
-      compensations: [],
-    };
+    this.state = args.carried
+      ? { ...args.carried.state, continuedAsNew: (args.carried.state.continuedAsNew ?? 0) + 1 }
+      : {
+          runId: info.workflowId,
+          runbook: definition.name,
+          title: definition.title,
+          requestedBy: args.requestedBy,
+          requestedAt: info.startTime.toISOString(),
+          status: 'running',
+          input: args.input,
+          steps: definition.steps.map((s) => ({ id: s.id, title: s.title, state: 'pending', attempts: 0 })),
+          gates: [],
+          compensations: [],
+        };
     this.approvals = new ApprovalGates(this.state, {
       onChange: () => this.publishStatus(),
       notify: (input) => this.activities({}).notify(input),
@@ -110,7 +111,7 @@ export class RunbookRun {
   async step<T>(id: string, body: (activities: RunbookActivities) => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
     const record = this.stepRecord(id);
     record.state = 'running';
-    record.startedAt = now();
+    record.startedAt ??= now(); // a step that spans continue-as-new keeps its first start
     try {
       const result = await body(this.activities(options.activity ?? {}, record));
       record.state = 'succeeded';
@@ -118,6 +119,7 @@ export class RunbookRun {
       record.details = options.details?.(result);
       return result;
     } catch (error) {
+      if (error instanceof ContinueAsNew) throw error; // the step goes on in the next run
       if (isCancellation(error)) {
         record.state = 'skipped';
         record.error = 'cancelled';
@@ -165,9 +167,11 @@ export class RunbookRun {
   }
 
   /** Registers how to undo a change; on failure or cancel, undo runs in reverse order. */
-  onUndo(stepId: string, title: string, undo: (activities: RunbookActivities) => Promise<unknown>): void {
-    this.compensations.push({ stepId, title, undo });
-    this.state.compensations.push({ stepId, title, state: 'registered' });
+  onUndo(stepId: string, title: string, undo: Undo): void {
+    // A run that continued as new registers its undo actions again; they match the carried records.
+    let index = this.state.compensations.findIndex((c) => c.stepId === stepId && c.title === title);
+    if (index < 0) index = this.state.compensations.push({ stepId, title, state: 'registered' }) - 1;
+    this.undoers.set(index, undo);
   }
 
   setOutcome(facts: Record<string, unknown>): void {
@@ -181,6 +185,7 @@ export class RunbookRun {
       await body();
       this.state.status = 'succeeded';
     } catch (error) {
+      if (error instanceof ContinueAsNew) throw error;
       const status = statusFor(error, this.state.cancellation !== undefined);
       this.state.error = describeError(error);
       log.warn('run did not succeed; undoing its changes', { status, error: this.state.error });
@@ -193,16 +198,34 @@ export class RunbookRun {
     return this.state;
   }
 
+  /** Where the run goes on after continuing as new (undefined on the first run). */
+  get cursor(): unknown {
+    return this.args.carried?.cursor;
+  }
+
+  /**
+   * Continues as new when Temporal suggests it, carrying the state and `cursor`; the history
+   * starts afresh so no run nears the event or size limits. Call it between units of work.
+   */
+  async continueAsNewIfSuggested(cursor: unknown): Promise<void> {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    log.info('continuing as new', { historyLength: workflowInfo().historyLength });
+    await continueAsNew<(args: RunbookStartArgs) => Promise<RunState>>({ ...this.args, carried: { state: this.state, cursor } });
+  }
+
   private async undoAll(): Promise<void> {
     this.state.status = 'compensating';
     this.publishStatus();
-    for (let i = this.compensations.length - 1; i >= 0; i--) {
-      const compensation = this.compensations[i];
+    for (let i = this.state.compensations.length - 1; i >= 0; i--) {
       const record = this.state.compensations[i];
+      const undo = this.undoers.get(i);
+      if (record.state !== 'registered') continue;
       try {
-        await compensation.undo(this.activities({}));
+        if (!undo) throw new Error('undo action was not registered again after continue-as-new');
+        await undo(this.activities({}));
         record.state = 'done';
-        const step = this.state.steps.find((s) => s.id === compensation.stepId);
+        const step = this.state.steps.find((s) => s.id === record.stepId);
         if (step && step.state === 'succeeded') step.state = 'compensated';
       } catch (error) {
         // Keep undoing the rest: a failed undo is reported, never hidden.

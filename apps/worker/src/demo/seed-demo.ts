@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
 
 /**
@@ -45,8 +46,37 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
       approval: { timeoutSeconds: 3600, escalationContact: '2nd-line on-call' },
     },
   };
+  await seedDemoFleet(dataDir);
+  // Written last: its presence means the whole demo is in place.
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
   return { requestFile, created: true };
+}
+
+/**
+ * The demo lab fleet: 2 canary and 40 production hosts (simulated, with real state and a ledger
+ * under data/lab), in data/inventory.json; one production host is rigged to fail its health check
+ * after patching so a new user sees a rollback. A ready request is in data/demo/patch-request.json.
+ */
+async function seedDemoFleet(dataDir: string): Promise<void> {
+  const lab = await createLabFleet({ dir: dataDir, canary: 2, production: 40, packages: { openssl: '3.0.11', 'linux-image': '6.1.0-25' } });
+  await lab.fleet.setFaults(lab.production[17], { failHealth: true });
+  const request = {
+    runbook: 'security-patching',
+    input: {
+      targets: { tags: ['lab'] },
+      patches: [
+        { package: 'openssl', version: '3.0.15' },
+        { package: 'linux-image', version: '6.1.0-28' },
+      ],
+      waves: [1, '10%', '50%', 'rest'],
+      concurrency: 5,
+      batchSize: 10,
+      bakeSeconds: 5,
+      failureThreshold: { count: 2 },
+      ticket: 'CHG-3107',
+    },
+  };
+  await fs.writeFile(path.join(dataDir, 'demo', 'patch-request.json'), `${JSON.stringify(request, null, 2)}\n`);
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,0 +1,129 @@
+import { patchSchema, selectHosts, type HostDriverName, type OsFamily, type Patch } from '@runbooks/contracts';
+import os from 'node:os';
+import path from 'node:path';
+import { withHeartbeat } from '../activity-context';
+import type { HostActionInput, RunbookActivities, SnapshotHostResult } from '../types';
+import type { HostDriver } from './driver';
+import { HostFailureType, nonRetryable } from './failures';
+import { InventoryStore } from './inventory-store';
+import { LabFleet } from './lab-fleet';
+import { LocalHostDriver } from './local';
+import type { OsCommands } from './os-commands';
+import { SshHostDriver } from './ssh';
+
+/** The hosts part of RunbookActivities (snapshotHost also takes the optional `packages`). */
+export type HostActivities = Pick<RunbookActivities, 'resolveTargets' | 'patchHost' | 'checkHostHealth' | 'restoreHostSnapshot'> & {
+  snapshotHost(input: SnapshotHostInput): Promise<SnapshotHostResult>;
+};
+
+/** snapshotHost also takes the packages about to be patched: ssh and local hosts then record only those. */
+export interface SnapshotHostInput extends HostActionInput {
+  packages?: string[];
+}
+
+export interface HostActivitiesDeps {
+  inventory: InventoryStore;
+  /** One driver per `host.driver` value: LabFleet, SshHostDriver, LocalHostDriver (or any HostDriver). */
+  drivers: Record<HostDriverName, HostDriver>;
+}
+
+/** Where the hosts activities keep their files, and the OS commands that override the defaults. */
+export interface HostActivitiesConfig {
+  /** The inventory JSON file (`{ "hosts": [...] }`); a missing file is an empty inventory. */
+  inventoryFile: string;
+  /** Where the lab fleet keeps its hosts and ledger. */
+  labRoot: string;
+  /** Where the ssh and local drivers keep their ledgers, snapshots and known host keys. */
+  stateDir: string;
+  osCommands?: Partial<Record<OsFamily, OsCommands>>;
+}
+
+const patchesSchema = patchSchema.array().min(1, 'give at least one patch');
+
+/** The hosts activities: target resolution over the inventory and per-host actions dispatched on `host.driver`. */
+export function createHostActivities({ inventory, drivers }: HostActivitiesDeps): HostActivities {
+  const target = async (name: string, key: string) => {
+    if (typeof key !== 'string' || !key) throw nonRetryable('invalid input: idempotencyKey is required', HostFailureType.invalidInput);
+    const host = await inventory.get(name);
+    return { host, driver: drivers[host.driver] };
+  };
+  return {
+    async resolveTargets({ targets, canary }) {
+      const { hosts } = await inventory.read();
+      const picked = selectHosts(hosts, targets);
+      const canaryAnywhere = selectHosts(hosts, canary);
+      const canaryPicked = selectHosts(picked.hosts, canary);
+      return {
+        targets: picked.hosts.map((h) => h.name),
+        canary: canaryPicked.hosts.map((h) => h.name),
+        unknownNames: [...new Set([...picked.unknownNames, ...canaryAnywhere.unknownNames])],
+      };
+    },
+
+    async snapshotHost({ host: name, idempotencyKey, packages }) {
+      const { host, driver } = await target(name, idempotencyKey);
+      return withHeartbeat(
+        () => ({ host: name, step: 'snapshot' }),
+        (signal) => driver.snapshot(host, idempotencyKey, signal, packages),
+      );
+    },
+
+    async patchHost({ host: name, patches, idempotencyKey }) {
+      const valid: Patch[] = checked(patchesSchema, patches, 'patches');
+      const { host, driver } = await target(name, idempotencyKey);
+      return withHeartbeat(
+        () => ({ host: name, step: 'patch' }),
+        (signal) => driver.patch(host, valid, idempotencyKey, signal),
+      );
+    },
+
+    async checkHostHealth({ host: name }) {
+      const host = await inventory.get(name);
+      const driver = drivers[host.driver];
+      return withHeartbeat(
+        () => ({ host: name, step: 'health' }),
+        (signal) => driver.health(host, signal),
+      );
+    },
+
+    async restoreHostSnapshot({ host: name, snapshotId, idempotencyKey }) {
+      const { host, driver } = await target(name, idempotencyKey);
+      return withHeartbeat(
+        () => ({ host: name, step: 'restore', snapshotId }),
+        (signal) => driver.restore(host, snapshotId, idempotencyKey, signal),
+      );
+    },
+  };
+}
+
+/** The inventory and the three drivers, with their files where the config says. */
+export function createHostDeps(config: HostActivitiesConfig): HostActivitiesDeps & {
+  drivers: { lab: LabFleet; ssh: SshHostDriver; local: LocalHostDriver };
+} {
+  return {
+    inventory: new InventoryStore(config.inventoryFile),
+    drivers: {
+      lab: new LabFleet(config.labRoot),
+      ssh: new SshHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands }),
+      local: new LocalHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands }),
+    },
+  };
+}
+
+/** Files under `<tmp>/runbooks-hosts/`: for callers that configure no hosts (an empty inventory until one is PUT). */
+export function defaultHostActivitiesConfig(root = path.join(os.tmpdir(), 'runbooks-hosts')): HostActivitiesConfig {
+  return {
+    inventoryFile: path.join(root, 'inventory.json'),
+    labRoot: path.join(root, 'lab'),
+    stateDir: path.join(root, 'state'),
+  };
+}
+
+function checked<T>(schema: { safeParse(value: unknown): ParseResult<T> }, value: unknown, field: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${[field, ...issue.path.map(String)].join('.')}: ${issue.message}`);
+  throw nonRetryable(`invalid input: ${problems.slice(0, 10).join('; ')}`, HostFailureType.invalidInput);
+}
+
+type ParseResult<T> = { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };

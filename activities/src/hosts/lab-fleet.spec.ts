@@ -1,0 +1,128 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Host } from '@runbooks/contracts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HostFailureType } from './failures';
+import { LabFleet } from './lab-fleet';
+
+function labHost(name: string): Host {
+  return { name, address: name, osFamily: 'lab', tags: [], driver: 'lab' };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}
+
+describe('LabFleet', () => {
+  let root: string;
+  let fleet: LabFleet;
+  const web = labHost('web-1');
+  const patches = [
+    { package: 'openssl', version: '3.0.2' },
+    { package: 'curl', version: '8.0.0' },
+  ];
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'lab-fleet-'));
+    fleet = new LabFleet(root);
+    await fleet.seed([{ name: 'web-1', packages: { openssl: '3.0.1', curl: '7.88.1', zlib: '1.2.13' } }]);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('a patch sets the package versions on disk, reports what changed and writes one ledger line', async () => {
+    const result = await fleet.patch(web, patches, 'run-1/patch/web-1');
+
+    expect(result.changed).toEqual([
+      { package: 'openssl', from: '3.0.1', to: '3.0.2' },
+      { package: 'curl', from: '7.88.1', to: '8.0.0' },
+    ]);
+    expect((await fleet.readHost('web-1')).packages).toEqual({ openssl: '3.0.2', curl: '8.0.0', zlib: '1.2.13' });
+    const ledger = await fleet.ledger();
+    expect(ledger).toHaveLength(1);
+    expect(ledger[0]).toMatchObject({ host: 'web-1', op: 'patch', key: 'run-1/patch/web-1', detail: result });
+  });
+
+  it('a retried patch with the same key applies nothing and writes nothing, also after a restart', async () => {
+    const first = await fleet.patch(web, patches, 'key-a');
+    await fleet.patch(web, [{ package: 'openssl', version: '3.0.3' }], 'key-b');
+
+    const retried = await fleet.patch(web, patches, 'key-a');
+    const afterRestart = await new LabFleet(root).patch(web, patches, 'key-a');
+
+    expect(retried).toEqual(first);
+    expect(afterRestart).toEqual(first);
+    expect((await fleet.readHost('web-1')).packages.openssl).toBe('3.0.3');
+    expect((await fleet.ledger()).map((e) => e.key)).toEqual(['key-a', 'key-b']);
+  });
+
+  it('snapshot then restore brings the versions back (removing packages the patch added) and marks the host healthy', async () => {
+    const { snapshotId } = await fleet.snapshot(web, 'run-1/snapshot/web-1');
+    await fleet.setFaults('web-1', { failHealth: true });
+    await fleet.patch(web, [...patches, { package: 'libnew', version: '1.0' }], 'run-1/patch/web-1');
+
+    const restored = await fleet.restore(web, snapshotId, 'run-1/restore/web-1');
+
+    expect(restored.restored).toEqual(['curl', 'libnew', 'openssl']);
+    const state = await fleet.readHost('web-1');
+    expect(state.packages).toEqual({ openssl: '3.0.1', curl: '7.88.1', zlib: '1.2.13' });
+    expect(state.healthy).toBe(true);
+    expect((await fleet.ledger()).map((e) => e.op)).toEqual(['snapshot', 'patch', 'restore']);
+  });
+
+  it('a retried snapshot gives the same id without a second ledger line; another key gives another id', async () => {
+    const first = await fleet.snapshot(web, 'run-1/snapshot/web-1');
+    const retried = await fleet.snapshot(web, 'run-1/snapshot/web-1');
+    const other = await fleet.snapshot(web, 'run-2/snapshot/web-1');
+
+    expect(retried).toEqual(first);
+    expect(first.snapshotId).toMatch(/^[0-9a-f]{16}$/);
+    expect(other.snapshotId).not.toBe(first.snapshotId);
+    expect(await fleet.ledger()).toHaveLength(2);
+  });
+
+  it('a host with failPatch fails the patch as non-retryable PatchFailed and changes nothing', async () => {
+    await fleet.setFaults('web-1', { failPatch: true });
+
+    const failure = await failureOf(fleet.patch(web, patches, 'k'));
+
+    expect(failure.type).toBe(HostFailureType.patchFailed);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('web-1');
+    expect((await fleet.readHost('web-1')).packages.openssl).toBe('3.0.1');
+    expect(await fleet.ledger()).toEqual([]);
+  });
+
+  it('a host with failHealth is healthy before the patch and unhealthy after it', async () => {
+    await fleet.setFaults('web-1', { failHealth: true });
+    expect((await fleet.health(web)).healthy).toBe(true);
+
+    await fleet.patch(web, patches, 'k');
+
+    const health = await fleet.health(web);
+    expect(health.healthy).toBe(false);
+    expect(health.detail).toContain('web-1');
+  });
+
+  it('restoring a snapshot the host does not have is HostSnapshotNotFound', async () => {
+    const failure = await failureOf(fleet.restore(web, '0123456789abcdef', 'k'));
+
+    expect(failure.type).toBe(HostFailureType.snapshotNotFound);
+    expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('a host never seeded starts empty and healthy, and gets a file on its first change', async () => {
+    const fresh = labHost('new-1');
+    expect(await fleet.readHost('new-1')).toEqual({ packages: {}, healthy: true, faults: {}, snapshots: {} });
+
+    const result = await fleet.patch(fresh, [{ package: 'openssl', version: '3.0.2' }], 'k');
+
+    expect(result.changed).toEqual([{ package: 'openssl', from: null, to: '3.0.2' }]);
+    expect((await fleet.readHost('new-1')).packages).toEqual({ openssl: '3.0.2' });
+  });
+});

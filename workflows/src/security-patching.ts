@@ -1,0 +1,102 @@
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import {
+  maxToleratedFailures,
+  planWaves,
+  securityPatchingRunbook,
+  type RunState,
+  type RunbookStartArgs,
+  type SecurityPatchingInput,
+} from '@runbooks/contracts';
+import { Rollout, type RolloutCursor } from './engine/rollout';
+import { RunbookRun, now } from './engine/run';
+
+/**
+ * Security patching (shared/docs/runbooks.md): inventory, maintenance window, canary group,
+ * approval, production in waves with a health check per host and a bake time per wave, a
+ * failure threshold that stops the rollout, rollback from snapshots, a host-by-host report.
+ * Each host is snapshotted just before it is touched (not all at the start), so the snapshot
+ * a rollback restores is the state the patch actually changed.
+ */
+export async function securityPatching(args: RunbookStartArgs<SecurityPatchingInput>): Promise<RunState> {
+  const run = new RunbookRun(securityPatchingRunbook, args);
+  const { input } = args;
+  const rollout = new Rollout(run, {
+    patches: input.patches,
+    concurrency: input.concurrency,
+    batchSize: input.batchSize,
+    maxFailures: 0,
+    bakeSeconds: input.bakeSeconds,
+    hostTimeoutSeconds: input.hostTimeoutSeconds,
+  });
+  run.onUndo('production-waves', 'Roll back every host this run changed, from its snapshot', async () => {
+    if (input.rollback === 'all-changed-hosts' || run.state.cancellation) await rollout.rollBackChangedHosts();
+  });
+  const resumeAt = run.cursor as RolloutCursor | undefined;
+
+  return run.execute(async () => {
+    if (!resumeAt) {
+      const inventory = await run.step('build-inventory', (a) => a.resolveTargets({ targets: input.targets, canary: input.canary }), {
+        summarize: (r) => `${r.targets.length} targets, ${r.canary.length} in the canary group`,
+      });
+      if (inventory.unknownNames.length > 0) throw refusal(`not in the inventory: ${inventory.unknownNames.slice(0, 20).join(', ')}`);
+      if (inventory.canary.length === 0) throw refusal('no target is in the canary group; the patches must be tried on a lab group first');
+      const canary = new Set(inventory.canary);
+      const production = inventory.targets.filter((h) => !canary.has(h));
+      const waves = planWaves(production, input.waves);
+      rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
+      rollout.state.maxFailures = maxToleratedFailures(input.failureThreshold, inventory.targets.length);
+      run.setOutcome({
+        targets: inventory.targets.length,
+        canaryHosts: inventory.canary.length,
+        productionWaves: waves.map((w) => w.length).join(' / '),
+      });
+
+      await run.step(
+        'wait-for-window',
+        async () => {
+          const opensAt = input.startAt ? Date.parse(input.startAt) : Date.now();
+          if (opensAt > Date.now()) {
+            rollout.state.waitingFor = `maintenance window opens at ${input.startAt}`;
+            await sleep(opensAt - Date.now());
+            rollout.state.waitingFor = undefined;
+          }
+          return now();
+        },
+        { summarize: (at) => `window open at ${at}` },
+      );
+
+      // The canary tolerates no failure: a patch that breaks a lab host never reaches production.
+      await run.step('canary-wave', () => rollout.runWave(0, { maxFailures: 0 }), {
+        summarize: () => summarizeWave(rollout.state.hosts.filter((h) => h.wave === 0)),
+      });
+
+      await run.approval('approve-production', `Patch ${production.length} production hosts after a clean canary`, {
+        allowedRoles: ['approver'],
+        requiredApprovals: input.approval.requiredApprovals,
+        timeoutMs: input.approval.timeoutSeconds * 1000,
+        escalation: input.approval.escalation,
+      });
+    }
+
+    await run.step(
+      'production-waves',
+      async () => {
+        for (let wave = resumeAt?.wave ?? 1; wave < rollout.state.waves.length; wave++) {
+          await rollout.runWave(wave, { maxFailures: rollout.state.maxFailures, fromBatch: wave === resumeAt?.wave ? resumeAt.batch : 0 });
+          await run.continueAsNewIfSuggested({ wave: wave + 1, batch: 0 } satisfies RolloutCursor);
+        }
+      },
+      { summarize: () => summarizeWave(rollout.state.hosts.filter((h) => h.wave > 0)) },
+    );
+  });
+}
+
+function refusal(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'TargetsRefused', message, nonRetryable: true });
+}
+
+function summarizeWave(hosts: { state: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const h of hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);
+  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ') || 'no hosts';
+}
