@@ -20,7 +20,7 @@ export interface RunbookActivities {
   writeReport(input: WriteReportInput): Promise<WriteReportResult>;
   // hosts (inventory, snapshots, patching, health)
   resolveTargets(input: ResolveTargetsInput): Promise<ResolveTargetsResult>;
-  snapshotHost(input: HostActionInput): Promise<SnapshotHostResult>;
+  snapshotHost(input: SnapshotHostInput): Promise<SnapshotHostResult>;
   patchHost(input: PatchHostInput): Promise<PatchHostResult>;
   checkHostHealth(input: HostActionInput): Promise<HostHealthResult>;
   restoreHostSnapshot(input: RestoreHostSnapshotInput): Promise<RestoreHostSnapshotResult>;
@@ -151,6 +151,11 @@ export interface HostActionInput {
   host: string;
   /** (run, step, host): a retried or replayed call with the same key never acts twice. */
   idempotencyKey: string;
+}
+
+/** The packages about to be patched: ssh and local hosts then record only those. */
+export interface SnapshotHostInput extends HostActionInput {
+  packages?: string[];
 }
 
 export interface SnapshotHostResult {

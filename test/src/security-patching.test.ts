@@ -66,8 +66,8 @@ function input(overrides: Partial<SecurityPatchingInput> = {}): SecurityPatching
   });
 }
 
-async function launch(worker: TestWorker, i: SecurityPatchingInput): Promise<WorkflowHandle> {
-  const args: RunbookStartArgs<SecurityPatchingInput> = { input: i, requestedBy: tess };
+async function launch(worker: TestWorker, i: SecurityPatchingInput, inputSha256?: string): Promise<WorkflowHandle> {
+  const args: RunbookStartArgs<SecurityPatchingInput> = { input: i, requestedBy: tess, inputSha256 };
   return client.workflow.start('securityPatching', {
     taskQueue: worker.taskQueue,
     workflowId: `security-patching-${randomUUID()}`,
@@ -265,6 +265,59 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       expect(state.steps.find((s) => s.id === 'approve-production')?.state).toBe('succeeded'); // carried across
     } finally {
       await worker.stop();
+    }
+  });
+
+  test('a 2-of-M gate needs two distinct approvers, and refuses a decision made for another input', async () => {
+    const { worker } = await labWithWorker(1, 2);
+    try {
+      const hash = 'ab'.repeat(32);
+      const handle = await launch(worker, input({ approval: { timeoutSeconds: 600, requiredApprovals: 2, escalation: [] } }), hash);
+      await whenState(handle, 'production gate pending', gatePending);
+      const decide = (principal: Principal, inputSha256?: string) =>
+        handle.executeUpdate(decideApprovalUpdate, {
+          args: [{ gateId: 'approve-production', decision: 'approve', comment: '', principal, inputSha256 }],
+        });
+      await expect(decide(alex, 'cd'.repeat(32))).rejects.toThrow(); // reviewed another input
+      expect((await decide(alex, hash)).state).toBe('pending'); // one of two
+      await expect(decide(alex)).rejects.toThrow(); // the same person twice
+      const blair: Principal = { id: 'blair', displayName: 'Blair', roles: ['approver'] };
+      const gate = await decide(blair);
+      expect(gate.state).toBe('approved');
+      expect(gate.inputSha256).toBe(hash);
+      expect(gate.decisions.map((d) => d.by)).toEqual(['alex', 'blair']);
+      expect(((await handle.result()) as RunState).status).toBe('succeeded');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('an undecided gate escalates to tier 2, then tier 3, then rejects the run', async () => {
+    const receiverWorker = await labWithWorker(1, 2);
+    try {
+      const handle = await launch(
+        receiverWorker.worker,
+        input({
+          approval: {
+            timeoutSeconds: 1,
+            requiredApprovals: 1,
+            escalation: [
+              { tier: 2, contact: 'desktop-support' },
+              { tier: 3, contact: 'server-team' },
+            ],
+          },
+        }),
+      );
+      const state = await finalState(handle);
+      expect(state.status).toBe('rejected');
+      expect(state.gates[0].state).toBe('expired');
+      expect(state.gates[0].escalations.map((e) => [e.tier, e.contact])).toEqual([
+        [2, 'desktop-support'],
+        [3, 'server-team'],
+      ]);
+      expect(opsBy(await receiverWorker.lab.fleet.ledger(), 'patch').size).toBe(1); // only the canary
+    } finally {
+      await receiverWorker.worker.stop();
     }
   });
 });

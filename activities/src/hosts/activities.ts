@@ -2,7 +2,7 @@ import { patchSchema, selectHosts, type HostDriverName, type OsFamily, type Patc
 import os from 'node:os';
 import path from 'node:path';
 import { withHeartbeat } from '../activity-context';
-import type { HostActionInput, RunbookActivities, SnapshotHostResult } from '../types';
+import type { RunbookActivities } from '../types';
 import type { HostDriver } from './driver';
 import { HostFailureType, nonRetryable } from './failures';
 import { InventoryStore } from './inventory-store';
@@ -11,15 +11,11 @@ import { LocalHostDriver } from './local';
 import type { OsCommands } from './os-commands';
 import { SshHostDriver } from './ssh';
 
-/** The hosts part of RunbookActivities (snapshotHost also takes the optional `packages`). */
-export type HostActivities = Pick<RunbookActivities, 'resolveTargets' | 'patchHost' | 'checkHostHealth' | 'restoreHostSnapshot'> & {
-  snapshotHost(input: SnapshotHostInput): Promise<SnapshotHostResult>;
-};
-
-/** snapshotHost also takes the packages about to be patched: ssh and local hosts then record only those. */
-export interface SnapshotHostInput extends HostActionInput {
-  packages?: string[];
-}
+/** The hosts part of RunbookActivities. */
+export type HostActivities = Pick<
+  RunbookActivities,
+  'resolveTargets' | 'snapshotHost' | 'patchHost' | 'checkHostHealth' | 'restoreHostSnapshot'
+>;
 
 export interface HostActivitiesDeps {
   inventory: InventoryStore;

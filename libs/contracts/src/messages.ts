@@ -11,6 +11,11 @@ export const decideApprovalArgsSchema = z.object({
   decision: approvalDecisionValueSchema,
   comment: z.string().max(2000),
   principal: principalSchema,
+  /** The input hash the approver reviewed; when given it must be the run's. */
+  inputSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type DecideApprovalArgs = z.infer<typeof decideApprovalArgsSchema>;
 

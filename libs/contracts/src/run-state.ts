@@ -58,6 +58,8 @@ export const gateRecordSchema = z.object({
   closedAt: z.string().optional(),
   decisions: z.array(approvalDecisionRecordSchema),
   escalations: z.array(escalationRecordSchema),
+  /** The run input this gate approves; a decision made for another input is refused. */
+  inputSha256: z.string().optional(),
 });
 export type GateRecord = z.infer<typeof gateRecordSchema>;
 

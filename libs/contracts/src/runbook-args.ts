@@ -2,6 +2,8 @@
 export interface RunbookStartArgs<I = unknown> {
   input: I;
   requestedBy: { id: string; displayName: string };
+  /** sha256 of the validated input as the API saw it; approval gates are bound to it. */
+  inputSha256?: string;
   /** Set when a schedule started the run. */
   scheduleId?: string;
   /** Set by the run itself when it continues as new: its state so far and where to go on. */

@@ -42,7 +42,7 @@ export class ApprovalGates {
     setHandler(decideApprovalUpdate, (args) => this.decide(args), { validator: (args) => this.validate(args) });
   }
 
-  async open(id: string, title: string, policy: ApprovalPolicy, requesterId: string): Promise<GateRecord> {
+  async open(id: string, title: string, policy: ApprovalPolicy, requesterId: string, inputSha256?: string): Promise<GateRecord> {
     this.requesterId = requesterId;
     const gate: GateRecord = {
       id,
@@ -53,6 +53,7 @@ export class ApprovalGates {
       openedAt: now(),
       decisions: [],
       escalations: [],
+      inputSha256,
     };
     this.state.gates.push(gate);
     try {
@@ -100,7 +101,7 @@ export class ApprovalGates {
     }
   }
 
-  private validate({ gateId, principal }: DecideApprovalArgs): void {
+  private validate({ gateId, principal, inputSha256 }: DecideApprovalArgs): void {
     const gate = this.state.gates.find((g) => g.id === gateId);
     if (!gate) {
       const known = this.state.steps.some((s) => s.id === gateId);
@@ -122,6 +123,12 @@ export class ApprovalGates {
       throw ApplicationFailure.create({
         type: RejectionType.forbidden,
         message: `approval gate ${gateId} needs one of the roles: ${gate.allowedRoles.join(', ')}`,
+      });
+    }
+    if (inputSha256 && gate.inputSha256 && inputSha256 !== gate.inputSha256) {
+      throw ApplicationFailure.create({
+        type: RejectionType.conflict,
+        message: `this decision was made for input ${inputSha256.slice(0, 12)}, but the run's input is ${gate.inputSha256.slice(0, 12)}: review the run again`,
       });
     }
     if (gate.decisions.some((d) => d.by === principal.id)) {

@@ -49,7 +49,13 @@ export async function patchBatch(input: PatchBatchInput): Promise<PatchBatchResu
     }
     record.state = 'patching';
     try {
-      record.snapshotId = (await acts.snapshotHost({ host: record.name, idempotencyKey: key('snapshot', record.name) })).snapshotId;
+      record.snapshotId = (
+        await acts.snapshotHost({
+          host: record.name,
+          packages: input.patches.map((p) => p.package),
+          idempotencyKey: key('snapshot', record.name),
+        })
+      ).snapshotId;
       record.changed = (
         await acts.patchHost({ host: record.name, patches: input.patches, idempotencyKey: key('patch', record.name) })
       ).changed;

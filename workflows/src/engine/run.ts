@@ -144,7 +144,7 @@ export class RunbookRun {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt = now();
-    const outcome = await this.approvals.open(id, title, policy, this.state.requestedBy.id).finally(() => {
+    const outcome = await this.approvals.open(id, title, policy, this.state.requestedBy.id, this.args.inputSha256).finally(() => {
       record.endedAt = now();
     });
     if (outcome.state === 'approved') {
