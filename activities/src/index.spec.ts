@@ -26,6 +26,8 @@ describe('createActivities', () => {
         'patchHost',
         'checkHostHealth',
         'restoreHostSnapshot',
+        'checkMaintenanceWindow',
+        'claimPreApprovals',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

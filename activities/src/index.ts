@@ -1,13 +1,20 @@
+import os from 'node:os';
+import path from 'node:path';
+import { createPreApprovalActivities } from './approvals/activities';
+import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
 import { createHostActivities, createHostDeps, defaultHostActivitiesConfig, type HostActivitiesConfig } from './hosts/activities';
+import { createMaintenanceActivities } from './maintenance/activities';
+import { CalendarStore, defaultCalendarFile } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
 import type { Notifier } from './notify/webhook';
 import { createReportActivities } from './reports/activities';
 import type { RunbookActivities } from './types';
 
 export * from './types';
+export * from './approvals';
 export * from './backup/restic';
 export * from './backup/activities';
 export * from './files/activities';
@@ -17,6 +24,7 @@ export * from './notify/activities';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './hosts';
+export * from './maintenance';
 
 export interface ActivitiesConfig {
   /** Where run reports are written. */
@@ -27,6 +35,10 @@ export interface ActivitiesConfig {
   backup?: BackupDriver;
   /** The inventory, lab fleet and ssh/local driver state; defaults to files under `<tmp>/runbooks-hosts/`. */
   hosts?: HostActivitiesConfig;
+  /** The maintenance calendar JSON file (windows and change freezes); defaults to `<tmp>/runbooks-calendar.json`. */
+  calendarFile?: string;
+  /** Approvals given ahead for scheduled runs; defaults to `<tmp>/runbooks-pre-approvals.json`. */
+  preApprovalsFile?: string;
 }
 
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
@@ -37,5 +49,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir),
     ...createHostActivities(createHostDeps(config.hosts ?? defaultHostActivitiesConfig())),
+    ...createMaintenanceActivities(new CalendarStore(config.calendarFile ?? defaultCalendarFile())),
+    ...createPreApprovalActivities(new PreApprovalStore(config.preApprovalsFile ?? path.join(os.tmpdir(), 'runbooks-pre-approvals.json'))),
   };
 }

@@ -1,10 +1,12 @@
-import type { HostSelector, Patch, SecretRef, SnapshotSummary } from '@runbooks/contracts';
+import type { HostSelector, Patch, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
+import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
+
 export interface RunbookActivities {
   // backup (restic)
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
@@ -24,6 +26,10 @@ export interface RunbookActivities {
   patchHost(input: PatchHostInput): Promise<PatchHostResult>;
   checkHostHealth(input: HostActionInput): Promise<HostHealthResult>;
   restoreHostSnapshot(input: RestoreHostSnapshotInput): Promise<RestoreHostSnapshotResult>;
+  // maintenance calendar
+  checkMaintenanceWindow(input: CheckMaintenanceWindowInput): Promise<WindowVerdict>;
+  // approvals given ahead for scheduled runs
+  claimPreApprovals(input: ClaimPreApprovalsInput): Promise<ClaimPreApprovalsResult>;
 }
 
 export interface BackupRepositoryRef {
@@ -180,4 +186,11 @@ export interface RestoreHostSnapshotInput extends HostActionInput {
 export interface RestoreHostSnapshotResult {
   /** Packages put back to their snapshot versions. */
   restored: string[];
+}
+
+export interface CheckMaintenanceWindowInput {
+  /** The maintenance window that must be open; omitted: only change freezes count. */
+  window?: string;
+  /** The instant to evaluate (ISO 8601 with offset); omitted: the activity's current time. */
+  at?: string;
 }

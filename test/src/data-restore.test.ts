@@ -274,6 +274,12 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
       expect(await readTree(target)).toEqual(v1); // swapped in
       await handle.executeUpdate(requestCancelUpdate, { args: [{ reason: 'user found the file elsewhere', principal: tessPrincipal }] });
       await handle.cancel();
+      // Release the held notification only once the run has taken the cancel in.
+      await eventually(
+        async () => ((await handle.query(runStateQuery)).status === 'cancelled' ? true : undefined),
+        30_000,
+        'run cancelled',
+      );
       releaseNotify();
       await expect(handle.result()).rejects.toThrow();
       const state = await handle.query(runStateQuery);

@@ -7,6 +7,7 @@ import {
   type RunbookStartArgs,
   type SecurityPatchingInput,
 } from '@runbooks/contracts';
+import { WindowGuard } from './engine/maintenance-window';
 import { Rollout, type RolloutCursor } from './engine/rollout';
 import { RunbookRun, now } from './engine/run';
 
@@ -32,6 +33,23 @@ export async function securityPatching(args: RunbookStartArgs<SecurityPatchingIn
     if (input.rollback === 'all-changed-hosts' || run.state.cancellation) await rollout.rollBackChangedHosts();
   });
   const resumeAt = run.cursor as RolloutCursor | undefined;
+  const window = new WindowGuard({
+    window: input.maintenanceWindow,
+    recheckMs: input.windowRecheckSeconds * 1000,
+    overridden: input.windowOverride !== undefined,
+    onVerdict: (closed, reason) => rollout.setWindowClosed(closed, reason),
+  });
+  if (input.windowOverride) run.setOutcome({ windowOverride: `by ${args.requestedBy.id}: ${input.windowOverride.reason}` });
+  /** Hosts are only patched while the window is open: wait for it, then watch it until the work is done. */
+  const inWindow = async (work: () => Promise<void>): Promise<void> => {
+    await window.waitUntilOpen();
+    const stopWatching = window.watch();
+    try {
+      await work();
+    } finally {
+      stopWatching();
+    }
+  };
 
   return run.execute(async () => {
     if (!resumeAt) {
@@ -56,17 +74,18 @@ export async function securityPatching(args: RunbookStartArgs<SecurityPatchingIn
         async () => {
           const opensAt = input.startAt ? Date.parse(input.startAt) : Date.now();
           if (opensAt > Date.now()) {
-            rollout.state.waitingFor = `maintenance window opens at ${input.startAt}`;
+            rollout.state.waitingFor = `start time ${input.startAt}`;
             await sleep(opensAt - Date.now());
             rollout.state.waitingFor = undefined;
           }
+          await window.waitUntilOpen();
           return now();
         },
-        { summarize: (at) => `window open at ${at}` },
+        { summarize: (at) => (input.windowOverride ? `window overridden: ${input.windowOverride.reason}` : `window open at ${at}`) },
       );
 
       // The canary tolerates no failure: a patch that breaks a lab host never reaches production.
-      await run.step('canary-wave', () => rollout.runWave(0, { maxFailures: 0 }), {
+      await run.step('canary-wave', () => inWindow(() => rollout.runWave(0, { maxFailures: 0 })), {
         summarize: () => summarizeWave(rollout.state.hosts.filter((h) => h.wave === 0)),
       });
 
@@ -80,12 +99,16 @@ export async function securityPatching(args: RunbookStartArgs<SecurityPatchingIn
 
     await run.step(
       'production-waves',
-      async () => {
-        for (let wave = resumeAt?.wave ?? 1; wave < rollout.state.waves.length; wave++) {
-          await rollout.runWave(wave, { maxFailures: rollout.state.maxFailures, fromBatch: wave === resumeAt?.wave ? resumeAt.batch : 0 });
-          await run.continueAsNewIfSuggested({ wave: wave + 1, batch: 0 } satisfies RolloutCursor);
-        }
-      },
+      () =>
+        inWindow(async () => {
+          for (let wave = resumeAt?.wave ?? 1; wave < rollout.state.waves.length; wave++) {
+            await rollout.runWave(wave, {
+              maxFailures: rollout.state.maxFailures,
+              fromBatch: wave === resumeAt?.wave ? resumeAt.batch : 0,
+            });
+            await run.continueAsNewIfSuggested({ wave: wave + 1, batch: 0 } satisfies RolloutCursor);
+          }
+        }),
       { summarize: () => summarizeWave(rollout.state.hosts.filter((h) => h.wave > 0)) },
     );
   });

@@ -13,6 +13,8 @@ export interface LabFaults {
   failHealth?: boolean;
   /** Patches never finish: they wait until the activity is cancelled (or its heartbeat times out). */
   hang?: boolean;
+  /** Patches take this long (a real host's package manager does), still heartbeating and cancellable. */
+  slowPatchMs?: number;
 }
 
 /** A lab host's state as kept in `<root>/hosts/<name>.json`. */
@@ -95,6 +97,7 @@ export class LabFleet implements HostDriver {
     return this.operations.once(host.name, 'patch', key, async () => {
       const state = await this.readHost(host.name);
       if (state.faults.hang) await untilCancelled(signal);
+      if (state.faults.slowPatchMs) await Promise.race([delay(state.faults.slowPatchMs), untilCancelled(signal)]);
       if (state.faults.failPatch) {
         throw nonRetryable(
           `lab host ${host.name}: applying ${patches.map((p) => `${p.package}=${p.version}`).join(', ')} failed ` +
@@ -148,6 +151,10 @@ export class LabFleet implements HostDriver {
   private writeHost(name: string, state: LabHostState): Promise<void> {
     return writeJsonAtomic(this.hostFile(name), state);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Waits for the activity's cancellation and rejects with its reason; without a signal, waits forever. */

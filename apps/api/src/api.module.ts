@@ -9,9 +9,17 @@ import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
 import type { OpenApiDocument } from './http/openapi';
+import { InventoryController } from './inventory/inventory.controller';
+import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';
+import { MaintenanceController } from './maintenance/maintenance.controller';
+import { MaintenanceService, calendarStoreProvider } from './maintenance/maintenance.service';
+import { RolloutController } from './rollout/rollout.controller';
+import { RolloutService } from './rollout/rollout.service';
 import { RunListing } from './runs/run-listing';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { SchedulesController } from './schedules/schedules.controller';
+import { SchedulesService } from './schedules/schedules.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
 import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
 
@@ -20,7 +28,17 @@ export class ApiModule {
   static forRoot(config: ApiConfig, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [HealthController, DocsController, CatalogController, RunsController, ApprovalsController],
+      controllers: [
+        HealthController,
+        DocsController,
+        CatalogController,
+        RunsController,
+        ApprovalsController,
+        RolloutController,
+        InventoryController,
+        SchedulesController,
+        MaintenanceController,
+      ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PrincipalDirectory, useValue: principals },
@@ -30,6 +48,12 @@ export class ApiModule {
         RunListing,
         RunsService,
         ApprovalsService,
+        RolloutService,
+        inventoryStoreProvider,
+        InventoryService,
+        SchedulesService,
+        calendarStoreProvider,
+        MaintenanceService,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

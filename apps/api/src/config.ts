@@ -15,6 +15,16 @@ export const apiConfigSchema = z.object({
     .string()
     .min(1)
     .default(path.join(repoRoot, 'config', 'principals.demo.json')),
+  /** The host inventory (JSON `{ hosts: [...] }`), read by GET and replaced by PUT /v1/inventory; the worker reads it too. */
+  inventoryFile: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'data', 'inventory.json')),
+  /** The maintenance calendar (JSON `{ windows, freezes }`), written by /v1/maintenance; the worker reads it too. */
+  calendarFile: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'data', 'calendar.json')),
   /** How long an update or query may wait for the worker before the API answers 503. */
   updateTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   logLevels: z.array(logLevelSchema).default(['log', 'warn', 'error', 'fatal']),
@@ -38,11 +48,15 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const timeout = get('RUNBOOKS_UPDATE_TIMEOUT_MS');
   const levels = get('RUNBOOKS_API_LOG_LEVELS');
   const port = get('PORT');
+  const dataDir = get('RUNBOOKS_DATA_DIR');
   return apiConfigSchema.parse({
     temporalAddress: get('TEMPORAL_ADDRESS'),
     namespace: get('TEMPORAL_NAMESPACE'),
     taskQueue: get('RUNBOOKS_TASK_QUEUE'),
     principalsFile: get('RUNBOOKS_PRINCIPALS_FILE'),
+    // Like the worker: RUNBOOKS_DATA_DIR moves the default, so both find the same file.
+    inventoryFile: get('RUNBOOKS_INVENTORY_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'inventory.json')),
+    calendarFile: get('RUNBOOKS_CALENDAR_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'calendar.json')),
     updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
     logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
     host: get('HOST'),

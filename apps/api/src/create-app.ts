@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { ApiModule } from './api.module';
 import { PrincipalDirectory } from './auth/principals';
@@ -12,6 +13,9 @@ import { API_ROUTES } from './routes';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
+
+/** The largest PUT /v1/inventory body (every other body keeps the 100 kB default). */
+export const INVENTORY_BODY_LIMIT = '25mb';
 
 /**
  * The API as a Nest application, initialised but not listening: main.ts listens, tests use
@@ -26,6 +30,12 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  // An inventory is one document of up to 50,000 hosts, far over the default 100 kB body limit.
+  // Parsed here first, the default parser skips it; named so Nest still installs its own.
+  const inventoryJson = json({ limit: INVENTORY_BODY_LIMIT });
+  app.use('/v1/inventory', function inventoryJsonParser(req: Request, res: Response, next: NextFunction) {
+    inventoryJson(req, res, next);
+  });
   app.useGlobalFilters(new ApiExceptionFilter());
   // swagger-ui-express serves its own bundled assets: the docs work offline.
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Runbooks API' }));

@@ -3,7 +3,11 @@ import { catalogRoutes } from './catalog/catalog.routes';
 import { docsRoutes } from './docs/docs.routes';
 import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
+import { inventoryRoutes } from './inventory/inventory.routes';
+import { maintenanceRoutes } from './maintenance/maintenance.routes';
+import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
+import { scheduleRoutes } from './schedules/schedules.routes';
 
 /** Every route of the API; the OpenAPI document is generated from this list. */
 export const API_ROUTES: readonly RouteDefinition[] = [
@@ -12,4 +16,8 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(catalogRoutes),
   ...Object.values(runRoutes),
   ...Object.values(approvalRoutes),
+  ...Object.values(rolloutRoutes),
+  ...Object.values(inventoryRoutes),
+  ...Object.values(scheduleRoutes),
+  ...Object.values(maintenanceRoutes),
 ];

@@ -16,6 +16,10 @@ const workerConfigSchema = z.object({
   /** A pre-built workflow bundle (production start-up); otherwise the worker bundles at start. */
   workflowBundlePath: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().positive(),
+  /** Maintenance windows and change freezes (the API's /v1/maintenance endpoints write it). */
+  calendarFile: z.string().min(1),
+  /** Approvals given ahead for scheduled runs (the API writes them). */
+  preApprovalsFile: z.string().min(1),
   hosts: z.object({
     /** The inventory the API's PUT /v1/inventory writes and the host activities read. */
     inventoryFile: z.string().min(1),
@@ -38,6 +42,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     notificationsLog: env.RUNBOOKS_NOTIFICATIONS_LOG ?? path.join(dataDir, 'notifications.jsonl'),
     workflowBundlePath: env.RUNBOOKS_WORKFLOW_BUNDLE || undefined,
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
+    calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),
+    preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
     hosts: {
       inventoryFile: env.RUNBOOKS_INVENTORY_FILE ?? path.join(dataDir, 'inventory.json'),
       labRoot: env.RUNBOOKS_LAB_ROOT ?? path.join(dataDir, 'lab'),

@@ -26,7 +26,13 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       connection: this.connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
-      activities: createActivities({ reportsDir: config.reportsDir, notifier, hosts: config.hosts }),
+      activities: createActivities({
+        reportsDir: config.reportsDir,
+        notifier,
+        hosts: config.hosts,
+        calendarFile: config.calendarFile,
+        preApprovalsFile: config.preApprovalsFile,
+      }),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
     });

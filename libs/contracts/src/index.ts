@@ -13,3 +13,6 @@ export * from './activity-envelope';
 export * from './hosts';
 export * from './rollout';
 export * from './security-patching';
+export * from './maintenance';
+export * from './schedules';
+export * from './pre-approvals';

@@ -39,6 +39,7 @@ export function renderReportMarkdown(state: RunState): string {
       lines.push('');
       lines.push(`- Allowed roles: ${gate.allowedRoles.join(', ')}; approvals needed: ${gate.requiredApprovals}`);
       if (gate.openedAt) lines.push(`- Opened: ${gate.openedAt}`);
+      for (const note of gate.notes ?? []) lines.push(`- ${note}`);
       for (const e of gate.escalations) lines.push(`- Escalated to tier ${e.tier} (${e.contact}) at ${e.at}: ${e.reason}`);
       for (const d of gate.decisions) {
         lines.push(`- **${d.decision}** by ${d.displayName} (${d.by}) at ${d.at}${d.comment ? `: "${d.comment}"` : ''}`);

@@ -51,6 +51,8 @@ export const rolloutStateSchema = z.object({
   stopReason: z.string().optional(),
   /** What the run is waiting for, e.g. "maintenance window opens at ...". */
   waitingFor: z.string().optional(),
+  /** The maintenance window is closed (or a freeze holds): no host is started until it opens. */
+  windowClosed: z.boolean().optional(),
 });
 export type RolloutState = z.infer<typeof rolloutStateSchema>;
 

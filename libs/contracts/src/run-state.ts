@@ -60,6 +60,8 @@ export const gateRecordSchema = z.object({
   escalations: z.array(escalationRecordSchema),
   /** The run input this gate approves; a decision made for another input is refused. */
   inputSha256: z.string().optional(),
+  /** E.g. pre-approvals found void because the schedule's input changed. */
+  notes: z.array(z.string()).optional(),
 });
 export type GateRecord = z.infer<typeof gateRecordSchema>;
 

@@ -7,6 +7,11 @@ export const RequestedByAttr = defineSearchAttributeKey('RequestedBy', SearchAtt
 export const AwaitingApprovalAttr = defineSearchAttributeKey('AwaitingApproval', SearchAttributeType.BOOL);
 /** Fleet runs: how many hosts the run has changed so far. */
 export const HostsTouchedAttr = defineSearchAttributeKey('HostsTouched', SearchAttributeType.INT);
+/** Runs started by a schedule: the schedule's id (also set on the schedule itself, so schedules can be listed by it). */
+export const ScheduleIdAttr = defineSearchAttributeKey('ScheduleId', SearchAttributeType.KEYWORD);
+
+/** Set by Temporal on runs a schedule starts: the fire time the run is for. */
+export const TemporalScheduledStartTimeAttr = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 /** `Name=Type` pairs for `temporal server start-dev --search-attribute`. */
 export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
@@ -15,4 +20,5 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
   'RequestedBy=Keyword',
   'AwaitingApproval=Bool',
   'HostsTouched=Int',
+  'ScheduleId=Keyword',
 ];

@@ -22,8 +22,20 @@ export const securityPatchingInputSchema = z.object({
   /** The lab group patched first; it must be part of the targets. */
   canary: hostSelectorSchema.default({ tags: ['canary'] }),
   patches: z.array(patchSchema).min(1).max(100),
-  /** Start of the maintenance window; omitted: start now. */
+  /** Start no earlier than this; omitted: start now (or when `maintenanceWindow` opens). */
   startAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * A named maintenance window (see /v1/maintenance/windows): the run waits until it is open,
+   * pauses between hosts when it closes or a change freeze begins, and goes on when it reopens.
+   */
+  maintenanceWindow: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be the name of a maintenance window')
+    .optional(),
+  /** How often a running rollout re-reads the calendar, so a freeze declared mid-run is obeyed. */
+  windowRecheckSeconds: z.number().int().min(1).max(3600).default(60),
+  /** Admins only: run outside the window or through a freeze; the reason goes into the report. */
+  windowOverride: z.object({ reason: z.string().min(1).max(500) }).optional(),
   waves: z.array(waveSizeSchema).min(1).max(20).default([1, '5%', '25%', 'rest']),
   /** Hosts patched at once within a batch; operators can change it while the rollout runs. */
   concurrency: z.number().int().min(1).max(200).default(10),

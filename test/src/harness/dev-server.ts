@@ -9,6 +9,16 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 /** Low on purpose: see startDevServer. */
 export const SUGGEST_CONTINUE_AS_NEW_AFTER = 150;
 
+export interface DevServerOptions {
+  /**
+   * `limit.historyCount.suggestContinueAsNew`: events after which Temporal suggests continue-as-new.
+   * Default SUGGEST_CONTINUE_AS_NEW_AFTER (tests); 'server-default' leaves Temporal's own (~4,096; benches).
+   */
+  suggestContinueAsNewAfter?: number | 'server-default';
+  /** More `temporal server start-dev` arguments. */
+  extraArgs?: string[];
+}
+
 export interface DevServer {
   address: string;
   process: ChildProcess;
@@ -31,7 +41,8 @@ export function freePort(): Promise<number> {
  * Starts `temporal server start-dev` headless on loopback, in memory, with our search attributes,
  * and waits until it answers (our own poll: the SDK's 5 s is too short on a 2-core CI machine).
  */
-export async function startDevServer(extraArgs: string[] = []): Promise<DevServer> {
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const suggestAfter = options.suggestContinueAsNewAfter ?? SUGGEST_CONTINUE_AS_NEW_AFTER;
   const bin = execFileSync('bash', [path.join(repoRoot, 'scripts', 'temporal.sh'), '--path'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -51,11 +62,10 @@ export async function startDevServer(extraArgs: string[] = []): Promise<DevServe
     String(metricsPort),
     '--log-level',
     'error',
-    // Fleet runs continue as new after this many events instead of ~4,096, so tests exercise it.
-    '--dynamic-config-value',
-    `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`,
+    // Tests: fleet runs continue as new after this many events instead of ~4,096, so they exercise it.
+    ...(suggestAfter === 'server-default' ? [] : ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${suggestAfter}`]),
     ...SEARCH_ATTRIBUTE_REGISTRATIONS.flatMap((sa) => ['--search-attribute', sa]),
-    ...extraArgs,
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: false });
   const address = `127.0.0.1:${port}`;

@@ -21,6 +21,10 @@ export interface TestWorkerOptions {
   webhookUrl?: string;
   /** The inventory and lab fleet the host activities act on. */
   hosts?: { inventoryFile: string; labRoot: string; stateDir: string };
+  /** The maintenance calendar (windows and change freezes). */
+  calendarFile?: string;
+  /** Approvals given ahead for scheduled runs. */
+  preApprovalsFile?: string;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -32,7 +36,13 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-worker-'));
   const reportsDir = path.join(tmp, 'reports');
   const notifier = options.webhookUrl ? new WebhookNotifier(options.webhookUrl) : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
-  const real = createActivities({ reportsDir, notifier, hosts: options.hosts });
+  const real = createActivities({
+    reportsDir,
+    notifier,
+    hosts: options.hosts,
+    calendarFile: options.calendarFile,
+    preApprovalsFile: options.preApprovalsFile,
+  });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await createRunbookWorker({

@@ -5,6 +5,7 @@ import {
   hasAnyRole,
   type DecideApprovalArgs,
   type GateRecord,
+  type PreApproval,
   type Role,
   type RunState,
 } from '@runbooks/contracts';
@@ -42,7 +43,14 @@ export class ApprovalGates {
     setHandler(decideApprovalUpdate, (args) => this.decide(args), { validator: (args) => this.validate(args) });
   }
 
-  async open(id: string, title: string, policy: ApprovalPolicy, requesterId: string, inputSha256?: string): Promise<GateRecord> {
+  async open(
+    id: string,
+    title: string,
+    policy: ApprovalPolicy,
+    requesterId: string,
+    inputSha256?: string,
+    ahead: { approvals: PreApproval[]; voided: PreApproval[] } = { approvals: [], voided: [] },
+  ): Promise<GateRecord> {
     this.requesterId = requesterId;
     const gate: GateRecord = {
       id,
@@ -56,6 +64,7 @@ export class ApprovalGates {
       inputSha256,
     };
     this.state.gates.push(gate);
+    this.applyApprovalsGivenAhead(gate, ahead, policy.requiredApprovals);
     try {
       for (let wait = 0; ; wait++) {
         gate.deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
@@ -80,6 +89,25 @@ export class ApprovalGates {
       this.hooks.onChange();
     }
     return gate;
+  }
+
+  /** Approvals given ahead for a scheduled run count like decisions; void ones are noted. */
+  private applyApprovalsGivenAhead(gate: GateRecord, ahead: { approvals: PreApproval[]; voided: PreApproval[] }, required: number): void {
+    for (const p of ahead.approvals) {
+      if (p.by === this.requesterId) continue; // never one's own request, ahead or not
+      gate.decisions.push({
+        by: p.by,
+        displayName: p.displayName,
+        decision: 'approve',
+        comment: `approved ahead at ${p.at}${p.comment ? `: ${p.comment}` : ''}`,
+        at: p.at,
+      });
+    }
+    gate.notes = ahead.voided.map((p) => `approval given ahead by ${p.displayName} at ${p.at} is void: ${p.voidedBecause ?? 'no reason'}`);
+    if (gate.decisions.length >= required) {
+      gate.state = 'approved';
+      gate.closedAt = now();
+    }
   }
 
   private async escalate(gate: GateRecord, to: { tier: number; contact: string }, waitedMs: number): Promise<void> {

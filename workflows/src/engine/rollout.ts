@@ -99,7 +99,7 @@ export class Rollout {
     const hosts = this.state.hosts.filter((h) => h.wave === wave).map((h) => h.name);
     const batches = chunk(hosts, this.options.batchSize);
     for (let batch = options.fromBatch ?? 0; batch < batches.length; batch++) {
-      await condition(() => !this.state.paused || this.stopped);
+      await condition(() => (!this.state.paused && !this.state.windowClosed) || this.stopped);
       this.throwIfStopped(record);
       const result = await this.runBatch(wave, batch, batches[batch], Math.max(0, options.maxFailures - this.state.failures));
       this.merge(result, true);
@@ -143,6 +143,7 @@ export class Rollout {
     for (const h of hosts) this.host(h).state = 'patching';
     // Started outside the cancellable scope: on a cancel the batch is told to stop and its
     // in-flight hosts finish (never half-patched), then the run undoes what was changed.
+    const sent = this.control();
     const child = await CancellationScope.nonCancellable(() =>
       startChild(patchBatch, {
         workflowId: `${this.run.state.runId}/wave-${wave}/batch-${batch}`,
@@ -153,7 +154,7 @@ export class Rollout {
             batch,
             hosts,
             patches: this.options.patches,
-            control: this.control(),
+            control: sent,
             failureBudget,
             hostTimeoutSeconds: this.options.hostTimeoutSeconds,
           },
@@ -161,6 +162,8 @@ export class Rollout {
       }),
     );
     this.current = child;
+    // Steering that arrived while the child was starting has not reached it yet.
+    if (JSON.stringify(this.control()) !== JSON.stringify(sent)) await this.forwardControl();
     try {
       return await Promise.race([child.result(), CancellationScope.current().cancelRequested as Promise<never>]);
     } catch (error) {
@@ -208,8 +211,21 @@ export class Rollout {
     throw ApplicationFailure.create({ type: ROLLOUT_STOPPED, message: this.state.stopReason as string, nonRetryable: true });
   }
 
+  /** The maintenance window closed or opened: batches pause or go on between hosts. */
+  setWindowClosed(closed: boolean, reason?: string): void {
+    const changed = (this.state.windowClosed ?? false) !== closed;
+    this.state.windowClosed = closed;
+    this.state.waitingFor = closed ? reason : undefined;
+    if (changed) void this.forwardControl();
+  }
+
   private control(): BatchControl {
-    return { paused: this.state.paused, concurrency: this.state.concurrency, skipped: this.state.skipped, stop: this.stopped };
+    return {
+      paused: this.state.paused || (this.state.windowClosed ?? false),
+      concurrency: this.state.concurrency,
+      skipped: this.state.skipped,
+      stop: this.stopped,
+    };
   }
 
   /** Tells the running batch at once; a batch that just finished needs no telling. */

@@ -16,6 +16,7 @@ import {
   AwaitingApprovalAttr,
   RejectionType,
   RunStatusAttr,
+  TemporalScheduledStartTimeAttr,
   hasAnyRole,
   renderReportMarkdown,
   requestCancelUpdate,
@@ -144,7 +145,8 @@ export class RunbookRun {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt = now();
-    const outcome = await this.approvals.open(id, title, policy, this.state.requestedBy.id, this.args.inputSha256).finally(() => {
+    const ahead = await this.approvalsGivenAhead(id);
+    const outcome = await this.approvals.open(id, title, policy, this.state.requestedBy.id, this.args.inputSha256, ahead).finally(() => {
       record.endedAt = now();
     });
     if (outcome.state === 'approved') {
@@ -164,6 +166,20 @@ export class RunbookRun {
             .map((d) => d.displayName)
             .join(', ')}`;
     throw ApplicationFailure.create({ type: RUN_REJECTED, message: record.error, nonRetryable: true });
+  }
+
+  /** A scheduled run looks for approvals given ahead for its schedule (and its fire time). */
+  private async approvalsGivenAhead(gateId: string) {
+    const { scheduleId, inputSha256 } = this.args;
+    if (!scheduleId || !inputSha256) return undefined;
+    const fireTime = workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTimeAttr) ?? workflowInfo().startTime;
+    return this.activities({}).claimPreApprovals({
+      scheduleId,
+      gateId,
+      fireTime: fireTime.toISOString(),
+      inputSha256,
+      runId: this.state.runId,
+    });
   }
 
   /** Registers how to undo a change; on failure or cancel, undo runs in reverse order. */
@@ -194,7 +210,8 @@ export class RunbookRun {
       await CancellationScope.nonCancellable(() => this.finish());
       throw error;
     }
-    await this.finish();
+    // The work is done: a cancel arriving now must not leave a succeeded run without its report.
+    await CancellationScope.nonCancellable(() => this.finish());
     return this.state;
   }
 

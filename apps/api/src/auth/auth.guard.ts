@@ -40,7 +40,7 @@ export class AuthGuard implements CanActivate {
     request.principal = principal;
 
     if (route.access !== 'authenticated' && !hasAnyRole(principal, route.access.anyRole)) {
-      const needed = [...route.access.anyRole, 'admin'].join(' or ');
+      const needed = [...new Set([...route.access.anyRole, 'admin'])].join(' or ');
       throw new ForbiddenException(
         `${principal.id} may not ${lowerFirst(route.summary)}: that needs the role ${needed} (${principal.id} has ${principal.roles.join(', ')})`,
       );

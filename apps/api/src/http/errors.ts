@@ -2,6 +2,8 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import {
   ApplicationFailure,
   NamespaceNotFoundError,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -37,6 +39,16 @@ export class RequestValidationError extends Error {
     const issues = zodIssues.map((i) => ({ path: formatPath(i.path), message: i.message }));
     super(`Invalid ${where}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
     this.issues = issues;
+  }
+}
+
+/** The caller may not set a field (e.g. input.windowOverride without the admin role): a 403 naming it. */
+export class FieldForbiddenError extends Error {
+  readonly issues: Issue[];
+  constructor(path: readonly PropertyKey[], reason: string) {
+    const field = formatPath(path);
+    super(`${field}: ${reason}`);
+    this.issues = [{ path: field, message: reason }];
   }
 }
 
@@ -95,6 +107,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof RequestValidationError) {
       return { status: 400, message: exception.message, issues: exception.issues };
     }
+    if (exception instanceof FieldForbiddenError) {
+      return { status: 403, message: exception.message, issues: exception.issues };
+    }
     if (exception instanceof z.ZodError) {
       const error = new RequestValidationError('request', exception.issues);
       return { status: 400, message: error.message, issues: error.issues };
@@ -109,6 +124,13 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (exception instanceof WorkflowNotFoundError) {
       const runId = exception.workflowId || (request.params as Record<string, string> | undefined)?.id;
       return { status: 404, message: runId ? `run ${runId} not found` : 'run not found' };
+    }
+    if (exception instanceof ScheduleNotFoundError) {
+      const id = exception.scheduleId || (request.params as Record<string, string> | undefined)?.id;
+      return { status: 404, message: id ? `schedule ${id} not found` : 'schedule not found' };
+    }
+    if (exception instanceof ScheduleAlreadyRunning) {
+      return { status: 409, message: `schedule ${exception.scheduleId} already exists` };
     }
     if (exception instanceof WorkflowUpdateFailedError) {
       const cause = exception.cause;

@@ -18,6 +18,10 @@ const TAGS: Record<string, string> = {
   catalog: 'The runbooks that can be launched',
   runs: 'Launch, follow, report on and cancel runs',
   approvals: 'Approval gates waiting for a decision',
+  rollouts: 'Steer a running fleet rollout: pause, resume, concurrency, skip a host, abort',
+  inventory: 'The hosts runbooks can target',
+  schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
+  maintenance: 'Maintenance windows and change freezes that hold patching runs',
   docs: 'This document',
 };
 
@@ -71,7 +75,7 @@ function operation(route: RouteDefinition): Record<string, unknown> {
       ? 'No authentication.'
       : route.access === 'authenticated'
         ? 'Any authenticated principal.'
-        : `Roles: ${[...route.access.anyRole, 'admin'].join(' or ')}.`;
+        : `Roles: ${[...new Set([...route.access.anyRole, 'admin'])].join(' or ')}.`;
   return {
     operationId: route.operationId,
     summary: route.summary,

@@ -3,7 +3,7 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { createHash } from 'node:crypto';
-import { AwaitingApprovalAttr, RequestedByAttr, RunStatusAttr, RunbookNameAttr, type RunStatus } from '@runbooks/contracts';
+import { AwaitingApprovalAttr, RequestedByAttr, RunStatusAttr, RunbookNameAttr, ScheduleIdAttr, type RunStatus } from '@runbooks/contracts';
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { TemporalService } from '../temporal/temporal.service';
 import type { RunSummary } from './runs.routes';
@@ -13,6 +13,8 @@ export interface RunFilters {
   status?: RunStatus;
   requestedBy?: string;
   awaitingApproval?: boolean;
+  /** Only runs this schedule started. */
+  scheduleId?: string;
   /** Only executions Temporal still runs. */
   openOnly?: boolean;
 }
@@ -69,6 +71,7 @@ export function visibilityQuery(taskQueue: string, filters: RunFilters): string 
   if (filters.status !== undefined) clauses.push(`${RunStatusAttr.name} = ${quote(filters.status)}`);
   if (filters.requestedBy !== undefined) clauses.push(`${RequestedByAttr.name} = ${quote(filters.requestedBy)}`);
   if (filters.awaitingApproval !== undefined) clauses.push(`${AwaitingApprovalAttr.name} = ${filters.awaitingApproval ? 'true' : 'false'}`);
+  if (filters.scheduleId !== undefined) clauses.push(`${ScheduleIdAttr.name} = ${quote(filters.scheduleId)}`);
   if (filters.openOnly) clauses.push(`ExecutionStatus = 'Running'`);
   return clauses.join(' AND ');
 }
@@ -102,6 +105,11 @@ function invalidPageToken(reason = 'is not a nextPageToken of this listing'): Re
   return new RequestValidationError('query', [{ path: ['pageToken'], message: reason }]);
 }
 
+/** A string literal of the visibility query language. */
+export function quoteVisibility(value: string): string {
+  return quote(value);
+}
+
 function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -114,6 +122,7 @@ function toRunSummary(raw: RawExecution): RunSummary {
     status: attrs.get(RunStatusAttr) ?? null,
     requestedBy: attrs.get(RequestedByAttr) ?? null,
     awaitingApproval: attrs.get(AwaitingApprovalAttr) ?? null,
+    scheduleId: attrs.get(ScheduleIdAttr) ?? null,
     startTime: optionalTsToDate(raw.startTime)?.toISOString() ?? '',
     closeTime: optionalTsToDate(raw.closeTime)?.toISOString() ?? null,
     temporalStatus: executionStatusName(raw.status),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { runbookNameSchema } from '../catalog/catalog.routes';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute } from '../http/route';
+import { scheduleIdSchema } from '../schedules/schedules.routes';
 
 export const runIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/, 'must be a run id as returned by POST /v1/runs');
 
@@ -37,6 +38,17 @@ export const launchedRunSchema = z.object({
   runbook: z.string(),
   status: runStatusSchema,
   links: runLinksSchema,
+  waitsForWindow: z
+    .object({
+      reason: z.string().meta({ description: 'e.g. "change freeze year-end until ..." or "maintenance window sunday-night opens at ..."' }),
+      until: z.string().optional().meta({ description: 'When that changes (UTC); absent: not foreseen' }),
+    })
+    .optional()
+    .meta({
+      description:
+        'Present when the run starts but waits: its maintenance window is closed or a change freeze holds when it would begin. ' +
+        'The run goes on by itself when the window opens.',
+    }),
 });
 export type LaunchedRun = z.infer<typeof launchedRunSchema>;
 
@@ -49,6 +61,7 @@ export const listRunsQuerySchema = z
       .enum(['true', 'false'])
       .transform((v) => v === 'true')
       .optional(),
+    scheduleId: scheduleIdSchema.optional().meta({ description: 'Only runs this schedule started' }),
     pageSize: z.coerce.number().int().min(1).max(100).default(20),
     pageToken: z
       .string()
@@ -65,6 +78,7 @@ export const runSummarySchema = z.object({
   status: z.string().nullable().meta({ description: 'The RunStatus search attribute, kept current by the run' }),
   requestedBy: z.string().nullable(),
   awaitingApproval: z.boolean().nullable(),
+  scheduleId: z.string().nullable().meta({ description: 'The schedule that started the run; null when launched by hand' }),
   startTime: z.string(),
   closeTime: z.string().nullable(),
   temporalStatus: z.string().meta({ description: 'The Temporal execution status, e.g. RUNNING, COMPLETED, FAILED' }),

@@ -27,6 +27,7 @@ import {
 import { createHash, randomUUID } from 'node:crypto';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { parseNested } from '../http/route';
+import { MaintenanceService } from '../maintenance/maintenance.service';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
 
@@ -45,13 +46,18 @@ export interface LaunchOutcome {
 /** Runs as Temporal workflows: launch, read the state, cancel, decide approvals. */
 @Injectable()
 export class RunsService {
-  constructor(private readonly temporal: TemporalService) {}
+  constructor(
+    private readonly temporal: TemporalService,
+    private readonly maintenance: MaintenanceService,
+  ) {}
 
   async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
     const def = findRunbook(request.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
     const input = parseNested(def.inputSchema, request.input, ['input']);
-    const inputSha256 = sha256(canonicalJson(input));
+    // Refuses an override by a non-admin and an unknown window; a closed window does not refuse.
+    const waitsForWindow = await this.maintenance.admission(principal, def.name, input);
+    const inputSha256 = inputDigest(input);
     const key = request.idempotencyKey;
     const runId = runWorkflowId(def.name, key ? sha256(`${principal.id}\n${key}`).slice(0, 32) : randomUUID());
     const args: RunbookStartArgs = { input, requestedBy: { id: principal.id, displayName: principal.displayName } };
@@ -73,7 +79,7 @@ export class RunsService {
           memo: { [RUN_MEMO.inputSha256]: inputSha256, ...(key ? { [RUN_MEMO.idempotencyKey]: key } : {}) },
         }),
       );
-      return { run: launchedRun(runId, def.name, 'running'), created: true };
+      return { run: launchedRun(runId, def.name, 'running', waitsForWindow), created: true };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !key) throw error;
     }
@@ -82,7 +88,7 @@ export class RunsService {
       throw new ConflictException('idempotencyKey was already used with a different input');
     }
     const status = runStatusSchema.safeParse(existing.typedSearchAttributes.get(RunStatusAttr));
-    return { run: launchedRun(runId, def.name, status.success ? status.data : 'running'), created: false };
+    return { run: launchedRun(runId, def.name, status.success ? status.data : 'running', waitsForWindow), created: false };
   }
 
   /** The run's own account of itself (status query), with Temporal's execution status. */
@@ -135,8 +141,11 @@ export class RunsService {
     return description;
   }
 
-  /** An update on a run that has already closed is a conflict, not "not found". */
-  private async update<T>(handle: WorkflowHandle, send: () => Promise<T>): Promise<T> {
+  /**
+   * Sends an update under the worker deadline (503 when no worker answers). An update on a run
+   * that has already closed is a conflict, not "not found".
+   */
+  async update<T>(handle: WorkflowHandle, send: () => Promise<T>): Promise<T> {
     try {
       return await this.temporal.call('worker', send);
     } catch (error) {
@@ -148,18 +157,23 @@ export class RunsService {
   }
 }
 
-function launchedRun(runId: string, runbook: string, status: LaunchedRun['status']): LaunchedRun {
+function launchedRun(runId: string, runbook: string, status: LaunchedRun['status'], waitsForWindow?: LaunchedRun['waitsForWindow']): LaunchedRun {
   const self = `/v1/runs/${encodeURIComponent(runId)}`;
-  return { runId, runbook, status, links: { self, report: `${self}/report` } };
+  return { runId, runbook, status, links: { self, report: `${self}/report` }, ...(waitsForWindow ? { waitsForWindow } : {}) };
 }
 
 /** What the workflow needs to judge the caller; the token hash never leaves the directory. */
-function principalArg(principal: Principal): Principal {
+export function principalArg(principal: Principal): Principal {
   return { id: principal.id, displayName: principal.displayName, roles: [...principal.roles] };
 }
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** sha256 of the canonical JSON of a validated input: approvals, idempotent retries and schedules are bound to it. */
+export function inputDigest(input: unknown): string {
+  return sha256(canonicalJson(input));
 }
 
 /** JSON with object keys sorted, so the same input always hashes the same. */

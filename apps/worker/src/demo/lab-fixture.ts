@@ -12,10 +12,14 @@ export interface LabFleetSpec {
   packages: Record<string, string>;
   /** Host name prefix, so several fleets can share an inventory (default "lab"). */
   prefix?: string;
+  /** How long each patch takes on every host (default: at once). */
+  slowPatchMs?: number;
 }
 
 export interface LabFleetFixture {
   inventoryFile: string;
+  /** The maintenance calendar (windows and freezes) the worker and the API read. */
+  calendarFile: string;
   labRoot: string;
   stateDir: string;
   fleet: LabFleet;
@@ -39,8 +43,9 @@ export async function createLabFleet(spec: LabFleetSpec): Promise<LabFleetFixtur
   const stateDir = path.join(spec.dir, 'host-state');
   await new InventoryStore(inventoryFile).replace({ hosts });
   const fleet = new LabFleet(labRoot);
-  await fleet.seed(hosts.map((h) => ({ name: h.name, packages: spec.packages })));
-  return { inventoryFile, labRoot, stateDir, fleet, canary, production };
+  const faults = spec.slowPatchMs ? { slowPatchMs: spec.slowPatchMs } : undefined;
+  await fleet.seed(hosts.map((h) => ({ name: h.name, packages: spec.packages, faults })));
+  return { inventoryFile, calendarFile: path.join(spec.dir, 'calendar.json'), labRoot, stateDir, fleet, canary, production };
 }
 
 function labHost(name: string, tags: string[]): Host {
