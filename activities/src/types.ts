@@ -1,12 +1,11 @@
 import type { HostSelector, Patch, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
-
 export interface RunbookActivities {
   // backup (restic)
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;

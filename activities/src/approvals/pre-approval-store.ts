@@ -50,7 +50,8 @@ export class PreApprovalStore {
   async claim(input: ClaimPreApprovalsInput): Promise<ClaimPreApprovalsResult> {
     return this.lock.run(this.file, async () => {
       const data = await this.load();
-      const fireTime = Date.parse(input.fireTime);
+      // Temporal records a scheduled fire time in whole seconds.
+      const fireTime = wholeSeconds(Date.parse(input.fireTime));
       const already = data.preApprovals.filter((p) => p.consumedBy === input.runId && p.gateId === input.gateId);
       if (already.length === 0) {
         const due = data.preApprovals.filter(
@@ -58,7 +59,7 @@ export class PreApprovalStore {
             !p.consumedBy &&
             p.scheduleId === input.scheduleId &&
             p.gateId === input.gateId &&
-            (p.fireTime ? Date.parse(p.fireTime) === fireTime : Date.parse(p.at) <= fireTime),
+            (p.fireTime ? wholeSeconds(Date.parse(p.fireTime)) === fireTime : wholeSeconds(Date.parse(p.at)) <= fireTime),
         );
         for (const p of due) {
           p.consumedBy = input.runId;
@@ -77,4 +78,8 @@ export class PreApprovalStore {
     const text = await readIfExists(this.file);
     return text ? fileSchema.parse(JSON.parse(text)) : { preApprovals: [] };
   }
+}
+
+function wholeSeconds(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
 }

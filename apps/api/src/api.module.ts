@@ -18,6 +18,8 @@ import { RolloutService } from './rollout/rollout.service';
 import { RunListing } from './runs/run-listing';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { PreApprovalsController } from './pre-approvals/pre-approvals.controller';
+import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/pre-approvals.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
@@ -37,6 +39,7 @@ export class ApiModule {
         RolloutController,
         InventoryController,
         SchedulesController,
+        PreApprovalsController,
         MaintenanceController,
       ],
       providers: [
@@ -52,6 +55,8 @@ export class ApiModule {
         inventoryStoreProvider,
         InventoryService,
         SchedulesService,
+        PreApprovalsService,
+        preApprovalStoreProvider,
         calendarStoreProvider,
         MaintenanceService,
         { provide: APP_GUARD, useClass: AuthGuard },

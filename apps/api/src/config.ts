@@ -25,6 +25,11 @@ export const apiConfigSchema = z.object({
     .string()
     .min(1)
     .default(path.join(repoRoot, 'data', 'calendar.json')),
+  /** Approvals given ahead for scheduled runs (JSON), written by /v1/schedules/:id/pre-approvals; the worker reads it. */
+  preApprovalsFile: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'data', 'pre-approvals.json')),
   /** How long an update or query may wait for the worker before the API answers 503. */
   updateTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   logLevels: z.array(logLevelSchema).default(['log', 'warn', 'error', 'fatal']),
@@ -57,6 +62,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     // Like the worker: RUNBOOKS_DATA_DIR moves the default, so both find the same file.
     inventoryFile: get('RUNBOOKS_INVENTORY_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'inventory.json')),
     calendarFile: get('RUNBOOKS_CALENDAR_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'calendar.json')),
+    preApprovalsFile: get('RUNBOOKS_PRE_APPROVALS_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'pre-approvals.json')),
     updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
     logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
     host: get('HOST'),

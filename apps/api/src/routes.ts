@@ -7,6 +7,7 @@ import { inventoryRoutes } from './inventory/inventory.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
+import { preApprovalRoutes } from './pre-approvals/pre-approvals.routes';
 import { scheduleRoutes } from './schedules/schedules.routes';
 
 /** Every route of the API; the OpenAPI document is generated from this list. */
@@ -19,5 +20,6 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(rolloutRoutes),
   ...Object.values(inventoryRoutes),
   ...Object.values(scheduleRoutes),
+  ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),
 ];

@@ -5,6 +5,8 @@ import { securityPatchingInputSchema } from './security-patching';
 export interface StepDescription {
   id: string;
   title: string;
+  /** An approval gate (decided through /approvals, or approved ahead for scheduled runs). */
+  approval?: true;
 }
 
 /** What the catalog says about a runbook; the workflow file is its executable form. */
@@ -29,7 +31,7 @@ export const dataRestoreRunbook = {
   steps: [
     { id: 'check-repository', title: 'Verify the backup repository is reachable and healthy' },
     { id: 'choose-restore-point', title: 'Choose a safe restore point' },
-    { id: 'approve-restore', title: 'Approval before the target is touched' },
+    { id: 'approve-restore', title: 'Approval before the target is touched', approval: true },
     { id: 'restore-to-staging', title: 'Restore into a staging folder with the approved tool (restic)' },
     { id: 'verify-restored-content', title: 'Validate integrity: restic verify, checksums match, every file opens' },
     { id: 'swap-into-target', title: 'Swap the restored content into the target, retaining the previous contents' },
@@ -52,7 +54,7 @@ export const securityPatchingRunbook = {
     { id: 'build-inventory', title: 'Build the inventory of target systems' },
     { id: 'wait-for-window', title: 'Wait for the maintenance window' },
     { id: 'canary-wave', title: 'Patch the canary (lab) group first: snapshot, patch, health check per host' },
-    { id: 'approve-production', title: 'Approval to go on to production' },
+    { id: 'approve-production', title: 'Approval to go on to production', approval: true },
     {
       id: 'production-waves',
       title: 'Patch production in waves: bounded concurrency, health check per host, bake time, failure threshold',

@@ -15,7 +15,7 @@ export function isIanaTimeZone(zone: string): boolean {
 const calendarFieldSchema = z
   .string()
   .regex(
-    /^(\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?(\/[0-9]+)?)(,(\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?(\/[0-9]+)?))*$/,
+    /^((\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(\/[0-9]+)?)(,((\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(\/[0-9]+)?))*$/,
     'must be a range such as 0, 1-5, */15 or mon,wed',
   );
 
@@ -80,7 +80,19 @@ export const patchScheduleSchema = z
   .object({
     input: z.unknown().optional(),
     spec: scheduleSpecSchema.optional(),
-    policies: schedulePoliciesSchema.partial().optional(),
+    /** Only the policies given change (no defaults filled in). */
+    policies: z
+      .object({
+        overlap: overlapPolicySchema.optional(),
+        catchupWindowSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(365 * 86_400)
+          .optional(),
+        pauseOnFailure: z.boolean().optional(),
+      })
+      .optional(),
     note: z.string().max(500).optional(),
   })
   .strict();

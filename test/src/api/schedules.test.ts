@@ -133,7 +133,9 @@ describe('POST /v1/schedules', () => {
     expect(described.typedSearchAttributes.get(ScheduleIdAttr)).toBe(id);
     expect(described.memo).toMatchObject({ runbook: 'data-restore', createdBy: 'sam', inputSha256: args.inputSha256 });
     expect(described.spec).toMatchObject({ timezone: 'Europe/Berlin', jitter: 30_000, endAt: new Date('2099-01-01T00:00:00Z') });
-    expect(described.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] })]);
+    expect(described.spec.calendars).toEqual([
+      expect.objectContaining({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] }),
+    ]);
     expect(described.policies).toEqual({ overlap: 'BUFFER_ONE', catchupWindow: 600_000, pauseOnFailure: true });
     expect(described.state).toMatchObject({ paused: true, note: 'nightly restore drill' });
   });
@@ -241,7 +243,10 @@ describe('GET /v1/schedules', () => {
     times.slice(1).forEach((t, i) => expect(t - times[i]).toBe(3_600_000));
     expect(new Date(times[0]).getUTCMinutes()).toBe(0);
     await request(api.server).get(`/v1/schedules/${id}?next=51`).set(auth('alex')).expect(400);
-    await request(api.server).get(`/v1/schedules/no-such-schedule-${randomBytes(3).toString('hex')}`).set(auth('alex')).expect(404);
+    await request(api.server)
+      .get(`/v1/schedules/no-such-schedule-${randomBytes(3).toString('hex')}`)
+      .set(auth('alex'))
+      .expect(404);
   });
 });
 
@@ -261,7 +266,12 @@ describe('PATCH, pause, unpause and DELETE /v1/schedules/:id', () => {
     const res = await request(api.server)
       .patch(`/v1/schedules/${id}`)
       .set(auth('ada'))
-      .send({ input, spec: { calendars: [{ hour: '4', minute: '15' }], timezone: 'America/New_York' }, policies: { pauseOnFailure: true }, note: 'moved' })
+      .send({
+        input,
+        spec: { calendars: [{ hour: '4', minute: '15' }], timezone: 'America/New_York' },
+        policies: { pauseOnFailure: true },
+        note: 'moved',
+      })
       .expect(200);
     expect(res.body).toMatchObject({
       input: { ticket: 'INC-9999' },
@@ -283,7 +293,9 @@ describe('PATCH, pause, unpause and DELETE /v1/schedules/:id', () => {
     expect(described.action.typedSearchAttributes!.get(ScheduleIdAttr)).toBe(id);
     expect(described.action.workflowId).toBe(`data-restore-sched-${id}`);
     expect(described.spec.timezone).toBe('America/New_York');
-    expect(described.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }] })]);
+    expect(described.spec.calendars).toEqual([
+      expect.objectContaining({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }] }),
+    ]);
     expect(described.policies).toEqual({ overlap: 'SKIP', catchupWindow: 900_000, pauseOnFailure: true });
     expect(described.state.note).toBe('moved');
 
@@ -302,7 +314,11 @@ describe('PATCH, pause, unpause and DELETE /v1/schedules/:id', () => {
     expect((await temporal.client.schedule.getHandle(id).describe()).state).toMatchObject({ paused: false, note: 'unpaused by sam' });
 
     await request(api.server).post(`/v1/schedules/${id}/pause`).set(auth('tess')).send({}).expect(403);
-    await request(api.server).post(`/v1/schedules/missing-${randomBytes(3).toString('hex')}/pause`).set(auth('sam')).send({}).expect(404);
+    await request(api.server)
+      .post(`/v1/schedules/missing-${randomBytes(3).toString('hex')}/pause`)
+      .set(auth('sam'))
+      .send({})
+      .expect(404);
   });
 
   it('deletes the schedule from Temporal (204), then answers 404', async () => {
@@ -342,7 +358,9 @@ describe('runs started by a schedule', () => {
       15_000,
       'the run in GET /v1/runs?scheduleId=',
     );
-    expect(listed).toEqual([expect.objectContaining({ runId, scheduleId: id, runbook: 'data-restore', requestedBy: 'sam', status: 'running' })]);
+    expect(listed).toEqual([
+      expect.objectContaining({ runId, scheduleId: id, runbook: 'data-restore', requestedBy: 'sam', status: 'running' }),
+    ]);
     const unrelated = await request(api.server).get(`/v1/runs?scheduleId=${id}-other`).set(auth('tess')).expect(200);
     expect(unrelated.body.runs).toEqual([]);
 
@@ -373,17 +391,27 @@ describe('runs started by a schedule', () => {
     // Temporal counts the fire times in [start, end] with both ends included: a range from hh:00 to
     // hh+3:00 holds four hourly fire times (hh, hh+1, hh+2, hh+3), so a "3-hour" backfill starts 4 runs,
     // each with the id of its fire time.
-    const expected = [0, 1, 2, 3].map((h) => `data-restore-sched-${id}-${new Date(start.getTime() + h * 3_600_000).toISOString().replace('.000Z', 'Z')}`);
-    const runs = await eventually(async () => {
-      const ids = await runsOf(id);
-      return ids.length >= 4 ? ids : undefined;
-    }, 20_000, 'the backfilled runs');
+    const expected = [0, 1, 2, 3].map(
+      (h) => `data-restore-sched-${id}-${new Date(start.getTime() + h * 3_600_000).toISOString().replace('.000Z', 'Z')}`,
+    );
+    const runs = await eventually(
+      async () => {
+        const ids = await runsOf(id);
+        return ids.length >= 4 ? ids : undefined;
+      },
+      20_000,
+      'the backfilled runs',
+    );
     expect(runs).toEqual(expected);
     for (const runId of runs) expect(await startArgsOf(runId)).toMatchObject({ scheduleId: id });
-    const shown = await eventually(async () => {
-      const s = await request(api.server).get(`/v1/schedules/${id}`).set(auth('sam')).expect(200);
-      return s.body.runs.total === 4 ? s.body : undefined;
-    }, 10_000, 'the schedule to count 4 runs');
+    const shown = await eventually(
+      async () => {
+        const s = await request(api.server).get(`/v1/schedules/${id}`).set(auth('sam')).expect(200);
+        return s.body.runs.total === 4 ? s.body : undefined;
+      },
+      10_000,
+      'the schedule to count 4 runs',
+    );
     expect(shown.recentActions.map((a: { runId: string }) => a.runId)).toEqual(expected);
 
     const inverted = await request(api.server)
@@ -398,7 +426,10 @@ describe('runs started by a schedule', () => {
 describe('next fire times across DST changes (as Temporal computes them)', () => {
   /** GET the schedule's next fire times after `from` (the days are in the past of a 2026-11 clock, hence `from`). */
   async function fireTimes(id: string, from: string, next: number): Promise<string[]> {
-    const res = await request(api.server).get(`/v1/schedules/${id}?from=${encodeURIComponent(from)}&next=${next}`).set(auth('sam')).expect(200);
+    const res = await request(api.server)
+      .get(`/v1/schedules/${id}?from=${encodeURIComponent(from)}&next=${next}`)
+      .set(auth('sam'))
+      .expect(200);
     return res.body.nextFireTimes;
   }
 

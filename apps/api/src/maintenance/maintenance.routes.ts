@@ -36,10 +36,7 @@ export type CalendarView = z.infer<typeof calendarViewSchema>;
 
 export const calendarQuerySchema = z
   .object({
-    at: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .meta({ description: 'Evaluate the verdicts at this instant instead of now' }),
+    at: z.iso.datetime({ offset: true }).optional().meta({ description: 'Evaluate the verdicts at this instant instead of now' }),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, InternalServerErrorException, NotFoundException } from '@nestjs/common';
+import { Injectable, InternalServerErrorException, NotFoundException } from '@nestjs/common';
 import {
   CalendarStore,
   MaintenanceFailureType,
@@ -78,8 +78,15 @@ export class MaintenanceService {
    * admins only (403 naming it); a window it names must exist (400 naming input.maintenanceWindow);
    * and when the window (or, with none named, the freezes alone) is closed at the moment the run would
    * begin (now, or input.startAt if later), the run still starts and waits: the reason and until when.
+   * A schedule's input is checked the same way when it is set (`whenClosed: false`: no verdict, its
+   * runs start later), so a scheduler cannot put an override into runs that start at 2 a.m.
    */
-  async admission(principal: Principal, runbook: string, input: unknown): Promise<WaitsForWindow | undefined> {
+  async admission(
+    principal: Principal,
+    runbook: string,
+    input: unknown,
+    { whenClosed = true }: { whenClosed?: boolean } = {},
+  ): Promise<WaitsForWindow | undefined> {
     if (runbook !== securityPatchingRunbook.name) return undefined;
     const { maintenanceWindow, windowOverride, startAt } = input as SecurityPatchingInput;
     if (windowOverride && !hasRole(principal, 'admin')) {
@@ -93,7 +100,7 @@ export class MaintenanceService {
       calendar = await this.store.read();
     } catch (error) {
       // The run holds on a calendar it cannot read; say so rather than refuse the launch.
-      return windowOverride ? undefined : { reason: `the maintenance calendar cannot be read: ${(error as Error).message}` };
+      return windowOverride || !whenClosed ? undefined : { reason: `the maintenance calendar cannot be read: ${(error as Error).message}` };
     }
     const at = new Date(Math.max(Date.now(), startAt ? Date.parse(startAt) : 0));
     let verdict: WindowVerdict;
@@ -102,15 +109,18 @@ export class MaintenanceService {
     } catch (error) {
       if (isFailure(error, MaintenanceFailureType.windowUnknown)) {
         throw new RequestValidationError('request body', [
-          { path: ['input', 'maintenanceWindow'], message: `no maintenance window named ${maintenanceWindow} (GET /v1/maintenance lists them)` },
+          {
+            path: ['input', 'maintenanceWindow'],
+            message: `no maintenance window named ${maintenanceWindow} (GET /v1/maintenance lists them)`,
+          },
         ]);
       }
       if (isFailure(error, MaintenanceFailureType.calendarInvalid)) {
-        return windowOverride ? undefined : { reason: `the maintenance window cannot be evaluated: ${error.message}` };
+        return windowOverride || !whenClosed ? undefined : { reason: `the maintenance window cannot be evaluated: ${error.message}` };
       }
       throw error;
     }
-    if (windowOverride || verdict.open) return undefined;
+    if (!whenClosed || windowOverride || verdict.open) return undefined;
     return { reason: verdict.reason, ...(verdict.until ? { until: verdict.until } : {}) };
   }
 
@@ -142,7 +152,13 @@ function validated<T>(parse: () => T): T {
     const problems = details?.problems?.length ? details.problems : [{ path: '', message: error.message }];
     throw new RequestValidationError(
       'request body',
-      problems.map((p) => ({ path: p.path.split('.').filter(Boolean).map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s)), message: p.message })),
+      problems.map((p) => ({
+        path: p.path
+          .split('.')
+          .filter(Boolean)
+          .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s)),
+        message: p.message,
+      })),
     );
   }
 }

@@ -21,6 +21,12 @@ describe('visibilityQuery', () => {
     );
   });
 
+  it('finds the runs of one schedule by the ScheduleId search attribute', () => {
+    expect(visibilityQuery('runbooks', { scheduleId: 'nightly-restore' })).toBe(
+      "TaskQueue = 'runbooks' AND RunbookName IS NOT NULL AND ScheduleId = 'nightly-restore'",
+    );
+  });
+
   it('escapes quotes and backslashes, so a value can never end its string literal', () => {
     expect(visibilityQuery("q'1", { requestedBy: "x\\' OR 'a'='a" })).toBe(
       "TaskQueue = 'q\\'1' AND RunbookName IS NOT NULL AND RequestedBy = 'x\\\\\\' OR \\'a\\'=\\'a'",

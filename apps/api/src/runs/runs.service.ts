@@ -157,7 +157,12 @@ export class RunsService {
   }
 }
 
-function launchedRun(runId: string, runbook: string, status: LaunchedRun['status'], waitsForWindow?: LaunchedRun['waitsForWindow']): LaunchedRun {
+function launchedRun(
+  runId: string,
+  runbook: string,
+  status: LaunchedRun['status'],
+  waitsForWindow?: LaunchedRun['waitsForWindow'],
+): LaunchedRun {
   const self = `/v1/runs/${encodeURIComponent(runId)}`;
   return { runId, runbook, status, links: { self, report: `${self}/report` }, ...(waitsForWindow ? { waitsForWindow } : {}) };
 }

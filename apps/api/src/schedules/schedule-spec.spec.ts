@@ -9,7 +9,13 @@ describe('toTemporalSpec', () => {
   it('passes cron expressions through and maps time zone, start, end and jitter (seconds to ms)', () => {
     expect(
       toTemporalSpec(
-        spec({ cron: ['30 2 * * *'], timezone: 'Europe/Berlin', startAt: '2026-03-27T00:00:00+01:00', endAt: '2026-04-27T00:00:00Z', jitterSeconds: 90 }),
+        spec({
+          cron: ['30 2 * * *'],
+          timezone: 'Europe/Berlin',
+          startAt: '2026-03-27T00:00:00+01:00',
+          endAt: '2026-04-27T00:00:00Z',
+          jitterSeconds: 90,
+        }),
       ),
     ).toEqual({
       cronExpressions: ['30 2 * * *'],

@@ -66,7 +66,8 @@ export function fromTemporalPolicies(policies: ScheduleDescription['policies']):
 export function toTemporalSpec(spec: ApiScheduleSpec, at: readonly PropertyKey[] = ['spec']): TemporalScheduleSpec {
   const issues: { path: PropertyKey[]; message: string }[] = [];
   (spec.cron ?? []).forEach((cron, i) => {
-    if (/^\s*(CRON_TZ|TZ)=/i.test(cron)) issues.push({ path: [...at, 'cron', i], message: 'give the time zone in spec.timezone, not in the cron expression' });
+    if (/^\s*(CRON_TZ|TZ)=/i.test(cron))
+      issues.push({ path: [...at, 'cron', i], message: 'give the time zone in spec.timezone, not in the cron expression' });
   });
   const calendars = (spec.calendars ?? []).map((calendar, i) => {
     const { spec: parsed, problems } = toTemporalCalendar(calendar);
@@ -116,7 +117,8 @@ export function toTemporalCalendar(calendar: ApiCalendar): { spec: CalendarSpec;
   if (calendar.month !== undefined) {
     const parsed = parseField(calendar.month, 1, 12, (token) => nameOrNumber(token, MONTH_NAMES, 1));
     if ('error' in parsed) problems.push({ field: 'month', message: parsed.error });
-    else spec.month = parsed.ranges?.map((r): Range<Month> => ({ start: MONTHS[r.start - 1], end: MONTHS[r.end - 1], step: r.step })) ?? '*';
+    else
+      spec.month = parsed.ranges?.map((r): Range<Month> => ({ start: MONTHS[r.start - 1], end: MONTHS[r.end - 1], step: r.step })) ?? '*';
   }
   if (calendar.dayOfWeek !== undefined) {
     // 0-7 with both 0 and 7 Sunday, as in cron; names sun..sat or sunday..saturday.
@@ -200,9 +202,7 @@ export function fromTemporalSpec(spec: ScheduleSpecDescription): ApiScheduleSpec
 function fromTemporalCalendar(calendar: CalendarSpecDescription): ApiCalendar {
   const numbers = (ranges: Range<number>[]) => ranges.map((r) => formatRange(r.start, r.end, r.step)).join(',') || '*';
   const months = calendar.month.map((r) => formatRange(MONTHS.indexOf(r.start) + 1, MONTHS.indexOf(r.end) + 1, r.step)).join(',');
-  const days = calendar.dayOfWeek
-    .map((r) => formatRange(DAYS_OF_WEEK.indexOf(r.start), DAYS_OF_WEEK.indexOf(r.end), r.step))
-    .join(',');
+  const days = calendar.dayOfWeek.map((r) => formatRange(DAYS_OF_WEEK.indexOf(r.start), DAYS_OF_WEEK.indexOf(r.end), r.step)).join(',');
   return {
     second: numbers(calendar.second),
     minute: numbers(calendar.minute),

@@ -30,6 +30,7 @@ import type { z } from 'zod';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { parseNested } from '../http/route';
+import { MaintenanceService } from '../maintenance/maintenance.service';
 import { quoteVisibility } from '../runs/run-listing';
 import { inputDigest } from '../runs/runs.service';
 import { TemporalService } from '../temporal/temporal.service';
@@ -83,12 +84,17 @@ export function scheduledRunPrefix(runbook: string, scheduleId: string): string 
  */
 @Injectable()
 export class SchedulesService {
-  constructor(private readonly temporal: TemporalService) {}
+  constructor(
+    private readonly temporal: TemporalService,
+    private readonly maintenance: MaintenanceService,
+  ) {}
 
   async create(principal: Principal, body: CreateScheduleBody): Promise<ScheduleView> {
     const def = findRunbook(body.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(body.runbook));
     const input = parseNested(def.inputSchema, body.input, ['input']);
+    // As for a launch: a window override is for admins, a named window must exist.
+    await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
     const spec = toTemporalSpec(body.spec);
     const args = startArgs(principal, body.id, input);
     const client = this.temporal.clientFor(principal);
@@ -145,12 +151,13 @@ export class SchedulesService {
     const handle = this.temporal.clientFor(principal).schedule.getHandle(id);
     const current = await this.describe(handle);
     const def = runbookOf(current);
-    const previousArgs = startArgsOf(current);
-    const args =
-      body.input === undefined
-        ? previousArgs
-        : // Whoever sets the input requests the runs it starts (approval gates refuse their self-approval).
-          startArgs(principal, id, parseNested(def.inputSchema, body.input, ['input']));
+    let args = startArgsOf(current);
+    if (body.input !== undefined) {
+      const input = parseNested(def.inputSchema, body.input, ['input']);
+      await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
+      // Whoever sets the input requests the runs it starts (approval gates refuse their self-approval).
+      args = startArgs(principal, id, input);
+    }
     const spec = body.spec ?? specOf(current);
     const temporalSpec = toTemporalSpec(spec);
     const policies: ApiSchedulePolicies = { ...fromTemporalPolicies(current.policies), ...definedOnly(body.policies ?? {}) };
@@ -212,6 +219,13 @@ export class SchedulesService {
   }
 
   /** Describes a schedule; one that is not a runbook schedule of this deployment is "not found" too. */
+  /** What the schedule's runs get: its runbook, the input hash and who they are requested by. */
+  async runInputOf(id: string): Promise<{ runbook: RunbookDefinition; inputSha256?: string; requestedBy?: string }> {
+    const description = await this.describe(this.temporal.client.schedule.getHandle(id));
+    const args = startArgsOf(description);
+    return { runbook: runbookOf(description), inputSha256: args.inputSha256, requestedBy: args.requestedBy?.id };
+  }
+
   private async describe(handle: ScheduleHandle): Promise<ScheduleDescription> {
     const description = await this.temporal.call('server', () => handle.describe());
     if (description.typedSearchAttributes.get(RunbookNameAttr) === undefined || description.action.taskQueue !== this.temporal.taskQueue) {

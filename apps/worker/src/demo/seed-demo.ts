@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { CalendarStore } from '@runbooks/activities';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
 
@@ -77,6 +78,23 @@ async function seedDemoFleet(dataDir: string): Promise<void> {
     },
   };
   await fs.writeFile(path.join(dataDir, 'demo', 'patch-request.json'), `${JSON.stringify(request, null, 2)}\n`);
+
+  // The agreed window, and one short enough to watch a run wait for it and use it in a demo.
+  const calendar = new CalendarStore(path.join(dataDir, 'calendar.json'));
+  await calendar.putWindow({
+    name: 'sunday-night',
+    opens: '0 1 * * 0',
+    timezone: 'Europe/Berlin',
+    durationSeconds: 4 * 3600,
+    description: 'Sundays 01:00-05:00 Berlin time',
+  });
+  await calendar.putWindow({
+    name: 'demo-every-3-min',
+    opens: '*/3 * * * *',
+    timezone: 'UTC',
+    durationSeconds: 60,
+    description: 'Demo only: open the first minute of every 3 minutes',
+  });
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,0 +1,58 @@
+import { ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { PreApprovalStore } from '@runbooks/activities';
+import type { PreApproval, Principal } from '@runbooks/contracts';
+import type { z } from 'zod';
+import type { ApiConfig } from '../config';
+import { RequestValidationError } from '../http/errors';
+import { SchedulesService } from '../schedules/schedules.service';
+import { API_CONFIG } from '../tokens';
+import type { createPreApprovalBodySchema } from './pre-approvals.routes';
+
+/** The process's one store of approvals given ahead (the worker claims them from the same file). */
+export const preApprovalStoreProvider = {
+  provide: PreApprovalStore,
+  inject: [API_CONFIG],
+  useFactory: (config: ApiConfig): PreApprovalStore => new PreApprovalStore(config.preApprovalsFile),
+};
+
+@Injectable()
+export class PreApprovalsService {
+  constructor(
+    private readonly schedules: SchedulesService,
+    @Inject(PreApprovalStore) private readonly store: PreApprovalStore,
+  ) {}
+
+  async create(principal: Principal, scheduleId: string, body: z.infer<typeof createPreApprovalBodySchema>): Promise<PreApproval> {
+    const { runbook, inputSha256, requestedBy } = await this.schedules.runInputOf(scheduleId);
+    if (!runbook.steps.some((s) => s.id === body.gateId && s.approval)) {
+      const gates = runbook.steps.filter((s) => s.approval).map((s) => s.id);
+      throw new RequestValidationError('body', [
+        { path: ['gateId'], message: `must be an approval gate of ${runbook.name}: ${gates.join(', ')}` },
+      ]);
+    }
+    if (body.fireTime && Date.parse(body.fireTime) <= Date.now()) {
+      throw new RequestValidationError('body', [{ path: ['fireTime'], message: 'must be a fire time in the future' }]);
+    }
+    if (requestedBy === principal.id) {
+      throw new ForbiddenException(
+        `you set the input of schedule ${scheduleId}, so its runs are your requests: another person must approve them`,
+      );
+    }
+    if (!inputSha256)
+      throw new ConflictException(`schedule ${scheduleId} has no input hash to bind an approval to; update its input first`);
+    return this.store.add({
+      scheduleId,
+      gateId: body.gateId,
+      fireTime: body.fireTime,
+      inputSha256,
+      by: principal.id,
+      displayName: principal.displayName,
+      comment: body.comment,
+    });
+  }
+
+  async list(scheduleId: string): Promise<{ preApprovals: PreApproval[] }> {
+    await this.schedules.runInputOf(scheduleId); // 404 for an unknown schedule
+    return { preApprovals: await this.store.list(scheduleId) };
+  }
+}
