@@ -1,8 +1,7 @@
 import { inventorySchema, type Host, type Inventory } from '@runbooks/contracts';
-import { stat } from 'node:fs/promises';
 import type { z } from 'zod';
 import { HostFailureType, nonRetryable } from './failures';
-import { readIfExists, writeJsonAtomic } from './ledger';
+import { CachedJsonFile } from '../files/cached-json-file';
 
 /** What `replace` accepts: an inventory as a client sends it (tags may be left out). */
 export type InventoryInput = z.input<typeof inventorySchema>;
@@ -14,23 +13,28 @@ interface Loaded {
 
 /**
  * The host inventory, a JSON file `{ "hosts": [...] }` validated with the contracts' schema on
- * every read and write. Reads are cached by the file's mtime, size and inode, so looking up hosts
+ * every read and write. Reads are cached by file version (CachedJsonFile), so looking up hosts
  * of a 10,000-host inventory costs one stat per call; writes replace the file atomically.
  * A missing file is an empty inventory.
  */
 export class InventoryStore {
-  /** The last read (or write), by the version of the file it came from ('' for a missing file). */
-  private cache: { version: string; loaded: Promise<Loaded> } | undefined;
+  private readonly json: CachedJsonFile<Loaded>;
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string) {
+    this.json = new CachedJsonFile(
+      file,
+      (json) => indexed(json === undefined ? { hosts: [] } : parseInventory(json, `inventory ${file}`)),
+      (message) => nonRetryable(`inventory ${file} is ${message}`, HostFailureType.inventoryInvalid),
+    );
+  }
 
   async read(): Promise<Inventory> {
-    return (await this.current()).inventory;
+    return (await this.json.read()).inventory;
   }
 
   /** The host of that name; a non-retryable HostNotInInventory when there is none. */
   async get(name: string): Promise<Host> {
-    const host = (await this.current()).byName.get(name);
+    const host = (await this.json.read()).byName.get(name);
     if (!host) {
       throw nonRetryable(`host ${name} is not in the inventory (${this.file})`, HostFailureType.notInInventory, { host: name });
     }
@@ -40,34 +44,8 @@ export class InventoryStore {
   /** Validates and writes a whole new inventory (the API's PUT); an invalid one changes nothing. */
   async replace(input: InventoryInput): Promise<Inventory> {
     const inventory = parseInventory(input, 'the new inventory');
-    await writeJsonAtomic(this.file, inventory);
-    this.cache = { version: await fileVersion(this.file), loaded: Promise.resolve(indexed(inventory)) };
+    await this.json.write(inventory, indexed(inventory));
     return inventory;
-  }
-
-  private async current(): Promise<Loaded> {
-    const version = await fileVersion(this.file);
-    // Concurrent callers that find the same new version share one read and parse.
-    if (this.cache?.version !== version) this.cache = { version, loaded: this.load() };
-    const cache = this.cache;
-    try {
-      return await cache.loaded;
-    } catch (error) {
-      if (this.cache === cache) this.cache = undefined;
-      throw error;
-    }
-  }
-
-  private async load(): Promise<Loaded> {
-    const text = await readIfExists(this.file);
-    if (!text) return indexed({ hosts: [] });
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw nonRetryable(`inventory ${this.file} is not valid JSON: ${(error as Error).message}`, HostFailureType.inventoryInvalid);
-    }
-    return indexed(parseInventory(json, `inventory ${this.file}`));
   }
 }
 
@@ -89,14 +67,4 @@ export function parseInventory(input: unknown, what = 'the inventory'): Inventor
 
 function indexed(inventory: Inventory): Loaded {
   return { inventory, byName: new Map(inventory.hosts.map((host) => [host.name, host])) };
-}
-
-async function fileVersion(file: string): Promise<string> {
-  try {
-    const s = await stat(file);
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
-  }
 }

@@ -6,11 +6,10 @@ import {
   type MaintenanceCalendar,
   type MaintenanceWindow,
 } from '@runbooks/contracts';
-import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
-import { readIfExists, writeJsonAtomic } from '../hosts/ledger';
+import { CachedJsonFile } from '../files/cached-json-file';
 import { calendarInvalid, type CalendarProblem } from './failures';
 import { cronProblem } from './window-occurrences';
 
@@ -29,21 +28,26 @@ export function defaultCalendarFile(): string {
 /**
  * The maintenance calendar, a JSON file `{ "windows": [...], "freezes": [...] }`, validated on
  * every read and write: the contracts' schemas, plus unique names and cron expressions that
- * cron-parser reads. Reads are cached by the file's mtime, size and inode; writes replace the file
+ * cron-parser reads. Reads are cached by file version (CachedJsonFile); writes replace the file
  * atomically, one at a time (a promise chain), each re-reading the file first, so concurrent puts
  * and deletes in one process all land. A missing file is an empty calendar.
  * Invalid content is a non-retryable MaintenanceCalendarInvalid naming each field's path.
  */
 export class CalendarStore {
-  /** The last read (or write), by the version of the file it came from ('' for a missing file). */
-  private cache: { version: string; loaded: Promise<MaintenanceCalendar> } | undefined;
+  private readonly json: CachedJsonFile<MaintenanceCalendar>;
   /** The tail of the chain of writes: each write starts when the one before it has finished. */
   private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string) {
+    this.json = new CachedJsonFile(
+      file,
+      (json) => (json === undefined ? { windows: [], freezes: [] } : parseMaintenanceCalendar(json, `maintenance calendar ${file}`)),
+      (message) => calendarInvalid(`maintenance calendar ${file}`, [{ path: '(root)', message }]),
+    );
+  }
 
   read(): Promise<MaintenanceCalendar> {
-    return this.current();
+    return this.json.read();
   }
 
   /** Adds the window, or replaces the window of the same name; returns it as stored. */
@@ -85,43 +89,15 @@ export class CalendarStore {
   /** Read, change and write under the write chain; `calendar: undefined` writes nothing. */
   private update<T>(change: (calendar: MaintenanceCalendar) => { calendar: MaintenanceCalendar | undefined; result: T }): Promise<T> {
     const write = this.writes.then(async () => {
-      const { calendar, result } = change(await this.current());
+      const { calendar, result } = change(await this.json.read());
       if (calendar) {
         const valid = parseMaintenanceCalendar(calendar, 'the new calendar');
-        await writeJsonAtomic(this.file, valid);
-        this.cache = { version: await fileVersion(this.file), loaded: Promise.resolve(valid) };
+        await this.json.write(valid, valid);
       }
       return result;
     });
     this.writes = write.catch(() => undefined); // a failed write does not stop the ones after it
     return write;
-  }
-
-  private async current(): Promise<MaintenanceCalendar> {
-    const version = await fileVersion(this.file);
-    // Concurrent callers that find the same new version share one read and parse.
-    if (this.cache?.version !== version) this.cache = { version, loaded: this.load() };
-    const cache = this.cache;
-    try {
-      return await cache.loaded;
-    } catch (error) {
-      if (this.cache === cache) this.cache = undefined;
-      throw error;
-    }
-  }
-
-  private async load(): Promise<MaintenanceCalendar> {
-    const text = await readIfExists(this.file);
-    if (!text) return { windows: [], freezes: [] };
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw calendarInvalid(`maintenance calendar ${this.file}`, [
-        { path: '(root)', message: `not valid JSON: ${(error as Error).message}` },
-      ]);
-    }
-    return parseMaintenanceCalendar(json, `maintenance calendar ${this.file}`);
   }
 }
 
@@ -177,14 +153,4 @@ function duplicateNames(items: { name: string }[], field: string, kind: string):
 function replaceByName<T extends { name: string }>(items: T[], item: T): T[] {
   const index = items.findIndex((i) => i.name === item.name);
   return index === -1 ? [...items, item] : items.map((existing, i) => (i === index ? item : existing));
-}
-
-async function fileVersion(file: string): Promise<string> {
-  try {
-    const s = await stat(file);
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
-  }
 }
