@@ -34,7 +34,22 @@ describe('createActivities', () => {
       await expect(
         activities.notify({ runId: 'r', recipients: ['a'], kind: 'escalation', subject: 's', text: 't', idempotencyKey: 'k' }),
       ).resolves.toMatchObject({ channel: `log:${path.join(dir, 'notifications.jsonl')}` });
-      await expect(activities.writeReport({ runId: 'r', markdown: 'm', json: {} })).resolves.toEqual({
+      await expect(
+        activities.writeReport({
+          state: {
+            runId: 'r',
+            runbook: 'data-restore',
+            title: 'Data restore',
+            requestedBy: { id: 'tess', displayName: 'Tess' },
+            requestedAt: '2026-11-22T10:00:00.000Z',
+            status: 'succeeded',
+            input: {},
+            steps: [],
+            gates: [],
+            compensations: [],
+          },
+        }),
+      ).resolves.toEqual({
         markdownPath: path.join(dir, 'reports', 'r.md'),
         jsonPath: path.join(dir, 'reports', 'r.json'),
       });

@@ -1,4 +1,4 @@
-import type { HostSelector, Patch, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
@@ -129,10 +129,9 @@ export interface NotifyResult {
   status?: number;
 }
 
+/** The run's state; the activity renders the Markdown, so a 10,000-host state travels once. */
 export interface WriteReportInput {
-  runId: string;
-  markdown: string;
-  json: unknown;
+  state: RunState;
 }
 export interface WriteReportResult {
   markdownPath: string;

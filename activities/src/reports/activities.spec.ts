@@ -1,7 +1,24 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { RunState } from '@runbooks/contracts';
 import { createReportActivities, reportFileName } from './activities';
+
+/** A minimal run state: enough for the renderer, recognisable in the files. */
+function stateOf(runId: string, status: RunState['status'] = 'succeeded'): RunState {
+  return {
+    runId,
+    runbook: 'data-restore',
+    title: 'Data restore',
+    requestedBy: { id: 'tess', displayName: 'Tess' },
+    requestedAt: '2026-11-22T10:00:00.000Z',
+    status,
+    input: {},
+    steps: [],
+    gates: [],
+    compensations: [],
+  };
+}
 
 describe('writeReport', () => {
   let reportsDir: string;
@@ -13,31 +30,31 @@ describe('writeReport', () => {
   it('writes <runId>.md and <runId>.json and leaves no temporary files', async () => {
     const { writeReport } = createReportActivities(reportsDir);
 
-    const result = await writeReport({ runId: 'data-restore-42', markdown: '# Report', json: { status: 'succeeded' } });
+    const result = await writeReport({ state: stateOf('data-restore-42') });
 
     expect(result).toEqual({
       markdownPath: path.join(reportsDir, 'data-restore-42.md'),
       jsonPath: path.join(reportsDir, 'data-restore-42.json'),
     });
-    expect(readFileSync(result.markdownPath, 'utf8')).toBe('# Report\n');
-    expect(JSON.parse(readFileSync(result.jsonPath, 'utf8'))).toEqual({ status: 'succeeded' });
+    expect(readFileSync(result.markdownPath, 'utf8')).toContain('# Data restore: data-restore-42\n');
+    expect(JSON.parse(readFileSync(result.jsonPath, 'utf8'))).toEqual(stateOf('data-restore-42'));
     expect(readdirSync(reportsDir).sort()).toEqual(['data-restore-42.json', 'data-restore-42.md']);
   });
 
   it('replaces the report when written again for the same run', async () => {
     const { writeReport } = createReportActivities(reportsDir);
 
-    await writeReport({ runId: 'run-1', markdown: 'first', json: { n: 1 } });
-    const result = await writeReport({ runId: 'run-1', markdown: 'second', json: { n: 2 } });
+    await writeReport({ state: stateOf('run-1', 'running') });
+    const result = await writeReport({ state: stateOf('run-1', 'failed') });
 
-    expect(readFileSync(result.markdownPath, 'utf8')).toBe('second\n');
+    expect(readFileSync(result.markdownPath, 'utf8')).toContain('- **Status:** failed');
     expect(readdirSync(reportsDir)).toHaveLength(2);
   });
 
   it('keeps a hostile run id inside reportsDir', async () => {
     const { writeReport } = createReportActivities(reportsDir);
 
-    const result = await writeReport({ runId: '../../etc/passwd', markdown: 'x', json: {} });
+    const result = await writeReport({ state: stateOf('../../etc/passwd') });
 
     expect(path.dirname(result.markdownPath)).toBe(reportsDir);
     expect(path.basename(result.markdownPath)).toMatch(/^_.._etc_passwd-[0-9a-f]{12}\.md$/);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { renderReportMarkdown } from '@runbooks/contracts';
 import type { RunbookActivities } from '../types';
 
 export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
@@ -10,13 +11,14 @@ const MAX_NAME_CHARS = 150;
 
 export function createReportActivities(reportsDir: string): ReportActivities {
   return {
-    async writeReport({ runId, markdown, json }) {
+    async writeReport({ state }) {
       await mkdir(reportsDir, { recursive: true });
-      const base = path.join(reportsDir, reportFileName(runId));
+      const base = path.join(reportsDir, reportFileName(state.runId));
+      const markdown = renderReportMarkdown(state);
       const markdownPath = `${base}.md`;
       const jsonPath = `${base}.json`;
       await writeAtomically(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
-      await writeAtomically(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+      await writeAtomically(jsonPath, `${JSON.stringify(state, null, 2)}\n`);
       return { markdownPath, jsonPath };
     },
   };

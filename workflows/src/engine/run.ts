@@ -18,7 +18,6 @@ import {
   RunStatusAttr,
   TemporalScheduledStartTimeAttr,
   hasAnyRole,
-  renderReportMarkdown,
   requestCancelUpdate,
   runStateQuery,
   type RunState,
@@ -261,13 +260,9 @@ export class RunbookRun {
     this.publishStatus();
     const reportStep = this.state.steps.find((s) => s.id === REPORT_STEP_ID);
     if (reportStep) {
-      await this.step(
-        REPORT_STEP_ID,
-        (a) => a.writeReport({ runId: this.state.runId, markdown: renderReportMarkdown(this.state), json: this.state }),
-        {
-          summarize: (r) => `report written to ${r.markdownPath}`,
-        },
-      ).catch((error) => log.error('report could not be written', { error: describeError(error) }));
+      await this.step(REPORT_STEP_ID, (a) => a.writeReport({ state: this.state }), {
+        summarize: (r) => `report written to ${r.markdownPath}`,
+      }).catch((error) => log.error('report could not be written', { error: describeError(error) }));
     }
     await condition(allHandlersFinished);
   }
