@@ -9,6 +9,11 @@ export function renderReportMarkdown(state: RunState): string {
   lines.push(`- **Status:** ${state.status}`);
   lines.push(`- **Runbook:** ${state.runbook}`);
   lines.push(`- **Requested by:** ${state.requestedBy.displayName} (${state.requestedBy.id}) at ${state.requestedAt}`);
+  if (state.schedule) {
+    lines.push(
+      `- **Started by schedule:** ${state.schedule.id}${state.schedule.fireTime ? ` (fire time ${state.schedule.fireTime})` : ''}`,
+    );
+  }
   if (state.endedAt) lines.push(`- **Ended:** ${state.endedAt} (${duration(state.requestedAt, state.endedAt)})`);
   if (state.error) lines.push(`- **Error:** ${state.error}`);
   if (state.cancellation) {

@@ -81,6 +81,8 @@ export const runStateSchema = z.object({
   title: z.string(),
   requestedBy: z.object({ id: z.string(), displayName: z.string() }),
   requestedAt: z.string(),
+  /** Set when a schedule started the run: which one, and the fire time the run is for. */
+  schedule: z.object({ id: z.string(), fireTime: z.string().optional() }).optional(),
   status: runStatusSchema,
   /** The launch input as given (it holds secret references, never secret values). */
   input: z.unknown(),

@@ -108,6 +108,9 @@ test('an approval given ahead is used by the triggered run, recorded with who an
       comment: `approved ahead at ${given.body.at}: standing approval for Sunday`,
     }),
   ]);
+  expect(state.schedule).toEqual({ id, fireTime: expect.any(String) });
+  const report = await request(api.server).get(`/v1/runs/${runId}/report`).set(auth('tess')).expect(200);
+  expect(report.text).toContain(`- **Started by schedule:** ${id} (fire time `);
   const listed = await request(api.server).get(`/v1/schedules/${id}/pre-approvals`).set(auth('tess')).expect(200);
   expect(listed.body.preApprovals[0]).toMatchObject({ by: 'alex', consumedBy: runId });
 });

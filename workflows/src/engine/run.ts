@@ -73,6 +73,7 @@ export class RunbookRun {
           title: definition.title,
           requestedBy: args.requestedBy,
           requestedAt: info.startTime.toISOString(),
+          schedule: args.scheduleId ? { id: args.scheduleId, fireTime: scheduledFireTime()?.toISOString() } : undefined,
           status: 'running',
           input: args.input,
           steps: definition.steps.map((s) => ({ id: s.id, title: s.title, state: 'pending', attempts: 0 })),
@@ -171,7 +172,7 @@ export class RunbookRun {
   private async approvalsGivenAhead(gateId: string) {
     const { scheduleId, inputSha256 } = this.args;
     if (!scheduleId || !inputSha256) return undefined;
-    const fireTime = workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTimeAttr) ?? workflowInfo().startTime;
+    const fireTime = scheduledFireTime() ?? workflowInfo().startTime;
     return this.activities({}).claimPreApprovals({
       scheduleId,
       gateId,
@@ -300,6 +301,11 @@ function statusFor(error: unknown, cancelRequested: boolean): RunStatus {
 
 function isTerminal(status: RunStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'rejected' || status === 'cancelled';
+}
+
+/** The fire time of a run a schedule started (Temporal sets it as a search attribute). */
+function scheduledFireTime(): Date | undefined {
+  return workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTimeAttr);
 }
 
 /** Workflow time: deterministic, replayed as it was. */
