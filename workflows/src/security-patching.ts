@@ -18,6 +18,12 @@ import { RunbookRun, now } from './engine/run';
  * Each host is snapshotted just before it is touched (not all at the start), so the snapshot
  * a rollback restores is the state the patch actually changed.
  */
+/**
+ * The run's state carries one small record per host (status query, report, continue-as-new);
+ * past this many hosts it would near Temporal's 2 MB payload limit (measured in bench/).
+ */
+export const MAX_TARGETS_PER_RUN = 20_000;
+
 export async function securityPatching(args: RunbookStartArgs<SecurityPatchingInput>): Promise<RunState> {
   const run = new RunbookRun(securityPatchingRunbook, args);
   const { input } = args;
@@ -57,6 +63,9 @@ export async function securityPatching(args: RunbookStartArgs<SecurityPatchingIn
         summarize: (r) => `${r.targets.length} targets, ${r.canary.length} in the canary group`,
       });
       if (inventory.unknownNames.length > 0) throw refusal(`not in the inventory: ${inventory.unknownNames.slice(0, 20).join(', ')}`);
+      if (inventory.targets.length > MAX_TARGETS_PER_RUN) {
+        throw refusal(`${inventory.targets.length} targets: one run patches at most ${MAX_TARGETS_PER_RUN}; split the campaign by tag`);
+      }
       if (inventory.canary.length === 0) throw refusal('no target is in the canary group; the patches must be tried on a lab group first');
       const canary = new Set(inventory.canary);
       const production = inventory.targets.filter((h) => !canary.has(h));

@@ -8,9 +8,11 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
  * tsconfig or workspace builds, so `@runbooks/contracts` is aliased to its source here; the
  * worker and the tests both bundle through this one function.
  */
-export async function bundleRunbookWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+export async function bundleRunbookWorkflows(
+  workflowsPath = path.join(repoRoot, 'workflows', 'src', 'index.ts'),
+): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
-    workflowsPath: path.join(repoRoot, 'workflows', 'src', 'index.ts'),
+    workflowsPath,
     logger: quietBundlerLogger,
     webpackConfigHook: (config) => {
       config.resolve = config.resolve ?? {};

@@ -92,7 +92,12 @@ export async function patchBatch(input: PatchBatchInput): Promise<PatchBatchResu
     record.state = 'skipped';
     record.error = control.stop ? 'not started: the rollout was stopped' : 'not started: the failure threshold was passed';
   }
-  return { hosts: records };
+  return { hosts: records.map(compact) };
+}
+
+/** What the parent keeps of a host (package changes stay in the batch's own history and query). */
+function compact({ name, wave, state, snapshotId, error }: HostRecord): HostRecord {
+  return { name, wave, state, snapshotId, error };
 }
 
 /** Rolls hosts back from their snapshots (after a stop or an abort), as a child workflow per batch. */
