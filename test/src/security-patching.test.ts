@@ -173,8 +173,10 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       const ledger = await lab.fleet.ledger();
       const patched = opsBy(ledger, 'patch');
       const restored = opsBy(ledger, 'restore');
-      // Hosts after the stop were never started.
+      // Hosts after the stop were never started, and the run says why.
       for (const host of lab.production.slice(4)) expect(patched.has(host)).toBe(false);
+      expect(state.rollout?.hosts.filter((h) => h.wave === 3).map((h) => h.state)).toEqual(Array(6).fill('skipped'));
+      expect(state.rollout?.hosts.find((h) => h.wave === 3)?.error).toContain('not started: failure threshold passed');
       // Every host that was changed is back on its snapshot, each restored once.
       for (const host of patched.keys()) {
         expect((await lab.fleet.readHost(host)).packages).toEqual(OLD);

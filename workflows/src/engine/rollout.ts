@@ -208,6 +208,11 @@ export class Rollout {
     if (!this.stopped) return;
     wave.state = 'stopped';
     wave.endedAt = now();
+    for (const host of this.state.hosts) {
+      if (host.state !== 'pending') continue;
+      host.state = 'skipped';
+      host.error = `not started: ${this.state.stopReason}`;
+    }
     throw ApplicationFailure.create({ type: ROLLOUT_STOPPED, message: this.state.stopReason as string, nonRetryable: true });
   }
 

@@ -55,12 +55,14 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
 
 /**
  * The demo lab fleet: 2 canary and 40 production hosts (simulated, with real state and a ledger
- * under data/lab), in data/inventory.json; one production host is rigged to fail its health check
- * after patching so a new user sees a rollback. A ready request is in data/demo/patch-request.json.
+ * under data/lab), in data/inventory.json; three production hosts are rigged to fail their health
+ * check after patching, so a new user sees rollbacks and the rollout stopped at its failure threshold.
+ * A ready request is in data/demo/patch-request.json.
  */
 async function seedDemoFleet(dataDir: string): Promise<void> {
   const lab = await createLabFleet({ dir: dataDir, canary: 2, production: 40, packages: { openssl: '3.0.11', 'linux-image': '6.1.0-25' } });
-  await lab.fleet.setFaults(lab.production[17], { failHealth: true });
+  // Three wave-3 hosts fail their health check: each is rolled back, the third passes the threshold.
+  for (const host of lab.production.slice(17, 20)) await lab.fleet.setFaults(host, { failHealth: true });
   const request = {
     runbook: 'security-patching',
     input: {
@@ -70,7 +72,7 @@ async function seedDemoFleet(dataDir: string): Promise<void> {
         { package: 'linux-image', version: '6.1.0-28' },
       ],
       waves: [1, '10%', '50%', 'rest'],
-      concurrency: 5,
+      concurrency: 1,
       batchSize: 10,
       bakeSeconds: 5,
       failureThreshold: { count: 2 },
