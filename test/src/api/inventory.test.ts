@@ -232,3 +232,25 @@ describe('the inventory file', () => {
     }
   });
 });
+
+describe('launching a fleet run against the inventory', () => {
+  test('a host the inventory lacks is refused at launch with 400 naming the field, and no run starts', async () => {
+    await put({ hosts: [host('lab-1', { tags: ['lab', 'canary'] }), host('lab-2', { tags: ['lab'] })] }).expect(200);
+    const res = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send({
+        runbook: 'security-patching',
+        input: {
+          targets: { names: ['lab-1', 'ghost-9'] },
+          canary: { names: ['lab-1'] },
+          patches: [{ package: 'openssl', version: '3.0.15' }],
+        },
+      })
+      .expect(400);
+    expect(res.body.issues).toEqual([
+      { path: 'input.targets.names.1', message: 'ghost-9 is not in the inventory (GET /v1/inventory lists the hosts)' },
+    ]);
+    expect(res.body.runId).toBeUndefined();
+  });
+});
