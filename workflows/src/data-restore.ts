@@ -20,7 +20,6 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       activity: {
         retry: {
           maximumAttempts: 3,
-          nonRetryableErrorTypes: ['BackupRepositoryUnhealthy', 'BackupRepositoryUnauthorized', 'SecretUnavailable'],
         },
       },
       summarize: (r) => r.summary,
@@ -52,7 +51,7 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       {
         activity: {
           heartbeatTimeout: '1 minute',
-          retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BackupRepositoryUnauthorized', 'SecretUnavailable'] },
+          retry: { maximumAttempts: 3 },
         },
         summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
       },
@@ -62,7 +61,7 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       'verify-restored-content',
       (a) => a.verifyRestoredContent({ repository, snapshotId: restorePoint.id, path, stagingDir }),
       {
-        activity: { heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['ChecksumMismatch'] } },
+        activity: { heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } },
         summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
         details: (r) => ({ manifestSha256: r.manifestSha256, sample: r.sample }),
       },

@@ -1,8 +1,10 @@
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import {
+  countHosts,
   maxToleratedFailures,
   planWaves,
   securityPatchingRunbook,
+  type HostRecord,
   type RunState,
   type RunbookStartArgs,
   type SecurityPatchingInput,
@@ -22,7 +24,7 @@ import { RunbookRun, now } from './engine/run';
  * The run's state carries one small record per host (status query, report, continue-as-new);
  * past this many hosts it would near Temporal's 2 MB payload limit (measured in bench/).
  */
-export const MAX_TARGETS_PER_RUN = 20_000;
+const MAX_TARGETS_PER_RUN = 20_000;
 
 export async function securityPatching(args: RunbookStartArgs<SecurityPatchingInput>): Promise<RunState> {
   const run = new RunbookRun(securityPatchingRunbook, args);
@@ -127,8 +129,7 @@ function refusal(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'TargetsRefused', message, nonRetryable: true });
 }
 
-function summarizeWave(hosts: { state: string }[]): string {
-  const counts = new Map<string, number>();
-  for (const h of hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);
-  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ') || 'no hosts';
+function summarizeWave(hosts: HostRecord[]): string {
+  const counts = Object.entries(countHosts(hosts)).filter(([, n]) => n > 0);
+  return counts.map(([state, n]) => `${n} ${state}`).join(', ') || 'no hosts';
 }

@@ -92,7 +92,9 @@ export const patchScheduleSchema = z
           .optional(),
         pauseOnFailure: z.boolean().optional(),
       })
-      .optional(),
+      .strict()
+      .optional()
+      .meta({ description: 'Only the policies given change' }),
     note: z.string().max(500).optional(),
   })
   .strict();

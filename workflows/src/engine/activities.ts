@@ -18,7 +18,11 @@ export interface AttemptObserver {
  * to the step's observer (see AttemptEnvelope).
  */
 export function stepActivities(options: ActivityOptions, observer: AttemptObserver): RunbookActivities {
-  const enveloped = proxyActivities<Enveloped<RunbookActivities>>({ ...DEFAULT_STEP_OPTIONS, ...options });
+  const enveloped = proxyActivities<Enveloped<RunbookActivities>>({
+    ...DEFAULT_STEP_OPTIONS,
+    ...options,
+    retry: { ...DEFAULT_STEP_OPTIONS.retry, ...options.retry },
+  });
   return new Proxy({} as RunbookActivities, {
     get(_target, name: string) {
       return async (...args: unknown[]) => {

@@ -11,6 +11,7 @@ import {
 } from '@runbooks/contracts';
 import type { NotifyInput, NotifyResult } from '@runbooks/activities';
 import { describeError } from './activities';
+import { now } from './clock';
 
 /** The policy of one approval gate. */
 export interface ApprovalPolicy {
@@ -34,8 +35,6 @@ interface GateHooks {
  * a second decision by the same person, or one on a gate that is not pending.
  */
 export class ApprovalGates {
-  private requesterId = '';
-
   constructor(
     private readonly state: RunState,
     private readonly hooks: GateHooks,
@@ -47,11 +46,9 @@ export class ApprovalGates {
     id: string,
     title: string,
     policy: ApprovalPolicy,
-    requesterId: string,
     inputSha256?: string,
     ahead: { approvals: PreApproval[]; voided: PreApproval[] } = { approvals: [], voided: [] },
   ): Promise<GateRecord> {
-    this.requesterId = requesterId;
     const gate: GateRecord = {
       id,
       title,
@@ -94,7 +91,7 @@ export class ApprovalGates {
   /** Approvals given ahead for a scheduled run count like decisions; void ones are noted. */
   private applyApprovalsGivenAhead(gate: GateRecord, ahead: { approvals: PreApproval[]; voided: PreApproval[] }, required: number): void {
     for (const p of ahead.approvals) {
-      if (p.by === this.requesterId) continue; // never one's own request, ahead or not
+      if (p.by === this.state.requestedBy.id) continue; // never one's own request, ahead or not
       gate.decisions.push({
         by: p.by,
         displayName: p.displayName,
@@ -141,7 +138,7 @@ export class ApprovalGates {
     if (gate.state !== 'pending') {
       throw ApplicationFailure.create({ type: RejectionType.conflict, message: `approval gate ${gateId} is ${gate.state}, not pending` });
     }
-    if (principal.id === this.requesterId) {
+    if (principal.id === this.state.requestedBy.id) {
       throw ApplicationFailure.create({
         type: RejectionType.forbidden,
         message: 'you requested this run; another person must decide its approvals',
@@ -174,8 +171,4 @@ export class ApprovalGates {
     this.hooks.onChange();
     return gate;
   }
-}
-
-function now(): string {
-  return new Date().toISOString();
 }

@@ -18,9 +18,7 @@ function hostActivities(hostTimeoutSeconds: number): RunbookActivities {
     startToCloseTimeout: hostTimeoutSeconds * 1000,
     heartbeatTimeout: Math.min(30, hostTimeoutSeconds) * 1000,
     retry: {
-      initialInterval: '1 second',
       maximumAttempts: 3,
-      nonRetryableErrorTypes: ['PatchFailed', 'HostNotInInventory', 'HostKeyMismatch'],
     },
   };
   return stepActivities(options, { attempted: () => undefined });

@@ -38,8 +38,8 @@ export class WindowGuard {
 
   /** Starts watching; the returned function stops it. */
   watch(): () => void {
-    const scope = new CancellationScope();
     if (this.options.overridden) return () => undefined;
+    const scope = new CancellationScope();
     void scope
       .run(async () => {
         for (;;) {

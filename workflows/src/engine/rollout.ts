@@ -12,6 +12,7 @@ import {
 import {
   HostsTouchedAttr,
   RejectionType,
+  TERMINAL_RUN_STATUSES,
   abortRolloutUpdate,
   batchControlSignal,
   hasRole,
@@ -45,7 +46,7 @@ export interface RolloutCursor {
   batch: number;
 }
 
-export const ROLLOUT_STOPPED = 'RolloutStopped';
+const ROLLOUT_STOPPED = 'RolloutStopped';
 
 /**
  * The parent side of a fleet rollout: waves split into child workflows of a few hundred hosts
@@ -220,7 +221,8 @@ export class Rollout {
   setWindowClosed(closed: boolean, reason?: string): void {
     const changed = (this.state.windowClosed ?? false) !== closed;
     this.state.windowClosed = closed;
-    this.state.waitingFor = closed ? reason : undefined;
+    if (closed) this.state.waitingFor = reason;
+    else if (changed) this.state.waitingFor = undefined; // clear only what the window wrote, not a bake message
     if (changed) void this.forwardControl();
   }
 
@@ -308,7 +310,7 @@ export class Rollout {
     if (!hasRole(principal, 'technician')) {
       throw ApplicationFailure.create({ type: RejectionType.forbidden, message: 'steering a rollout needs the technician role' });
     }
-    if (this.stopped || ['succeeded', 'failed', 'rejected', 'cancelled'].includes(this.run.state.status)) {
+    if (this.stopped || TERMINAL_RUN_STATUSES.includes(this.run.state.status)) {
       throw ApplicationFailure.create({
         type: RejectionType.conflict,
         message: `the rollout is over (${this.state.stopReason ?? this.run.state.status})`,

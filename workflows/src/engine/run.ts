@@ -16,6 +16,7 @@ import {
   AwaitingApprovalAttr,
   RejectionType,
   RunStatusAttr,
+  TERMINAL_RUN_STATUSES,
   TemporalScheduledStartTimeAttr,
   hasAnyRole,
   requestCancelUpdate,
@@ -28,6 +29,7 @@ import {
 } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
 import { describeError, stepActivities } from './activities';
+import { now } from './clock';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
 
 /** Failure types a run ends with: an approval said no, or a step failed. */
@@ -66,7 +68,7 @@ export class RunbookRun {
     const info = workflowInfo();
     this.idempotencyKey = info.workflowId;
     this.state = args.carried
-      ? { ...args.carried.state, continuedAsNew: (args.carried.state.continuedAsNew ?? 0) + 1 }
+      ? { ...args.carried.state, input: args.input, continuedAsNew: (args.carried.state.continuedAsNew ?? 0) + 1 }
       : {
           runId: info.workflowId,
           runbook: definition.name,
@@ -93,7 +95,7 @@ export class RunbookRun {
       },
       {
         validator: ({ principal }) => {
-          if (isTerminal(this.state.status)) {
+          if (TERMINAL_RUN_STATUSES.includes(this.state.status)) {
             throw ApplicationFailure.create({ type: RejectionType.conflict, message: `run already ${this.state.status}` });
           }
           if (!hasAnyRole(principal, ['technician'])) {
@@ -102,10 +104,6 @@ export class RunbookRun {
         },
       },
     );
-  }
-
-  get input(): unknown {
-    return this.args.input;
   }
 
   /** Runs one step: its activity calls are recorded with their attempts, result and error. */
@@ -146,7 +144,7 @@ export class RunbookRun {
     record.state = 'running';
     record.startedAt = now();
     const ahead = await this.approvalsGivenAhead(id);
-    const outcome = await this.approvals.open(id, title, policy, this.state.requestedBy.id, this.args.inputSha256, ahead).finally(() => {
+    const outcome = await this.approvals.open(id, title, policy, this.args.inputSha256, ahead).finally(() => {
       record.endedAt = now();
     });
     if (outcome.state === 'approved') {
@@ -228,7 +226,10 @@ export class RunbookRun {
     if (!workflowInfo().continueAsNewSuggested) return;
     await condition(allHandlersFinished);
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
-    await continueAsNew<(args: RunbookStartArgs) => Promise<RunState>>({ ...this.args, carried: { state: this.state, cursor } });
+    await continueAsNew<(args: RunbookStartArgs) => Promise<RunState>>({
+      ...this.args,
+      carried: { state: { ...this.state, input: undefined }, cursor },
+    });
   }
 
   private async undoAll(): Promise<void> {
@@ -299,16 +300,9 @@ function statusFor(error: unknown, cancelRequested: boolean): RunStatus {
   return 'failed';
 }
 
-function isTerminal(status: RunStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'rejected' || status === 'cancelled';
-}
-
 /** The fire time of a run a schedule started (Temporal sets it as a search attribute). */
 function scheduledFireTime(): Date | undefined {
   return workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTimeAttr);
 }
 
-/** Workflow time: deterministic, replayed as it was. */
-export function now(): string {
-  return new Date().toISOString();
-}
+export { now };

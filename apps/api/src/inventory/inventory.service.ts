@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, InternalServerErrorException } from '@nestjs/common';
 import { HostFailureType, InventoryStore } from '@runbooks/activities';
-import type { Host, Inventory } from '@runbooks/contracts';
+import { securityPatchingRunbook, selectHosts, type Host, type Inventory, type SecurityPatchingInput } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -48,6 +48,21 @@ export class InventoryService {
       nextPageToken: end < hosts.length ? sealPageToken(end, filters, version.tag) : null,
       updatedAt: version.updatedAt,
     };
+  }
+
+  /** A fleet run naming hosts the inventory lacks is refused now, not after it started. */
+  async refuseUnknownHosts(runbook: string, input: unknown): Promise<void> {
+    if (runbook !== securityPatchingRunbook.name) return;
+    const hosts = (await this.store.read().catch(() => undefined))?.hosts;
+    if (!hosts) return; // an unreadable inventory is the run's to report
+    const patching = input as SecurityPatchingInput;
+    const issues = (['targets', 'canary'] as const).flatMap((field) =>
+      selectHosts(hosts, patching[field]).unknownNames.map((name) => ({
+        path: ['input', field, 'names', patching[field].names?.indexOf(name) ?? 0],
+        message: `${name} is not in the inventory (GET /v1/inventory lists the hosts)`,
+      })),
+    );
+    if (issues.length > 0) throw new RequestValidationError('request body', issues);
   }
 
   /** Validated by the route already; the store validates again and writes the file atomically. */

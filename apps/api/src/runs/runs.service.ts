@@ -18,20 +18,16 @@ import {
   runStateQuery,
   runStatusSchema,
   runWorkflowId,
-  securityPatchingRunbook,
-  selectHosts,
   type ApprovalDecisionValue,
   type GateRecord,
   type Principal,
   type RunState,
   type RunbookStartArgs,
-  type SecurityPatchingInput,
 } from '@runbooks/contracts';
-import { InventoryStore } from '@runbooks/activities';
 import { createHash, randomUUID } from 'node:crypto';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
-import { RequestValidationError } from '../http/errors';
 import { parseNested } from '../http/route';
+import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService } from '../maintenance/maintenance.service';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
@@ -54,29 +50,14 @@ export class RunsService {
   constructor(
     private readonly temporal: TemporalService,
     private readonly maintenance: MaintenanceService,
-    private readonly inventory: InventoryStore,
+    private readonly inventory: InventoryService,
   ) {}
-
-  /** A fleet run naming hosts the inventory lacks is refused now, not after it started. */
-  private async refuseUnknownHosts(runbook: string, input: unknown): Promise<void> {
-    if (runbook !== securityPatchingRunbook.name) return;
-    const hosts = (await this.inventory.read().catch(() => undefined))?.hosts;
-    if (!hosts) return; // an unreadable inventory is the run's to report
-    const patching = input as SecurityPatchingInput;
-    const issues = (['targets', 'canary'] as const).flatMap((field) =>
-      selectHosts(hosts, patching[field]).unknownNames.map((name) => ({
-        path: ['input', field, 'names', patching[field].names?.indexOf(name) ?? 0],
-        message: `${name} is not in the inventory (GET /v1/inventory lists the hosts)`,
-      })),
-    );
-    if (issues.length > 0) throw new RequestValidationError('request body', issues);
-  }
 
   async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
     const def = findRunbook(request.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
     const input = parseNested(def.inputSchema, request.input, ['input']);
-    await this.refuseUnknownHosts(def.name, input);
+    await this.inventory.refuseUnknownHosts(def.name, input);
     // Refuses an override by a non-admin and an unknown window; a closed window does not refuse.
     const waitsForWindow = await this.maintenance.admission(principal, def.name, input);
     const inputSha256 = inputDigest(input);
@@ -126,8 +107,10 @@ export class RunsService {
 
   private async read(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription }> {
     const handle = this.temporal.handle(runId);
-    const description = await this.describe(handle);
-    const state = await this.temporal.call('worker', () => handle.query(runStateQuery));
+    const [description, state] = await Promise.all([
+      this.describe(handle),
+      this.temporal.call('worker', () => handle.query(runStateQuery)),
+    ]);
     return { state, description };
   }
 

@@ -57,23 +57,7 @@ export const triggerScheduleBodySchema = z
 
 export { backfillScheduleSchema };
 
-const policy = schedulePoliciesSchema.shape;
-
-/**
- * patchScheduleSchema with policies that are really partial: the contract's `.partial()` keeps the
- * defaults, so `{ pauseOnFailure: true }` would also reset overlap and catchupWindowSeconds.
- */
-export const patchScheduleBodySchema = patchScheduleSchema.extend({
-  policies: z
-    .object({
-      overlap: policy.overlap.unwrap().optional(),
-      catchupWindowSeconds: policy.catchupWindowSeconds.unwrap().optional(),
-      pauseOnFailure: policy.pauseOnFailure.unwrap().optional(),
-    })
-    .strict()
-    .optional()
-    .meta({ description: 'Only the policies given change' }),
-});
+export const patchScheduleBodySchema = patchScheduleSchema;
 
 const linksSchema = z.object({ self: z.string(), runs: z.string().meta({ description: 'The runs this schedule started' }) });
 

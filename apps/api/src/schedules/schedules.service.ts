@@ -30,6 +30,7 @@ import type { z } from 'zod';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { parseNested } from '../http/route';
+import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService } from '../maintenance/maintenance.service';
 import { quoteVisibility } from '../runs/run-listing';
 import { inputDigest } from '../runs/runs.service';
@@ -87,6 +88,7 @@ export class SchedulesService {
   constructor(
     private readonly temporal: TemporalService,
     private readonly maintenance: MaintenanceService,
+    private readonly inventory: InventoryService,
   ) {}
 
   async create(principal: Principal, body: CreateScheduleBody): Promise<ScheduleView> {
@@ -94,6 +96,7 @@ export class SchedulesService {
     if (!def) throw new NotFoundException(unknownRunbookMessage(body.runbook));
     const input = parseNested(def.inputSchema, body.input, ['input']);
     // As for a launch: a window override is for admins, a named window must exist.
+    await this.inventory.refuseUnknownHosts(def.name, input);
     await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
     const spec = toTemporalSpec(body.spec);
     const args = startArgs(principal, body.id, input);
@@ -154,6 +157,7 @@ export class SchedulesService {
     let args = startArgsOf(current);
     if (body.input !== undefined) {
       const input = parseNested(def.inputSchema, body.input, ['input']);
+      await this.inventory.refuseUnknownHosts(def.name, input);
       await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
       // Whoever sets the input requests the runs it starts (approval gates refuse their self-approval).
       args = startArgs(principal, id, input);
