@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { startDevServer, type DevServer } from './harness/dev-server';
+import { startDevServer, stopDevServer, type DevServer } from './harness/dev-server';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 const benchSrc = path.resolve(__dirname, '..', 'src');
@@ -34,13 +34,7 @@ export function startBenchServer(): Promise<DevServer> {
   return startDevServer({ suggestContinueAsNewAfter: 'server-default' });
 }
 
-export async function stopServer(server: DevServer | undefined): Promise<void> {
-  if (!server || server.process.exitCode !== null || server.process.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.process.once('exit', resolve));
-  server.process.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (server.process.exitCode === null && server.process.signalCode === null) server.process.kill('SIGKILL');
-}
+export { stopDevServer as stopServer };
 
 /**
  * Aborts the whole run with a clear message after `minutes`: kills the dev server this script

@@ -111,10 +111,15 @@ export function snapshotIdFor(host: string, key: string): string {
 
 /** Writes JSON so that readers see the old or the new content, never a half-written file. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes through a temp file and a rename, so a reader sees the old file or the new one, never half. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   try {
-    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    await writeFile(tmp, text);
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });

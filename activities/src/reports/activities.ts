@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { renderReportMarkdown } from '@runbooks/contracts';
+import { writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
 import type { RunbookActivities } from '../types';
 
 export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
@@ -12,13 +12,12 @@ const MAX_NAME_CHARS = 150;
 export function createReportActivities(reportsDir: string): ReportActivities {
   return {
     async writeReport({ state }) {
-      await mkdir(reportsDir, { recursive: true });
       const base = path.join(reportsDir, reportFileName(state.runId));
       const markdown = renderReportMarkdown(state);
       const markdownPath = `${base}.md`;
       const jsonPath = `${base}.json`;
-      await writeAtomically(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
-      await writeAtomically(jsonPath, `${JSON.stringify(state, null, 2)}\n`);
+      await writeFileAtomic(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+      await writeJsonAtomic(jsonPath, state);
       return { markdownPath, jsonPath };
     },
   };
@@ -39,8 +38,3 @@ export function reportFileName(runId: string): string {
 }
 
 /** Readers see the previous file or the new one, never a half-written one. */
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}

@@ -73,6 +73,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   return { address, process: child };
 }
 
+/** Stops a dev server: SIGTERM, then SIGKILL if it has not exited within 10 s. */
+export async function stopDevServer(server: DevServer | undefined): Promise<void> {
+  if (!server || server.process.exitCode !== null || server.process.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.process.once('exit', resolve));
+  server.process.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (server.process.exitCode === null && server.process.signalCode === null) server.process.kill('SIGKILL');
+}
+
 async function waitUntilReady(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
