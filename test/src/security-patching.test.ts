@@ -15,6 +15,7 @@ import {
 } from '@runbooks/contracts';
 import type { LedgerEntry } from '@runbooks/activities';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
+import { recordRunChainIfAsked } from './harness/recorded-histories';
 import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -136,6 +137,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       const report = await fs.readFile(path.join(worker.reportsDir, `${handle.workflowId}.md`), 'utf8');
       expect(report).toContain('### Host by host');
       for (const host of lab.production) expect(report).toContain(`| ${host} |`);
+      await recordRunChainIfAsked(client, handle, 'security-patching-waves');
     } finally {
       await worker.stop();
     }
@@ -183,6 +185,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
         expect(restored.get(host)).toBe(1);
       }
       expect(state.compensations.find((c) => c.stepId === 'production-waves')?.state).toBe('done');
+      await recordRunChainIfAsked(client, handle, 'security-patching-threshold-rollback');
     } finally {
       await worker.stop();
     }
@@ -246,6 +249,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       const ledger = await lab.fleet.ledger();
       for (const host of opsBy(ledger, 'patch').keys()) expect((await lab.fleet.readHost(host)).packages).toEqual(OLD);
       for (const host of lab.production.slice(8)) expect(opsBy(ledger, 'patch').has(host)).toBe(false); // never started after the abort
+      await recordRunChainIfAsked(client, handle, 'security-patching-aborted');
     } finally {
       await worker.stop();
     }
@@ -266,6 +270,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       expect(patches.size).toBe(41);
       expect([...patches.values()].every((n) => n === 1)).toBe(true);
       expect(state.steps.find((s) => s.id === 'approve-production')?.state).toBe('succeeded'); // carried across
+      await recordRunChainIfAsked(client, handle, 'security-patching-continued-as-new');
     } finally {
       await worker.stop();
     }

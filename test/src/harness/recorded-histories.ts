@@ -1,5 +1,5 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +7,16 @@ import path from 'node:path';
 
 /** Where the histories of released runbook versions live; the replay test runs every one. */
 export const HISTORIES_DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'histories');
+/**
+ * Fixture name -> the workflow id it ran under, for histories whose commands name their own id
+ * (a fleet run's children are `<run>/wave-<n>/batch-<k>`): replay must use the same id.
+ */
+export const WORKFLOW_IDS_FILE = path.join(HISTORIES_DIR, 'workflow-ids.json');
+
+export async function recordedWorkflowIds(): Promise<Record<string, string>> {
+  const text = await fs.readFile(WORKFLOW_IDS_FILE, 'utf8').catch(() => '{}');
+  return JSON.parse(text) as Record<string, string>;
+}
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 /**
@@ -16,9 +26,45 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export async function recordHistoryIfAsked(handle: WorkflowHandle, name: string): Promise<void> {
   if (!process.env.RUNBOOKS_RECORD_HISTORIES) return;
   await fs.mkdir(HISTORIES_DIR, { recursive: true });
-  const history = await handle.fetchHistory();
+  await save(await handle.fetchHistory(), name);
+}
+
+/**
+ * With RUNBOOKS_RECORD_HISTORIES=1, saves every run of a workflow that continued as new
+ * (`<name>-run-<n>`) and the first child of each workflow type it started (`<name>-<type>`), so
+ * carried state and batch children replay too.
+ */
+export async function recordRunChainIfAsked(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
+  if (!process.env.RUNBOOKS_RECORD_HISTORIES) return;
+  await fs.mkdir(HISTORIES_DIR, { recursive: true });
+  const childTypes = new Set<string>();
+  let runId: string | undefined = (await handle.describe()).raw.workflowExecutionInfo?.firstRunId || undefined;
+  if (!runId) throw new Error(`the server did not say which run started ${handle.workflowId}`);
+  for (let n = 1; runId; n++) {
+    const history = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    runId = undefined;
+    for (const event of history.events ?? []) {
+      runId ??= event.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      const child = event.childWorkflowExecutionStartedEventAttributes;
+      const type = child?.workflowType?.name;
+      if (!child?.workflowExecution?.workflowId || !type || childTypes.has(type)) continue;
+      childTypes.add(type);
+      const childHistory = await client.workflow
+        .getHandle(child.workflowExecution.workflowId, child.workflowExecution.runId ?? undefined)
+        .fetchHistory();
+      await save(childHistory, `${name}-${type}`, child.workflowExecution.workflowId);
+    }
+    await save(history, `${name}-run-${n}`, handle.workflowId);
+  }
+}
+
+async function save(history: temporal.api.history.v1.IHistory, name: string, workflowId?: string): Promise<void> {
   neutralisePaths(history);
   await fs.writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+  if (!workflowId) return;
+  const ids = await recordedWorkflowIds();
+  ids[name] = workflowId;
+  await fs.writeFile(WORKFLOW_IDS_FILE, `${JSON.stringify(ids, Object.keys(ids).sort(), 2)}\n`);
 }
 
 /**
