@@ -16,12 +16,23 @@ function currentActivity(): Context | undefined {
  * Runs `work` while heartbeating, so the server neither takes a long restic run for a dead
  * worker nor loses the chance to deliver a cancellation. `work` receives the activity's
  * cancellation signal (undefined outside an activity) to stop its child processes.
+ *
+ * With `delayFirstBeat`, the first beat waits one interval: most host actions end within it, and
+ * a beat sent at once costs every one of them a server call. The interval is then at most half
+ * the activity's heartbeat timeout, so a live worker always beats in time and a lost one is
+ * still found out by that timeout.
  */
-export async function withHeartbeat<T>(progress: () => unknown, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(
+  progress: () => unknown,
+  work: (signal: AbortSignal | undefined) => Promise<T>,
+  { delayFirstBeat = false }: { delayFirstBeat?: boolean } = {},
+): Promise<T> {
   const activity = currentActivity();
   if (!activity) return work(undefined);
-  activity.heartbeat(progress());
-  const timer = setInterval(() => activity.heartbeat(progress()), HEARTBEAT_INTERVAL_MS);
+  const timeoutMs = activity.info.heartbeatTimeoutMs;
+  const everyMs = delayFirstBeat && timeoutMs ? Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2) : HEARTBEAT_INTERVAL_MS;
+  if (!delayFirstBeat) activity.heartbeat(progress());
+  const timer = setInterval(() => activity.heartbeat(progress()), everyMs);
   try {
     return await work(activity.cancellationSignal);
   } finally {

@@ -138,8 +138,20 @@ describe('hosts activities', () => {
       expect(await lab.ledger()).toEqual([]);
     });
 
+    it('a host action that ends within the first heartbeat interval sends no heartbeat', async () => {
+      const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
+      let heartbeats = 0;
+      env.on('heartbeat', () => heartbeats++);
+
+      await env.run(activities.snapshotHost, { host: 'lab-1', idempotencyKey: 'r/snapshot/lab-1' });
+      await env.run(activities.checkHostHealth, { host: 'lab-1', idempotencyKey: 'r/health/lab-1' });
+
+      expect(heartbeats).toBe(0);
+    });
+
     it('a hanging patch heartbeats, and ends when the activity is cancelled, having applied nothing', async () => {
-      const env = new MockActivityEnvironment();
+      // Beats every half heartbeat timeout (200 ms here), so a live worker is never taken for a lost one.
+      const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 });
       let heartbeats = 0;
       env.on('heartbeat', () => heartbeats++);
 

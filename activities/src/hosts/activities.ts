@@ -34,6 +34,9 @@ export interface HostActivitiesConfig {
   osCommands?: Partial<Record<OsFamily, OsCommands>>;
 }
 
+/** Host actions are many and mostly short (a 10,000-host campaign runs 30,000+): no beat at once. */
+const HOST_HEARTBEAT = { delayFirstBeat: true };
+
 const patchesSchema = patchSchema.array().min(1, 'give at least one patch');
 
 /** The hosts activities: target resolution over the inventory and per-host actions dispatched on `host.driver`. */
@@ -61,6 +64,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       return withHeartbeat(
         () => ({ host: name, step: 'snapshot' }),
         (signal) => driver.snapshot(host, idempotencyKey, signal, packages),
+        HOST_HEARTBEAT,
       );
     },
 
@@ -70,6 +74,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       return withHeartbeat(
         () => ({ host: name, step: 'patch' }),
         (signal) => driver.patch(host, valid, idempotencyKey, signal),
+        HOST_HEARTBEAT,
       );
     },
 
@@ -79,6 +84,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       return withHeartbeat(
         () => ({ host: name, step: 'health' }),
         (signal) => driver.health(host, signal),
+        HOST_HEARTBEAT,
       );
     },
 
@@ -87,6 +93,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       return withHeartbeat(
         () => ({ host: name, step: 'restore', snapshotId }),
         (signal) => driver.restore(host, snapshotId, idempotencyKey, signal),
+        HOST_HEARTBEAT,
       );
     },
   };
