@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dataRestoreInputSchema } from './data-restore';
 import { securityPatchingInputSchema } from './security-patching';
+import { softwareFixInputSchema } from './software-fix';
 
 export interface StepDescription {
   id: string;
@@ -63,7 +64,27 @@ export const securityPatchingRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
-export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook, securityPatchingRunbook];
+export const softwareFixRunbook = {
+  name: 'software-fix',
+  title: 'Software fix',
+  summary:
+    'Resolve a software conflict across a fleet: install the fixed version of one package on the canary group, ' +
+    'wait for approval, then on production in waves (snapshot, install and health-check each host, bake after each wave), ' +
+    'stop at the failure threshold, put the previous version back on failure, and report host by host. ' +
+    'Operators steer it like a patch campaign.',
+  workflowType: 'softwareFix',
+  inputSchema: softwareFixInputSchema,
+  steps: [
+    { id: 'build-inventory', title: 'Build the inventory of target systems' },
+    { id: 'wait-for-window', title: 'Wait for the maintenance window' },
+    { id: 'canary-wave', title: 'Try the fix on the canary (lab) group first: snapshot, install, health check per host' },
+    { id: 'approve-production', title: 'Approval to go on to production', approval: true },
+    { id: 'production-waves', title: 'Fix production in waves: bounded concurrency, health check per host, bake time, failure threshold' },
+    { id: 'write-report', title: 'Document the fix, host by host' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook, securityPatchingRunbook, softwareFixRunbook];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {
   return RUNBOOKS.find((r) => r.name === name);

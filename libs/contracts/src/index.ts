@@ -13,6 +13,7 @@ export * from './activity-envelope';
 export * from './hosts';
 export * from './rollout';
 export * from './security-patching';
+export * from './software-fix';
 export * from './maintenance';
 export * from './schedules';
 export * from './pre-approvals';

@@ -9,7 +9,9 @@ export type HostState = z.infer<typeof hostStateSchema>;
 export const hostRecordSchema = z.object({
   name: z.string(),
   wave: z.number().int().nonnegative(),
+  /** `patching`: the procedure is running on the host; `patched`: it was applied and verified (names from security patching). */
   state: hostStateSchema,
+  /** What undoes the change: the snapshot the procedure's prepare step took. */
   snapshotId: z.string().optional(),
   /** Package versions before and after, for the host-by-host report. */
   changed: z.array(z.object({ package: z.string(), from: z.string().nullable(), to: z.string() })).optional(),
@@ -101,25 +103,41 @@ export interface BatchControl {
 }
 export const batchControlSignal = defineSignal<[BatchControl]>('batchControl');
 
-export interface PatchBatchInput {
+/**
+ * Which per-host procedure a rollout runs, and its parameters. Data, not code: a child workflow
+ * cannot receive closures, so the batch looks the procedure up by name in the workflows'
+ * registry (workflows/src/procedures).
+ */
+export interface ProcedureCall {
+  name: string;
+  params: unknown;
+}
+
+export interface HostBatchInput {
   runId: string;
   wave: number;
   batch: number;
   hosts: string[];
-  patches: Patch[];
+  /** Absent in batches started before procedures existed: those patch with `patches`. */
+  procedure?: ProcedureCall;
+  /** Only in batches started before procedures existed (security patching's parameters). */
+  patches?: Patch[];
   control: BatchControl;
   /** Failures this batch may have before it stops starting hosts (the run's remaining budget). */
   failureBudget: number;
   hostTimeoutSeconds: number;
 }
 
-export interface PatchBatchResult {
+export interface HostBatchResult {
   hosts: HostRecord[];
 }
 export const batchProgressQuery = defineQuery<HostRecord[]>('batchProgress');
 
 export interface RollbackBatchInput {
   runId: string;
+  /** Absent in rollbacks started before procedures existed: those restore patching snapshots. */
+  procedure?: ProcedureCall;
+  /** `snapshotId`: what the procedure's undo needs, as its prepare step returned it. */
   hosts: { name: string; snapshotId: string }[];
   concurrency: number;
   hostTimeoutSeconds: number;

@@ -95,3 +95,6 @@ export function planWaves(hosts: readonly string[], sizes: readonly WaveSize[]):
 export function maxToleratedFailures(threshold: SecurityPatchingInput['failureThreshold'], targets: number): number {
   return 'count' in threshold ? threshold.count : Math.floor((threshold.percent / 100) * targets);
 }
+
+/** What every fleet campaign takes besides its procedure's parameters (security patching, software fix). */
+export type FleetCampaignInput = Omit<SecurityPatchingInput, 'patches'>;

@@ -3,12 +3,14 @@ import {
   batchControlSignal,
   batchProgressQuery,
   type BatchControl,
+  type HostBatchInput,
+  type HostBatchResult,
   type HostRecord,
-  type PatchBatchInput,
-  type PatchBatchResult,
+  type ProcedureCall,
   type RollbackBatchInput,
 } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
+import { procedureFor, type HostCall, type HostProcedure } from '../procedures';
 import { describeError, stepActivities } from './activities';
 import { slidingWindow } from './sliding-window';
 
@@ -24,44 +26,49 @@ function hostActivities(hostTimeoutSeconds: number): RunbookActivities {
   return stepActivities(options, { attempted: () => undefined });
 }
 
+/** Batches started before procedures existed carry security patching's parameters instead of a call. */
+function callOf(input: { procedure?: ProcedureCall; patches?: unknown }): ProcedureCall {
+  return input.procedure ?? { name: 'security-patch', params: { patches: input.patches } };
+}
+
+/** How a batch reaches one host: its procedure step, with the run's idempotency keys. */
+function hostCaller(runId: string, call: ProcedureCall, acts: RunbookActivities): (host: string) => HostCall<unknown> {
+  return (host) => ({ host, params: call.params, acts, key: (op) => `${runId}/${op}/${host}` });
+}
+
 /**
- * One batch of a wave, as a child workflow of a few hundred hosts: per host, snapshot, patch,
- * health check; a host that fails is rolled back from its snapshot at once. The parent steers
- * it (pause, concurrency, skip, stop) through the batchControl signal; it stops starting hosts
- * once its share of the failure budget is spent.
+ * One batch of a wave, as a child workflow of a few hundred hosts: per host, the procedure's
+ * prepare, act and verify; a host that fails is undone at once. The parent steers it (pause,
+ * concurrency, skip, stop) through the batchControl signal; it stops starting hosts once its
+ * share of the failure budget is spent. The workflow type keeps the name it had when patching
+ * was the only procedure: running campaigns and recorded histories name it.
  */
-export async function patchBatch(input: PatchBatchInput): Promise<PatchBatchResult> {
+export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult> {
   let control: BatchControl = input.control;
   setHandler(batchControlSignal, (next) => void (control = next));
   const records: HostRecord[] = input.hosts.map((name) => ({ name, wave: input.wave, state: 'pending' }));
   setHandler(batchProgressQuery, () => records);
-  const acts = hostActivities(input.hostTimeoutSeconds);
-  const key = (op: string, host: string) => `${input.runId}/${op}/${host}`;
+  const call = callOf(input);
+  const procedure = procedureFor(call);
+  const onHost = hostCaller(input.runId, call, hostActivities(input.hostTimeoutSeconds));
   let failures = 0;
 
-  const patchHost = async (record: HostRecord): Promise<void> => {
+  const runOnHost = async (record: HostRecord): Promise<void> => {
     if (control.skipped.includes(record.name)) {
       record.state = 'skipped';
       record.error = 'skipped by an operator';
       return;
     }
     record.state = 'patching';
+    const host = onHost(record.name);
     try {
-      record.snapshotId = (
-        await acts.snapshotHost({
-          host: record.name,
-          packages: input.patches.map((p) => p.package),
-          idempotencyKey: key('snapshot', record.name),
-        })
-      ).snapshotId;
-      record.changed = (
-        await acts.patchHost({ host: record.name, patches: input.patches, idempotencyKey: key('patch', record.name) })
-      ).changed;
-      const health = await acts.checkHostHealth({ host: record.name, idempotencyKey: key('health', record.name) });
+      record.snapshotId = await procedure.prepare(host);
+      record.changed = await procedure.act(host);
+      const health = await procedure.verify(host);
       if (!health.healthy) {
         throw ApplicationFailure.create({
           type: 'HostUnhealthy',
-          message: `unhealthy after patching: ${health.detail}`,
+          message: `unhealthy after ${procedure.action}: ${health.detail}`,
           nonRetryable: true,
         });
       }
@@ -71,7 +78,7 @@ export async function patchBatch(input: PatchBatchInput): Promise<PatchBatchResu
       failures += 1;
       record.state = 'failed';
       record.error = describeError(error);
-      if (record.snapshotId) await rollBack(acts, input.runId, record, record.snapshotId);
+      if (record.snapshotId) await undo(procedure, host, record, record.snapshotId);
     } finally {
       record.at = new Date().toISOString();
     }
@@ -84,7 +91,7 @@ export async function patchBatch(input: PatchBatchInput): Promise<PatchBatchResu
       concurrency: () => control.concurrency,
       stopped: () => control.stop || failures > input.failureBudget,
     },
-    patchHost,
+    runOnHost,
   );
   for (const record of notStarted) {
     record.state = 'skipped';
@@ -98,20 +105,22 @@ function compact({ name, wave, state, snapshotId, error }: HostRecord): HostReco
   return { name, wave, state, snapshotId, error };
 }
 
-/** Rolls hosts back from their snapshots (after a stop or an abort), as a child workflow per batch. */
-export async function rollbackBatch(input: RollbackBatchInput): Promise<PatchBatchResult> {
-  const acts = hostActivities(input.hostTimeoutSeconds);
+/** Undoes the procedure on hosts it changed (after a stop or an abort), as a child workflow per batch. */
+export async function rollbackBatch(input: RollbackBatchInput): Promise<HostBatchResult> {
+  const call = callOf(input);
+  const procedure = procedureFor(call);
+  const onHost = hostCaller(input.runId, call, hostActivities(input.hostTimeoutSeconds));
   const records: HostRecord[] = input.hosts.map((h) => ({ name: h.name, wave: 0, state: 'patched', snapshotId: h.snapshotId }));
   setHandler(batchProgressQuery, () => records);
   await slidingWindow(records, { paused: () => false, concurrency: () => input.concurrency, stopped: () => false }, (record) =>
-    rollBack(acts, input.runId, record, record.snapshotId as string),
+    undo(procedure, onHost(record.name), record, record.snapshotId as string),
   );
   return { hosts: records };
 }
 
-async function rollBack(acts: RunbookActivities, runId: string, record: HostRecord, snapshotId: string): Promise<void> {
+async function undo(procedure: HostProcedure<unknown>, host: HostCall<unknown>, record: HostRecord, snapshotId: string): Promise<void> {
   try {
-    await acts.restoreHostSnapshot({ host: record.name, snapshotId, idempotencyKey: `${runId}/restore/${record.name}` });
+    await procedure.undo(host, snapshotId);
     record.state = 'rolled_back';
   } catch (error) {
     record.state = 'rollback_failed';

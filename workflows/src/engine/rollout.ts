@@ -22,17 +22,18 @@ import {
   skipHostUpdate,
   type BatchControl,
   type HostRecord,
+  type HostBatchResult,
   type OperatorAction,
-  type Patch,
-  type PatchBatchResult,
   type Principal,
+  type ProcedureCall,
   type RolloutState,
 } from '@runbooks/contracts';
 import { patchBatch, rollbackBatch } from './fleet-batches';
 import { now, type RunbookRun } from './run';
 
 export interface RolloutOptions {
-  patches: Patch[];
+  /** The per-host procedure every batch runs (see workflows/src/procedures). */
+  procedure: ProcedureCall;
   concurrency: number;
   batchSize: number;
   maxFailures: number;
@@ -52,7 +53,7 @@ const ROLLOUT_STOPPED = 'RolloutStopped';
  * The parent side of a fleet rollout: waves split into child workflows of a few hundred hosts
  * (deterministic ids make a retried start find the same child), run one batch at a time so the
  * failure threshold is exact; operators steer it through Updates that are recorded and passed
- * on to the running batch at once.
+ * on to the running batch at once. What happens on each host is the options' procedure.
  */
 export class Rollout {
   readonly state: RolloutState;
@@ -118,7 +119,7 @@ export class Rollout {
     record.endedAt = now();
   }
 
-  /** Rolls back every host this run changed and has not rolled back yet, batch by batch. */
+  /** Undoes the procedure on every host this run changed and has not rolled back yet, batch by batch. */
   async rollBackChangedHosts(): Promise<void> {
     if (!this.rollbackOnAbort) return;
     const changed = this.state.hosts.filter((h) => h.state === 'patched' && h.snapshotId);
@@ -129,6 +130,7 @@ export class Rollout {
           args: [
             {
               runId: this.run.state.runId,
+              procedure: this.options.procedure,
               hosts: hosts.map((h) => ({ name: h.name, snapshotId: h.snapshotId as string })),
               concurrency: this.state.concurrency,
               hostTimeoutSeconds: this.options.hostTimeoutSeconds,
@@ -140,7 +142,7 @@ export class Rollout {
     }
   }
 
-  private async runBatch(wave: number, batch: number, hosts: string[], failureBudget: number): Promise<PatchBatchResult> {
+  private async runBatch(wave: number, batch: number, hosts: string[], failureBudget: number): Promise<HostBatchResult> {
     for (const h of hosts) this.host(h).state = 'patching';
     // Started outside the cancellable scope: on a cancel the batch is told to stop and its
     // in-flight hosts finish (never half-patched), then the run undoes what was changed.
@@ -154,7 +156,7 @@ export class Rollout {
             wave,
             batch,
             hosts,
-            patches: this.options.patches,
+            procedure: this.options.procedure,
             control: sent,
             failureBudget,
             hostTimeoutSeconds: this.options.hostTimeoutSeconds,
@@ -179,7 +181,7 @@ export class Rollout {
     }
   }
 
-  private merge(result: PatchBatchResult, countFailures: boolean): void {
+  private merge(result: HostBatchResult, countFailures: boolean): void {
     for (const r of result.hosts) {
       const host = this.host(r.name);
       if (countFailures && (r.state === 'failed' || r.state === 'rolled_back' || r.state === 'rollback_failed')) this.state.failures += 1;

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { patchSchema, securityPatchingInputSchema } from './security-patching';
+
+/** The fixed version of the one package at fault, and why (for the report). */
+export const softwareFixSchema = z.object({
+  package: patchSchema.shape.package,
+  version: patchSchema.shape.version,
+  reason: z.string().min(1).max(500),
+});
+export type SoftwareFix = z.infer<typeof softwareFixSchema>;
+
+/**
+ * A software fix rolls out like a patch campaign (targets, canary, window, waves, threshold,
+ * approval, rollback) with one package's fixed version instead of a patch list. No window
+ * override: only security patching admits it, and only for admins.
+ */
+export const softwareFixInputSchema = securityPatchingInputSchema.omit({ patches: true, windowOverride: true }).extend({
+  fix: softwareFixSchema,
+});
+export type SoftwareFixInput = z.infer<typeof softwareFixInputSchema>;

@@ -1,0 +1,162 @@
+import { WorkflowFailedError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
+import {
+  decideApprovalUpdate,
+  pauseRolloutUpdate,
+  resumeRolloutUpdate,
+  runStateQuery,
+  softwareFixInputSchema,
+  type Principal,
+  type RunState,
+  type RunbookStartArgs,
+  type SoftwareFixInput,
+} from '@runbooks/contracts';
+import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
+import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * The second per-host procedure on the fleet machinery: the same waves, threshold, steering,
+ * rollback and report as security patching, with another procedure (software-fix) per host.
+ */
+const BEFORE = { 'libvpn-client': '4.2.0', openssl: '3.0.11' };
+const FIX = { package: 'libvpn-client', version: '4.2.1', reason: 'INC-7731: VPN client conflicts with the 4.2.0 TLS stack' };
+const tess = { id: 'tess', displayName: 'Tess Technician' };
+const alex: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
+const terry: Principal = { id: 'terry', displayName: 'Terry Technician', roles: ['technician'] };
+
+let client: Client;
+let connection: Connection;
+let root: string;
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'software-fix-it-'));
+  ({ client, connection } = await testClient());
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+async function labWithWorker(canary: number, production: number): Promise<{ lab: LabFleetFixture; worker: TestWorker }> {
+  const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary, production, packages: BEFORE });
+  return { lab, worker: await startTestWorker({ hosts: lab }) };
+}
+
+function input(overrides: Partial<SoftwareFixInput> = {}): SoftwareFixInput {
+  return softwareFixInputSchema.parse({
+    targets: { tags: ['lab'] },
+    fix: FIX,
+    waves: [1, 'rest'],
+    concurrency: 2,
+    batchSize: 3,
+    bakeSeconds: 0,
+    hostTimeoutSeconds: 20,
+    failureThreshold: { count: 1 },
+    ...overrides,
+  });
+}
+
+async function launch(worker: TestWorker, i: SoftwareFixInput): Promise<WorkflowHandle> {
+  const args: RunbookStartArgs<SoftwareFixInput> = { input: i, requestedBy: tess };
+  return client.workflow.start('softwareFix', { taskQueue: worker.taskQueue, workflowId: `software-fix-${randomUUID()}`, args: [args] });
+}
+
+async function approveProduction(handle: WorkflowHandle): Promise<void> {
+  await gatePending(handle);
+  await handle.executeUpdate(decideApprovalUpdate, {
+    args: [{ gateId: 'approve-production', decision: 'approve', comment: 'canary clean', principal: alex }],
+  });
+}
+
+async function gatePending(handle: WorkflowHandle): Promise<void> {
+  await eventually(
+    async () =>
+      (await handle.query(runStateQuery)).gates.some((g) => g.id === 'approve-production' && g.state === 'pending') ? true : undefined,
+    60_000,
+    'production gate pending',
+  );
+}
+
+describe('software-fix runbook: another per-host procedure on the fleet machinery, on a real Temporal server', () => {
+  test('installs the fixed version on the canary, then production in waves; a host unhealthy after the fix gets its old version back', async () => {
+    const { lab, worker } = await labWithWorker(1, 6);
+    try {
+      const broken = lab.production[2];
+      await lab.fleet.setFaults(broken, { failHealth: true });
+      const handle = await launch(worker, input());
+      await approveProduction(handle);
+      const state = (await handle.result()) as RunState;
+
+      expect(state.runbook).toBe('software-fix');
+      expect(state.status).toBe('succeeded'); // one failure is within the threshold
+      expect(state.rollout?.waves.map((w) => [w.name, w.hosts, w.state])).toEqual([
+        ['canary', 1, 'done'],
+        ['wave 1', 1, 'done'],
+        ['wave 2', 5, 'done'],
+      ]);
+      expect(state.rollout?.hosts.find((h) => h.name === broken)).toMatchObject({ state: 'rolled_back' });
+      expect(state.rollout?.hosts.find((h) => h.name === broken)?.error).toContain('unhealthy after applying the fix');
+      for (const host of [...lab.canary, ...lab.production]) {
+        const expected = host === broken ? BEFORE : { ...BEFORE, 'libvpn-client': '4.2.1' };
+        expect((await lab.fleet.readHost(host)).packages).toEqual(expected);
+      }
+      // The procedure's own operations, each once per host, under its own idempotency keys.
+      const ledger = await lab.fleet.ledger();
+      const fixes = ledger.filter((e) => e.op === 'patch');
+      expect(fixes.map((e) => e.host).sort()).toEqual([...lab.canary, ...lab.production].sort());
+      expect(fixes.every((e) => e.key === `${handle.workflowId}/fix/${e.host}`)).toBe(true);
+      expect(ledger.filter((e) => e.op === 'restore').map((e) => e.host)).toEqual([broken]);
+      expect(state.gates[0].title).toBe(`Install libvpn-client 4.2.1 on 6 production hosts: ${FIX.reason}`);
+
+      const report = await fs.readFile(path.join(worker.reportsDir, `${handle.workflowId}.md`), 'utf8');
+      expect(report).toContain('# Software fix');
+      expect(report).toContain('### Host by host');
+      for (const host of lab.production) expect(report).toContain(`| ${host} |`);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('operators steer it like a patch campaign, and past the threshold it stops and undoes every changed host', async () => {
+    const { lab, worker } = await labWithWorker(1, 6);
+    try {
+      await lab.fleet.setFaults(lab.production[1], { failHealth: true });
+      await lab.fleet.setFaults(lab.production[2], { failPatch: true });
+      const handle = await launch(worker, input({ waves: ['rest'], concurrency: 1, rollback: 'all-changed-hosts' }));
+      await gatePending(handle);
+      await handle.executeUpdate(pauseRolloutUpdate, { args: [{ principal: terry, reason: 'waiting for the vendor note' }] });
+      await approveProduction(handle);
+      expect((await handle.query(runStateQuery)).rollout?.paused).toBe(true);
+      await handle.executeUpdate(resumeRolloutUpdate, { args: [{ principal: terry, reason: '' }] });
+      const state = await handle.result().then(
+        () => {
+          throw new Error('the run should have stopped at its failure threshold');
+        },
+        async (error: unknown) => {
+          expect(error).toBeInstanceOf(WorkflowFailedError);
+          return handle.query(runStateQuery);
+        },
+      );
+
+      expect(state.status).toBe('failed');
+      expect(state.rollout?.stopReason).toContain('failure threshold passed: 2 hosts failed, at most 1 tolerated');
+      expect(state.rollout?.operatorActions.map((a) => [a.action, a.by])).toEqual([
+        ['pause', 'terry'],
+        ['resume', 'terry'],
+      ]);
+      // Every host the fix reached is back on its previous version; hosts after the stop were never touched.
+      const ledger = await lab.fleet.ledger();
+      for (const host of new Set(ledger.filter((e) => e.op === 'patch').map((e) => e.host))) {
+        expect((await lab.fleet.readHost(host)).packages).toEqual(BEFORE);
+      }
+      for (const host of lab.production.slice(3)) expect(ledger.some((e) => e.host === host)).toBe(false);
+      expect(state.compensations.find((c) => c.stepId === 'production-waves')?.state).toBe('done');
+    } finally {
+      await worker.stop();
+    }
+  });
+});

@@ -1,0 +1,169 @@
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import {
+  countHosts,
+  maxToleratedFailures,
+  planWaves,
+  type FleetCampaignInput,
+  type HostRecord,
+  type ProcedureCall,
+  type RunbookStartArgs,
+} from '@runbooks/contracts';
+import { WindowGuard } from './maintenance-window';
+import { Rollout, type RolloutCursor } from './rollout';
+import { now, type RunbookRun } from './run';
+
+/**
+ * The run's state carries one small record per host (status query, report, continue-as-new);
+ * past this many hosts it would near Temporal's 2 MB payload limit (measured in bench/).
+ */
+const MAX_TARGETS_PER_RUN = 20_000;
+
+/**
+ * The steps every fleet runbook takes, whatever it does to each host (its procedure): build the
+ * inventory, wait for the maintenance window, the canary wave, the production approval, the
+ * production waves. A runbook calls them in its order; its step ids are these methods' ids.
+ * Each host is prepared (snapshotted) just before it is touched, so an undo restores the state
+ * the procedure actually changed.
+ */
+export class FleetCampaign {
+  readonly rollout: Rollout;
+  private readonly window: WindowGuard;
+  private readonly resumeAt?: RolloutCursor;
+  private production: string[] = [];
+
+  constructor(
+    private readonly run: RunbookRun,
+    private readonly args: RunbookStartArgs<FleetCampaignInput>,
+    procedure: ProcedureCall,
+  ) {
+    const { input } = args;
+    this.rollout = new Rollout(run, {
+      procedure,
+      concurrency: input.concurrency,
+      batchSize: input.batchSize,
+      maxFailures: 0,
+      bakeSeconds: input.bakeSeconds,
+      hostTimeoutSeconds: input.hostTimeoutSeconds,
+    });
+    run.onUndo('production-waves', 'Roll back every host this run changed, from its snapshot', async () => {
+      if (input.rollback === 'all-changed-hosts' || run.state.cancellation) await this.rollout.rollBackChangedHosts();
+    });
+    this.resumeAt = run.cursor as RolloutCursor | undefined;
+    this.window = new WindowGuard({
+      window: input.maintenanceWindow,
+      recheckMs: input.windowRecheckSeconds * 1000,
+      overridden: input.windowOverride !== undefined,
+      onVerdict: (closed, reason) => this.rollout.setWindowClosed(closed, reason),
+    });
+    if (input.windowOverride) run.setOutcome({ windowOverride: `by ${args.requestedBy.id}: ${input.windowOverride.reason}` });
+  }
+
+  /** Continued as new past the approval: only the production waves remain. */
+  get resuming(): boolean {
+    return this.resumeAt !== undefined;
+  }
+
+  /** Production hosts (the targets outside the canary group); known after buildInventory. */
+  get productionHosts(): number {
+    return this.production.length;
+  }
+
+  /** Step `build-inventory`: the targets, the canary group among them, the waves; refuses what cannot run. */
+  async buildInventory(): Promise<void> {
+    const { input } = this.args;
+    const inventory = await this.run.step('build-inventory', (a) => a.resolveTargets({ targets: input.targets, canary: input.canary }), {
+      summarize: (r) => `${r.targets.length} targets, ${r.canary.length} in the canary group`,
+    });
+    if (inventory.unknownNames.length > 0) throw refusal(`not in the inventory: ${inventory.unknownNames.slice(0, 20).join(', ')}`);
+    if (inventory.targets.length > MAX_TARGETS_PER_RUN) {
+      throw refusal(`${inventory.targets.length} targets: one run changes at most ${MAX_TARGETS_PER_RUN}; split the campaign by tag`);
+    }
+    if (inventory.canary.length === 0) throw refusal('no target is in the canary group; the change must be tried on a lab group first');
+    const canary = new Set(inventory.canary);
+    this.production = inventory.targets.filter((h) => !canary.has(h));
+    const waves = planWaves(this.production, input.waves);
+    this.rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
+    this.rollout.state.maxFailures = maxToleratedFailures(input.failureThreshold, inventory.targets.length);
+    this.run.setOutcome({
+      targets: inventory.targets.length,
+      canaryHosts: inventory.canary.length,
+      productionWaves: waves.map((w) => w.length).join(' / '),
+    });
+  }
+
+  /** Step `wait-for-window`: until the start time, then until the maintenance window is open. */
+  async waitForWindow(): Promise<void> {
+    const { input } = this.args;
+    await this.run.step(
+      'wait-for-window',
+      async () => {
+        const opensAt = input.startAt ? Date.parse(input.startAt) : Date.now();
+        if (opensAt > Date.now()) {
+          this.rollout.state.waitingFor = `start time ${input.startAt}`;
+          await sleep(opensAt - Date.now());
+          this.rollout.state.waitingFor = undefined;
+        }
+        await this.window.waitUntilOpen();
+        return now();
+      },
+      { summarize: (at) => (input.windowOverride ? `window overridden: ${input.windowOverride.reason}` : `window open at ${at}`) },
+    );
+  }
+
+  /** Step `canary-wave`: the canary tolerates no failure, so a change that breaks a lab host never reaches production. */
+  async canaryWave(): Promise<void> {
+    await this.run.step('canary-wave', () => this.inWindow(() => this.rollout.runWave(0, { maxFailures: 0 })), {
+      summarize: () => summarizeHosts(this.rollout.state.hosts.filter((h) => h.wave === 0)),
+    });
+  }
+
+  /** Step `approve-production`: N of M approvers, escalation through the tiers, then reject. */
+  async approveProduction(title: string): Promise<void> {
+    const { approval } = this.args.input;
+    await this.run.approval('approve-production', title, {
+      allowedRoles: ['approver'],
+      requiredApprovals: approval.requiredApprovals,
+      timeoutMs: approval.timeoutSeconds * 1000,
+      escalation: approval.escalation,
+    });
+  }
+
+  /** Step `production-waves`: wave after wave, continuing as new between batches when the history grows. */
+  async productionWaves(): Promise<void> {
+    const { rollout, resumeAt } = this;
+    await this.run.step(
+      'production-waves',
+      () =>
+        this.inWindow(async () => {
+          for (let wave = resumeAt?.wave ?? 1; wave < rollout.state.waves.length; wave++) {
+            await rollout.runWave(wave, {
+              maxFailures: rollout.state.maxFailures,
+              fromBatch: wave === resumeAt?.wave ? resumeAt.batch : 0,
+            });
+            await this.run.continueAsNewIfSuggested({ wave: wave + 1, batch: 0 } satisfies RolloutCursor);
+          }
+        }),
+      { summarize: () => summarizeHosts(rollout.state.hosts.filter((h) => h.wave > 0)) },
+    );
+  }
+
+  /** Hosts are only changed while the window is open: wait for it, then watch it until the work is done. */
+  private async inWindow(work: () => Promise<void>): Promise<void> {
+    await this.window.waitUntilOpen();
+    const stopWatching = this.window.watch();
+    try {
+      await work();
+    } finally {
+      stopWatching();
+    }
+  }
+}
+
+function refusal(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'TargetsRefused', message, nonRetryable: true });
+}
+
+function summarizeHosts(hosts: HostRecord[]): string {
+  const counts = Object.entries(countHosts(hosts)).filter(([, n]) => n > 0);
+  return counts.map(([state, n]) => `${n} ${state}`).join(', ') || 'no hosts';
+}
