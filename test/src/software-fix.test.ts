@@ -11,6 +11,7 @@ import {
   type SoftwareFixInput,
 } from '@runbooks/contracts';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
+import { recordRunChainIfAsked } from './harness/recorded-histories';
 import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -116,6 +117,7 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
       expect(report).toContain('# Software fix');
       expect(report).toContain('### Host by host');
       for (const host of lab.production) expect(report).toContain(`| ${host} |`);
+      await recordRunChainIfAsked(client, handle, 'software-fix-waves');
     } finally {
       await worker.stop();
     }
@@ -155,6 +157,7 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
       }
       for (const host of lab.production.slice(3)) expect(ledger.some((e) => e.host === host)).toBe(false);
       expect(state.compensations.find((c) => c.stepId === 'production-waves')?.state).toBe('done');
+      await recordRunChainIfAsked(client, handle, 'software-fix-threshold-rollback');
     } finally {
       await worker.stop();
     }
