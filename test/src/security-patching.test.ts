@@ -15,8 +15,9 @@ import {
 } from '@runbooks/contracts';
 import type { LedgerEntry } from '@runbooks/activities';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
+import { approveProduction, gatePending, whenState } from './harness/fleet-campaign';
 import { recordRunChainIfAsked } from './harness/recorded-histories';
-import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
+import { startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -73,26 +74,6 @@ async function launch(worker: TestWorker, i: SecurityPatchingInput, inputSha256?
     taskQueue: worker.taskQueue,
     workflowId: `security-patching-${randomUUID()}`,
     args: [args],
-  });
-}
-
-async function whenState(handle: WorkflowHandle, what: string, test: (s: RunState) => boolean, timeoutMs = 60_000): Promise<RunState> {
-  return eventually(
-    async () => {
-      const state = await handle.query(runStateQuery);
-      return test(state) ? state : undefined;
-    },
-    timeoutMs,
-    what,
-  );
-}
-
-const gatePending = (s: RunState) => s.gates.some((g) => g.id === 'approve-production' && g.state === 'pending');
-
-async function approveProduction(handle: WorkflowHandle): Promise<void> {
-  await whenState(handle, 'production gate pending', gatePending);
-  await handle.executeUpdate(decideApprovalUpdate, {
-    args: [{ gateId: 'approve-production', decision: 'approve', comment: 'canary clean', principal: alex }],
   });
 }
 

@@ -1,21 +1,18 @@
-import { WorkflowFailedError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
-  decideApprovalUpdate,
   pauseRolloutUpdate,
   resumeRolloutUpdate,
   runStateQuery,
   softwareFixInputSchema,
-  type Principal,
   type RunState,
   type RunbookStartArgs,
   type SoftwareFixInput,
 } from '@runbooks/contracts';
-import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
+import { approveProduction, gatePending, operator, requester, useLabFleets, whenState } from './harness/fleet-campaign';
 import { recordRunChainIfAsked } from './harness/recorded-histories';
-import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
+import type { TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -24,28 +21,7 @@ import path from 'node:path';
  */
 const BEFORE = { 'libvpn-client': '4.2.0', openssl: '3.0.11' };
 const FIX = { package: 'libvpn-client', version: '4.2.1', reason: 'INC-7731: VPN client conflicts with the 4.2.0 TLS stack' };
-const tess = { id: 'tess', displayName: 'Tess Technician' };
-const alex: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
-const terry: Principal = { id: 'terry', displayName: 'Terry Technician', roles: ['technician'] };
-
-let client: Client;
-let connection: Connection;
-let root: string;
-
-beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'software-fix-it-'));
-  ({ client, connection } = await testClient());
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await fs.rm(root, { recursive: true, force: true });
-});
-
-async function labWithWorker(canary: number, production: number): Promise<{ lab: LabFleetFixture; worker: TestWorker }> {
-  const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary, production, packages: BEFORE });
-  return { lab, worker: await startTestWorker({ hosts: lab }) };
-}
+const fleets = useLabFleets('software-fix-it', BEFORE);
 
 function input(overrides: Partial<SoftwareFixInput> = {}): SoftwareFixInput {
   return softwareFixInputSchema.parse({
@@ -62,29 +38,17 @@ function input(overrides: Partial<SoftwareFixInput> = {}): SoftwareFixInput {
 }
 
 async function launch(worker: TestWorker, i: SoftwareFixInput): Promise<WorkflowHandle> {
-  const args: RunbookStartArgs<SoftwareFixInput> = { input: i, requestedBy: tess };
-  return client.workflow.start('softwareFix', { taskQueue: worker.taskQueue, workflowId: `software-fix-${randomUUID()}`, args: [args] });
-}
-
-async function approveProduction(handle: WorkflowHandle): Promise<void> {
-  await gatePending(handle);
-  await handle.executeUpdate(decideApprovalUpdate, {
-    args: [{ gateId: 'approve-production', decision: 'approve', comment: 'canary clean', principal: alex }],
+  const args: RunbookStartArgs<SoftwareFixInput> = { input: i, requestedBy: requester };
+  return fleets.client.workflow.start('softwareFix', {
+    taskQueue: worker.taskQueue,
+    workflowId: `software-fix-${randomUUID()}`,
+    args: [args],
   });
-}
-
-async function gatePending(handle: WorkflowHandle): Promise<void> {
-  await eventually(
-    async () =>
-      (await handle.query(runStateQuery)).gates.some((g) => g.id === 'approve-production' && g.state === 'pending') ? true : undefined,
-    60_000,
-    'production gate pending',
-  );
 }
 
 describe('software-fix runbook: another per-host procedure on the fleet machinery, on a real Temporal server', () => {
   test('installs the fixed version on the canary, then production in waves; a host unhealthy after the fix gets its old version back', async () => {
-    const { lab, worker } = await labWithWorker(1, 6);
+    const { lab, worker } = await fleets.labWithWorker(1, 6);
     try {
       const broken = lab.production[2];
       await lab.fleet.setFaults(broken, { failHealth: true });
@@ -117,23 +81,23 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
       expect(report).toContain('# Software fix');
       expect(report).toContain('### Host by host');
       for (const host of lab.production) expect(report).toContain(`| ${host} |`);
-      await recordRunChainIfAsked(client, handle, 'software-fix-waves');
+      await recordRunChainIfAsked(fleets.client, handle, 'software-fix-waves');
     } finally {
       await worker.stop();
     }
   });
 
   test('operators steer it like a patch campaign, and past the threshold it stops and undoes every changed host', async () => {
-    const { lab, worker } = await labWithWorker(1, 6);
+    const { lab, worker } = await fleets.labWithWorker(1, 6);
     try {
       await lab.fleet.setFaults(lab.production[1], { failHealth: true });
       await lab.fleet.setFaults(lab.production[2], { failPatch: true });
       const handle = await launch(worker, input({ waves: ['rest'], concurrency: 1, rollback: 'all-changed-hosts' }));
-      await gatePending(handle);
-      await handle.executeUpdate(pauseRolloutUpdate, { args: [{ principal: terry, reason: 'waiting for the vendor note' }] });
+      await whenState(handle, 'production gate pending', gatePending);
+      await handle.executeUpdate(pauseRolloutUpdate, { args: [{ principal: operator, reason: 'waiting for the vendor note' }] });
       await approveProduction(handle);
       expect((await handle.query(runStateQuery)).rollout?.paused).toBe(true);
-      await handle.executeUpdate(resumeRolloutUpdate, { args: [{ principal: terry, reason: '' }] });
+      await handle.executeUpdate(resumeRolloutUpdate, { args: [{ principal: operator, reason: '' }] });
       const state = await handle.result().then(
         () => {
           throw new Error('the run should have stopped at its failure threshold');
@@ -157,7 +121,7 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
       }
       for (const host of lab.production.slice(3)) expect(ledger.some((e) => e.host === host)).toBe(false);
       expect(state.compensations.find((c) => c.stepId === 'production-waves')?.state).toBe('done');
-      await recordRunChainIfAsked(client, handle, 'software-fix-threshold-rollback');
+      await recordRunChainIfAsked(fleets.client, handle, 'software-fix-threshold-rollback');
     } finally {
       await worker.stop();
     }
