@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { patchSchema, securityPatchingInputSchema } from './security-patching';
 
 /** The fixed version of the one package at fault, and why (for the report). */
-export const softwareFixSchema = z.object({
+export const softwareFixSchema = z.strictObject({
   package: patchSchema.shape.package,
   version: patchSchema.shape.version,
   reason: z.string().min(1).max(500),
@@ -12,9 +12,11 @@ export type SoftwareFix = z.infer<typeof softwareFixSchema>;
 /**
  * A software fix rolls out like a patch campaign (targets, canary, window, waves, threshold,
  * approval, rollback) with one package's fixed version instead of a patch list. No window
- * override: only security patching admits it, and only for admins.
+ * override: only security patching admits it, and only for admins; an input that names one is
+ * refused (strict), never silently run inside the window.
  */
-export const softwareFixInputSchema = securityPatchingInputSchema.omit({ patches: true, windowOverride: true }).extend({
-  fix: softwareFixSchema,
-});
+export const softwareFixInputSchema = securityPatchingInputSchema
+  .omit({ patches: true, windowOverride: true })
+  .extend({ fix: softwareFixSchema })
+  .strict();
 export type SoftwareFixInput = z.infer<typeof softwareFixInputSchema>;

@@ -32,7 +32,7 @@ describe('the software-fix runbook through the API, over a lab fleet', () => {
   const getRun = async (runId: string): Promise<RunState> =>
     (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess')).expect(200)).body as RunState;
 
-  it('is in the catalog, refuses an input without its fix (400 naming the field), and runs to a host-by-host report', async () => {
+  it('is in the catalog, refuses an input without its fix or with a window override (400 naming the field), and runs to a host-by-host report', async () => {
     const catalog = await request(api.server).get('/v1/runbooks').set(auth('tess')).expect(200);
     expect(catalog.body.runbooks.map((r: { name: string }) => r.name)).toContain('software-fix');
 
@@ -43,6 +43,12 @@ describe('the software-fix runbook through the API, over a lab fleet', () => {
       .send({ runbook: 'software-fix', input: { ...input, fix: undefined } })
       .expect(400);
     expect(refused.body.issues.map((i: { path: string }) => i.path)).toEqual(['input.fix']);
+    const override = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('ada'))
+      .send({ runbook: 'software-fix', input: { ...input, windowOverride: { reason: 'urgent' } } })
+      .expect(400);
+    expect(override.body.issues).toEqual([{ path: 'input', message: expect.stringContaining('windowOverride') }]);
 
     const launched = await request(api.server).post('/v1/runs').set(auth('tess')).send({ runbook: 'software-fix', input }).expect(201);
     const runId: string = launched.body.runId;
