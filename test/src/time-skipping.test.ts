@@ -216,6 +216,17 @@ describe('the step engine on the time-skipping test server, with mocked activiti
     expect(mocks.restored).toEqual(['lab-prod-1']);
   });
 
+  test('a run given a start time two days ahead waits for it before touching any host', async () => {
+    const startAt = new Date(Date.now() + 2 * DAY).toISOString();
+    const { state, failed } = await runPatching(mockActivities({ approvedAhead: true }), patchingInput({ startAt }), true);
+
+    expect(failed).toBe(false);
+    const waited = state.steps.find((s) => s.id === 'wait-for-window');
+    expect(at(waited?.endedAt)).toBeGreaterThanOrEqual(at(startAt));
+    expect(at(state.rollout?.waves[0].startedAt)).toBeGreaterThanOrEqual(at(startAt));
+    expect(state.rollout?.hosts.every((h) => h.state === 'patched')).toBe(true);
+  });
+
   test('each wave bakes for its full bake time before the next starts', async () => {
     const mocks = mockActivities({ approvedAhead: true });
     const { state, failed } = await runPatching(mocks, patchingInput({ bakeSeconds: DAY / 1000 }), true);
