@@ -10,6 +10,8 @@ export type { GateRecord, HostRecord, RolloutState, RunState, StepRecord, WaveRe
 
 export interface RunDetail extends RunState {
   temporalStatus: string;
+  /** sha256 of the canonical JSON of the validated input: approvals are bound to it. */
+  inputSha256: string | null;
 }
 
 export interface RunbookSummary {

@@ -13,7 +13,11 @@ import { ErrorNote, Json, Section, Status } from '../ui';
  */
 export function Inbox({ me }: { me: Principal }) {
   const approvals = useLoad('approvals', () => getJson<{ approvals: PendingApproval[] }>('/v1/approvals?status=pending'), { pollMs: 5000 });
-  const items = approvals.data?.approvals ?? [];
+  // A card decided here stays (with its outcome) until the page changes, though the API no longer lists it.
+  const [decided, setDecided] = useState<PendingApproval[]>([]);
+  const key = (a: PendingApproval) => `${a.runId}/${a.gateId}`;
+  const listed = approvals.data?.approvals ?? [];
+  const items = [...listed, ...decided.filter((d) => !listed.some((a) => key(a) === key(d)))];
   return (
     <>
       <h1 tabIndex={-1}>Inbox</h1>
@@ -21,14 +25,14 @@ export function Inbox({ me }: { me: Principal }) {
         Signed in as {me.displayName} ({me.roles.join(', ')}). The approvals below are the ones you may decide: you hold the gate's role,
         did not request the run, and have not decided yet.
       </p>
-      <Section title={`Approvals (${items.length})`} id="approvals">
+      <Section title={`Approvals (${listed.length})`} id="approvals">
         <ErrorNote error={approvals.error} />
         {approvals.loading && !approvals.data ? <p>Loading…</p> : null}
         {approvals.data && items.length === 0 ? <p>Nothing waits for you.</p> : null}
         <ul class="cards">
           {items.map((a) => (
-            <li key={`${a.runId}/${a.gateId}`}>
-              <ApprovalCard runId={a.runId} gateId={a.gateId} onDecided={approvals.reload} />
+            <li key={key(a)}>
+              <ApprovalCard runId={a.runId} gateId={a.gateId} onDecided={() => setDecided((d) => [...d, a])} />
             </li>
           ))}
         </ul>
@@ -118,7 +122,7 @@ function ApprovalCard({
         <dd>{tierOf(gate)}</dd>
         <dt>Input hash</dt>
         <dd>
-          <code class="hash">{gate.inputSha256 ?? 'not bound'}</code>
+          <code class="hash">{gate.inputSha256 ?? state.inputSha256 ?? 'not recorded'}</code>
         </dd>
       </dl>
       {gate.decisions.length ? (

@@ -42,6 +42,10 @@ export function RunPage({ runId, me }: { runId: string; me: Principal }) {
         </dd>
         <dt>Runbook</dt>
         <dd>{state.runbook}</dd>
+        <dt>Input hash</dt>
+        <dd>
+          <code class="hash">{state.inputSha256 ?? 'not recorded'}</code>
+        </dd>
         <dt>Requested by</dt>
         <dd>
           {state.requestedBy.displayName} ({state.requestedBy.id}) at {formatTime(state.requestedAt)}

@@ -1,0 +1,307 @@
+import type { RunState } from '@runbooks/contracts';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import request from 'supertest';
+import { createLabFleet, type LabFleetFixture } from '../../../apps/worker/src/demo/lab-fixture';
+import { inputDigest } from '../../../apps/api/src/runs/runs.service';
+import { auth, restoreInput, startTestApi, type TestApi } from '../api/app';
+import { startRestoreEnvironment, type RestoreEnvironment } from '../api/restore-environment';
+import { eventually, startTestWorker, testClient, type TestWorker } from '../harness/worker';
+import { listen, openConsoleBrowser, type ConsoleBrowser } from './browser';
+
+/** The h1 of a run page ends with the run's status, e.g. "Data restore … awaiting approval". */
+async function waitForRunStatus(page: Page, status: string): Promise<void> {
+  await page.locator('h1 .status', { hasText: new RegExp(`^${status}$`) }).waitFor({ timeout: 90_000 });
+}
+
+describe('the web console, in Chromium, against the real API and worker: a restore', () => {
+  let env: RestoreEnvironment;
+  let browser: ConsoleBrowser;
+
+  beforeAll(async () => {
+    env = await startRestoreEnvironment();
+    browser = await openConsoleBrowser(await listen(env.api.app));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await env?.stop();
+  });
+
+  it('serves the console under /console with deep links, cache headers and no token, and 404s a missing asset', async () => {
+    const index = await request(env.api.server).get('/console/runs/some-run').expect(200);
+    expect(index.headers['content-type']).toMatch(/text\/html/);
+    expect(index.headers['cache-control']).toBe('no-cache');
+    const asset = /src="(\/console\/assets\/[^"]+\.js)"/.exec(index.text)![1];
+    const js = await request(env.api.server).get(asset).expect(200);
+    expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    await request(env.api.server).get('/console/assets/index-missing.js').expect(404);
+    await request(env.api.server).get('/console').expect(301).expect('Location', '/console/');
+    // The API behind it still wants a token; /v1/me names the caller.
+    await request(env.api.server).get('/v1/me').expect(401);
+    const me = await request(env.api.server).get('/v1/me').set(auth('blair')).expect(200);
+    expect(me.body).toEqual({ id: 'blair', displayName: 'Blair Approver', roles: ['approver', 'technician'] });
+  });
+
+  it('launches from the generated form (400s shown at their fields), refuses self-approval on screen, and a second person approves to the end', async () => {
+    const input = await env.input();
+    const repository = input.repository as { url: string; passwordRef: string };
+
+    // Blair (technician and approver) follows a deep link to the launch form and signs in there.
+    const blair = await browser.context.newPage();
+    await blair.goto('/console/launch/data-restore');
+    await blair.getByRole('heading', { name: 'Sign in to the runbooks console' }).waitFor();
+    await browser.screenshot(blair, 'sign-in');
+    await blair.getByLabel('Service token').fill('demo-approver2-token');
+    await blair.getByRole('button', { name: 'Sign in' }).click();
+    await blair.getByRole('heading', { name: 'Launch a runbook' }).waitFor();
+    expect(new URL(blair.url()).pathname).toBe('/console/launch/data-restore');
+
+    const repo = blair.getByRole('group', { name: /Repository/ });
+    await repo.getByLabel(/^Url/).fill(repository.url);
+    await repo.getByLabel(/^Password ref/).fill('hunter2');
+    await blair.getByLabel(/^Path/).fill(String(input.path));
+    await blair.getByLabel(/^Affected users/).fill('jane@example.test\nerin@example.test');
+    await blair.getByLabel(/^Ticket/).fill('INC-2048');
+    await blair.getByRole('button', { name: 'Launch data-restore' }).click();
+
+    // The API's 400 names input.repository.passwordRef and input.target; each shows at its field.
+    const summary = blair.getByRole('alert').filter({ hasText: 'The run was not launched' });
+    await summary.waitFor();
+    await expect(summary.textContent()).resolves.toMatch(/400/);
+    await expect(summary.getByRole('link', { name: 'input.repository.passwordRef' }).count()).resolves.toBe(1);
+    await expect(summary.getByRole('link', { name: 'input.target' }).count()).resolves.toBe(1);
+    const passwordRef = repo.getByLabel(/^Password ref/);
+    await expect(passwordRef.getAttribute('aria-invalid')).resolves.toBe('true');
+    const passwordRefErrors = await blair.locator('#field-input_repository_passwordRef-errors').textContent();
+    expect(passwordRefErrors).toMatch(/secret reference/);
+    await expect(blair.getByLabel(/^Target/).getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(blair.getByLabel(/^Path/).getAttribute('aria-invalid')).resolves.toBeNull();
+    await browser.screenshot(blair, 'launch-400-at-fields');
+    await expect(request(env.api.server).get('/v1/runs?requestedBy=blair').set(auth('blair'))).resolves.toMatchObject({
+      body: { runs: [] },
+    });
+
+    await passwordRef.fill(repository.passwordRef);
+    await blair.getByLabel(/^Target/).fill(String(input.target));
+    await blair.getByLabel(/^Timeout seconds/).fill('600');
+    await blair.getByRole('button', { name: 'Launch data-restore' }).click();
+    await blair.waitForURL(/\/console\/runs\/data-restore-/);
+    const runId = decodeURIComponent(new URL(blair.url()).pathname.split('/').pop()!);
+    await waitForRunStatus(blair, 'awaiting approval');
+    await browser.screenshot(blair, 'run-awaiting-approval');
+
+    // What was launched is what the form said, with the defaults the API fills in.
+    const launched = (await request(env.api.server).get(`/v1/runs/${runId}`).set(auth('sam')).expect(200)).body as RunState;
+    expect(launched.requestedBy.id).toBe('blair');
+    expect(launched.input).toMatchObject({
+      repository,
+      path: input.path,
+      target: input.target,
+      affectedUsers: ['jane@example.test', 'erin@example.test'],
+      ticket: 'INC-2048',
+      approval: { timeoutSeconds: 600 },
+    });
+
+    // Blair's own approval is refused by the run, and the console says why.
+    await blair.getByRole('link', { name: 'Decide' }).click();
+    await blair.waitForURL(`/console/approvals/${runId}/approve-restore`);
+    await blair.getByRole('button', { name: 'Approve' }).click();
+    const refused = blair.getByRole('alert').filter({ hasText: 'Not recorded' });
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/403 — .*you requested this run; another person must decide its approvals/);
+    await browser.screenshot(blair, 'approval-self-refused');
+    const gateAfterRefusal = (await request(env.api.server).get(`/v1/runs/${runId}`).set(auth('sam'))).body as RunState;
+    expect(gateAfterRefusal.gates[0]).toMatchObject({ id: 'approve-restore', state: 'pending', decisions: [] });
+
+    // Alex opens the inbox: the card shows the requester, deadline, escalation tier and input hash.
+    const alex = await browser.signedIn('alex', '/console/');
+    const card = alex.getByRole('article').filter({ hasText: runId });
+    await card.waitFor();
+    const cardText = (await card.textContent())!;
+    expect(cardText).toContain('Blair Approver (blair)');
+    expect(cardText).toContain('tier 1 (first approvers)');
+    // The hash the API recorded at launch: sha256 of the validated input's canonical JSON.
+    expect(cardText).toContain(`Input hash${inputDigest(launched.input)}`);
+    expect(cardText).toMatch(/Deadline.*in (9|10) minutes/);
+    await browser.screenshot(alex, 'inbox');
+    await card.getByLabel('Comment').fill('restore checked with Jane');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByRole('status').filter({ hasText: 'Approved: the gate is now approved.' }).waitFor();
+
+    // The run finishes; its page shows who did what and the rendered report.
+    await card.getByRole('link', { name: runId }).click();
+    await waitForRunStatus(alex, 'succeeded');
+    const timeline = (await alex.locator('ol.timeline').textContent())!;
+    expect(timeline).toMatch(/blair requested data-restore/);
+    expect(timeline).toMatch(/alex approved “Restore .*”: restore checked with Jane/);
+    const report = alex.getByRole('region', { name: 'Report' });
+    await report.locator('.markdown h3').first().waitFor();
+    expect(await report.textContent()).toContain(runId);
+    await browser.screenshot(alex, 'run-succeeded');
+    const ended = (await request(env.api.server).get(`/v1/runs/${runId}`).set(auth('sam'))).body as RunState;
+    expect(ended).toMatchObject({
+      status: 'succeeded',
+      gates: [{ state: 'approved', decisions: [{ by: 'alex', comment: 'restore checked with Jane' }] }],
+    });
+
+    // The run list, filtered in the URL, links to it.
+    await alex.goto(`/console/runs?runbook=data-restore&requestedBy=blair`);
+    await alex.getByRole('link', { name: runId }).waitFor();
+    await browser.screenshot(alex, 'runs');
+  });
+});
+
+describe('the web console, in Chromium: steering a patch rollout and the calendar', () => {
+  const OLD = { openssl: '3.0.11' };
+  let root: string;
+  let lab: LabFleetFixture;
+  let api: TestApi;
+  let worker: TestWorker;
+  let temporal: Awaited<ReturnType<typeof testClient>>;
+  let browser: ConsoleBrowser;
+
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'console-rollout-'));
+    lab = await createLabFleet({ dir: path.join(root, 'fleet'), canary: 1, production: 4, packages: OLD });
+    api = await startTestApi({ inventoryFile: lab.inventoryFile, calendarFile: lab.calendarFile });
+    [worker, temporal] = await Promise.all([
+      startTestWorker({ taskQueue: api.taskQueue, hosts: lab, calendarFile: lab.calendarFile }),
+      testClient(),
+    ]);
+    browser = await openConsoleBrowser(await listen(api.app));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await api?.app.close();
+    await worker?.stop();
+    await temporal?.connection.close();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const getRun = async (runId: string) =>
+    (await request(api.server).get(`/v1/runs/${runId}`).set(auth('sam')).expect(200)).body as RunState;
+
+  it('pauses and resumes the rollout from the run page; an approver sees no steering controls', async () => {
+    const launched = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send({
+        runbook: 'security-patching',
+        input: {
+          targets: { tags: ['lab'] },
+          patches: [{ package: 'openssl', version: '3.0.15' }],
+          waves: ['rest'],
+          concurrency: 2,
+          bakeSeconds: 0,
+          failureThreshold: { count: 1 },
+          approval: { timeoutSeconds: 600 },
+        },
+      })
+      .expect(201);
+    const runId: string = launched.body.runId;
+    await eventually(
+      async () => ((await getRun(runId)).gates.some((g) => g.id === 'approve-production' && g.state === 'pending') ? true : undefined),
+      60_000,
+      'the canary to pass and the production gate to open',
+    );
+
+    const tess = await browser.signedIn('tess', `/console/runs/${runId}`);
+    const rollout = tess.getByRole('region', { name: 'Rollout' });
+    await rollout.getByRole('row', { name: /^canary/ }).waitFor();
+    await tess.getByRole('button', { name: 'Pause rollout' }).click();
+    await tess.getByRole('status').filter({ hasText: 'Paused.' }).waitFor();
+    await rollout.locator('.status-paused').waitFor();
+    expect((await getRun(runId)).rollout).toMatchObject({ paused: true, operatorActions: [{ action: 'pause', by: 'tess' }] });
+
+    await request(api.server)
+      .post(`/v1/runs/${runId}/approvals/approve-production`)
+      .set(auth('alex'))
+      .send({ decision: 'approve' })
+      .expect(200);
+    await eventually(async () => ((await getRun(runId)).gates[0].state === 'approved' ? true : undefined), 20_000, 'the approval');
+    // Approved, but paused: no production host was touched.
+    expect((await lab.fleet.ledger()).filter((e) => e.op === 'patch').map((e) => e.host)).toEqual(lab.canary);
+    await rollout.getByRole('row', { name: /^wave 1/ }).waitFor();
+    await browser.screenshot(tess, 'rollout-paused');
+
+    // An approver may look but not steer.
+    const alex = await browser.signedIn('alex', `/console/runs/${runId}`);
+    await alex
+      .getByRole('region', { name: 'Rollout' })
+      .getByRole('row', { name: /^canary/ })
+      .waitFor();
+    expect(await alex.getByRole('button', { name: /Pause rollout|Resume rollout/ }).count()).toBe(0);
+    expect(await alex.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+    await alex.close();
+
+    await tess.getByRole('button', { name: 'Resume rollout' }).click();
+    await tess.getByRole('status').filter({ hasText: 'Resumed.' }).waitFor();
+    await waitForRunStatus(tess, 'succeeded');
+    const waves = await rollout.getByRole('row', { name: /^wave 1/ }).textContent();
+    expect(waves).toMatch(/^wave 1\s*done\s*4\s*0\s*0\s*4/);
+    const timeline = (await tess.locator('ol.timeline').textContent())!;
+    expect(timeline).toMatch(/tess pause: paused from the console/);
+    expect(timeline).toMatch(/tess resume: resumed/);
+    await browser.screenshot(tess, 'rollout-succeeded');
+    const ended = await getRun(runId);
+    expect(ended.rollout!.operatorActions.map((a) => [a.action, a.by])).toEqual([
+      ['pause', 'tess'],
+      ['resume', 'tess'],
+    ]);
+    expect(ended.status).toBe('succeeded');
+  });
+
+  it('shows schedule fire times, maintenance windows and freezes on the week', async () => {
+    const scheduleId = `console-${randomUUID().slice(0, 8)}`;
+    await request(api.server)
+      .post('/v1/schedules')
+      .set(auth('sam'))
+      .send({
+        id: scheduleId,
+        runbook: 'data-restore',
+        input: restoreInput(),
+        spec: { cron: ['30 3 * * *'] },
+        paused: true,
+        note: 'nightly restore drill',
+      })
+      .expect(201);
+    await request(api.server)
+      .put('/v1/maintenance/windows/nightly')
+      .set(auth('sam'))
+      .send({ opens: '0 22 * * *', timezone: 'UTC', durationSeconds: 7200, description: 'patch window' })
+      .expect(200);
+    // A freeze over this week's Wednesday (UTC): the week view must show it on that day.
+    const monday = new Date();
+    monday.setUTCHours(0, 0, 0, 0);
+    monday.setUTCDate(monday.getUTCDate() - ((monday.getUTCDay() + 6) % 7));
+    const wednesday = new Date(monday.getTime() + 2 * 86_400_000);
+    await request(api.server)
+      .put('/v1/maintenance/freezes/audit')
+      .set(auth('sam'))
+      .send({ periods: [{ from: wednesday.toISOString(), to: new Date(wednesday.getTime() + 86_400_000).toISOString(), reason: 'audit' }] })
+      .expect(200);
+    try {
+      // Listed from Temporal visibility, which may lag a moment behind the create.
+      await eventually(
+        async () => ((await request(api.server).get('/v1/schedules').set(auth('sam'))).body.schedules.length ? true : undefined),
+        20_000,
+        'the schedule to be listed',
+      );
+      const sam = await browser.signedIn('sam', '/console/calendar');
+      await sam.getByRole('row', { name: new RegExp(scheduleId) }).waitFor();
+      const wed = sam.getByRole('region', { name: /^Wed/ });
+      await wed.getByText(/freeze audit: audit/).waitFor();
+      // The window closes for changes during the freeze (the API's verdicts): not open on Wednesday.
+      expect(await wed.getByText(/window nightly open/).count()).toBe(0);
+      const thursday = sam.getByRole('region', { name: /^Thu/ });
+      await thursday.getByText(/22:00–… window nightly open/).waitFor();
+      await thursday.getByText(new RegExp(`03:30 ${scheduleId} runs data-restore \\(paused\\)`)).waitFor();
+      await browser.screenshot(sam, 'calendar');
+    } finally {
+      await request(api.server).delete(`/v1/schedules/${scheduleId}`).set(auth('sam'));
+    }
+  });
+});
