@@ -4,7 +4,7 @@
  * route files define them (apps/api/src/*\/*.routes.ts).
  */
 import type { GateRecord, RunState } from '@runbooks/contracts';
-import type { JsonSchema } from './schema-form';
+import type { JsonSchema } from './schema-draft';
 
 export type { GateRecord, HostRecord, RolloutState, RunState, StepRecord, WaveRecord } from '@runbooks/contracts';
 

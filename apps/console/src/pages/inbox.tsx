@@ -135,7 +135,7 @@ function ApprovalCard({
           ))}
         </ul>
       ) : null}
-      <details open={standalone}>
+      <details open>
         <summary>What the run will do</summary>
         <ol class="steps-plan">
           {state.steps.map((s) => (

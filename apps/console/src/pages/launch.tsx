@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, post } from '../api';
 import { getJson, toApiError, useLoad } from '../data';
 import { href, navigate } from '../router';
-import { draftToValue, fieldId, initialDraft, SchemaForm, shownPaths, type Draft } from '../schema-form';
+import { draftToValue, fieldId, initialDraft, shownPaths, type Draft } from '../schema-draft';
+import { SchemaForm } from '../schema-form';
 import type { RunbookSummary } from '../types';
 import { ErrorNote } from '../ui';
 
