@@ -6,6 +6,7 @@
  * into the JSON to send, and the API's 400 issues (paths like `input.repository.url`) are shown
  * next to the field of that path.
  */
+import type { ComponentChildren } from 'preact';
 import type { Issue } from './api';
 import { fieldId, humanize, initialDraft, kindOf, variants, type Draft, type JsonSchema } from './schema-draft';
 
@@ -53,40 +54,26 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
     </p>
   );
 
+  // Objects, lists of objects and choices are a fieldset named by the field, with the field's own issues first.
+  const group = (children: ComponentChildren) => (
+    <fieldset class="group" id={id}>
+      <legend>
+        {label}
+        {required ? ' (required)' : ''}
+      </legend>
+      <Messages id={errorId} issues={own} />
+      {children}
+    </fieldset>
+  );
+
   if (kind === 'object') {
-    const d = draft as Record<string, Draft>;
-    return (
-      <fieldset class="group" id={id}>
-        <legend>
-          {label}
-          {required ? ' (required)' : ''}
-        </legend>
-        <Messages id={errorId} issues={own} />
-        {Object.entries(schema.properties ?? {}).map(([key, sub]) => (
-          <SchemaField
-            key={key}
-            schema={sub}
-            name={key}
-            path={`${path}.${key}`}
-            draft={d[key] ?? initialDraft(sub)}
-            required={schema.required?.includes(key) ?? false}
-            issues={issues}
-            onChange={(next) => onChange({ ...d, [key]: next })}
-          />
-        ))}
-      </fieldset>
-    );
+    return group(<ObjectFields schema={schema} path={path} draft={draft} issues={issues} onChange={onChange} />);
   }
 
   if (kind === 'objects') {
     const items = draft as Draft[];
-    return (
-      <fieldset class="group" id={id}>
-        <legend>
-          {label}
-          {required ? ' (required)' : ''}
-        </legend>
-        <Messages id={errorId} issues={own} />
+    return group(
+      <>
         {items.map((item, i) => (
           <div class="list-item" key={i}>
             <SchemaField
@@ -106,7 +93,7 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
         <button type="button" class="secondary" onClick={() => onChange([...items, initialDraft(schema.items!, undefined)])}>
           Add {label.toLowerCase()}
         </button>
-      </fieldset>
+      </>,
     );
   }
 
@@ -115,10 +102,8 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
     const { variant, value } = draft as { variant: number; value: Draft };
     const optionLabel = (o: JsonSchema, i: number) =>
       o.title ?? (o.required?.length ? o.required.map(humanize).join(', ') : `Option ${i + 1}`);
-    return (
-      <fieldset class="group" id={id}>
-        <legend>{label}</legend>
-        <Messages id={errorId} issues={own} />
+    return group(
+      <>
         <div class="choices" role="radiogroup" aria-label={`${label}: kind`}>
           {options.map((o, i) => (
             <label key={i} class="inline">
@@ -141,7 +126,7 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
           issues={[]}
           onChange={(next) => onChange({ variant, value: next })}
         />
-      </fieldset>
+      </>,
     );
   }
 
@@ -160,56 +145,32 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
     </label>
   );
 
+  // One control per kind; each sits under its label with its hint (its API path) and its issues.
+  let control;
+  let extra: string | undefined;
   if (kind === 'boolean') {
-    return (
-      <div class="field">
-        <label class="inline">
-          <input type="checkbox" {...common} checked={draft === true} onChange={(e) => onChange((e.target as HTMLInputElement).checked)} />
-          {label}
-        </label>
-        {hint()}
-        <Messages id={errorId} issues={own} />
-      </div>
+    control = (
+      <label class="inline">
+        <input type="checkbox" {...common} checked={draft === true} onChange={(e) => onChange((e.target as HTMLInputElement).checked)} />
+        {label}
+      </label>
     );
-  }
-
-  if (kind === 'enum') {
-    return (
-      <div class="field">
-        {labelEl}
-        <select {...common} value={String(draft)} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
-          {required && schema.default !== undefined ? null : <option value="">(not set)</option>}
-          {schema.enum!.map((v) => (
-            <option key={String(v)} value={String(v)}>
-              {String(v)}
-            </option>
-          ))}
-        </select>
-        {hint()}
-        <Messages id={errorId} issues={own} />
-      </div>
+  } else if (kind === 'enum') {
+    control = (
+      <select {...common} value={String(draft)} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        {required && schema.default !== undefined ? null : <option value="">(not set)</option>}
+        {schema.enum!.map((v) => (
+          <option key={String(v)} value={String(v)}>
+            {String(v)}
+          </option>
+        ))}
+      </select>
     );
-  }
-
-  if (kind === 'lines') {
-    return (
-      <div class="field">
-        {labelEl}
-        <textarea {...common} rows={3} value={String(draft)} onInput={(e) => onChange((e.target as HTMLTextAreaElement).value)} />
-        {hint('one per line')}
-        <Messages id={errorId} issues={own} />
-      </div>
-    );
-  }
-
-  const range =
-    kind === 'number' && (schema.minimum !== undefined || schema.maximum !== undefined)
-      ? `${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
-      : undefined;
-  const format = schema.format === 'date-time' ? 'an instant such as 2026-12-01T02:00:00Z' : undefined;
-  return (
-    <div class="field">
-      {labelEl}
+  } else if (kind === 'lines') {
+    control = <textarea {...common} rows={3} value={String(draft)} onInput={(e) => onChange((e.target as HTMLTextAreaElement).value)} />;
+    extra = 'one per line';
+  } else {
+    control = (
       <input
         {...common}
         type="text"
@@ -217,30 +178,47 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
         value={String(draft)}
         onInput={(e) => onChange((e.target as HTMLInputElement).value)}
       />
-      {hint(range ?? format)}
+    );
+    if (kind === 'number' && (schema.minimum !== undefined || schema.maximum !== undefined)) {
+      extra = `${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`;
+    } else if (schema.format === 'date-time') extra = 'an instant such as 2026-12-01T02:00:00Z';
+  }
+  return (
+    <div class="field">
+      {kind === 'boolean' ? null : labelEl}
+      {control}
+      {hint(extra)}
       <Messages id={errorId} issues={own} />
     </div>
   );
 }
 
-/** The whole form body for one schema at one root path (`input` for a launch). */
-export function SchemaForm(props: { schema: JsonSchema; root: string; draft: Draft; issues: Issue[]; onChange: (draft: Draft) => void }) {
-  const { schema, root, draft, issues, onChange } = props;
+/** One field per property of an object schema. */
+function ObjectFields({ schema, path, draft, issues, onChange }: Omit<FieldProps, 'name' | 'required'>) {
   const d = draft as Record<string, Draft>;
   return (
-    <div class="schema-form">
+    <>
       {Object.entries(schema.properties ?? {}).map(([key, sub]) => (
         <SchemaField
           key={key}
           schema={sub}
           name={key}
-          path={`${root}.${key}`}
+          path={`${path}.${key}`}
           draft={d[key] ?? initialDraft(sub)}
           required={schema.required?.includes(key) ?? false}
           issues={issues}
           onChange={(next) => onChange({ ...d, [key]: next })}
         />
       ))}
+    </>
+  );
+}
+
+/** The whole form body for one schema at one root path (`input` for a launch, a task's evidence next). */
+export function SchemaForm(props: { schema: JsonSchema; root: string; draft: Draft; issues: Issue[]; onChange: (draft: Draft) => void }) {
+  return (
+    <div class="schema-form">
+      <ObjectFields schema={props.schema} path={props.root} draft={props.draft} issues={props.issues} onChange={props.onChange} />
     </div>
   );
 }

@@ -31,3 +31,23 @@ export function Section({ title, children, id }: { title: string; children: Comp
 export function Json({ value }: { value: unknown }) {
   return <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
 }
+
+/** A scrollable table with a header row; rows are the children. */
+export function Table({ columns, label, children }: { columns: ComponentChildren[]; label?: string; children: ComponentChildren }) {
+  return (
+    <div class="table-scroll">
+      <table aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c, i) => (
+              <th scope="col" key={i}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -3,7 +3,7 @@ import { encode } from '../api';
 import { formatTime, getJson, useLoad } from '../data';
 import { href } from '../router';
 import type { MaintenanceView, ScheduleDetail, ScheduleSummary } from '../types';
-import { ErrorNote, Section, Status } from '../ui';
+import { ErrorNote, Section, Status, Table } from '../ui';
 
 interface CalendarEvent {
   kind: 'fire' | 'window' | 'freeze';
@@ -148,35 +148,22 @@ export function Calendar() {
       </Section>
 
       <Section title="Schedules">
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Schedule</th>
-                <th scope="col">Runbook</th>
-                <th scope="col">State</th>
-                <th scope="col">Next fire time</th>
-                <th scope="col">Note</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(week.data?.schedules ?? []).map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">
-                    <a href={`${href('runs')}?scheduleId=${encode(s.id)}`}>{s.id}</a>
-                  </th>
-                  <td>{s.runbook}</td>
-                  <td>
-                    <Status value={s.paused ? 'paused' : 'active'} />
-                  </td>
-                  <td>{formatTime(s.nextFireTime)}</td>
-                  <td>{s.note}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {week.data && week.data.schedules.length === 0 ? <p>No schedules.</p> : null}
-        </div>
+        <Table columns={['Schedule', 'Runbook', 'State', 'Next fire time', 'Note']}>
+          {(week.data?.schedules ?? []).map((s) => (
+            <tr key={s.id}>
+              <th scope="row">
+                <a href={`${href('runs')}?scheduleId=${encode(s.id)}`}>{s.id}</a>
+              </th>
+              <td>{s.runbook}</td>
+              <td>
+                <Status value={s.paused ? 'paused' : 'active'} />
+              </td>
+              <td>{formatTime(s.nextFireTime)}</td>
+              <td>{s.note}</td>
+            </tr>
+          ))}
+        </Table>
+        {week.data && week.data.schedules.length === 0 ? <p>No schedules.</p> : null}
       </Section>
 
       <Section title="Maintenance windows">
@@ -187,35 +174,22 @@ export function Calendar() {
               {week.data.maintenance.verdict.open ? 'changes allowed' : `closed — ${week.data.maintenance.verdict.reason}`}
               {week.data.maintenance.verdict.until ? ` until ${formatTime(week.data.maintenance.verdict.until)}` : ''}.
             </p>
-            <div class="table-scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Window</th>
-                    <th scope="col">Opens (cron)</th>
-                    <th scope="col">Time zone</th>
-                    <th scope="col">Open for</th>
-                    <th scope="col">Now</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {week.data.maintenance.windows.map((w) => (
-                    <tr key={w.name}>
-                      <th scope="row">{w.name}</th>
-                      <td>
-                        <code>{w.opens}</code>
-                      </td>
-                      <td>{w.timezone}</td>
-                      <td>{Math.round(w.durationSeconds / 60)} min</td>
-                      <td>
-                        <Status value={w.verdict.open ? 'open' : 'closed'} /> {w.verdict.reason}
-                        {w.verdict.until ? ` (until ${formatTime(w.verdict.until)})` : ''}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table columns={['Window', 'Opens (cron)', 'Time zone', 'Open for', 'Now']}>
+              {week.data.maintenance.windows.map((w) => (
+                <tr key={w.name}>
+                  <th scope="row">{w.name}</th>
+                  <td>
+                    <code>{w.opens}</code>
+                  </td>
+                  <td>{w.timezone}</td>
+                  <td>{Math.round(w.durationSeconds / 60)} min</td>
+                  <td>
+                    <Status value={w.verdict.open ? 'open' : 'closed'} /> {w.verdict.reason}
+                    {w.verdict.until ? ` (until ${formatTime(w.verdict.until)})` : ''}
+                  </td>
+                </tr>
+              ))}
+            </Table>
             <h3>Change freezes</h3>
             {week.data.maintenance.freezes.length ? (
               <ul>

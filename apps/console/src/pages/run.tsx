@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, encode, post, type ApiError } from '../api';
 import { formatTime, getJson, relative, toApiError, useLoad } from '../data';
@@ -5,7 +6,7 @@ import { Markdown } from '../markdown';
 import { href } from '../router';
 import { may, type Principal } from '../session';
 import { TERMINAL, type HostRecord, type RolloutState, type RunDetail } from '../types';
-import { ErrorNote, Json, Section, Status } from '../ui';
+import { ErrorNote, Json, Section, Status, Table } from '../ui';
 
 /** The live run page: polls the run until it ends. */
 export function RunPage({ runId, me }: { runId: string; me: Principal }) {
@@ -83,34 +84,20 @@ export function RunPage({ runId, me }: { runId: string; me: Principal }) {
       {!ended && may(me, 'technician') ? <CancelForm runId={runId} onDone={run.reload} /> : null}
 
       <Section title="Steps">
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Step</th>
-                <th scope="col">State</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Started</th>
-                <th scope="col">Ended</th>
-                <th scope="col">Summary</th>
-              </tr>
-            </thead>
-            <tbody>
-              {state.steps.map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">{s.title}</th>
-                  <td>
-                    <Status value={s.state} />
-                  </td>
-                  <td>{s.attempts}</td>
-                  <td>{formatTime(s.startedAt)}</td>
-                  <td>{formatTime(s.endedAt)}</td>
-                  <td>{s.error ?? s.summary ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Step', 'State', 'Attempts', 'Started', 'Ended', 'Summary']}>
+          {state.steps.map((s) => (
+            <tr key={s.id}>
+              <th scope="row">{s.title}</th>
+              <td>
+                <Status value={s.state} />
+              </td>
+              <td>{s.attempts}</td>
+              <td>{formatTime(s.startedAt)}</td>
+              <td>{formatTime(s.endedAt)}</td>
+              <td>{s.error ?? s.summary ?? ''}</td>
+            </tr>
+          ))}
+        </Table>
       </Section>
 
       {state.gates.length ? (
@@ -175,17 +162,29 @@ function useAction() {
   return { busy, error, done, act };
 }
 
+/** A one-line form: its fields, then its button; submitting calls `onSubmit` (no page load). */
+function InlineForm({ label, onSubmit, children }: { label?: string; onSubmit: () => unknown; children: ComponentChildren }) {
+  return (
+    <form
+      class="inline-form"
+      aria-label={label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}
+
 function CancelForm({ runId, onDone }: { runId: string; onDone: () => void }) {
   const [reason, setReason] = useState('');
   const { busy, error, done, act } = useAction();
   return (
-    <form
-      class="inline-form"
-      aria-label="Cancel the run"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void act('Cancellation requested.', () => post(`/v1/runs/${encode(runId)}/cancel`, { reason }), onDone);
-      }}
+    <InlineForm
+      label="Cancel the run"
+      onSubmit={() => act('Cancellation requested.', () => post(`/v1/runs/${encode(runId)}/cancel`, { reason }), onDone)}
     >
       <div class="field">
         <label for="cancel-reason">Reason to cancel</label>
@@ -202,7 +201,7 @@ function CancelForm({ runId, onDone }: { runId: string; onDone: () => void }) {
       </button>
       <ErrorNote error={error} label="Not cancelled" />
       {done ? <p role="status">{done}</p> : null}
-    </form>
+    </InlineForm>
   );
 }
 
@@ -257,39 +256,23 @@ function Rollout({
       </dl>
 
       <h3>Waves</h3>
-      <div class="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Wave</th>
-              <th scope="col">State</th>
-              <th scope="col">Hosts</th>
+      <Table columns={['Wave', 'State', 'Hosts', ...HOST_STATES.map((s) => s.replace(/_/g, ' '))]}>
+        {rollout.waves.map((w) => {
+          const hosts = rollout.hosts.filter((h) => h.wave === w.index);
+          return (
+            <tr key={w.index}>
+              <th scope="row">{w.name}</th>
+              <td>
+                <Status value={w.state} />
+              </td>
+              <td>{w.hosts}</td>
               {HOST_STATES.map((s) => (
-                <th scope="col" key={s}>
-                  {s.replace(/_/g, ' ')}
-                </th>
+                <td key={s}>{hosts.filter((h) => h.state === s).length}</td>
               ))}
             </tr>
-          </thead>
-          <tbody>
-            {rollout.waves.map((w) => {
-              const hosts = rollout.hosts.filter((h) => h.wave === w.index);
-              return (
-                <tr key={w.index}>
-                  <th scope="row">{w.name}</th>
-                  <td>
-                    <Status value={w.state} />
-                  </td>
-                  <td>{w.hosts}</td>
-                  {HOST_STATES.map((s) => (
-                    <td key={s}>{hosts.filter((h) => h.state === s).length}</td>
-                  ))}
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </Table>
 
       {steer ? (
         <div class="steering" role="group" aria-labelledby="steer-heading">
@@ -305,13 +288,7 @@ function Rollout({
               </button>
             )}
           </div>
-          <form
-            class="inline-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void call('concurrency', { concurrency: Number(concurrency) }, `Concurrency set to ${concurrency}.`);
-            }}
-          >
+          <InlineForm onSubmit={() => call('concurrency', { concurrency: Number(concurrency) }, `Concurrency set to ${concurrency}.`)}>
             <div class="field">
               <label for="steer-concurrency">Concurrency (1–200)</label>
               <input
@@ -326,14 +303,8 @@ function Rollout({
             <button type="submit" class="secondary" disabled={busy}>
               Set concurrency
             </button>
-          </form>
-          <form
-            class="inline-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void call('skip', { host: skipHost }, `Skipped ${skipHost}.`);
-            }}
-          >
+          </InlineForm>
+          <InlineForm onSubmit={() => call('skip', { host: skipHost }, `Skipped ${skipHost}.`)}>
             <div class="field">
               <label for="steer-skip">Skip a pending host</label>
               <select id="steer-skip" value={skipHost} onChange={(e) => setSkipHost((e.target as HTMLSelectElement).value)}>
@@ -348,14 +319,8 @@ function Rollout({
             <button type="submit" class="secondary" disabled={busy || !skipHost}>
               Skip host
             </button>
-          </form>
-          <form
-            class="inline-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void call('abort', { reason: abortReason, rollback }, 'Abort requested.');
-            }}
-          >
+          </InlineForm>
+          <InlineForm onSubmit={() => call('abort', { reason: abortReason, rollback }, 'Abort requested.')}>
             <div class="field">
               <label for="steer-abort">Reason to abort</label>
               <input
@@ -372,7 +337,7 @@ function Rollout({
             <button type="submit" class="danger" disabled={busy || !abortReason.trim()}>
               Abort rollout
             </button>
-          </form>
+          </InlineForm>
           <ErrorNote error={error} label="Refused" />
           {done ? <p role="status">{done}</p> : null}
         </div>
@@ -390,31 +355,20 @@ function Rollout({
           ))}
         </select>
       </div>
-      <div class="table-scroll">
-        <table aria-label="Hosts">
-          <thead>
-            <tr>
-              <th scope="col">Host</th>
-              <th scope="col">Wave</th>
-              <th scope="col">State</th>
-              <th scope="col">Changes</th>
-              <th scope="col">At</th>
+      <div>
+        <Table label="Hosts" columns={['Host', 'Wave', 'State', 'Changes', 'At']}>
+          {shown.slice(0, 500).map((h) => (
+            <tr key={h.name}>
+              <th scope="row">{h.name}</th>
+              <td>{rollout.waves[h.wave]?.name ?? h.wave}</td>
+              <td>
+                <Status value={h.state} />
+              </td>
+              <td>{h.error ?? (h.changed ?? []).map((c) => `${c.package} ${c.from ?? '—'} → ${c.to}`).join(', ')}</td>
+              <td>{formatTime(h.at)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {shown.slice(0, 500).map((h) => (
-              <tr key={h.name}>
-                <th scope="row">{h.name}</th>
-                <td>{rollout.waves[h.wave]?.name ?? h.wave}</td>
-                <td>
-                  <Status value={h.state} />
-                </td>
-                <td>{h.error ?? (h.changed ?? []).map((c) => `${c.package} ${c.from ?? '—'} → ${c.to}`).join(', ')}</td>
-                <td>{formatTime(h.at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
         {shown.length > 500 ? <p>Showing the first 500 of {shown.length} hosts; filter by state to see others.</p> : null}
       </div>
     </Section>

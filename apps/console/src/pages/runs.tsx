@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { getJson, formatTime, useLoad } from '../data';
 import { BASE, href, navigate } from '../router';
 import type { RunbookSummary, RunSummary } from '../types';
-import { ErrorNote, Status } from '../ui';
+import { ErrorNote, Status, Table } from '../ui';
 
 const STATUSES = ['running', 'awaiting_approval', 'compensating', 'succeeded', 'failed', 'rejected', 'cancelled'];
 const FILTERS = ['runbook', 'status', 'requestedBy', 'awaitingApproval', 'scheduleId'] as const;
@@ -72,36 +72,24 @@ export function Runs({ query }: { query: URLSearchParams }) {
       </form>
       <ErrorNote error={runs.error} />
       {runs.data ? (
-        <div class="table-scroll">
-          <table aria-label="Runs">
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Runbook</th>
-                <th scope="col">Status</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Started</th>
-                <th scope="col">Ended</th>
+        <div>
+          <Table label="Runs" columns={['Run', 'Runbook', 'Status', 'Requested by', 'Started', 'Ended']}>
+            {runs.data.runs.map((r) => (
+              <tr key={r.runId}>
+                <td>
+                  <a href={href('runs', r.runId)}>{r.runId}</a>
+                </td>
+                <td>{r.runbook ?? '—'}</td>
+                <td>
+                  <Status value={r.status ?? r.temporalStatus.toLowerCase()} />
+                  {r.awaitingApproval ? ' (approval)' : ''}
+                </td>
+                <td>{r.requestedBy ?? '—'}</td>
+                <td>{formatTime(r.startTime)}</td>
+                <td>{formatTime(r.closeTime)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {runs.data.runs.map((r) => (
-                <tr key={r.runId}>
-                  <td>
-                    <a href={href('runs', r.runId)}>{r.runId}</a>
-                  </td>
-                  <td>{r.runbook ?? '—'}</td>
-                  <td>
-                    <Status value={r.status ?? r.temporalStatus.toLowerCase()} />
-                    {r.awaitingApproval ? ' (approval)' : ''}
-                  </td>
-                  <td>{r.requestedBy ?? '—'}</td>
-                  <td>{formatTime(r.startTime)}</td>
-                  <td>{formatTime(r.closeTime)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {runs.data.runs.length === 0 ? <p>No runs match.</p> : null}
         </div>
       ) : (
