@@ -17,6 +17,19 @@ async function waitForRunStatus(page: Page, status: string): Promise<void> {
   await page.locator('h1 .status', { hasText: new RegExp(`^${status}$`) }).waitFor({ timeout: 90_000 });
 }
 
+/** Every input, select, textarea and button on the page has an accessible name (a label, text or aria-label). */
+async function expectEveryControlLabelled(page: Page): Promise<void> {
+  const unnamed = await page.$$eval('input, select, textarea, button', (controls) =>
+    controls
+      .filter((c) => {
+        const labelled = (c as HTMLInputElement).labels?.length || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby');
+        return !labelled && !(c.tagName === 'BUTTON' && c.textContent?.trim());
+      })
+      .map((c) => c.outerHTML.slice(0, 120)),
+  );
+  expect(unnamed).toEqual([]);
+}
+
 describe('the web console, in Chromium, against the real API and worker: a restore', () => {
   let env: RestoreEnvironment;
   let browser: ConsoleBrowser;
@@ -80,6 +93,7 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     await expect(blair.getByLabel(/^Target/).getAttribute('aria-invalid')).resolves.toBe('true');
     await expect(blair.getByLabel(/^Path/).getAttribute('aria-invalid')).resolves.toBeNull();
     await browser.screenshot(blair, 'launch-400-at-fields');
+    await expectEveryControlLabelled(blair);
     await expect(request(env.api.server).get('/v1/runs?requestedBy=blair').set(auth('blair'))).resolves.toMatchObject({
       body: { runs: [] },
     });
@@ -116,8 +130,14 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     const gateAfterRefusal = (await request(env.api.server).get(`/v1/runs/${runId}`).set(auth('sam'))).body as RunState;
     expect(gateAfterRefusal.gates[0]).toMatchObject({ id: 'approve-restore', state: 'pending', decisions: [] });
 
-    // Alex opens the inbox: the card shows the requester, deadline, escalation tier and input hash.
-    const alex = await browser.signedIn('alex', '/console/');
+    // Alex signs in with the keyboard alone and opens the inbox: the card shows the requester,
+    // deadline, escalation tier and input hash.
+    const alex = await browser.context.newPage();
+    await alex.goto('/console/');
+    await alex.keyboard.press('Tab');
+    await alex.keyboard.type('demo-approver-token');
+    await alex.keyboard.press('Enter');
+    await alex.getByRole('heading', { name: 'Inbox' }).waitFor();
     const card = alex.getByRole('article').filter({ hasText: runId });
     await card.waitFor();
     const cardText = (await card.textContent())!;
@@ -127,8 +147,12 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     expect(cardText).toContain(`Input hash${inputDigest(launched.input)}`);
     expect(cardText).toMatch(/Deadline.*in (9|10) minutes/);
     await browser.screenshot(alex, 'inbox');
+    await expectEveryControlLabelled(alex);
     await card.getByLabel('Comment').fill('restore checked with Jane');
-    await card.getByRole('button', { name: 'Approve' }).click();
+    // From the comment, Tab reaches Approve and Enter presses it.
+    await alex.keyboard.press('Tab');
+    await expect(alex.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Approve');
+    await alex.keyboard.press('Enter');
     await card.getByRole('status').filter({ hasText: 'Approved: the gate is now approved.' }).waitFor();
 
     // The run finishes; its page shows who did what and the rendered report.
@@ -226,6 +250,7 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
     expect((await lab.fleet.ledger()).filter((e) => e.op === 'patch').map((e) => e.host)).toEqual(lab.canary);
     await rollout.getByRole('row', { name: /^wave 1/ }).waitFor();
     await browser.screenshot(tess, 'rollout-paused');
+    await expectEveryControlLabelled(tess);
 
     // An approver may look but not steer.
     const alex = await browser.signedIn('alex', `/console/runs/${runId}`);
@@ -300,6 +325,7 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
       await thursday.getByText(/22:00–… window nightly open/).waitFor();
       await thursday.getByText(new RegExp(`03:30 ${scheduleId} runs data-restore \\(paused\\)`)).waitFor();
       await browser.screenshot(sam, 'calendar');
+      await expectEveryControlLabelled(sam);
     } finally {
       await request(api.server).delete(`/v1/schedules/${scheduleId}`).set(auth('sam'));
     }

@@ -9,7 +9,6 @@ import { ErrorNote } from '../ui';
 
 interface Launched {
   runId: string;
-  waitsForWindow?: { reason: string; until?: string };
 }
 
 /** Launch a runbook: its form is generated from the input JSON Schema the catalog publishes. */
@@ -58,9 +57,8 @@ function LaunchForm({ runbook }: { runbook: RunbookSummary }) {
       const input = draftToValue(runbook.inputSchema, draft);
       const launched = await post<Launched>('/v1/runs', { runbook: runbook.name, input, idempotencyKey });
       retryKey.current = null;
-      navigate(
-        href('runs', launched.runId) + (launched.waitsForWindow ? `?waits=${encodeURIComponent(launched.waitsForWindow.reason)}` : ''),
-      );
+      // A run that waits for its window says so on its page (rollout.waitingFor).
+      navigate(href('runs', launched.runId));
     } catch (err) {
       const apiError = toApiError(err);
       retryKey.current = apiError.status === 0 ? idempotencyKey : null;
