@@ -17,8 +17,12 @@ async function waitForRunStatus(page: Page, status: string): Promise<void> {
   await page.locator('h1 .status', { hasText: new RegExp(`^${status}$`) }).waitFor({ timeout: 90_000 });
 }
 
-/** Every input, select, textarea and button on the page has an accessible name (a label, text or aria-label). */
-async function expectEveryControlLabelled(page: Page): Promise<void> {
+/**
+ * What the pages promise for accessibility, checked on the rendered page: every input, select,
+ * textarea and button has an accessible name (a label, its text or aria-label), and all text
+ * has a contrast of at least 4.5:1 against the background it is drawn on (WCAG AA).
+ */
+async function expectAccessible(page: Page): Promise<void> {
   const unnamed = await page.$$eval('input, select, textarea, button', (controls) =>
     controls
       .filter((c) => {
@@ -28,6 +32,32 @@ async function expectEveryControlLabelled(page: Page): Promise<void> {
       .map((c) => c.outerHTML.slice(0, 120)),
   );
   expect(unnamed).toEqual([]);
+
+  const lowContrast = await page.evaluate(() => {
+    const rgb = (css: string) => (css.match(/[\d.]+/g) ?? []).map(Number);
+    const luminance = ([r, g, b]: number[]) =>
+      [r, g, b]
+        .map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const background = (el: Element | null): number[] => {
+      for (; el; el = el.parentElement) {
+        const c = rgb(getComputedStyle(el).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const found: string[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement!;
+      if (!node.textContent?.trim() || el.closest('[disabled], .visually-hidden, .skip, noscript, option')) continue;
+      const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) found.push(`${ratio.toFixed(2)}: ${node.textContent.trim().slice(0, 40)}`);
+    }
+    return found;
+  });
+  expect(lowContrast).toEqual([]);
 }
 
 describe('the web console, in Chromium, against the real API and worker: a restore', () => {
@@ -93,7 +123,7 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     await expect(blair.getByLabel(/^Target/).getAttribute('aria-invalid')).resolves.toBe('true');
     await expect(blair.getByLabel(/^Path/).getAttribute('aria-invalid')).resolves.toBeNull();
     await browser.screenshot(blair, 'launch-400-at-fields');
-    await expectEveryControlLabelled(blair);
+    await expectAccessible(blair);
     await expect(request(env.api.server).get('/v1/runs?requestedBy=blair').set(auth('blair'))).resolves.toMatchObject({
       body: { runs: [] },
     });
@@ -147,7 +177,7 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     expect(cardText).toContain(`Input hash${inputDigest(launched.input)}`);
     expect(cardText).toMatch(/Deadline.*in (9|10) minutes/);
     await browser.screenshot(alex, 'inbox');
-    await expectEveryControlLabelled(alex);
+    await expectAccessible(alex);
     await card.getByLabel('Comment').fill('restore checked with Jane');
     // From the comment, Tab reaches Approve and Enter presses it.
     await alex.keyboard.press('Tab');
@@ -162,7 +192,8 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     expect(timeline).toMatch(/blair requested data-restore/);
     expect(timeline).toMatch(/alex approved “Restore .*”: restore checked with Jane/);
     const report = alex.getByRole('region', { name: 'Report' });
-    await report.locator('.markdown h3').first().waitFor();
+    // The report is fetched again when the run ends: it says so too.
+    await report.locator('li', { hasText: 'Status: succeeded' }).waitFor();
     expect(await report.textContent()).toContain(runId);
     await browser.screenshot(alex, 'run-succeeded');
     const ended = (await request(env.api.server).get(`/v1/runs/${runId}`).set(auth('sam'))).body as RunState;
@@ -250,7 +281,7 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
     expect((await lab.fleet.ledger()).filter((e) => e.op === 'patch').map((e) => e.host)).toEqual(lab.canary);
     await rollout.getByRole('row', { name: /^wave 1/ }).waitFor();
     await browser.screenshot(tess, 'rollout-paused');
-    await expectEveryControlLabelled(tess);
+    await expectAccessible(tess);
 
     // An approver may look but not steer.
     const alex = await browser.signedIn('alex', `/console/runs/${runId}`);
@@ -325,7 +356,7 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
       await thursday.getByText(/22:00–… window nightly open/).waitFor();
       await thursday.getByText(new RegExp(`03:30 ${scheduleId} runs data-restore \\(paused\\)`)).waitFor();
       await browser.screenshot(sam, 'calendar');
-      await expectEveryControlLabelled(sam);
+      await expectAccessible(sam);
     } finally {
       await request(api.server).delete(`/v1/schedules/${scheduleId}`).set(auth('sam'));
     }
