@@ -12,6 +12,11 @@ export const SCREENSHOTS = path.join(repoRoot, 'test-results', 'console');
 
 export interface ConsoleBrowser {
   context: BrowserContext;
+  /**
+   * Script errors and console errors of every page (a CSP refusal is one); the 4xx answers the
+   * tests provoke on purpose are left out (Chromium logs each failed request).
+   */
+  errors: string[];
   /** A new tab signed in as `who` (each tab has its own sessionStorage, so its own person). */
   signedIn(who: keyof typeof tokens, url: string): Promise<Page>;
   screenshot(page: Page, name: string): Promise<void>;
@@ -41,9 +46,18 @@ export async function openConsoleBrowser(baseUrl: string): Promise<ConsoleBrowse
     locale: 'en-GB',
   });
   context.setDefaultTimeout(30_000);
+  const errors: string[] = [];
+  context.on('page', (page) => {
+    page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+        errors.push(`${page.url()}: ${message.text()}`);
+    });
+  });
 
   return {
     context,
+    errors,
     async signedIn(who, url) {
       const page = await context.newPage();
       await page.goto(url);

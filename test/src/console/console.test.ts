@@ -68,6 +68,9 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     env = await startRestoreEnvironment();
     browser = await openConsoleBrowser(await listen(env.api.app));
   });
+  afterEach(() => {
+    expect(browser.errors).toEqual([]);
+  });
   afterAll(async () => {
     await browser?.close();
     await env?.stop();
@@ -77,6 +80,8 @@ describe('the web console, in Chromium, against the real API and worker: a resto
     const index = await request(env.api.server).get('/console/runs/some-run').expect(200);
     expect(index.headers['content-type']).toMatch(/text\/html/);
     expect(index.headers['cache-control']).toBe('no-cache');
+    expect(index.headers['content-security-policy']).toMatch(/default-src 'self'; script-src 'self'; style-src 'self'/);
+    expect(index.headers['x-content-type-options']).toBe('nosniff');
     const asset = /src="(\/console\/assets\/[^"]+\.js)"/.exec(index.text)![1];
     const js = await request(env.api.server).get(asset).expect(200);
     expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
@@ -227,6 +232,9 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
       testClient(),
     ]);
     browser = await openConsoleBrowser(await listen(api.app));
+  });
+  afterEach(() => {
+    expect(browser.errors).toEqual([]);
   });
   afterAll(async () => {
     await browser?.close();

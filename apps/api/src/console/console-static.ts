@@ -11,6 +11,18 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
 /**
+ * The console keeps its Bearer token in sessionStorage, so script injection is what to fear: it
+ * loads only its own files and talks only to this origin (no inline script or style is built).
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/**
  * Serves the built console: files as they are, hashed assets cached for a year, and index.html
  * for every other path under /console (deep links such as /console/runs/{id} are routed in the
  * browser). A missing asset is a 404, never index.html, so a stale page fails visibly.
@@ -27,6 +39,7 @@ export function consoleStaticMiddleware(dist: string) {
 
   return function consoleStatic(req: Request, res: Response, next: NextFunction): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     // Mounted by path pattern, Express leaves req.url whole: serve relative to /console.
     const relative = req.originalUrl.replace(/^\/console(?=\/|\?|$)/, '') || '/';
     const original = req.url;
