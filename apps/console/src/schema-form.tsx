@@ -179,9 +179,11 @@ export function SchemaField({ schema, name, path, draft, required, issues, onCha
         onInput={(e) => onChange((e.target as HTMLInputElement).value)}
       />
     );
-    if (kind === 'number' && (schema.minimum !== undefined || schema.maximum !== undefined)) {
-      extra = `${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`;
-    } else if (schema.format === 'date-time') extra = 'an instant such as 2026-12-01T02:00:00Z';
+    // zod's int() says its range ends at 2^53 - 1: that is no limit to a person.
+    const max = schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER ? schema.maximum : undefined;
+    if (kind === 'number' && max !== undefined) extra = `${schema.minimum ?? '…'} to ${max}`;
+    else if (kind === 'number' && schema.minimum !== undefined) extra = `${schema.minimum} or more`;
+    else if (schema.format === 'date-time') extra = 'an instant such as 2026-12-01T02:00:00Z';
   }
   return (
     <div class="field">

@@ -247,31 +247,47 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
   const getRun = async (runId: string) =>
     (await request(api.server).get(`/v1/runs/${runId}`).set(auth('sam')).expect(200)).body as RunState;
 
-  it('pauses and resumes the rollout from the run page; an approver sees no steering controls', async () => {
-    const launched = await request(api.server)
-      .post('/v1/runs')
-      .set(auth('tess'))
-      .send({
-        runbook: 'security-patching',
-        input: {
-          targets: { tags: ['lab'] },
-          patches: [{ package: 'openssl', version: '3.0.15' }],
-          waves: ['rest'],
-          concurrency: 2,
-          bakeSeconds: 0,
-          failureThreshold: { count: 1 },
-          approval: { timeoutSeconds: 600 },
-        },
-      })
-      .expect(201);
-    const runId: string = launched.body.runId;
+  it('launches a patch rollout from its generated form, pauses and resumes it from the run page; an approver sees no steering controls', async () => {
+    // The security-patching form: lists of strings, a list of objects, a choice of shapes, nested defaults.
+    const tess = await browser.signedIn('tess', '/console/launch/security-patching');
+    await tess
+      .getByRole('group', { name: /^Targets/ })
+      .getByLabel(/^Tags/)
+      .fill('lab');
+    await tess.getByRole('button', { name: 'Add patches' }).click();
+    const patch = tess.getByRole('group', { name: /^Patches 1/ });
+    await patch.getByLabel(/^Package/).fill('openssl');
+    await patch.getByLabel(/^Version/).fill('3.0.15');
+    await tess.getByLabel(/^Waves/).fill('rest');
+    await tess.getByLabel(/^Concurrency/).fill('2');
+    await tess.getByLabel(/^Bake seconds/).fill('0');
+    const threshold = tess.getByRole('group', { name: /^Failure threshold/ });
+    await threshold.getByRole('radio', { name: 'Count' }).check();
+    await threshold.getByRole('textbox', { name: /^Count/ }).fill('1');
+    await tess
+      .getByRole('group', { name: /^Approval/ })
+      .getByLabel(/^Timeout seconds/)
+      .fill('600');
+    await browser.screenshot(tess, 'launch-security-patching');
+    await tess.getByRole('button', { name: 'Launch security-patching' }).click();
+    await tess.waitForURL(/\/console\/runs\/security-patching-/);
+    const runId = decodeURIComponent(new URL(tess.url()).pathname.split('/').pop()!);
+    expect((await getRun(runId)).input).toMatchObject({
+      targets: { tags: ['lab'] },
+      canary: { tags: ['canary'] },
+      patches: [{ package: 'openssl', version: '3.0.15' }],
+      waves: ['rest'],
+      concurrency: 2,
+      bakeSeconds: 0,
+      failureThreshold: { count: 1 },
+      approval: { timeoutSeconds: 600, requiredApprovals: 1 },
+    });
     await eventually(
       async () => ((await getRun(runId)).gates.some((g) => g.id === 'approve-production' && g.state === 'pending') ? true : undefined),
       60_000,
       'the canary to pass and the production gate to open',
     );
 
-    const tess = await browser.signedIn('tess', `/console/runs/${runId}`);
     const rollout = tess.getByRole('region', { name: 'Rollout' });
     await rollout.getByRole('row', { name: /^canary/ }).waitFor();
     await tess.getByRole('button', { name: 'Pause rollout' }).click();
