@@ -8,6 +8,7 @@ COPY workflows/package.json workflows/
 COPY activities/package.json activities/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
+COPY apps/console/package.json apps/console/
 COPY test/package.json test/
 RUN npm ci
 COPY . .

@@ -5,6 +5,7 @@ import { ApprovalsService } from './approvals/approvals.service';
 import { AuthGuard } from './auth/auth.guard';
 import { PrincipalDirectory } from './auth/principals';
 import { CatalogController } from './catalog/catalog.controller';
+import { ConsoleModule } from './console/console.module';
 import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
@@ -30,6 +31,7 @@ export class ApiModule {
   static forRoot(config: ApiConfig, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
     return {
       module: ApiModule,
+      imports: [ConsoleModule],
       controllers: [
         HealthController,
         DocsController,

@@ -90,7 +90,13 @@ export const runPageSchema = z.object({
   nextPageToken: z.string().nullable(),
 });
 
-export const runDetailSchema = runStateSchema.extend({ temporalStatus: z.string() });
+export const runDetailSchema = runStateSchema.extend({
+  temporalStatus: z.string(),
+  inputSha256: z
+    .string()
+    .nullable()
+    .meta({ description: 'sha256 of the canonical JSON of the validated input, which approvals are bound to; null if not recorded' }),
+});
 export type RunDetail = z.infer<typeof runDetailSchema>;
 
 export const runParamsSchema = z.object({ id: runIdSchema });

@@ -97,7 +97,8 @@ export class RunsService {
   /** The run's own account of itself (status query), with Temporal's execution status. */
   async get(runId: string): Promise<RunDetail> {
     const { state, description } = await this.read(runId);
-    return { ...state, temporalStatus: description.status.name };
+    const inputSha256 = description.memo?.[RUN_MEMO.inputSha256];
+    return { ...state, temporalStatus: description.status.name, inputSha256: typeof inputSha256 === 'string' ? inputSha256 : null };
   }
 
   /** The run state alone, as the report shows it. */
