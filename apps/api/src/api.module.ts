@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
 import { AuthGuard } from './auth/auth.guard';
+import { OidcAuthenticator } from './auth/oidc';
 import { PrincipalDirectory } from './auth/principals';
 import { CatalogController } from './catalog/catalog.controller';
 import type { ApiConfig } from './config';
@@ -59,6 +60,7 @@ export class ApiModule {
         preApprovalStoreProvider,
         calendarStoreProvider,
         MaintenanceService,
+        { provide: OidcAuthenticator, useFactory: () => OidcAuthenticator.fromEnv(process.env) },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };
