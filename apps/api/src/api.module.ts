@@ -10,6 +10,9 @@ import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
 import type { OpenApiDocument } from './http/openapi';
+import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
+import { SlackController } from './integrations/slack.controller';
+import { SlackInteractionsService } from './integrations/slack.service';
 import { InventoryController } from './inventory/inventory.controller';
 import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';
 import { MaintenanceController } from './maintenance/maintenance.controller';
@@ -42,6 +45,7 @@ export class ApiModule {
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
+        SlackController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
@@ -61,6 +65,8 @@ export class ApiModule {
         calendarStoreProvider,
         MaintenanceService,
         { provide: OidcAuthenticator, useFactory: () => OidcAuthenticator.fromEnv(process.env) },
+        { provide: SLACK_CONFIG, useFactory: () => loadSlackConfig(process.env) },
+        SlackInteractionsService,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

@@ -3,6 +3,7 @@ import { catalogRoutes } from './catalog/catalog.routes';
 import { docsRoutes } from './docs/docs.routes';
 import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
+import { slackRoutes } from './integrations/slack.routes';
 import { inventoryRoutes } from './inventory/inventory.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
@@ -22,4 +23,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),
+  ...Object.values(slackRoutes),
 ];
