@@ -12,15 +12,20 @@ const ACTION_PREFIX = 'runbooks';
  * `runbooks/approve/<runId>/<gateId>`: `/` appears in neither a run id nor a gate id, so the
  * three parts come back apart without ambiguity.
  */
+/** A link button (Open in console): Slack reports its click too, and there is nothing to do. */
+export function isLinkAction(actionId: string): boolean {
+  return actionId.startsWith(`${ACTION_PREFIX}/open`);
+}
+
 export function approvalActionId(decision: SlackDecision | 'open', runId: string, gateId: string): string {
   return [ACTION_PREFIX, decision, runId, gateId].join('/');
 }
 
-export function parseApprovalActionId(actionId: string): { decision: SlackDecision | 'open'; runId: string; gateId: string } | undefined {
+export function parseApprovalActionId(actionId: string): { decision: SlackDecision; runId: string; gateId: string } | undefined {
   const parts = actionId.split('/');
   if (parts.length !== 4 || parts[0] !== ACTION_PREFIX) return undefined;
   const [, decision, runId, gateId] = parts;
-  if (decision !== 'approve' && decision !== 'reject' && decision !== 'open') return undefined;
+  if (decision !== 'approve' && decision !== 'reject') return undefined;
   if (!runId || !gateId) return undefined;
   return { decision, runId, gateId };
 }
@@ -41,7 +46,8 @@ export interface SlackMessage {
  * and a link to the console page of the approval when the console URL is known.
  */
 export function slackMessage(notification: NotifyInput, consoleUrl?: string): SlackMessage {
-  const { runId, recipients, subject, text, fields = {}, gateId } = notification;
+  const { runId, recipients, subject, text, fields = {} } = notification;
+  const gateId = approvalGateOf(notification);
   const facts = Object.entries(fields);
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(subject, SLACK_LIMITS.headerChars) } },
@@ -56,8 +62,40 @@ export function slackMessage(notification: NotifyInput, consoleUrl?: string): Sl
     });
   }
   if (gateId) blocks.push(approvalActions(runId, gateId, consoleUrl));
+  else if (fields.task && consoleUrl) blocks.push(openRunAction(runId, consoleUrl));
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `For: ${recipients.join(', ') || 'approvers'} · run ${runId}` }] });
   return { text: `${subject}\n${text}`, blocks };
+}
+
+/**
+ * The approval gate a notice asks someone to decide: `gateId`, or the `gate` field the engine's
+ * escalation notices carry. Other notices (a task's, a run's outcome) ask for no decision here.
+ */
+export function approvalGateOf(notification: NotifyInput): string | undefined {
+  if (notification.gateId) return notification.gateId;
+  const isAboutApproval = notification.kind === 'escalation' || notification.kind === 'approval-requested';
+  return isAboutApproval ? notification.fields?.gate : undefined;
+}
+
+/** A task is completed with evidence in the console, not with a button: the notice links to its run. */
+function openRunAction(runId: string, consoleUrl: string): Record<string, unknown> {
+  return {
+    type: 'actions',
+    block_id: 'runbooks-run',
+    elements: [
+      {
+        type: 'button',
+        action_id: `${ACTION_PREFIX}/open-run/${runId}`,
+        text: { type: 'plain_text', text: 'Open in console' },
+        url: consoleRunUrl(consoleUrl, runId),
+      },
+    ],
+  };
+}
+
+/** The console page of a run. */
+export function consoleRunUrl(consoleUrl: string, runId: string): string {
+  return `${consoleUrl.replace(/\/+$/, '')}/console/runs/${encodeURIComponent(runId)}`;
 }
 
 function approvalActions(runId: string, gateId: string, consoleUrl: string | undefined): Record<string, unknown> {

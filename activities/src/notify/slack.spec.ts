@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NotifyInput } from '../types';
 import { createNotifier } from './create-notifier';
-import { approvalActionId, parseApprovalActionId, slackMessage } from './slack-blocks';
+import { approvalActionId, approvalGateOf, isLinkAction, parseApprovalActionId, slackMessage } from './slack-blocks';
 import { SlackBotNotifier } from './slack-bot';
 import { LogNotifier, NotifyFailureType, WebhookNotifier } from './webhook';
 
@@ -46,6 +46,7 @@ describe('Slack approval blocks', () => {
       approvalActionId('reject', approvalNotice.runId, 'approve-restore'),
       approvalActionId('open', approvalNotice.runId, 'approve-restore'),
     ]);
+    expect(isLinkAction(actions.elements[2].action_id)).toBe(true);
     expect(parseApprovalActionId(actions.elements[1].action_id)).toEqual({
       decision: 'reject',
       runId: approvalNotice.runId,
@@ -57,17 +58,40 @@ describe('Slack approval blocks', () => {
   });
 
   it('has no buttons on a notice that asks for no decision, and no link without a console URL', () => {
-    expect(slackMessage({ ...approvalNotice, gateId: undefined }).blocks.some((b) => b.type === 'actions')).toBe(false);
+    expect(slackMessage({ ...approvalNotice, gateId: undefined, fields: {} }).blocks.some((b) => b.type === 'actions')).toBe(false);
     const actions = slackMessage(approvalNotice).blocks.find((b) => b.type === 'actions') as { elements: unknown[] };
     expect(actions.elements).toHaveLength(2);
   });
 
-  it.each(['other/approve/run/gate', 'runbooks/approve/run', 'runbooks/launch/run/gate', 'runbooks/approve//gate'])(
-    'does not take %s for a runbooks action',
-    (id) => {
-      expect(parseApprovalActionId(id)).toBeUndefined();
-    },
-  );
+  it("takes the gate of the engine's escalation notices from their gate field; a task notice links to its run", () => {
+    const escalation = {
+      ...approvalNotice,
+      kind: 'escalation' as const,
+      gateId: undefined,
+      fields: { gate: 'approve-production', tier: '2' },
+    };
+    expect(approvalGateOf(escalation)).toBe('approve-production');
+    expect(approvalGateOf({ ...escalation, kind: 'run-completed' })).toBeUndefined();
+    const task = { ...escalation, fields: { task: 'replace-disk', tier: '2' } };
+    expect(approvalGateOf(task)).toBeUndefined();
+    const actions = slackMessage(task, 'https://runbooks.example.test').blocks.find((b) => b.type === 'actions') as {
+      elements: { action_id: string; url: string }[];
+    };
+    expect(actions.elements).toEqual([
+      expect.objectContaining({ url: `https://runbooks.example.test/console/runs/${encodeURIComponent(task.runId)}` }),
+    ]);
+    expect(isLinkAction(actions.elements[0].action_id)).toBe(true);
+  });
+
+  it.each([
+    'runbooks/open/run/gate',
+    'other/approve/run/gate',
+    'runbooks/approve/run',
+    'runbooks/launch/run/gate',
+    'runbooks/approve//gate',
+  ])('does not take %s for a runbooks action', (id) => {
+    expect(parseApprovalActionId(id)).toBeUndefined();
+  });
 });
 
 describe('SlackBotNotifier', () => {

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { NotifyInput, NotifyResult } from '../types';
-import { slackMessage } from './slack-blocks';
+import { approvalGateOf, slackMessage } from './slack-blocks';
 
 /** Delivers a runbook notification somewhere people (or their tools) will see it. */
 export interface Notifier {
@@ -37,7 +37,8 @@ export class WebhookNotifier implements Notifier {
   ) {}
 
   async send(notification: NotifyInput): Promise<NotifyResult> {
-    const { runId, kind, recipients, subject, fields = {}, idempotencyKey, gateId } = notification;
+    const { runId, kind, recipients, subject, fields = {}, idempotencyKey } = notification;
+    const gateId = approvalGateOf(notification);
     const body = {
       ...slackMessage(notification, this.options.consoleUrl),
       runId,

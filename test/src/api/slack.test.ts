@@ -207,6 +207,13 @@ describe('Slack request signatures', () => {
     expect(await gate(runId)).toMatchObject({ state: 'approved', decisions: [{ by: 'alex' }] });
   });
 
+  it('acknowledges a click on the console link without deciding anything', async () => {
+    const other = await env.launchToApproval('tess');
+    const res = await post(formBody({ user: 'U0ALEX', actionId: `runbooks/open/${other}/approve-restore` })).expect(200);
+    expect(res.body.outcome).toBe('ignored');
+    expect(await gate(other)).toMatchObject({ state: 'pending', decisions: [] });
+  });
+
   it('refuses, with 400 naming the field, an action that is not a runbooks approval and a response_url that is not Slack', async () => {
     const foreign = await post(formBody({ user: 'U0ALEX', actionId: 'some-other-app-button' })).expect(400);
     expect(foreign.body.issues).toEqual([

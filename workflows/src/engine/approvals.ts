@@ -118,7 +118,6 @@ export class ApprovalGates {
         subject: `Approval overdue: ${gate.title} (${this.state.runId})`,
         text: `${this.state.title} ${this.state.runId} requested by ${this.state.requestedBy.displayName} waits for approval "${gate.title}": ${reason}. Escalated to tier ${to.tier} (${to.contact}).`,
         fields: { gate: gate.id, requestedBy: this.state.requestedBy.id, tier: String(to.tier) },
-        gateId: gate.id,
         idempotencyKey: `${this.state.runId}/${gate.id}/escalation-${to.tier}`,
       });
     } catch (error) {

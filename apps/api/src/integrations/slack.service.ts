@@ -1,5 +1,5 @@
 import { HttpException, Inject, Injectable, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
-import { parseApprovalActionId } from '@runbooks/activities';
+import { isLinkAction, parseApprovalActionId } from '@runbooks/activities';
 import type { GateRecord } from '@runbooks/contracts';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
@@ -51,14 +51,15 @@ export class SlackInteractionsService {
       throw invalid(['payload'], 'must be JSON');
     }
     const payload = parseNested(slackBlockActionsSchema, json, ['payload']);
-    const action = parseApprovalActionId(payload.actions[0].action_id);
+    const actionId = payload.actions[0].action_id;
+    // "Open in console" is a link; Slack reports its click too.
+    if (isLinkAction(actionId)) return { outcome: 'ignored', message: 'a link was opened; nothing to decide' };
+    const action = parseApprovalActionId(actionId);
     if (!action) throw invalid(['payload', 'actions', 0, 'action_id'], 'is not an action of a runbooks approval notice');
     if (!config.responseUrlPrefixes.some((prefix) => payload.response_url.startsWith(prefix))) {
       throw invalid(['payload', 'response_url'], `must start with ${config.responseUrlPrefixes.join(' or ')}`);
     }
     const { decision, runId, gateId } = action;
-    // The "Open in console" button is a link; Slack reports its click too.
-    if (decision === 'open') return { outcome: 'ignored', message: 'link opened' };
 
     const principal = config.users.get(payload.user.id);
     if (!principal) {
