@@ -118,6 +118,26 @@ describe('OpenID Connect sign-in', () => {
     expect(res.body.message).toBe("erin is signed in but holds no runbooks role (no role in the token's claims or groups)");
   });
 
+  it("answers 503, not 401, while the issuer's keys cannot be fetched", async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/certs`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const jwksUrl = process.env.RUNBOOKS_OIDC_JWKS_URL;
+    process.env.RUNBOOKS_OIDC_JWKS_URL = deadUrl;
+    const unreachable = await startTestApi();
+    process.env.RUNBOOKS_OIDC_JWKS_URL = jwksUrl;
+    try {
+      const res = await request(unreachable.server)
+        .get('/v1/runbooks')
+        .set(bearer(await token({ claims: { groups: ['it-oncall'] } })))
+        .expect(503);
+      expect(res.body.message).toMatch(/keys \(JWKS\) cannot be fetched/);
+    } finally {
+      await unreachable.app.close();
+    }
+  });
+
   it('keeps the service tokens of the principals file working beside it', async () => {
     await request(api.server).get('/v1/runbooks').set(auth('tess')).expect(200);
     await request(api.server).get('/v1/runbooks').set(bearer('not-a-known-token')).expect(401);
