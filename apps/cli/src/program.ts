@@ -1,28 +1,17 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import fs from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { ApiClient } from './api-client';
 import { registerApprovalCommands } from './commands/approvals';
 import { registerRunCommands } from './commands/runs';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerSessionCommands } from './commands/session';
-import { resolveConnection, UsageError } from './config';
+import type { CommandContext, Handler } from './command-kit';
+import { resolveConnection } from './config';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { Output, type OutputFormat } from './output';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
-
-/** What every command gets: how to print, and (once asked for) a client on the configured API. */
-export interface CommandContext {
-  out: Output;
-  env: NodeJS.ProcessEnv;
-  /** Global flags as given. */
-  flags: { apiUrl?: string; output: OutputFormat };
-  client(): ApiClient;
-}
-
-type Handler<A extends unknown[]> = (ctx: CommandContext, ...args: A) => Promise<ExitCode | void>;
 
 /** Builds the `runbooks` program; `setExitCode` receives each command's exit status. */
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: ExitCode) => void): Command {
@@ -70,8 +59,6 @@ Configuration: "runbooks login" saves the API URL and token in ${'$XDG_CONFIG_HO
   return program;
 }
 
-export type ActionFactory = <A extends unknown[]>(handler: Handler<A>) => (...args: unknown[]) => Promise<void>;
-
 /** Runs the CLI on `argv` (as process.argv) and resolves to the exit status. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -83,28 +70,4 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw error;
   }
   return exitCode;
-}
-
-/** A JSON document from a file, or from stdin with `-`; a bad one is a usage error naming the file. */
-export function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-/** A positive integer option, e.g. --interval. */
-export function positiveInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
-    return n;
-  };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { GateRecord, PendingApproval } from '../api-types';
 import { shortTime, table } from '../output';
-import type { ActionFactory } from '../program';
+import type { ActionFactory } from '../command-kit';
 
 export function registerApprovalCommands(program: Command, action: ActionFactory): void {
   const approvals = program.command('approvals').description('Approvals waiting for you; approve or reject them');

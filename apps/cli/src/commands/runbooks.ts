@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { RunbookSummary } from '../api-types';
 import { table } from '../output';
-import type { ActionFactory } from '../program';
+import type { ActionFactory } from '../command-kit';
 
 export function registerRunbookCommands(program: Command, action: ActionFactory): void {
   const runbooks = program.command('runbooks').description('The runbooks the API offers');

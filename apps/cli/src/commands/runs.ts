@@ -3,7 +3,7 @@ import type { LaunchedRun, RunDetail, RunSummary, RunState } from '../api-types'
 import { UsageError } from '../config';
 import { ExitCode } from '../exit-codes';
 import { shortTime, table } from '../output';
-import { positiveInt, readJsonFile, type ActionFactory } from '../program';
+import { positiveInt, readJsonFile, type ActionFactory } from '../command-kit';
 import { describeRun } from '../render';
 import { watchRun } from '../watch';
 

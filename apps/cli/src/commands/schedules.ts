@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { ScheduleActionAccepted, ScheduleSummary, ScheduleView } from '../api-types';
 import { shortTime, table } from '../output';
-import { readJsonFile, type ActionFactory } from '../program';
+import { readJsonFile, type ActionFactory } from '../command-kit';
 
 const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'allow_all'];
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import readline from 'node:readline';
 import { ApiClient } from '../api-client';
 import { configFile, normalizeApiUrl, removeConnection, saveConnection, UsageError } from '../config';
-import type { ActionFactory } from '../program';
+import type { ActionFactory } from '../command-kit';
 
 export function registerSessionCommands(program: Command, action: ActionFactory): void {
   program
