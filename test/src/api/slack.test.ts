@@ -97,15 +97,13 @@ async function gate(runId: string) {
 }
 
 describe('Slack approval notices', () => {
-  it('an escalated approval arrives as Block Kit with Approve / Reject and a console link; the approver clicks and the buttons become the outcome', async () => {
-    const input = { ...(await env.input()), approval: { timeoutSeconds: 6, escalationContact: '#it-oncall' } };
-    const launched = await request(env.api.server).post('/v1/runs').set(auth('tess')).send({ runbook: 'data-restore', input }).expect(201);
-    const runId: string = launched.body.runId;
+  it('an approval arrives as Block Kit with Approve / Reject and a console link when the gate opens; the approver clicks and the buttons become the outcome', async () => {
+    const runId = await env.launchToApproval('tess');
 
     const notice = await eventually(
-      async () => slack.received.find((r) => r.body.runId === runId && r.body.kind === 'escalation'),
-      60_000,
-      'the escalation notice',
+      async () => slack.received.find((r) => r.body.runId === runId && r.body.kind === 'approval-requested'),
+      10_000,
+      'the approval notice',
     );
     const blocks = notice.body.blocks as { type: string; elements?: { action_id: string; url?: string; style?: string }[] }[];
     const actions = blocks.find((b) => b.type === 'actions');
@@ -114,7 +112,11 @@ describe('Slack approval notices', () => {
       expect.objectContaining({ action_id: action('reject', runId), style: 'danger' }),
       expect.objectContaining({ url: `${CONSOLE_URL}/console/approvals/${runId}/approve-restore` }),
     ]);
-    expect(notice.body).toMatchObject({ gateId: 'approve-restore', text: expect.stringContaining('Approval overdue') });
+    expect(notice.body).toMatchObject({
+      gateId: 'approve-restore',
+      recipients: ['role:approver'],
+      text: expect.stringContaining('requested by Tess Technician waits for approval'),
+    });
 
     const clicked = await post(formBody({ user: 'U0ALEX', actionId: actions!.elements![0].action_id, blocks })).expect(200);
     expect(clicked.body).toEqual({ outcome: 'approved', message: 'Approved by Alex Approver (alex) in Slack' });
