@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createLabFleet, type LabFleetFixture } from '../../../apps/worker/src/demo/lab-fixture';
 import { startTestApi, tokens, type TestApi } from '../api/app';
 import { eventually, startTestWorker, type TestWorker } from '../harness/worker';
-import { CLI_MAIN, runCli, type CliResult } from './cli-process';
+import { runCli } from './cli-process';
 
 /**
  * `runbooks runs watch` on a terminal, following a real security-patching rollout over a lab
@@ -44,23 +43,6 @@ const envOf = (who: keyof typeof tokens) => ({
   RUNBOOKS_CONFIG_DIR: path.join(root, 'config'),
 });
 
-/** The CLI on a pseudo-terminal; `script -e` exits with the CLI's own status. */
-function runCliOnTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const command = [process.execPath, CLI_MAIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qefc', command, '/dev/null'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: stdout.replace(/\r\n/g, '\n'), stderr }));
-  });
-}
-
 it('draws each wave as a progress bar with hosts done and failed, redrawn in place, and exits 0 when the rollout succeeds', async () => {
   // One production host fails its health check: rolled back, counted, within the threshold of 2.
   const failing = lab.production[2];
@@ -83,7 +65,7 @@ it('draws each wave as a progress bar with hosts done and failed, redrawn in pla
   expect(launched.code).toBe(0);
   const { runId } = JSON.parse(launched.stdout) as { runId: string };
 
-  const watching = runCliOnTerminal(['runs', 'watch', runId, '--interval', '200'], envOf('tess'));
+  const watching = runCli(['runs', 'watch', runId, '--interval', '200'], { env: envOf('tess'), terminal: true });
   await eventually(
     async () => {
       const { approvals } = JSON.parse((await runCli(['approvals', 'ls', '-o', 'json'], { env: envOf('alex') })).stdout) as {
