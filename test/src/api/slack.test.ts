@@ -217,10 +217,12 @@ describe('Slack request signatures', () => {
   });
 
   it('refuses, with 400 naming the field, an action that is not a runbooks approval and a response_url that is not Slack', async () => {
-    const foreign = await post(formBody({ user: 'U0ALEX', actionId: 'some-other-app-button' })).expect(400);
-    expect(foreign.body.issues).toEqual([
-      { path: 'payload.actions.0.action_id', message: 'is not an action of a runbooks approval notice' },
-    ]);
+    for (const actionId of ['some-other-app-button', 'runbooks/approve/-not a run-/approve-restore']) {
+      const foreign = await post(formBody({ user: 'U0ALEX', actionId })).expect(400);
+      expect(foreign.body.issues).toEqual([
+        { path: 'payload.actions.0.action_id', message: 'is not an action of a runbooks approval notice' },
+      ]);
+    }
     const elsewhere = await post(
       formBody({ user: 'U0ALEX', actionId: action('approve', runId), responseUrl: 'http://169.254.169.254/latest' }),
     ).expect(400);

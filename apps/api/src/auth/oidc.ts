@@ -4,7 +4,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { principalIdSchema } from '../runs/runs.routes';
 import { loadOidcConfig, type OidcConfig } from './oidc-config';
 
-/** Three base64url parts: a JWS compact serialization. Service tokens never look like this. */
+/** Three base64url parts: a JWS compact serialization. Anything else is no sign-on token (service tokens are looked up first). */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
@@ -21,10 +21,6 @@ export class OidcAuthenticator {
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): OidcAuthenticator {
     return new OidcAuthenticator(loadOidcConfig(env));
-  }
-
-  get enabled(): boolean {
-    return this.config !== undefined;
   }
 
   /** Undefined when single sign-on is off or the token is not a JWT; a JWT that fails is a 401 saying why. */

@@ -5,6 +5,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { z } from 'zod';
 import { RequestValidationError } from '../http/errors';
 import { parseNested } from '../http/route';
+import { gateIdSchema, runIdSchema } from '../runs/runs.routes';
 import { RunsService } from '../runs/runs.service';
 import { SLACK_CONFIG, type SlackConfig } from './slack-config';
 import { SlackSignatureError, verifySlackSignature } from './slack-signature';
@@ -55,7 +56,9 @@ export class SlackInteractionsService {
     // "Open in console" is a link; Slack reports its click too.
     if (isLinkAction(actionId)) return { outcome: 'ignored', message: 'a link was opened; nothing to decide' };
     const action = parseApprovalActionId(actionId);
-    if (!action) throw invalid(['payload', 'actions', 0, 'action_id'], 'is not an action of a runbooks approval notice');
+    if (!action || !runIdSchema.safeParse(action.runId).success || !gateIdSchema.safeParse(action.gateId).success) {
+      throw invalid(['payload', 'actions', 0, 'action_id'], 'is not an action of a runbooks approval notice');
+    }
     if (!config.responseUrlPrefixes.some((prefix) => payload.response_url.startsWith(prefix))) {
       throw invalid(['payload', 'response_url'], `must start with ${config.responseUrlPrefixes.join(' or ')}`);
     }
