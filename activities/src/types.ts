@@ -120,6 +120,8 @@ export interface NotifyInput {
   text: string;
   /** Short key/value facts shown with the message. */
   fields?: Record<string, string>;
+  /** The approval gate this notice asks someone to decide: chat notices offer Approve / Reject buttons for it. */
+  gateId?: string;
   idempotencyKey: string;
 }
 export interface NotifyResult {

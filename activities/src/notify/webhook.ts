@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { NotifyInput, NotifyResult } from '../types';
+import { approvalGateOf, slackMessage } from './slack-blocks';
 
 /** Delivers a runbook notification somewhere people (or their tools) will see it. */
 export interface Notifier {
@@ -16,85 +17,73 @@ export const NotifyFailureType = {
 } as const;
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
-/** Slack's block limits; past them it refuses the whole message. */
-const SLACK_LIMITS = { headerChars: 150, sectionChars: 3000, fields: 10, fieldChars: 2000 };
 /** How much of a refusing receiver's answer an error quotes. */
 const RESPONSE_EXCERPT_CHARS = 200;
 
+export interface WebhookNotifierOptions {
+  /** The web console's base URL: approval notices link to `/console/approvals/{run}/{gate}`. */
+  consoleUrl?: string;
+}
+
 /**
- * POSTs each notification as JSON to a webhook. The body is Slack-compatible (`text` and `blocks`)
- * and carries the structured fields for any other receiver. The URL is treated as a secret
- * (Slack's embed a token): errors name its host only.
+ * POSTs each notification as JSON to a webhook. The body is a Slack Block Kit message (`text`
+ * and `blocks`; approval notices with Approve / Reject buttons) and carries the structured fields
+ * for any other receiver. The URL is treated as a secret (Slack's embed a token): errors name its host only.
  */
 export class WebhookNotifier implements Notifier {
-  private readonly host: string;
-
-  constructor(private readonly url: string) {
-    this.host = new URL(url).host;
-  }
+  constructor(
+    private readonly url: string,
+    private readonly options: WebhookNotifierOptions = {},
+  ) {}
 
   async send(notification: NotifyInput): Promise<NotifyResult> {
-    const where = `the notification webhook at ${this.host}`;
-    let response: Response;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': notification.idempotencyKey },
-        body: JSON.stringify(webhookBody(notification)),
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      });
-    } catch (error) {
-      const reason =
-        (error as Error).name === 'TimeoutError'
-          ? `did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`
-          : `cannot be reached (${networkCause(error)})`;
-      throw ApplicationFailure.retryable(`${where} ${reason}`, NotifyFailureType.failed);
-    }
-    if (response.ok) {
-      await response.body?.cancel();
-      return { delivered: true, channel: 'webhook', status: response.status };
-    }
-    const answer = (await response.text().catch(() => '')).slice(0, RESPONSE_EXCERPT_CHARS);
-    const message = `${where} answered HTTP ${response.status}${answer ? `: ${answer}` : ''}`;
-    const refusesForGood = response.status >= 400 && response.status < 500 && ![408, 429].includes(response.status);
-    throw refusesForGood
-      ? ApplicationFailure.nonRetryable(message, NotifyFailureType.rejected)
-      : ApplicationFailure.retryable(message, NotifyFailureType.failed);
+    const { runId, kind, recipients, subject, fields = {}, idempotencyKey } = notification;
+    const gateId = approvalGateOf(notification);
+    const body = {
+      ...slackMessage(notification, this.options.consoleUrl),
+      runId,
+      kind,
+      recipients,
+      subject,
+      fields,
+      ...(gateId ? { gateId } : {}),
+      idempotencyKey,
+    };
+    const response = await postJson(this.url, body, { 'idempotency-key': idempotencyKey });
+    await response.body?.cancel();
+    return { delivered: true, channel: 'webhook', status: response.status };
   }
 }
 
-function webhookBody(notification: NotifyInput) {
-  const { runId, kind, recipients, subject, text, fields = {}, idempotencyKey } = notification;
-  const facts = Object.entries(fields);
-  return {
-    text: `${subject}\n${text}`,
-    blocks: [
-      { type: 'header', text: { type: 'plain_text', text: clip(subject, SLACK_LIMITS.headerChars) } },
-      { type: 'section', text: { type: 'mrkdwn', text: clip(text, SLACK_LIMITS.sectionChars) } },
-      ...(facts.length > 0
-        ? [
-            {
-              type: 'section',
-              fields: facts.slice(0, SLACK_LIMITS.fields).map(([key, value]) => ({
-                type: 'mrkdwn',
-                text: clip(`*${key}*\n${value}`, SLACK_LIMITS.fieldChars),
-              })),
-            },
-          ]
-        : []),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `For: ${recipients.join(', ')} · run ${runId}` }] },
-    ],
-    runId,
-    kind,
-    recipients,
-    subject,
-    fields,
-    idempotencyKey,
-  };
-}
-
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/**
+ * POSTs JSON and returns the answer when it is a 2xx. A network error, timeout, 5xx, 408 or 429
+ * is a retryable failure; any other 4xx is not (the receiver refuses this message for good).
+ * Errors name the URL's host only: webhook URLs carry secrets.
+ */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  const where = `the notification webhook at ${new URL(url).host}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const reason =
+      (error as Error).name === 'TimeoutError'
+        ? `did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`
+        : `cannot be reached (${networkCause(error)})`;
+    throw ApplicationFailure.retryable(`${where} ${reason}`, NotifyFailureType.failed);
+  }
+  if (response.ok) return response;
+  const answer = (await response.text().catch(() => '')).slice(0, RESPONSE_EXCERPT_CHARS);
+  const message = `${where} answered HTTP ${response.status}${answer ? `: ${answer}` : ''}`;
+  const refusesForGood = response.status >= 400 && response.status < 500 && ![408, 429].includes(response.status);
+  throw refusesForGood
+    ? ApplicationFailure.nonRetryable(message, NotifyFailureType.rejected)
+    : ApplicationFailure.retryable(message, NotifyFailureType.failed);
 }
 
 /** fetch hides the socket error (ECONNREFUSED...) in `cause`. */

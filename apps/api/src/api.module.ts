@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
 import { AuthGuard } from './auth/auth.guard';
+import { OidcAuthenticator } from './auth/oidc';
 import { PrincipalDirectory } from './auth/principals';
 import { CatalogController } from './catalog/catalog.controller';
 import { ConsoleModule } from './console/console.module';
@@ -10,6 +11,9 @@ import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
 import type { OpenApiDocument } from './http/openapi';
+import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
+import { SlackController } from './integrations/slack.controller';
+import { SlackInteractionsService } from './integrations/slack.service';
 import { InventoryController } from './inventory/inventory.controller';
 import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';
 import { MaintenanceController } from './maintenance/maintenance.controller';
@@ -43,6 +47,7 @@ export class ApiModule {
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
+        SlackController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
@@ -61,6 +66,9 @@ export class ApiModule {
         preApprovalStoreProvider,
         calendarStoreProvider,
         MaintenanceService,
+        { provide: OidcAuthenticator, useFactory: () => OidcAuthenticator.fromEnv(process.env) },
+        { provide: SLACK_CONFIG, useFactory: () => loadSlackConfig(process.env) },
+        SlackInteractionsService,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

@@ -9,6 +9,7 @@ import { PrincipalDirectory } from './auth/principals';
 import { parseApiConfig, type ApiConfigInput } from './config';
 import { ApiExceptionFilter } from './http/errors';
 import { buildOpenApiDocument } from './http/openapi';
+import { slackFormParser } from './integrations/slack-body-parser';
 import { API_ROUTES } from './routes';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,6 +37,8 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   app.use('/v1/inventory', function inventoryJsonParser(req: Request, res: Response, next: NextFunction) {
     inventoryJson(req, res, next);
   });
+  // Slack signs the raw form body: parsed here, with the bytes kept, before Nest's parsers.
+  app.use('/v1/integrations/slack', slackFormParser);
   app.useGlobalFilters(new ApiExceptionFilter());
   // swagger-ui-express serves its own bundled assets: the docs work offline.
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Runbooks API' }));

@@ -4,6 +4,7 @@ import { meRoutes } from './console/me.routes';
 import { docsRoutes } from './docs/docs.routes';
 import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
+import { slackRoutes } from './integrations/slack.routes';
 import { inventoryRoutes } from './inventory/inventory.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
@@ -24,4 +25,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),
   ...Object.values(meRoutes),
+  ...Object.values(slackRoutes),
 ];

@@ -13,6 +13,10 @@ const workerConfigSchema = z.object({
   /** Slack-compatible JSON webhook; without it, notifications go to notificationsLog. */
   notifyWebhookUrl: z.url().optional(),
   notificationsLog: z.string().min(1),
+  /** A Slack app's bot posting notices (approval buttons included) to a channel; preferred over the webhook. */
+  slackBot: z.object({ token: z.string().min(1), channel: z.string().min(1), apiUrl: z.url().optional() }).optional(),
+  /** The web console's base URL, for the deep links notices carry. */
+  consoleUrl: z.url().optional(),
   /** A pre-built workflow bundle (production start-up); otherwise the worker bundles at start. */
   workflowBundlePath: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().positive(),
@@ -40,6 +44,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     reportsDir: env.RUNBOOKS_REPORTS_DIR ?? path.join(dataDir, 'reports'),
     notifyWebhookUrl: env.RUNBOOKS_NOTIFY_WEBHOOK_URL || undefined,
     notificationsLog: env.RUNBOOKS_NOTIFICATIONS_LOG ?? path.join(dataDir, 'notifications.jsonl'),
+    slackBot:
+      env.RUNBOOKS_SLACK_BOT_TOKEN && env.RUNBOOKS_SLACK_CHANNEL
+        ? { token: env.RUNBOOKS_SLACK_BOT_TOKEN, channel: env.RUNBOOKS_SLACK_CHANNEL, apiUrl: env.RUNBOOKS_SLACK_API_URL || undefined }
+        : undefined,
+    consoleUrl: env.RUNBOOKS_CONSOLE_URL || undefined,
     workflowBundlePath: env.RUNBOOKS_WORKFLOW_BUNDLE || undefined,
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
     calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { LogNotifier, WebhookNotifier, createActivities } from '@runbooks/activities';
+import { createActivities, createNotifier } from '@runbooks/activities';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker } from './create-worker';
@@ -21,7 +21,12 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
-    const notifier = config.notifyWebhookUrl ? new WebhookNotifier(config.notifyWebhookUrl) : new LogNotifier(config.notificationsLog);
+    const notifier = createNotifier({
+      slackBot: config.slackBot,
+      webhookUrl: config.notifyWebhookUrl,
+      consoleUrl: config.consoleUrl,
+      logFile: config.notificationsLog,
+    });
     this.worker = await createRunbookWorker({
       connection: this.connection,
       namespace: config.namespace,

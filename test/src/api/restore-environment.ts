@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { ResticFixture, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
-import { eventually, startTestWorker, testClient, type TestWorker } from '../harness/worker';
+import { eventually, startTestWorker, testClient, type TestWorker, type TestWorkerOptions } from '../harness/worker';
 import { auth, startTestApi, tokens, type TestApi } from './app';
 
 const PASSWORD = 'api-test-restic-password-5150';
@@ -25,7 +25,10 @@ export interface RestoreEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startRestoreEnvironment(): Promise<RestoreEnvironment> {
+/** `worker`: options of the test worker (its task queue is the API's), e.g. a notifier of the test's own. */
+export async function startRestoreEnvironment(
+  options: { worker?: Omit<TestWorkerOptions, 'taskQueue'> } = {},
+): Promise<RestoreEnvironment> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'api-restore-'));
   process.env[PASSWORD_ENV] = PASSWORD;
   const fixture = await ResticFixture.init(path.join(root, 'repo'), PASSWORD);
@@ -34,7 +37,7 @@ export async function startRestoreEnvironment(): Promise<RestoreEnvironment> {
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
 
   const api = await startTestApi();
-  const [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue }), testClient()]);
+  const [worker, temporal] = await Promise.all([startTestWorker({ ...options.worker, taskQueue: api.taskQueue }), testClient()]);
   let targets = 0;
 
   const env: RestoreEnvironment = {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, isCancellation, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, log, patched, setHandler } from '@temporalio/workflow';
 import {
   RejectionType,
   decideApprovalUpdate,
@@ -12,6 +12,9 @@ import {
 import type { NotifyInput, NotifyResult } from '@runbooks/activities';
 import { describeError } from './activities';
 import { now } from './clock';
+
+/** Marks runs that announce an approval gate when it opens. */
+export const APPROVAL_NOTICE_PATCH = 'approval-requested-notice';
 
 /** The policy of one approval gate. */
 export interface ApprovalPolicy {
@@ -62,6 +65,8 @@ export class ApprovalGates {
     };
     this.state.gates.push(gate);
     this.applyApprovalsGivenAhead(gate, ahead, policy.requiredApprovals);
+    // Runs started before approval notices existed replay without one (patched: false).
+    if (gate.state === 'pending' && patched(APPROVAL_NOTICE_PATCH)) void this.announce(gate, policy);
     try {
       for (let wait = 0; ; wait++) {
         gate.deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
@@ -104,6 +109,30 @@ export class ApprovalGates {
     if (gate.decisions.length >= required) {
       gate.state = 'approved';
       gate.closedAt = now();
+    }
+  }
+
+  /**
+   * Tells those who may decide that the gate waits for them (a chat notice offers Approve /
+   * Reject buttons for `gateId`). Not awaited: the wait and its deadline start now, and a
+   * notifier outage must not hold or decide the gate.
+   */
+  private async announce(gate: GateRecord, policy: ApprovalPolicy): Promise<void> {
+    const { runId, title, requestedBy } = this.state;
+    const deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
+    try {
+      await this.hooks.notify({
+        runId,
+        recipients: policy.allowedRoles.map((role) => `role:${role}`),
+        kind: 'approval-requested',
+        subject: `Approval needed: ${gate.title} (${runId})`,
+        text: `${title} ${runId} requested by ${requestedBy.displayName} waits for approval "${gate.title}": ${policy.requiredApprovals} approval(s) by ${policy.allowedRoles.join(' or ')}, before ${deadline}.`,
+        fields: { gate: gate.id, requestedBy: requestedBy.id, deadline },
+        gateId: gate.id,
+        idempotencyKey: `${runId}/${gate.id}/approval-requested`,
+      });
+    } catch (error) {
+      log.error('approval notice could not be delivered', { gate: gate.id, error: describeError(error) });
     }
   }
 

@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import { hasAnyRole, type Principal } from '@runbooks/contracts';
 import type { Request } from 'express';
 import { ROUTE_METADATA, type RouteDefinition } from '../http/route';
+import { OidcAuthenticator } from './oidc';
 import { PrincipalDirectory } from './principals';
 
 type AuthenticatedRequest = Request & { principal?: Principal };
@@ -23,9 +24,10 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly principals: PrincipalDirectory,
+    private readonly oidc: OidcAuthenticator,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const route = this.reflector.get<RouteDefinition | undefined>(ROUTE_METADATA, context.getHandler());
     if (!route) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no route definition`);
     if (route.access === 'public') return true;
@@ -35,7 +37,8 @@ export class AuthGuard implements CanActivate {
     if (!header) throw new UnauthorizedException('missing Authorization: Bearer <token> header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new UnauthorizedException('the Authorization header must be "Bearer <token>"');
-    const principal = this.principals.authenticate(match[1]);
+    // Service tokens first; a JWT from the single sign-on issuer otherwise (oidc.ts).
+    const principal = this.principals.authenticate(match[1]) ?? (await this.oidc.authenticate(match[1]));
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     request.principal = principal;
 

@@ -22,6 +22,7 @@ const TAGS: Record<string, string> = {
   inventory: 'The hosts runbooks can target',
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
+  integrations: 'Chat integrations: Slack approval buttons (signed requests, no bearer token)',
   docs: 'This document',
 };
 
