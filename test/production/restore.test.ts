@@ -2,7 +2,7 @@ import type { RunState } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { eventually, testClient } from '../src/harness/worker';
 import { PINNED_RESTORE_ACTIVITIES, activityPlacements } from '../src/harness/worker-affinity';
-import { TOKENS, callApi, workerPid } from './stack';
+import { TOKENS, callApi, stackCommand, workerPid } from './stack';
 import type { Client, Connection } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -34,15 +34,15 @@ afterAll(async () => {
   await connection?.close();
 });
 
-/** Launches a restore through replica A; resolves with its run id. */
-async function launchRestore(): Promise<{ runId: string; target: string }> {
+/** Launches a restore (of `from`, by default the small share) through replica A; resolves with its run id. */
+async function launchRestore(from = source): Promise<{ runId: string; target: string }> {
   const target = path.join(root, 'targets', randomUUID(), 'projects');
   await writeTree(target, { 'report.txt': 'DAMAGED\n' });
   const launched = await callApi<{ runId: string }>('A', 'POST', '/v1/runs', TOKENS.technician, {
     runbook: 'data-restore',
     input: {
       repository: { url: repository.repository, passwordRef: `file:${passwordFile}` },
-      path: source,
+      path: from,
       target,
       affectedUsers: ['jane@example.test'],
       ticket: 'INC-7001',
@@ -59,13 +59,13 @@ async function runState(replica: 'A' | 'B', runId: string): Promise<RunState> {
   return answer.body;
 }
 
-async function finished(runId: string): Promise<RunState> {
+async function finished(runId: string, timeoutMs = 180_000): Promise<RunState> {
   return eventually(
     async () => {
       const state = await runState('B', runId);
       return ['succeeded', 'failed', 'cancelled', 'rejected'].includes(state.status) ? state : undefined;
     },
-    180_000,
+    timeoutMs,
     `run ${runId} finished`,
   );
 }
@@ -116,5 +116,46 @@ test('restores with both workers up run staging, verify and swap on one worker e
     // The identity (pid@host) is one of the stack's two worker processes.
     expect(workerPids.has(Number(answer?.identity.split('@')[0]))).toBe(true);
     expect(state.steps.find((s) => s.id === 'swap-into-target')?.details?.workerTaskQueue).toBe(pinned[0].taskQueue);
+  }
+});
+
+test('a restore whose worker is killed before the swap starts again from staging on the other worker and completes', async () => {
+  // Enough files that staging and verifying (one restic dump per file) outlast the kill.
+  const share = path.join(root, 'srv', 'big');
+  const files = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`dir-${i % 6}/file-${i}.txt`, `content ${i}\n`.repeat(200)]));
+  await writeTree(share, files);
+  await repository.backup(share, new Date('2026-11-02T10:00:00Z'));
+  const { runId, target } = await launchRestore(share);
+  expect((await approveThroughB(runId)).status).toBe(200);
+
+  // The moment staging is sent to a worker's own queue, that worker dies.
+  const handle = client.workflow.getHandle(runId);
+  const firstQueue = await eventually(
+    async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const staging = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'restoreToStaging');
+      return staging?.activityTaskScheduledEventAttributes?.taskQueue?.name ?? undefined;
+    },
+    60_000,
+    'staging scheduled',
+  );
+  const victim = firstQueue.endsWith('@worker-a') ? 'a' : 'b';
+  const survivor = victim === 'a' ? 'b' : 'a';
+  const victimPid = workerPid(victim);
+  process.kill(victimPid, 'SIGKILL');
+  try {
+    // A minute with nobody polling its queue (plus a heartbeat timeout if it had started) marks it lost.
+    const state = await finished(runId, 300_000);
+    expect(state.status).toBe('succeeded');
+    expect(await readTree(target)).toEqual(files);
+    expect(state.outcome?.workersLost).toEqual([expect.stringContaining(`${firstQueue} stopped answering during`)]);
+
+    const placements = activityPlacements(await handle.fetchHistory());
+    const finalRun = placements.filter((p) => PINNED_RESTORE_ACTIVITIES.includes(p.activity)).slice(-3);
+    expect(finalRun.map((p) => p.activity)).toEqual(PINNED_RESTORE_ACTIVITIES);
+    expect([...new Set(finalRun.map((p) => p.taskQueue))]).toEqual([`runbooks@worker-${survivor}`]);
+    expect([...new Set(finalRun.map((p) => Number(p.identity.split('@')[0])))]).toEqual([workerPid(survivor)]);
+  } finally {
+    stackCommand('worker', victim);
   }
 });
