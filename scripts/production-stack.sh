@@ -78,6 +78,11 @@ free_ports() {
     next();' "$1"
 }
 
+# Succeeds when the URL answers 2xx (node, so the stack needs no curl).
+http_ok() {
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1"
+}
+
 # Retries a command until it succeeds; gives up early if the stack's process `needs` has died.
 wait_for() {
   local what="$1" tries="$2" needs="$3"
@@ -106,7 +111,8 @@ start() {
   temporal_cli="$(bash scripts/temporal.sh --path)"
   [[ -f apps/worker/dist/main.js && -f apps/api/dist/main.js ]] || die "build first: npm run build"
 
-  rm -rf "$STACK"
+  # Never wipe a folder the caller pointed at by mistake: it must be new or empty.
+  [[ ! -e "$STACK" || -z "$(ls -A "$STACK")" ]] || die "$STACK exists and is not empty: choose another RUNBOOKS_STACK_DIR"
   mkdir -p "$STACK"/{logs,pids,data,pg,run}
   chmod 755 "$STACK" "$STACK/run"
   ((EUID != 0)) || chown postgres "$STACK/pg" "$STACK/run" "$STACK/logs"
@@ -203,8 +209,8 @@ ENV
     HOST=127.0.0.1 PORT="${api_ports[$i]}" start_process "api-$w" node apps/api/dist/main.js
     i=$((i + 1))
   done
-  wait_for "API a" 120 api-a curl -sf "$RUNBOOKS_API_A/readyz"
-  wait_for "API b" 120 api-b curl -sf "$RUNBOOKS_API_B/readyz"
+  wait_for "API a" 120 api-a http_ok "$RUNBOOKS_API_A/readyz"
+  wait_for "API b" 120 api-b http_ok "$RUNBOOKS_API_B/readyz"
   trap - EXIT
   log "up: API $RUNBOOKS_API_A and $RUNBOOKS_API_B, Temporal $TEMPORAL_ADDRESS (scripts/production-stack.sh env)"
 }
@@ -255,7 +261,8 @@ stop() {
   if [[ -f "$STACK/pg/postmaster.pid" ]]; then
     as_postgres "$(pg_bindir)/pg_ctl" -D "$STACK/pg" -m fast -w stop >/dev/null || true
   fi
-  rm -rf "$STACK"
+  # Only a folder this script made (it has pids/) is deleted.
+  if [[ -d "$STACK/pids" ]]; then rm -rf "$STACK"; fi
 }
 
 case "${1:-}" in
