@@ -26,4 +26,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends restic ca-certi
 WORKDIR /app
 COPY --from=build /app ./
 ENV NODE_ENV=production RUNBOOKS_WORKFLOW_BUNDLE=/app/workflow-bundle.js
+# A named volume mounted here starts with this folder's owner: the unprivileged user must write it.
+RUN mkdir -p /var/lib/runbooks && chown node:node /var/lib/runbooks
 USER node
