@@ -42,8 +42,12 @@ const ledgerInStore = fs.existsSync(path.resolve(__dirname, '..', '..', 'libs', 
 let patchesPerHost: Map<string, number> | undefined;
 
 test('a 200-host rollout on both workers, one killed with SIGKILL mid-wave, finishes on the worker left: every host patched, the unhealthy ones rolled back', async () => {
-  // The lab hosts and the inventory both workers and both APIs read (the stack's data folder).
+  // The lab hosts and the inventory both workers and both APIs read: the hosts' state in the
+  // stack's data folder; with @runbooks/store (createLabFleet's `store`) the inventory and the
+  // ledger in the stack's database, before it in that folder too.
+  const inStackDatabase = { store: { kind: 'postgres' as const, url: process.env.RUNBOOKS_DATABASE_URL as string } };
   const lab = await createLabFleet({
+    ...inStackDatabase,
     dir: process.env.RUNBOOKS_DATA_DIR as string,
     prefix: `pf${randomUUID().slice(0, 8)}`,
     canary: 2,
