@@ -151,7 +151,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     expect(report).toContain('**Status:** succeeded');
     expect(report).toContain('**approve** by Alex Approver (alex)');
     expect(report).toContain(retained);
-    await recordHistoryIfAsked(handle, 'data-restore-approved');
+    await recordHistoryIfAsked(handle, 'data-restore-approved-one-worker');
   });
 
   test('the repository password never enters workflow history', async () => {
@@ -288,7 +288,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
       expect(state.compensations.find((c) => c.stepId === 'swap-into-target')?.state).toBe('done');
       expect(state.steps.find((s) => s.id === 'swap-into-target')?.state).toBe('compensated');
       expect(await readTree(target)).toEqual({ 'report.txt': 'DAMAGED\n' });
-      await recordHistoryIfAsked(handle, 'data-restore-cancelled-after-swap');
+      await recordHistoryIfAsked(handle, 'data-restore-cancelled-after-swap-one-worker');
     } finally {
       releaseNotify();
       await slowWorker.stop();

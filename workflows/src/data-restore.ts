@@ -1,6 +1,34 @@
-import { ApplicationFailure } from '@temporalio/workflow';
-import { chooseRestorePoint, dataRestoreRunbook, type DataRestoreInput, type RunState, type RunbookStartArgs } from '@runbooks/contracts';
+import { ApplicationFailure, TimeoutFailure, log, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  chooseRestorePoint,
+  dataRestoreRunbook,
+  type DataRestoreInput,
+  type RunState,
+  type RunbookStartArgs,
+  type WorkerAffinityActivities,
+} from '@runbooks/contracts';
+import type { BackupRepositoryRef, RunbookActivities } from '@runbooks/activities';
+import { stepActivities } from './engine/activities';
 import { RunbookRun, now } from './engine/run';
+
+/**
+ * Runs that send staging, verify and swap to one worker's own queue carry this marker; runs
+ * recorded before it (any worker could run any step) replay down the old path.
+ */
+export const ONE_WORKER_PATCH = 'restore-on-one-worker';
+/**
+ * A task that waits this long on a worker's own queue means that worker is gone (nobody else
+ * polls it). Long enough for a worker restarted with the same RUNBOOKS_WORKER_ID to come back.
+ */
+const WORKER_LOST_AFTER = '1 minute';
+/** How many workers the staging, verify and swap sequence is started on before the run fails. */
+const WORKERS_TRIED = 3;
+/** Timeouts that mean "the worker holding the files stopped answering", not "the work failed". */
+const WORKER_LOST_TIMEOUTS: ReadonlySet<string> = new Set(['SCHEDULE_TO_START', 'SCHEDULE_TO_CLOSE', 'HEARTBEAT']);
+const WORKER_LOST = 'WorkerLost';
+const PINNED_STEPS = ['restore-to-staging', 'verify-restored-content', 'swap-into-target'] as const;
+
+const affinity = proxyActivities<WorkerAffinityActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
 
 /**
  * Data restore (shared/docs/runbooks.md): verify the backup, choose a safe restore point,
@@ -43,38 +71,10 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       escalation: [{ tier: 2, contact: input.approval.escalationContact }],
     });
 
-    run.onUndo('restore-to-staging', 'Discard the staging folder', (a) => a.discardStaging({ stagingDir }));
-    const restored = await run.step(
-      'restore-to-staging',
-      (a) =>
-        a.restoreToStaging({ repository, snapshotId: restorePoint.id, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
-      {
-        activity: {
-          heartbeatTimeout: '1 minute',
-          retry: { maximumAttempts: 3 },
-        },
-        summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
-      },
-    );
-
-    const verified = await run.step(
-      'verify-restored-content',
-      (a) => a.verifyRestoredContent({ repository, snapshotId: restorePoint.id, path, stagingDir }),
-      {
-        activity: { heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } },
-        summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
-        details: (r) => ({ manifestSha256: r.manifestSha256, sample: r.sample }),
-      },
-    );
-
-    const swapped = await run.step(
-      'swap-into-target',
-      (a) => a.swapIntoTarget({ target, stagingDir, retainedCopyDir, idempotencyKey: `${run.idempotencyKey}/swap` }),
-      { summarize: (r) => (r.retainedCopyDir ? `previous contents retained at ${r.retainedCopyDir}` : `${target} did not exist before`) },
-    );
-    run.onUndo('swap-into-target', 'Put the previous contents back', (a) =>
-      a.restorePreviousContents({ target, retainedCopyDir: swapped.retainedCopyDir, idempotencyKey: `${run.idempotencyKey}/unswap` }),
-    );
+    const plan: RestorePlan = { repository, snapshotId: restorePoint.id, path, target, stagingDir, retainedCopyDir };
+    const { restored, verified, swapped } = patched(ONE_WORKER_PATCH)
+      ? await restoreOnOneWorker(run, plan)
+      : await restoreVerifySwap(run, plan);
     run.setOutcome({
       filesRestored: verified.files,
       bytesRestored: verified.bytes,
@@ -103,6 +103,113 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       { summarize: (r) => `${input.affectedUsers.join(', ')} notified via ${r.channel}` },
     );
   });
+}
+
+interface RestorePlan {
+  repository: BackupRepositoryRef;
+  snapshotId: string;
+  path: string;
+  target: string;
+  stagingDir: string;
+  retainedCopyDir: string;
+}
+
+/**
+ * Staging, verify and swap read and write the same local folders, so they run on one machine:
+ * the worker that answers `workerTaskQueue` on the shared queue gets all three (and their undo)
+ * on its own queue. If that worker is lost before the swap (a task waits WORKER_LOST_AFTER on its
+ * queue, or its heartbeat stops), the sequence starts again from the staging restore on whichever
+ * worker answers next; restoreToStaging empties the staging folder first, so a half restore left
+ * by a worker that comes back is never used. A worker lost during the swap is not replaced: the
+ * swap is retried on its queue only (a worker restarted with the same RUNBOOKS_WORKER_ID finishes
+ * it), and if it never returns the run fails and says so, since only that machine holds the target.
+ */
+async function restoreOnOneWorker(run: RunbookRun, plan: RestorePlan): Promise<RestoreResults> {
+  const workersLost: string[] = [];
+  for (let tried = 1; ; tried++) {
+    const taskQueue = await affinity.workerTaskQueue();
+    try {
+      return await restoreVerifySwap(run, plan, { taskQueue, scheduleToStartTimeout: WORKER_LOST_AFTER });
+    } catch (error) {
+      const failed = run.state.steps.find((s) => s.state === 'failed' && (PINNED_STEPS as readonly string[]).includes(s.id));
+      if (!failed || !workerLost(error)) throw error;
+      if (failed.id === 'swap-into-target') {
+        failed.error = `the worker holding ${plan.target} (${taskQueue}) was lost during the swap; check ${plan.target} and ${plan.retainedCopyDir} on that machine`;
+        throw ApplicationFailure.create({ type: WORKER_LOST, message: failed.error, nonRetryable: true, cause: error as Error });
+      }
+      if (tried >= WORKERS_TRIED) throw error;
+      workersLost.push(`${taskQueue} stopped answering during ${failed.id}; started again from the staging restore`);
+      run.setOutcome({ workersLost });
+      log.warn('the worker holding the restore was lost; starting again on another worker', { taskQueue, step: failed.id });
+      for (const step of run.state.steps) {
+        if ((PINNED_STEPS as readonly string[]).includes(step.id)) Object.assign(step, { state: 'pending', error: undefined });
+      }
+    }
+  }
+}
+
+interface RestoreResults {
+  restored: Awaited<ReturnType<RunbookActivities['restoreToStaging']>>;
+  verified: Awaited<ReturnType<RunbookActivities['verifyRestoredContent']>>;
+  swapped: Awaited<ReturnType<RunbookActivities['swapIntoTarget']>>;
+}
+
+/** Restore into staging, verify, swap, registering the undo of each; `pinned` sends all of it to one worker's queue. */
+async function restoreVerifySwap(
+  run: RunbookRun,
+  { repository, snapshotId, path, target, stagingDir, retainedCopyDir }: RestorePlan,
+  pinned?: Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>,
+): Promise<RestoreResults> {
+  // Undo actions get the shared queue's activities from the engine; pinned ones use the worker's.
+  const undoOn = (shared: RunbookActivities) => (pinned ? stepActivities(pinned, { attempted: () => undefined }) : shared);
+  const where = (details: Record<string, unknown> = {}) => (pinned ? { ...details, workerTaskQueue: pinned.taskQueue } : details);
+  const onWorker = pinned
+    ? (options: ActivityOptions): ActivityOptions => ({ ...options, ...pinned })
+    : (options: ActivityOptions) => options;
+  const withWorker = pinned ? { details: () => where() } : {};
+
+  run.onUndo('restore-to-staging', 'Discard the staging folder', (a) => undoOn(a).discardStaging({ stagingDir }));
+  const restored = await run.step(
+    'restore-to-staging',
+    (a) => a.restoreToStaging({ repository, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
+    {
+      activity: onWorker({
+        heartbeatTimeout: '1 minute',
+        retry: { maximumAttempts: 3 },
+      }),
+      summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
+      ...withWorker,
+    },
+  );
+
+  const verified = await run.step('verify-restored-content', (a) => a.verifyRestoredContent({ repository, snapshotId, path, stagingDir }), {
+    activity: onWorker({ heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } }),
+    summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
+    details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
+  });
+
+  const swapped = await run.step(
+    'swap-into-target',
+    (a) => a.swapIntoTarget({ target, stagingDir, retainedCopyDir, idempotencyKey: `${run.idempotencyKey}/swap` }),
+    {
+      // Two renames: a pinned swap that outlives this has lost its worker.
+      activity: onWorker(pinned ? { startToCloseTimeout: '1 minute' } : {}),
+      summarize: (r) => (r.retainedCopyDir ? `previous contents retained at ${r.retainedCopyDir}` : `${target} did not exist before`),
+      ...withWorker,
+    },
+  );
+  run.onUndo('swap-into-target', 'Put the previous contents back', (a) =>
+    undoOn(a).restorePreviousContents({ target, retainedCopyDir: swapped.retainedCopyDir, idempotencyKey: `${run.idempotencyKey}/unswap` }),
+  );
+  return { restored, verified, swapped };
+}
+
+/** True when the failure chain ends in a timeout that only a vanished worker explains. */
+function workerLost(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof TimeoutFailure) return e.timeoutType !== undefined && WORKER_LOST_TIMEOUTS.has(e.timeoutType);
+  }
+  return false;
 }
 
 /** Folder-name-safe form of a run id. */

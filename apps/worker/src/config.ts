@@ -8,6 +8,11 @@ const workerConfigSchema = z.object({
   temporalAddress: z.string().min(1),
   namespace: z.string().min(1),
   taskQueue: z.string().min(1),
+  /** Names the queue only this worker polls (worker affinity); unique per machine. Default: hostname and pid. */
+  workerId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash or underscore')
+    .optional(),
   /** Where run reports (Markdown and JSON) are written. */
   reportsDir: z.string().min(1),
   /** Slack-compatible JSON webhook; without it, notifications go to notificationsLog. */
@@ -41,6 +46,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.RUNBOOKS_TASK_QUEUE ?? RUNBOOK_TASK_QUEUE,
+    workerId: env.RUNBOOKS_WORKER_ID || undefined,
     reportsDir: env.RUNBOOKS_REPORTS_DIR ?? path.join(dataDir, 'reports'),
     notifyWebhookUrl: env.RUNBOOKS_NOTIFY_WEBHOOK_URL || undefined,
     notificationsLog: env.RUNBOOKS_NOTIFICATIONS_LOG ?? path.join(dataDir, 'notifications.jsonl'),

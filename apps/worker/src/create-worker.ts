@@ -1,5 +1,7 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type State } from '@temporalio/worker';
+import { workerSpecificTaskQueue, type WorkerAffinityActivities } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
+import os from 'node:os';
 import { withAttemptEnvelopes } from './attempt-envelope';
 import { bundleRunbookWorkflows } from './bundle';
 
@@ -8,20 +10,59 @@ export interface RunbookWorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: RunbookActivities;
+  /**
+   * Names this worker's own task queue; unique per machine. Default: hostname and pid (a new
+   * queue per process). A stable id lets a restarted worker pick up the work left on its queue.
+   */
+  workerId?: string;
   /** A pre-built bundle file; without it the workflows are bundled now (seconds). */
   workflowBundlePath?: string;
   shutdownGraceMs?: number;
 }
 
-/** The one place a runbook worker is assembled: every workflow and activity on one task queue. */
-export async function createRunbookWorker(options: RunbookWorkerOptions): Promise<Worker> {
+/** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
+export interface RunbookWorker {
+  readonly taskQueue: string;
+  /** Where a run sends the steps that must share this machine's files (see workflows/src/data-restore.ts). */
+  readonly workerTaskQueue: string;
+  /** Polls both queues until shutdown; if either stops, the other is shut down too. */
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): State;
+}
+
+/** The one place a runbook worker is assembled: every workflow and activity on one task queue, plus its own queue. */
+export async function createRunbookWorker(options: RunbookWorkerOptions): Promise<RunbookWorker> {
   const workflowBundle = options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await bundleRunbookWorkflows();
-  return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
+  const activities = withAttemptEnvelopes(options.activities);
+  const workerTaskQueue = workerSpecificTaskQueue(options.taskQueue, options.workerId ?? defaultWorkerId());
+  const affinity: WorkerAffinityActivities = { workerTaskQueue: async () => workerTaskQueue };
+  const common = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: options.shutdownGraceMs ?? 30_000 };
+  const shared = await Worker.create({
+    ...common,
     taskQueue: options.taskQueue,
     workflowBundle,
-    activities: withAttemptEnvelopes(options.activities),
-    shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    activities: { ...activities, ...affinity },
   });
+  // No workflows here: only the activities a run pins to this machine are sent to this queue.
+  const own = await Worker.create({ ...common, taskQueue: workerTaskQueue, activities });
+  const workers = [shared, own];
+  const shutdown = () => {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  return {
+    taskQueue: options.taskQueue,
+    workerTaskQueue,
+    async run() {
+      const outcomes = await Promise.allSettled(workers.map((worker) => worker.run().finally(shutdown)));
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    shutdown,
+    getState: () => shared.getState(),
+  };
+}
+
+function defaultWorkerId(): string {
+  return `${os.hostname()}-${process.pid}`;
 }

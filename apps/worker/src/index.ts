@@ -1,4 +1,4 @@
 export { withAttemptEnvelopes } from './attempt-envelope';
 export { bundleRunbookWorkflows } from './bundle';
 export { loadWorkerConfig, type WorkerConfig } from './config';
-export { createRunbookWorker, type RunbookWorkerOptions } from './create-worker';
+export { createRunbookWorker, type RunbookWorker, type RunbookWorkerOptions } from './create-worker';

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { createActivities, createNotifier } from '@runbooks/activities';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
-import { createRunbookWorker } from './create-worker';
+import { createRunbookWorker, type RunbookWorker } from './create-worker';
 
 /**
  * Owns the worker's lifetime: connects and starts polling at bootstrap, keeps the run()
@@ -13,7 +13,7 @@ import { createRunbookWorker } from './create-worker';
 export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RunbookWorkerService.name);
   private connection?: NativeConnection;
-  private worker?: Worker;
+  private worker?: RunbookWorker;
   private running?: Promise<void>;
 
   constructor(@Inject(WORKER_CONFIG) private readonly config: WorkerConfig) {}
@@ -31,6 +31,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       connection: this.connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
+      workerId: config.workerId,
       activities: createActivities({
         reportsDir: config.reportsDir,
         notifier,
@@ -46,7 +47,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       this.logger.error(`worker stopped with an error: ${String(error)}`);
       process.exitCode = 1;
     });
-    this.logger.log(`polling task queue ${config.taskQueue} on ${config.temporalAddress} (namespace ${config.namespace})`);
+    this.logger.log(
+      `polling task queues ${config.taskQueue} and ${this.worker.workerTaskQueue} on ${config.temporalAddress} (namespace ${config.namespace})`,
+    );
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {

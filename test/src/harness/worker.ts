@@ -1,7 +1,7 @@
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities } from '@runbooks/activities';
-import { createRunbookWorker } from '@runbooks/worker';
+import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import path from 'node:path';
 
 export interface TestWorker {
   taskQueue: string;
-  worker: Worker;
+  worker: RunbookWorker;
   reportsDir: string;
   /** Stops polling, waits for in-flight tasks, closes the connection. */
   stop(): Promise<void>;
