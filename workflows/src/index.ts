@@ -1,4 +1,5 @@
 /** Every workflow the worker registers: one file per runbook, plus the fleet batch children. */
 export { dataRestore } from './data-restore';
 export { securityPatching } from './security-patching';
+export { diskReplacement } from './disk-replacement';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';

@@ -22,6 +22,8 @@ import { PreApprovalsController } from './pre-approvals/pre-approvals.controller
 import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/pre-approvals.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
+import { TasksController } from './tasks/tasks.controller';
+import { TasksService } from './tasks/tasks.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
 import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
 
@@ -36,6 +38,7 @@ export class ApiModule {
         CatalogController,
         RunsController,
         ApprovalsController,
+        TasksController,
         RolloutController,
         InventoryController,
         SchedulesController,
@@ -51,6 +54,7 @@ export class ApiModule {
         RunListing,
         RunsService,
         ApprovalsService,
+        TasksService,
         RolloutService,
         inventoryStoreProvider,
         InventoryService,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dataRestoreInputSchema } from './data-restore';
+import { diskReplacementInputSchema } from './disk-replacement';
 import { securityPatchingInputSchema } from './security-patching';
 
 export interface StepDescription {
@@ -7,6 +8,8 @@ export interface StepDescription {
   title: string;
   /** An approval gate (decided through /approvals, or approved ahead for scheduled runs). */
   approval?: true;
+  /** A human task (claimed and completed with evidence through /v1/tasks). */
+  task?: true;
 }
 
 /** What the catalog says about a runbook; the workflow file is its executable form. */
@@ -63,7 +66,22 @@ export const securityPatchingRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
-export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook, securityPatchingRunbook];
+export const diskReplacementRunbook = {
+  name: 'disk-replacement',
+  title: 'Disk replacement',
+  summary:
+    'A technician swaps a failed disk and gives both serial numbers and the rebuild state as evidence. The task starts with ' +
+    'the 1st support line and passes to the 2nd and 3rd line each time its SLA ends, notifying them; then the requester is told.',
+  workflowType: 'diskReplacement',
+  inputSchema: diskReplacementInputSchema,
+  steps: [
+    { id: 'swap-disk', title: 'Swap the failed disk and record both serial numbers', task: true },
+    { id: 'notify-requester', title: 'Tell the requester the disk was replaced' },
+    { id: 'write-report', title: 'Document the swap, its evidence and who held the task how long' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook, securityPatchingRunbook, diskReplacementRunbook];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {
   return RUNBOOKS.find((r) => r.name === name);

@@ -16,3 +16,6 @@ export * from './security-patching';
 export * from './maintenance';
 export * from './schedules';
 export * from './pre-approvals';
+export * from './tasks';
+export * from './evidence';
+export * from './disk-replacement';

@@ -39,4 +39,6 @@ export const RejectionType = {
   forbidden: 'RunbookForbidden',
   conflict: 'RunbookConflict',
   notFound: 'RunbookNotFound',
+  /** The arguments break a rule only the run knows (e.g. task evidence); details[0].issues name the fields. */
+  invalid: 'RunbookInvalid',
 } as const;

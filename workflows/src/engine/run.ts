@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import {
   AwaitingApprovalAttr,
+  AwaitingTaskAttr,
   RejectionType,
   RunStatusAttr,
   TERMINAL_RUN_STATUSES,
@@ -27,10 +28,11 @@ import {
   type RunbookStartArgs,
   type StepRecord,
 } from '@runbooks/contracts';
-import type { RunbookActivities } from '@runbooks/activities';
+import type { NotifyInput, RunbookActivities } from '@runbooks/activities';
 import { describeError, stepActivities } from './activities';
 import { now } from './clock';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
+import { HumanTasks, type TaskSpec } from './tasks';
 
 /** Failure types a run ends with: an approval said no, or a step failed. */
 export const RUN_REJECTED = 'RunRejected';
@@ -60,6 +62,7 @@ export class RunbookRun {
   /** Undo actions by their index in state.compensations (closures cannot be carried across continue-as-new). */
   private readonly undoers = new Map<number, Undo>();
   private readonly approvals: ApprovalGates;
+  private readonly tasks: HumanTasks;
 
   constructor(
     definition: RunbookDefinition,
@@ -82,10 +85,9 @@ export class RunbookRun {
           gates: [],
           compensations: [],
         };
-    this.approvals = new ApprovalGates(this.state, {
-      onChange: () => this.publishStatus(),
-      notify: (input) => this.activities({}).notify(input),
-    });
+    const waitHooks = { onChange: () => this.publishStatus(), notify: (input: NotifyInput) => this.activities({}).notify(input) };
+    this.approvals = new ApprovalGates(this.state, waitHooks);
+    this.tasks = new HumanTasks(this.state, waitHooks);
     setHandler(runStateQuery, () => this.state);
     setHandler(
       requestCancelUpdate,
@@ -166,6 +168,30 @@ export class RunbookRun {
     throw ApplicationFailure.create({ type: RUN_REJECTED, message: record.error, nonRetryable: true });
   }
 
+  /**
+   * A human task (also a step of the runbook): the run waits until a person holding the
+   * assignee's role (or a tier it escalated to) claims it and completes it with evidence that
+   * fits the form. Returns that evidence; it is also in the step's details and the report.
+   */
+  async task<E extends Record<string, unknown> = Record<string, unknown>>(id: string, spec: TaskSpec): Promise<E> {
+    const record = this.stepRecord(id);
+    record.state = 'running';
+    record.startedAt ??= now();
+    try {
+      const task = await this.tasks.open(id, spec);
+      record.state = 'succeeded';
+      record.summary = `done by ${task.completedBy?.displayName ?? 'nobody'}${task.escalations.length ? ` after ${task.escalations.length} escalation(s)` : ''}`;
+      record.details = task.evidence;
+      return task.evidence as E;
+    } catch (error) {
+      record.state = isCancellation(error) ? 'skipped' : 'failed';
+      record.error = isCancellation(error) ? 'cancelled' : describeError(error);
+      throw error;
+    } finally {
+      record.endedAt = now();
+    }
+  }
+
   /** A scheduled run looks for approvals given ahead for its schedule (and its fire time). */
   private async approvalsGivenAhead(gateId: string) {
     const { scheduleId, inputSha256 } = this.args;
@@ -188,6 +214,17 @@ export class RunbookRun {
     this.undoers.set(index, undo);
   }
 
+  /**
+   * Marks the change as made and verified. From here on a failing step (a notification, the
+   * report) is a warning and the run ends succeeded_with_warnings; nothing is undone. A cancel
+   * is a person's explicit request and still undoes.
+   */
+  pointOfNoReturn(): void {
+    if (this.state.pointOfNoReturn) return; // a run that continued as new passes it again
+    const lastDone = this.state.steps.filter((s) => s.state === 'succeeded').at(-1);
+    this.state.pointOfNoReturn = { at: now(), afterStep: lastDone?.id };
+  }
+
   setOutcome(facts: Record<string, unknown>): void {
     this.state.outcome = { ...this.state.outcome, ...facts };
   }
@@ -201,6 +238,12 @@ export class RunbookRun {
     } catch (error) {
       if (error instanceof ContinueAsNew) throw error;
       const status = statusFor(error, this.state.cancellation !== undefined);
+      if (this.state.pointOfNoReturn && status === 'failed') {
+        this.warn(describeError(error));
+        log.warn('a step failed after the point of no return; the change stays', { warning: describeError(error) });
+        await CancellationScope.nonCancellable(() => this.finish());
+        return this.state;
+      }
       this.state.error = describeError(error);
       log.warn('run did not succeed; undoing its changes', { status, error: this.state.error });
       await CancellationScope.nonCancellable(() => this.undoAll());
@@ -264,18 +307,35 @@ export class RunbookRun {
     if (reportStep) {
       await this.step(REPORT_STEP_ID, (a) => a.writeReport({ state: this.state }), {
         summarize: (r) => `report written to ${r.markdownPath}`,
-      }).catch((error) => log.error('report could not be written', { error: describeError(error) }));
+      }).catch((error) => {
+        log.error('report could not be written', { error: describeError(error) });
+        if (this.state.status === 'succeeded' || this.state.status === 'succeeded_with_warnings') {
+          this.warn(`the report could not be written: ${describeError(error)}`);
+          this.publishStatus();
+        }
+      });
     }
     await condition(allHandlersFinished);
   }
 
+  /** A failure after the point of no return (or of the report) that leaves the change in place. */
+  private warn(warning: string): void {
+    (this.state.warnings ??= []).push(warning);
+    this.state.status = 'succeeded_with_warnings';
+  }
+
   private publishStatus(): void {
     const awaiting = this.state.gates.some((g) => g.state === 'pending');
-    if (this.state.status === 'running' && awaiting) this.state.status = 'awaiting_approval';
-    else if (this.state.status === 'awaiting_approval' && !awaiting) this.state.status = 'running';
+    const tasks = this.state.tasks ?? [];
+    const awaitingTask = tasks.some((t) => t.state === 'open' || t.state === 'claimed');
+    if (WAITING_STATUSES.includes(this.state.status)) {
+      this.state.status = awaiting ? 'awaiting_approval' : awaitingTask ? 'awaiting_task' : 'running';
+    }
     upsertSearchAttributes([
       { key: RunStatusAttr, value: this.state.status },
       { key: AwaitingApprovalAttr, value: awaiting },
+      // Only runs with tasks set it, so runs recorded before tasks existed replay unchanged.
+      ...(tasks.length > 0 ? [{ key: AwaitingTaskAttr, value: awaitingTask }] : []),
     ]);
   }
 
@@ -293,6 +353,9 @@ export class RunbookRun {
     return record;
   }
 }
+
+/** The statuses of a run that is going on; publishStatus moves between them. */
+const WAITING_STATUSES: readonly RunStatus[] = ['running', 'awaiting_approval', 'awaiting_task'];
 
 function statusFor(error: unknown, cancelRequested: boolean): RunStatus {
   if (isCancellation(error) || cancelRequested) return 'cancelled';
