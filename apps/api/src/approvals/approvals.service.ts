@@ -34,5 +34,6 @@ export function decidableGates(state: RunState, principal: Principal): PendingAp
       allowedRoles: gate.allowedRoles,
       requiredApprovals: gate.requiredApprovals,
       decisions: gate.decisions,
+      inputSha256: gate.inputSha256,
     }));
 }

@@ -63,7 +63,8 @@ export class RunsService {
     const inputSha256 = inputDigest(input);
     const key = request.idempotencyKey;
     const runId = runWorkflowId(def.name, key ? sha256(`${principal.id}\n${key}`).slice(0, 32) : randomUUID());
-    const args: RunbookStartArgs = { input, requestedBy: { id: principal.id, displayName: principal.displayName } };
+    // The hash travels to the run, whose approval gates refuse a decision made for another input.
+    const args: RunbookStartArgs = { input, requestedBy: { id: principal.id, displayName: principal.displayName }, inputSha256 };
     const client = this.temporal.clientFor(principal);
     try {
       await this.temporal.call('server', () =>
@@ -127,12 +128,21 @@ export class RunsService {
     runId: string,
     gateId: string,
     principal: Principal,
-    decision: { decision: ApprovalDecisionValue; comment: string },
+    decision: { decision: ApprovalDecisionValue; comment: string; inputSha256?: string },
   ): Promise<GateRecord> {
     const handle = this.temporal.handle(runId, principal);
+    const { inputSha256 } = decision;
     return this.update(handle, () =>
       handle.executeUpdate(decideApprovalUpdate, {
-        args: [{ gateId, decision: decision.decision, comment: decision.comment, principal: principalArg(principal) }],
+        args: [
+          {
+            gateId,
+            decision: decision.decision,
+            comment: decision.comment,
+            principal: principalArg(principal),
+            ...(inputSha256 ? { inputSha256 } : {}),
+          },
+        ],
       }),
     );
   }
