@@ -34,9 +34,15 @@ import { now } from './clock';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
 import { HumanTasks, type TaskSpec } from './tasks';
 
-/** Failure types a run ends with: an approval said no, or a step failed. */
+/** Failure types a run ends with: an approval said no, a step failed, or the code named a step its definition lacks. */
 export const RUN_REJECTED = 'RunRejected';
 export const STEP_FAILED = 'StepFailed';
+export const UNKNOWN_STEP = 'UnknownStep';
+
+/** The step, gate and task ids a definition declares (`as const`): any other id does not compile. */
+export type StepId<D extends RunbookDefinition> = D['steps'][number]['id'];
+export type GateId<D extends RunbookDefinition> = Extract<D['steps'][number], { approval: true }>['id'];
+export type TaskId<D extends RunbookDefinition> = Extract<D['steps'][number], { task: true }>['id'];
 
 export interface StepOptions<T> {
   /** Overrides of the default activity options (timeouts, retry policy, heartbeat). */
@@ -56,7 +62,7 @@ const REPORT_STEP_ID = 'write-report';
  * status query, keeps the search attributes current, undoes what was changed when the run
  * fails or is cancelled, and leaves the report behind. A runbook is then just its steps.
  */
-export class RunbookRun {
+export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
   readonly state: RunState;
   readonly idempotencyKey: string;
   /** Undo actions by their index in state.compensations (closures cannot be carried across continue-as-new). */
@@ -65,7 +71,7 @@ export class RunbookRun {
   private readonly tasks: HumanTasks;
 
   constructor(
-    definition: RunbookDefinition,
+    definition: D,
     private readonly args: RunbookStartArgs,
   ) {
     const info = workflowInfo();
@@ -109,7 +115,7 @@ export class RunbookRun {
   }
 
   /** Runs one step: its activity calls are recorded with their attempts, result and error. */
-  async step<T>(id: string, body: (activities: RunbookActivities) => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
+  async step<T>(id: StepId<D>, body: (activities: RunbookActivities) => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt ??= now(); // a step that spans continue-as-new keeps its first start
@@ -141,7 +147,7 @@ export class RunbookRun {
   }
 
   /** An approval gate (also a step of the runbook): resolves when approved, throws when not. */
-  async approval(id: string, title: string, policy: ApprovalPolicy): Promise<void> {
+  async approval(id: GateId<D>, title: string, policy: ApprovalPolicy): Promise<void> {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt = now();
@@ -173,7 +179,7 @@ export class RunbookRun {
    * assignee's role (or a tier it escalated to) claims it and completes it with evidence that
    * fits the form. Returns that evidence; it is also in the step's details and the report.
    */
-  async task<E extends Record<string, unknown> = Record<string, unknown>>(id: string, spec: TaskSpec): Promise<E> {
+  async task<E extends Record<string, unknown> = Record<string, unknown>>(id: TaskId<D>, spec: TaskSpec): Promise<E> {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt ??= now();
@@ -207,7 +213,7 @@ export class RunbookRun {
   }
 
   /** Registers how to undo a change; on failure or cancel, undo runs in reverse order. */
-  onUndo(stepId: string, title: string, undo: Undo): void {
+  onUndo(stepId: StepId<D>, title: string, undo: Undo): void {
     // A run that continued as new registers its undo actions again; they match the carried records.
     let index = this.state.compensations.findIndex((c) => c.stepId === stepId && c.title === title);
     if (index < 0) index = this.state.compensations.push({ stepId, title, state: 'registered' }) - 1;
@@ -305,7 +311,7 @@ export class RunbookRun {
     this.publishStatus();
     const reportStep = this.state.steps.find((s) => s.id === REPORT_STEP_ID);
     if (reportStep) {
-      await this.step(REPORT_STEP_ID, (a) => a.writeReport({ state: this.state }), {
+      await this.step(REPORT_STEP_ID as StepId<D>, (a) => a.writeReport({ state: this.state }), {
         summarize: (r) => `report written to ${r.markdownPath}`,
       }).catch((error) => {
         log.error('report could not be written', { error: describeError(error) });
@@ -349,7 +355,14 @@ export class RunbookRun {
 
   private stepRecord(id: string): StepRecord {
     const record = this.state.steps.find((s) => s.id === id);
-    if (!record) throw new Error(`step ${id} is not in the runbook definition`);
+    if (!record) {
+      // A code defect no retry can mend: fail the run (and undo) rather than retry the workflow task forever.
+      throw ApplicationFailure.create({
+        type: UNKNOWN_STEP,
+        nonRetryable: true,
+        message: `step ${id} is not in the ${this.state.runbook} runbook definition (its steps: ${this.state.steps.map((s) => s.id).join(', ')})`,
+      });
+    }
     return record;
   }
 }
