@@ -22,6 +22,7 @@ import { PreApprovalsController } from './pre-approvals/pre-approvals.controller
 import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/pre-approvals.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
+import { CallerAssertions } from './signing/caller-assertions';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
@@ -53,6 +54,7 @@ export class ApiModule {
         TemporalService,
         RunListing,
         RunsService,
+        CallerAssertions,
         ApprovalsService,
         TasksService,
         RolloutService,

@@ -19,3 +19,4 @@ export * from './pre-approvals';
 export * from './tasks';
 export * from './evidence';
 export * from './disk-replacement';
+export * from './assertion';

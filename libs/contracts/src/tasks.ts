@@ -1,5 +1,6 @@
 import { defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { callerAssertionSchema } from './assertion';
 import { principalSchema, type Role } from './principal';
 import { escalationRecordSchema } from './escalation';
 
@@ -64,13 +65,16 @@ export const taskRecordSchema = z.object({
 export type TaskRecord = z.infer<typeof taskRecordSchema>;
 
 const taskIdSchema = z.string().min(1);
+/** The API's signed word on the principal; required when the workers hold assertion keys. */
+const assertion = callerAssertionSchema.optional();
 
-export const claimTaskArgsSchema = z.object({ taskId: taskIdSchema, principal: principalSchema });
+export const claimTaskArgsSchema = z.object({ taskId: taskIdSchema, principal: principalSchema, assertion });
 export type ClaimTaskArgs = z.infer<typeof claimTaskArgsSchema>;
 
 export const releaseTaskArgsSchema = z.object({
   taskId: taskIdSchema,
   principal: principalSchema,
+  assertion,
   comment: z.string().max(2000).optional(),
 });
 export type ReleaseTaskArgs = z.infer<typeof releaseTaskArgsSchema>;
@@ -78,6 +82,7 @@ export type ReleaseTaskArgs = z.infer<typeof releaseTaskArgsSchema>;
 export const reassignTaskArgsSchema = z.object({
   taskId: taskIdSchema,
   principal: principalSchema,
+  assertion,
   /** The person who works on it from now on. */
   to: personSchema,
   comment: z.string().max(2000).optional(),
@@ -87,6 +92,7 @@ export type ReassignTaskArgs = z.infer<typeof reassignTaskArgsSchema>;
 export const completeTaskArgsSchema = z.object({
   taskId: taskIdSchema,
   principal: principalSchema,
+  assertion,
   evidence: z.record(z.string(), z.unknown()),
   comment: z.string().max(2000).optional(),
 });

@@ -11,6 +11,7 @@ import {
 } from '@runbooks/contracts';
 import { now } from './clock';
 import { sendEscalationNotice, type WaitHooks } from './escalation';
+import { verifyCaller } from './signing';
 
 /** The policy of one approval gate. */
 export interface ApprovalPolicy {
@@ -119,7 +120,9 @@ export class ApprovalGates {
     );
   }
 
-  private validate({ gateId, principal, inputSha256 }: DecideApprovalArgs): void {
+  private validate(args: DecideApprovalArgs): void {
+    verifyCaller(decideApprovalUpdate.name, args);
+    const { gateId, principal, inputSha256 } = args;
     const gate = this.state.gates.find((g) => g.id === gateId);
     if (!gate) {
       const known = this.state.steps.some((s) => s.id === gateId);

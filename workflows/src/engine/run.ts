@@ -32,6 +32,7 @@ import type { NotifyInput, RunbookActivities } from '@runbooks/activities';
 import { describeError, stepActivities } from './activities';
 import { now } from './clock';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
+import { verifyCaller } from './signing';
 import { HumanTasks, type TaskSpec } from './tasks';
 
 /** Failure types a run ends with: an approval said no, a step failed, or the code named a step its definition lacks. */
@@ -102,7 +103,9 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
         return this.state;
       },
       {
-        validator: ({ principal }) => {
+        validator: (args) => {
+          verifyCaller(requestCancelUpdate.name, args);
+          const { principal } = args;
           if (TERMINAL_RUN_STATUSES.includes(this.state.status)) {
             throw ApplicationFailure.create({ type: RejectionType.conflict, message: `run already ${this.state.status}` });
           }

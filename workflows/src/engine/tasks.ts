@@ -19,6 +19,7 @@ import {
 } from '@runbooks/contracts';
 import { now } from './clock';
 import { refusal, sendEscalationNotice, type WaitHooks } from './escalation';
+import { verifyCaller } from './signing';
 
 /** A run fails with this when a runbook declares a task the engine cannot enforce. */
 export const INVALID_TASK = 'InvalidTaskDefinition';
@@ -51,9 +52,11 @@ export class HumanTasks {
   ) {
     this.tasks = state.tasks ??= [];
     setHandler(claimTaskUpdate, ({ taskId, principal }) => this.act(taskId, principal, 'claim', (t) => this.claimFor(t, principal)), {
-      validator: ({ taskId, principal }) => {
-        const task = this.actionable(taskId, principal);
-        if (task.claimedBy) throw refusal(RejectionType.conflict, `task ${taskId} is already claimed by ${task.claimedBy.displayName}`);
+      validator: (args) => {
+        verifyCaller(claimTaskUpdate.name, args);
+        const task = this.actionable(args.taskId, args.principal);
+        if (task.claimedBy)
+          throw refusal(RejectionType.conflict, `task ${args.taskId} is already claimed by ${task.claimedBy.displayName}`);
       },
     });
     setHandler(
@@ -65,7 +68,9 @@ export class HumanTasks {
           return comment;
         }),
       {
-        validator: ({ taskId, principal }) => {
+        validator: (args) => {
+          verifyCaller(releaseTaskUpdate.name, args);
+          const { taskId, principal } = args;
           const task = this.found(taskId);
           if (!task.claimedBy) throw refusal(RejectionType.conflict, `task ${taskId} is not claimed`);
           if (task.claimedBy.id !== principal.id && !hasRole(principal, 'admin')) {
@@ -85,7 +90,12 @@ export class HumanTasks {
           t.state = 'claimed';
           return `to ${to.displayName} (${to.id})${comment ? `: ${comment}` : ''}`;
         }),
-      { validator: ({ taskId, principal }) => void this.actionable(taskId, principal) },
+      {
+        validator: (args) => {
+          verifyCaller(reassignTaskUpdate.name, args);
+          this.actionable(args.taskId, args.principal);
+        },
+      },
     );
     setHandler(
       completeTaskUpdate,
@@ -100,7 +110,9 @@ export class HumanTasks {
           return comment;
         }),
       {
-        validator: ({ taskId, principal, evidence }) => {
+        validator: (args) => {
+          verifyCaller(completeTaskUpdate.name, args);
+          const { taskId, principal, evidence } = args;
           const task = this.actionable(taskId, principal);
           if (task.claimedBy?.id !== principal.id) {
             throw refusal(

@@ -13,6 +13,7 @@ import {
   RunStatusAttr,
   RunbookNameAttr,
   decideApprovalUpdate,
+  canonicalJson,
   findRunbook,
   requestCancelUpdate,
   runStateQuery,
@@ -29,6 +30,7 @@ import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { parseNested } from '../http/route';
 import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService } from '../maintenance/maintenance.service';
+import { CallerAssertions, principalArg } from '../signing/caller-assertions';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
 
@@ -51,6 +53,7 @@ export class RunsService {
     private readonly temporal: TemporalService,
     private readonly maintenance: MaintenanceService,
     private readonly inventory: InventoryService,
+    private readonly assertions: CallerAssertions,
   ) {}
 
   async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
@@ -118,7 +121,7 @@ export class RunsService {
   async cancel(runId: string, principal: Principal, reason: string): Promise<RunState> {
     const handle = this.temporal.handle(runId, principal);
     const state = await this.update(handle, () =>
-      handle.executeUpdate(requestCancelUpdate, { args: [{ reason, principal: principalArg(principal) }] }),
+      handle.executeUpdate(requestCancelUpdate, { args: [this.assertions.args(requestCancelUpdate, principal, { reason })] }),
     );
     await this.temporal.call('server', () => handle.cancel());
     return state;
@@ -135,13 +138,12 @@ export class RunsService {
     return this.update(handle, () =>
       handle.executeUpdate(decideApprovalUpdate, {
         args: [
-          {
+          this.assertions.args(decideApprovalUpdate, principal, {
             gateId,
             decision: decision.decision,
             comment: decision.comment,
-            principal: principalArg(principal),
             ...(inputSha256 ? { inputSha256 } : {}),
-          },
+          }),
         ],
       }),
     );
@@ -182,10 +184,8 @@ function launchedRun(
   return { runId, runbook, status, links: { self, report: `${self}/report` }, ...(waitsForWindow ? { waitsForWindow } : {}) };
 }
 
-/** What the workflow needs to judge the caller; the token hash never leaves the directory. */
-export function principalArg(principal: Principal): Principal {
-  return { id: principal.id, displayName: principal.displayName, roles: [...principal.roles] };
-}
+/** Kept here for the callers that import it from runs; it lives beside the assertion signer. */
+export { principalArg };
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -196,14 +196,5 @@ export function inputDigest(input: unknown): string {
   return sha256(canonicalJson(input));
 }
 
-/** JSON with object keys sorted, so the same input always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** Kept here for the callers that import it from the API; it lives in contracts, where the workflow uses it too. */
+export { canonicalJson };

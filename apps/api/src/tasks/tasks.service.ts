@@ -14,7 +14,8 @@ import {
 } from '@runbooks/contracts';
 import { RequestValidationError } from '../http/errors';
 import { RunListing } from '../runs/run-listing';
-import { RunsService, principalArg } from '../runs/runs.service';
+import { RunsService } from '../runs/runs.service';
+import { CallerAssertions } from '../signing/caller-assertions';
 import { TemporalService } from '../temporal/temporal.service';
 import type { ListTasksQuery, OpenTask } from './tasks.routes';
 
@@ -31,6 +32,7 @@ export class TasksService {
     private readonly temporal: TemporalService,
     private readonly listing: RunListing,
     private readonly runs: RunsService,
+    private readonly assertions: CallerAssertions,
   ) {}
 
   async list(principal: Principal, query: ListTasksQuery): Promise<OpenTask[]> {
@@ -39,12 +41,16 @@ export class TasksService {
   }
 
   claim(runId: string, taskId: string, principal: Principal): Promise<TaskRecord> {
-    return this.act(runId, principal, (handle, who) => handle.executeUpdate(claimTaskUpdate, { args: [{ taskId, principal: who }] }));
+    return this.act(runId, principal, (handle) =>
+      handle.executeUpdate(claimTaskUpdate, { args: [this.assertions.args(claimTaskUpdate, principal, { taskId })] }),
+    );
   }
 
   release(runId: string, taskId: string, principal: Principal, body: { comment?: string }): Promise<TaskRecord> {
-    return this.act(runId, principal, (handle, who) =>
-      handle.executeUpdate(releaseTaskUpdate, { args: [{ taskId, principal: who, comment: body.comment }] }),
+    return this.act(runId, principal, (handle) =>
+      handle.executeUpdate(releaseTaskUpdate, {
+        args: [this.assertions.args(releaseTaskUpdate, principal, { taskId, comment: body.comment })],
+      }),
     );
   }
 
@@ -55,8 +61,10 @@ export class TasksService {
     body: { to: string; toDisplayName?: string; comment?: string },
   ): Promise<TaskRecord> {
     const to = { id: body.to, displayName: body.toDisplayName ?? body.to };
-    return this.act(runId, principal, (handle, who) =>
-      handle.executeUpdate(reassignTaskUpdate, { args: [{ taskId, principal: who, to, comment: body.comment }] }),
+    return this.act(runId, principal, (handle) =>
+      handle.executeUpdate(reassignTaskUpdate, {
+        args: [this.assertions.args(reassignTaskUpdate, principal, { taskId, to, comment: body.comment })],
+      }),
     );
   }
 
@@ -66,19 +74,17 @@ export class TasksService {
     principal: Principal,
     body: { evidence: Record<string, unknown>; comment?: string },
   ): Promise<TaskRecord> {
-    return this.act(runId, principal, (handle, who) =>
-      handle.executeUpdate(completeTaskUpdate, { args: [{ taskId, principal: who, evidence: body.evidence, comment: body.comment }] }),
+    return this.act(runId, principal, (handle) =>
+      handle.executeUpdate(completeTaskUpdate, {
+        args: [this.assertions.args(completeTaskUpdate, principal, { taskId, evidence: body.evidence, comment: body.comment })],
+      }),
     );
   }
 
-  private async act(
-    runId: string,
-    principal: Principal,
-    send: (handle: WorkflowHandle, who: Principal) => Promise<TaskRecord>,
-  ): Promise<TaskRecord> {
+  private async act(runId: string, principal: Principal, send: (handle: WorkflowHandle) => Promise<TaskRecord>): Promise<TaskRecord> {
     const handle = this.temporal.handle(runId, principal);
     try {
-      return await this.runs.update(handle, () => send(handle, principalArg(principal)));
+      return await this.runs.update(handle, () => send(handle));
     } catch (error) {
       throw evidenceRefusal(error) ?? error;
     }
