@@ -15,6 +15,7 @@ import { MaintenanceController } from './maintenance/maintenance.controller';
 import { MaintenanceService, calendarStoreProvider } from './maintenance/maintenance.service';
 import { RolloutController } from './rollout/rollout.controller';
 import { RolloutService } from './rollout/rollout.service';
+import { RunAdmission } from './runs/admission';
 import { RunListing } from './runs/run-listing';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
@@ -54,6 +55,7 @@ export class ApiModule {
         TemporalService,
         RunListing,
         RunsService,
+        RunAdmission,
         CallerAssertions,
         ApprovalsService,
         TasksService,

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { dataRestoreInputSchema } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
-import { securityPatchingInputSchema } from './security-patching';
+import type { HostSelector } from './hosts';
+import type { Role } from './principal';
+import { securityPatchingInputSchema, type SecurityPatchingInput } from './security-patching';
 
 export interface StepDescription {
   id: string;
@@ -10,6 +12,19 @@ export interface StepDescription {
   approval?: true;
   /** A human task (claimed and completed with evidence through /v1/tasks). */
   task?: true;
+}
+
+/**
+ * What the API checks before it starts a run or saves a schedule, declared by the runbook so
+ * that adding one touches no API service. Each reads the input the runbook's schema parsed.
+ */
+export interface RunbookAdmission {
+  /** Host selectors of the input whose names must be in the inventory (`field` names the input field). */
+  hostSelectors?(input: never): { field: string; selector: HostSelector }[];
+  /** Fields of this input only some roles may set (e.g. windowOverride: admin). */
+  restrictedFields?(input: never): { field: string; roles: readonly Role[]; why: string }[];
+  /** The maintenance window the run waits for, if any. */
+  maintenanceWindow?(input: never): { field: string; name?: string; startAt?: string; overridden: boolean } | undefined;
 }
 
 /** What the catalog says about a runbook; the workflow file is its executable form. */
@@ -21,6 +36,7 @@ export interface RunbookDefinition {
   workflowType: string;
   inputSchema: z.ZodType;
   steps: readonly StepDescription[];
+  admission?: RunbookAdmission;
 }
 
 export const dataRestoreRunbook = {
@@ -64,6 +80,22 @@ export const securityPatchingRunbook = {
     },
     { id: 'write-report', title: 'Document what was done, host by host' },
   ],
+  admission: {
+    hostSelectors: (input: SecurityPatchingInput) => [
+      { field: 'targets', selector: input.targets },
+      { field: 'canary', selector: input.canary },
+    ],
+    restrictedFields: (input: SecurityPatchingInput) =>
+      input.windowOverride
+        ? [{ field: 'windowOverride', roles: ['admin'], why: 'run outside the maintenance window or through a change freeze' }]
+        : [],
+    maintenanceWindow: (input: SecurityPatchingInput) => ({
+      field: 'maintenanceWindow',
+      name: input.maintenanceWindow,
+      startAt: input.startAt,
+      overridden: input.windowOverride !== undefined,
+    }),
+  },
 } as const satisfies RunbookDefinition;
 
 export const diskReplacementRunbook = {

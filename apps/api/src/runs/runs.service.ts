@@ -28,9 +28,8 @@ import {
 import { createHash, randomUUID } from 'node:crypto';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { parseNested } from '../http/route';
-import { InventoryService } from '../inventory/inventory.service';
-import { MaintenanceService } from '../maintenance/maintenance.service';
 import { CallerAssertions, principalArg } from '../signing/caller-assertions';
+import { RunAdmission } from './admission';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
 
@@ -51,8 +50,7 @@ export interface LaunchOutcome {
 export class RunsService {
   constructor(
     private readonly temporal: TemporalService,
-    private readonly maintenance: MaintenanceService,
-    private readonly inventory: InventoryService,
+    private readonly admission: RunAdmission,
     private readonly assertions: CallerAssertions,
   ) {}
 
@@ -60,9 +58,8 @@ export class RunsService {
     const def = findRunbook(request.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
     const input = parseNested(def.inputSchema, request.input, ['input']);
-    await this.inventory.refuseUnknownHosts(def.name, input);
-    // Refuses an override by a non-admin and an unknown window; a closed window does not refuse.
-    const waitsForWindow = await this.maintenance.admission(principal, def.name, input);
+    // The runbook's admission rules: fields the caller may not set, unknown hosts, an unknown window (a closed one does not refuse).
+    const waitsForWindow = await this.admission.admit(principal, def, input);
     const inputSha256 = inputDigest(input);
     const key = request.idempotencyKey;
     const runId = runWorkflowId(def.name, key ? sha256(`${principal.id}\n${key}`).slice(0, 32) : randomUUID());
