@@ -74,10 +74,11 @@ export function checkEvidence(schema: JsonSchema, value: unknown, path: string[]
     }
     if (typeof schema.maxLength === 'number' && value.length > schema.maxLength)
       issues.push(issue(`must have at most ${schema.maxLength} characters`));
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value)) issues.push(issue(`must match ${schema.pattern}`));
+    // A format says it better than the pattern zod emits beside it, so only one of them is reported.
     if (typeof schema.format === 'string' && FORMATS[schema.format] && !FORMATS[schema.format].test(value)) {
       issues.push(issue(`must be a ${schema.format}`));
-    }
+    } else if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value))
+      issues.push(issue(`must match ${schema.pattern}`));
   }
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && value < schema.minimum) issues.push(issue(`must be at least ${schema.minimum}`));
