@@ -1,11 +1,14 @@
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import {
+  launchAssertionName,
+  securityPatchingInputSchema,
   claimTaskUpdate,
   parseAssertionKeys,
   runStateQuery,
   signAssertion,
   type DiskReplacementInput,
   type Principal,
+  type RunState,
   type RunbookStartArgs,
 } from '@runbooks/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -119,5 +122,49 @@ describe('updates carry the API’s signed word on the caller', () => {
     await request(api.server).post(`/v1/runs/${runId}/cancel`).set(auth('tess')).send({ reason: 'disk came back online' }).expect(202);
     const history = await client.workflow.getHandle(runId).fetchHistory();
     expect(acceptedUpdates(history)).toBe(2);
+  });
+
+  describe('a launch setting windowOverride (admins only) is checked by the run itself', () => {
+    const ada: Principal = { id: 'ada', displayName: 'Ada Admin', roles: ['admin'] };
+    const input = securityPatchingInputSchema.parse({
+      targets: { names: ['lab-web-1'] },
+      canary: { names: ['lab-web-1'] },
+      patches: [{ package: 'openssl', version: '3.0.13-1' }],
+      windowOverride: { reason: 'CVE under attack' },
+    });
+    const requestedBy = { id: 'ada', displayName: 'Ada Admin' };
+
+    async function startPatching(args: RunbookStartArgs): Promise<RunState> {
+      const handle = await client.workflow.start('securityPatching', {
+        taskQueue: worker.taskQueue,
+        workflowId: `security-patching-${randomUUID()}`,
+        args: [args],
+      });
+      await handle.result().catch(() => undefined);
+      return handle.query(runStateQuery);
+    }
+
+    test('started without the API, claiming to be an admin, it fails before any step', async () => {
+      const state = await startPatching({ input, requestedBy, principal: ada });
+      expect(state.status).toBe('failed');
+      expect(state.error).toMatch(/input\.windowOverride needs a launch the API vouched for: .*no signed assertion/);
+      expect(state.steps.filter((s) => s.state !== 'skipped' && s.id !== 'write-report')).toEqual([]);
+    });
+
+    test('signed for a technician, it fails naming the field and the role', async () => {
+      const tess: Principal = { id: 'tess', displayName: 'Tess Technician', roles: ['technician'] };
+      const args = { input, requestedBy: { id: 'tess', displayName: 'Tess Technician' }, principal: tess };
+      const assertion = signAssertion(newest, launchAssertionName('securityPatching'), tess, args, new Date());
+      const state = await startPatching({ ...args, assertion });
+      expect(state.error).toMatch(/^input\.windowOverride: only admin may run outside the maintenance window/);
+    });
+
+    test('signed for an admin, it goes on to its steps', async () => {
+      const args = { input, requestedBy, principal: ada };
+      const assertion = signAssertion(newest, launchAssertionName('securityPatching'), ada, args, new Date());
+      const state = await startPatching({ ...args, assertion });
+      expect(state.error ?? '').not.toMatch(/vouched|only admin/);
+      expect(state.steps.find((s) => s.id === 'build-inventory')?.state).not.toBe('skipped'); // admission passed: the first step ran
+    });
   });
 });

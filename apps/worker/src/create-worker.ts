@@ -1,5 +1,11 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { ASSERTION_CONFIG_GLOBAL, parseAssertionKeys, type AssertionConfig } from '@runbooks/contracts';
+import {
+  ASSERTION_CONFIG_GLOBAL,
+  launchRefusal,
+  parseAssertionKeys,
+  type AssertionConfig,
+  type LaunchAssertionActivities,
+} from '@runbooks/contracts';
 import fs from 'node:fs/promises';
 import type { RunbookActivities } from '@runbooks/activities';
 import { withAttemptEnvelopes } from './attempt-envelope';
@@ -38,7 +44,21 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle,
-    activities: withAttemptEnvelopes(options.activities),
+    activities: { ...withAttemptEnvelopes(options.activities), ...launchAssertionActivities(options.assertions) },
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
   });
+}
+
+/**
+ * The launch check runs as a local activity, not in workflow code: its verdict is recorded in
+ * history, so a run replays the same even after the keys rotate. Without keys nothing is checked.
+ */
+function launchAssertionActivities(assertions: RunbookWorkerOptions['assertions']): LaunchAssertionActivities {
+  const keys = assertions ? parseAssertionKeys(assertions.keys) : undefined;
+  return {
+    async verifyLaunchAssertion(check) {
+      if (!keys || !assertions) return { checked: false };
+      return { checked: true, refusal: launchRefusal(keys, assertions.maxAgeMs, check) };
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { principalSchema, type Principal } from './principal';
+import { hasRole, principalSchema, type Principal, type Role } from './principal';
 import { fromBase64, hmacSha256, sha256, toBase64, toHex, utf8 } from './sha256';
 
 /**
@@ -128,4 +128,47 @@ export const ASSERTION_CONFIG_GLOBAL = '__runbooksAssertionConfig';
 export interface AssertionConfig {
   keys: string;
   maxAgeMs: number;
+}
+
+/** The name a launch is signed under: the start of that workflow type. */
+export function launchAssertionName(workflowType: string): string {
+  return `start:${workflowType}`;
+}
+
+export interface LaunchCheck {
+  update: string;
+  /** The run's start arguments (principal and assertion included). */
+  args: Record<string, unknown> & { principal?: Principal; assertion?: CallerAssertion; scheduleId?: string };
+  /** When the run started: a launch assertion must be fresh then, not when the worker gets to it. */
+  startedAt: string;
+  /** Fields of the input only some roles may set (the definition's admission.restrictedFields). */
+  restricted: { field: string; roles: readonly Role[]; why: string }[];
+}
+
+/**
+ * Why a launch setting restricted fields is refused, or undefined. A scheduled run's assertion is
+ * as old as its schedule's input (the API signs it when the input is set), so only its signature counts.
+ */
+export function launchRefusal(keys: readonly AssertionKey[], maxAgeMs: number, check: LaunchCheck): string | undefined {
+  const fields = check.restricted.map((r) => `input.${r.field}`).join(', ');
+  const principal = check.args.principal;
+  if (!principal) return `${fields} needs a launch the API vouched for: the start carries no principal`;
+  const reason = assertionRefusal(keys, {
+    update: check.update,
+    args: { ...check.args, principal },
+    nowMs: Date.parse(check.startedAt),
+    maxAgeMs: check.args.scheduleId ? Number.POSITIVE_INFINITY : maxAgeMs,
+  });
+  if (reason) return `${fields} needs a launch the API vouched for: ${reason}`;
+  for (const { field, roles, why } of check.restricted) {
+    if (!roles.some((role) => hasRole(principal, role))) {
+      return `input.${field}: only ${roles.join(' or ')} may ${why} (${principal.id} has ${principal.roles.join(', ')})`;
+    }
+  }
+  return undefined;
+}
+
+/** The local activity the worker adds for the launch check (apps/worker create-worker.ts). */
+export interface LaunchAssertionActivities {
+  verifyLaunchAssertion(check: LaunchCheck): Promise<{ checked: boolean; refusal?: string }>;
 }

@@ -7,6 +7,8 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -20,11 +22,13 @@ import {
   TERMINAL_RUN_STATUSES,
   TemporalScheduledStartTimeAttr,
   hasAnyRole,
+  launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
   type RunState,
   type RunStatus,
   type RunbookDefinition,
+  type LaunchAssertionActivities,
   type RunbookStartArgs,
   type StepRecord,
 } from '@runbooks/contracts';
@@ -39,6 +43,7 @@ import { HumanTasks, type TaskSpec } from './tasks';
 export const RUN_REJECTED = 'RunRejected';
 export const STEP_FAILED = 'StepFailed';
 export const UNKNOWN_STEP = 'UnknownStep';
+export const LAUNCH_REFUSED = 'LaunchRefused';
 
 /** The step, gate and task ids a definition declares (`as const`): any other id does not compile. */
 export type StepId<D extends RunbookDefinition> = D['steps'][number]['id'];
@@ -72,7 +77,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
   private readonly tasks: HumanTasks;
 
   constructor(
-    definition: D,
+    private readonly definition: D,
     private readonly args: RunbookStartArgs,
   ) {
     const info = workflowInfo();
@@ -242,6 +247,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
   async execute(body: () => Promise<void>): Promise<RunState> {
     this.publishStatus();
     try {
+      if (!this.args.carried) await this.admitLaunch();
       await body();
       this.state.status = 'succeeded';
     } catch (error) {
@@ -263,6 +269,23 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
     // The work is done: a cancel arriving now must not leave a succeeded run without its report.
     await CancellationScope.nonCancellable(() => this.finish());
     return this.state;
+  }
+
+  /**
+   * A launch setting fields only some roles may (the definition's admission.restrictedFields, e.g.
+   * windowOverride: admin) must carry the API's signed word that its launcher holds them; the API
+   * checked too, but anyone with Temporal access can start a workflow.
+   */
+  private async admitLaunch(): Promise<void> {
+    const restricted = this.definition.admission?.restrictedFields?.(this.args.input as never) ?? [];
+    if (restricted.length === 0 || !patched('launch-assertion')) return;
+    const verdict = await proxyLocalActivities<LaunchAssertionActivities>({ startToCloseTimeout: '10 seconds' }).verifyLaunchAssertion({
+      update: launchAssertionName(this.definition.workflowType),
+      args: { ...this.args } as Record<string, unknown>, // a first run: nothing carried
+      startedAt: workflowInfo().startTime.toISOString(),
+      restricted: [...restricted],
+    });
+    if (verdict.refusal) throw ApplicationFailure.create({ type: LAUNCH_REFUSED, message: verdict.refusal, nonRetryable: true });
   }
 
   /** Where the run goes on after continuing as new (undefined on the first run). */

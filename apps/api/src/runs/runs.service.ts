@@ -15,6 +15,7 @@ import {
   decideApprovalUpdate,
   canonicalJson,
   findRunbook,
+  launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
   runStatusSchema,
@@ -64,7 +65,12 @@ export class RunsService {
     const key = request.idempotencyKey;
     const runId = runWorkflowId(def.name, key ? sha256(`${principal.id}\n${key}`).slice(0, 32) : randomUUID());
     // The hash travels to the run, whose approval gates refuse a decision made for another input.
-    const args: RunbookStartArgs = { input, requestedBy: { id: principal.id, displayName: principal.displayName }, inputSha256 };
+    // Signed: a run whose input sets restricted fields (e.g. windowOverride) checks its launcher's roles itself.
+    const args: RunbookStartArgs = this.assertions.args({ name: launchAssertionName(def.workflowType) }, principal, {
+      input,
+      requestedBy: { id: principal.id, displayName: principal.displayName },
+      inputSha256,
+    });
     const client = this.temporal.clientFor(principal);
     try {
       await this.temporal.call('server', () =>

@@ -22,13 +22,13 @@ export class CallerAssertions {
   }
 
   /** The Update's arguments as sent: the caller's principal and, when the API holds a key, its signed assertion. */
-  args<A extends Record<string, unknown>>(
+  args<A extends object>(
     update: { name: string },
     principal: Principal,
     args: A,
   ): A & { principal: Principal; assertion?: CallerAssertion } {
     const sent = { ...args, principal: principalArg(principal) };
     if (!this.key) return sent;
-    return { ...sent, assertion: signAssertion(this.key, update.name, principal, sent, new Date()) };
+    return { ...sent, assertion: signAssertion(this.key, update.name, principal, sent as Record<string, unknown>, new Date()) };
   }
 }
