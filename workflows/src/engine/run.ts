@@ -341,7 +341,9 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
         summarize: (r) => `report written to ${r.markdownPath}`,
       }).catch((error) => {
         log.error('report could not be written', { error: describeError(error) });
-        if (this.state.status === 'succeeded' || this.state.status === 'succeeded_with_warnings') {
+        // patched: runs recorded before this ended 'succeeded' here without a further status upsert.
+        const succeeded = this.state.status === 'succeeded' || this.state.status === 'succeeded_with_warnings';
+        if (succeeded && patched('report-failure-warns')) {
           this.warn(`the report could not be written: ${describeError(error)}`);
           this.publishStatus();
         }
