@@ -40,6 +40,14 @@ done
 bash scripts/temporal.sh operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null
 
 node apps/worker/dist/demo/seed-demo.js "$DATA"
+# The API signs what it asserts about each caller; the worker verifies it with the same key.
+# A demo key is generated once per data folder; set RUNBOOKS_ASSERTION_KEYS to use your own.
+if [[ -z "${RUNBOOKS_ASSERTION_KEYS:-}" ]]; then
+  KEY_FILE="$DATA/assertion-keys.demo"
+  [[ -s "$KEY_FILE" ]] || (umask 077 && node -e "console.log('demo1:' + require('crypto').randomBytes(32).toString('base64'))" >"$KEY_FILE")
+  RUNBOOKS_ASSERTION_KEYS="$(cat "$KEY_FILE")"
+fi
+export RUNBOOKS_ASSERTION_KEYS
 node apps/worker/dist/main.js &
 pids+=($!)
 node apps/api/dist/main.js &

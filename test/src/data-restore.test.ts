@@ -295,6 +295,29 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     }
   });
 
+  test('a notifier answering 404 after the swap keeps the restored data and ends succeeded_with_warnings', async () => {
+    receiver.status = 404;
+    try {
+      const target = await freshTarget();
+      const handle = await launch(restoreInput(target));
+      await gatePending(handle);
+      await approve(handle);
+      const state = (await handle.result()) as RunState;
+      expect(state.status).toBe('succeeded_with_warnings');
+      expect(await readTree(target)).toEqual(v1); // the verified restore stays in place
+      expect(state.pointOfNoReturn).toMatchObject({ afterStep: 'swap-into-target' });
+      expect(state.warnings).toEqual([expect.stringMatching(/Notify the affected users: .*HTTP 404/)]);
+      expect(state.steps.find((s) => s.id === 'notify-users')?.state).toBe('failed');
+      expect(state.steps.find((s) => s.id === 'swap-into-target')?.state).toBe('succeeded');
+      expect(state.compensations.every((c) => c.state === 'registered')).toBe(true); // nothing undone
+      const report = await fs.readFile(path.join(worker.reportsDir, `${handle.workflowId}.md`), 'utf8');
+      expect(report).toContain('**Status:** succeeded_with_warnings');
+      expect(report).toMatch(/\*\*Warning:\*\* Notify the affected users: .*HTTP 404/);
+    } finally {
+      receiver.status = 200;
+    }
+  });
+
   test('a step that fails once and then succeeds shows two attempts', async () => {
     let calls = 0;
     const flakyWorker = await startTestWorker({

@@ -33,8 +33,9 @@ const affinity = proxyActivities<WorkerAffinityActivities>({ startToCloseTimeout
 /**
  * Data restore (shared/docs/runbooks.md): verify the backup, choose a safe restore point,
  * get approval, restore with restic into staging, validate integrity, swap into place keeping
- * the previous contents, notify the affected users, document. A failure or cancel after the
- * swap puts the previous contents back.
+ * the previous contents, notify the affected users, document. Once swapped in, the restore is
+ * the point of no return: a failing notification leaves it in place (succeeded_with_warnings);
+ * only a cancel puts the previous contents back.
  */
 export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Promise<RunState> {
   const run = new RunbookRun(dataRestoreRunbook, args);
@@ -75,6 +76,8 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
     const { restored, verified, swapped } = patched(ONE_WORKER_PATCH)
       ? await restoreOnOneWorker(run, plan)
       : await restoreVerifySwap(run, plan);
+    // Verified and in place: a failing notification must not swap the damaged data back (issue 8).
+    if (patched('restore-point-of-no-return')) run.pointOfNoReturn();
     run.setOutcome({
       filesRestored: verified.files,
       bytesRestored: verified.bytes,

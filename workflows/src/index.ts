@@ -2,4 +2,5 @@
 export { dataRestore } from './data-restore';
 export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
+export { diskReplacement } from './disk-replacement';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';

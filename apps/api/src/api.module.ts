@@ -20,6 +20,7 @@ import { MaintenanceController } from './maintenance/maintenance.controller';
 import { MaintenanceService, calendarStoreProvider } from './maintenance/maintenance.service';
 import { RolloutController } from './rollout/rollout.controller';
 import { RolloutService } from './rollout/rollout.service';
+import { RunAdmission } from './runs/admission';
 import { RunListing } from './runs/run-listing';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
@@ -27,6 +28,9 @@ import { PreApprovalsController } from './pre-approvals/pre-approvals.controller
 import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/pre-approvals.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
+import { CallerAssertions } from './signing/caller-assertions';
+import { TasksController } from './tasks/tasks.controller';
+import { TasksService } from './tasks/tasks.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
 import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
 
@@ -42,6 +46,7 @@ export class ApiModule {
         CatalogController,
         RunsController,
         ApprovalsController,
+        TasksController,
         RolloutController,
         InventoryController,
         SchedulesController,
@@ -57,7 +62,10 @@ export class ApiModule {
         TemporalService,
         RunListing,
         RunsService,
+        RunAdmission,
+        CallerAssertions,
         ApprovalsService,
+        TasksService,
         RolloutService,
         inventoryStoreProvider,
         InventoryService,

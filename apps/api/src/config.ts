@@ -33,6 +33,12 @@ export const apiConfigSchema = z.object({
   /** How long an update or query may wait for the worker before the API answers 503. */
   updateTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   logLevels: z.array(logLevelSchema).default(['log', 'warn', 'error', 'fatal']),
+  /**
+   * Keys that sign caller assertions, `kid:base64key[,kid:base64key]`, newest first (the newest
+   * signs; workers accept any listed). Shared with the workers. Secret: when secret names land,
+   * a reference replaces this literal.
+   */
+  assertionKeys: z.string().min(1).optional(),
   /** Where main.ts listens; createApiApp does not listen. */
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(3000),
@@ -65,6 +71,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     preApprovalsFile: get('RUNBOOKS_PRE_APPROVALS_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'pre-approvals.json')),
     updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
     logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
+    assertionKeys: get('RUNBOOKS_ASSERTION_KEYS'),
     host: get('HOST'),
     port: port === undefined ? undefined : Number(port),
   });

@@ -11,6 +11,7 @@ import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
 import { preApprovalRoutes } from './pre-approvals/pre-approvals.routes';
 import { scheduleRoutes } from './schedules/schedules.routes';
+import { taskRoutes } from './tasks/tasks.routes';
 
 /** Every route of the API; the OpenAPI document is generated from this list. */
 export const API_ROUTES: readonly RouteDefinition[] = [
@@ -19,6 +20,7 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(catalogRoutes),
   ...Object.values(runRoutes),
   ...Object.values(approvalRoutes),
+  ...Object.values(taskRoutes),
   ...Object.values(rolloutRoutes),
   ...Object.values(inventoryRoutes),
   ...Object.values(scheduleRoutes),

@@ -25,6 +25,12 @@ const workerConfigSchema = z.object({
   /** A pre-built workflow bundle (production start-up); otherwise the worker bundles at start. */
   workflowBundlePath: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().positive(),
+  /**
+   * Verify the API's signed caller assertions: keys as `kid:base64[,kid:base64]` (the API's
+   * RUNBOOKS_ASSERTION_KEYS; any listed key verifies). Secret: when secret names land, this is
+   * where a reference replaces the literal.
+   */
+  assertions: z.object({ keys: z.string().min(1), maxAgeMs: z.number().int().positive() }).optional(),
   /** Maintenance windows and change freezes (the API's /v1/maintenance endpoints write it). */
   calendarFile: z.string().min(1),
   /** Approvals given ahead for scheduled runs (the API writes them). */
@@ -57,6 +63,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     consoleUrl: env.RUNBOOKS_CONSOLE_URL || undefined,
     workflowBundlePath: env.RUNBOOKS_WORKFLOW_BUNDLE || undefined,
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
+    assertions: env.RUNBOOKS_ASSERTION_KEYS
+      ? { keys: env.RUNBOOKS_ASSERTION_KEYS, maxAgeMs: Number(env.RUNBOOKS_ASSERTION_MAX_AGE_SECONDS ?? 300) * 1000 }
+      : undefined,
     calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),
     preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
     hosts: {

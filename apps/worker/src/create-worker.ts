@@ -1,5 +1,14 @@
 import { NativeConnection, Worker, type State } from '@temporalio/worker';
-import { workerSpecificTaskQueue, type WorkerAffinityActivities } from '@runbooks/contracts';
+import {
+  ASSERTION_CONFIG_GLOBAL,
+  launchRefusal,
+  parseAssertionKeys,
+  workerSpecificTaskQueue,
+  type AssertionConfig,
+  type LaunchAssertionActivities,
+  type WorkerAffinityActivities,
+} from '@runbooks/contracts';
+import fs from 'node:fs/promises';
 import type { RunbookActivities } from '@runbooks/activities';
 import os from 'node:os';
 import { withAttemptEnvelopes } from './attempt-envelope';
@@ -18,6 +27,11 @@ export interface RunbookWorkerOptions {
   /** A pre-built bundle file; without it the workflows are bundled now (seconds). */
   workflowBundlePath?: string;
   shutdownGraceMs?: number;
+  /**
+   * Keys that verify the API's signed caller assertions (`kid:base64[,kid:base64]`, newest first;
+   * RUNBOOKS_ASSERTION_KEYS) and their maximum age. Without keys the worker verifies no assertion.
+   */
+  assertions?: { keys: string; maxAgeMs: number };
 }
 
 /** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
@@ -33,7 +47,17 @@ export interface RunbookWorker {
 
 /** The one place a runbook worker is assembled: every workflow and activity on one task queue, plus its own queue. */
 export async function createRunbookWorker(options: RunbookWorkerOptions): Promise<RunbookWorker> {
-  const workflowBundle = options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await bundleRunbookWorkflows();
+  let workflowBundle: { codePath: string } | { code: string } = options.workflowBundlePath
+    ? { codePath: options.workflowBundlePath }
+    : await bundleRunbookWorkflows();
+  if (options.assertions) {
+    parseAssertionKeys(options.assertions.keys); // refuse a malformed key at start, not at the first decision
+    const code = 'code' in workflowBundle ? workflowBundle.code : await fs.readFile(workflowBundle.codePath, 'utf8');
+    const config: AssertionConfig = options.assertions;
+    // The sandbox cannot read the environment: the keys are defined before the bundle runs, on its
+    // first line so the bundle's source map still lines up. They stay in this process's memory.
+    workflowBundle = { code: `globalThis[${JSON.stringify(ASSERTION_CONFIG_GLOBAL)}]=Object.freeze(${JSON.stringify(config)});${code}` };
+  }
   const activities = withAttemptEnvelopes(options.activities);
   const workerTaskQueue = workerSpecificTaskQueue(options.taskQueue, options.workerId ?? defaultWorkerId());
   const affinity: WorkerAffinityActivities = { workerTaskQueue: async () => workerTaskQueue };
@@ -42,7 +66,7 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     ...common,
     taskQueue: options.taskQueue,
     workflowBundle,
-    activities: { ...activities, ...affinity },
+    activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.
   const own = await Worker.create({ ...common, taskQueue: workerTaskQueue, activities });
@@ -65,4 +89,18 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
 
 function defaultWorkerId(): string {
   return `${os.hostname()}-${process.pid}`;
+}
+
+/**
+ * The launch check runs as a local activity, not in workflow code: its verdict is recorded in
+ * history, so a run replays the same even after the keys rotate. Without keys nothing is checked.
+ */
+function launchAssertionActivities(assertions: RunbookWorkerOptions['assertions']): LaunchAssertionActivities {
+  const keys = assertions ? parseAssertionKeys(assertions.keys) : undefined;
+  return {
+    async verifyLaunchAssertion(check) {
+      if (!keys || !assertions) return { checked: false };
+      return { checked: true, refusal: launchRefusal(keys, assertions.maxAgeMs, check) };
+    },
+  };
 }

@@ -41,7 +41,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       }),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
+      assertions: config.assertions,
     });
+    if (!config.assertions) this.logger.warn('RUNBOOKS_ASSERTION_KEYS is not set: updates are not checked for the API signature');
     this.running = this.worker.run();
     this.running.catch((error) => {
       this.logger.error(`worker stopped with an error: ${String(error)}`);

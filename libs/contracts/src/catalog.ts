@@ -1,13 +1,31 @@
 import { z } from 'zod';
 import { dataRestoreInputSchema } from './data-restore';
-import { securityPatchingInputSchema } from './security-patching';
-import { softwareFixInputSchema } from './software-fix';
+import { diskReplacementInputSchema } from './disk-replacement';
+import type { HostSelector } from './hosts';
+import type { Role } from './principal';
+import { securityPatchingInputSchema, type SecurityPatchingInput } from './security-patching';
+import { softwareFixInputSchema, type SoftwareFixInput } from './software-fix';
 
 export interface StepDescription {
   id: string;
   title: string;
   /** An approval gate (decided through /approvals, or approved ahead for scheduled runs). */
   approval?: true;
+  /** A human task (claimed and completed with evidence through /v1/tasks). */
+  task?: true;
+}
+
+/**
+ * What the API checks before it starts a run or saves a schedule, declared by the runbook so
+ * that adding one touches no API service. Each reads the input the runbook's schema parsed.
+ */
+export interface RunbookAdmission {
+  /** Host selectors of the input whose names must be in the inventory (`field` names the input field). */
+  hostSelectors?(input: never): { field: string; selector: HostSelector }[];
+  /** Fields of this input only some roles may set (e.g. windowOverride: admin). */
+  restrictedFields?(input: never): { field: string; roles: readonly Role[]; why: string }[];
+  /** The maintenance window the run waits for, if any. */
+  maintenanceWindow?(input: never): { field: string; name?: string; startAt?: string; overridden: boolean } | undefined;
 }
 
 /** What the catalog says about a runbook; the workflow file is its executable form. */
@@ -19,6 +37,7 @@ export interface RunbookDefinition {
   workflowType: string;
   inputSchema: z.ZodType;
   steps: readonly StepDescription[];
+  admission?: RunbookAdmission;
 }
 
 export const dataRestoreRunbook = {
@@ -62,6 +81,22 @@ export const securityPatchingRunbook = {
     },
     { id: 'write-report', title: 'Document what was done, host by host' },
   ],
+  admission: {
+    hostSelectors: (input: SecurityPatchingInput) => [
+      { field: 'targets', selector: input.targets },
+      { field: 'canary', selector: input.canary },
+    ],
+    restrictedFields: (input: SecurityPatchingInput) =>
+      input.windowOverride
+        ? [{ field: 'windowOverride', roles: ['admin'], why: 'run outside the maintenance window or through a change freeze' }]
+        : [],
+    maintenanceWindow: (input: SecurityPatchingInput) => ({
+      field: 'maintenanceWindow',
+      name: input.maintenanceWindow,
+      startAt: input.startAt,
+      overridden: input.windowOverride !== undefined,
+    }),
+  },
 } as const satisfies RunbookDefinition;
 
 export const softwareFixRunbook = {
@@ -82,9 +117,41 @@ export const softwareFixRunbook = {
     { id: 'production-waves', title: 'Fix production in waves: bounded concurrency, health check per host, bake time, failure threshold' },
     { id: 'write-report', title: 'Document the fix, host by host' },
   ],
+  admission: {
+    hostSelectors: (input: SoftwareFixInput) => [
+      { field: 'targets', selector: input.targets },
+      { field: 'canary', selector: input.canary },
+    ],
+    maintenanceWindow: (input: SoftwareFixInput) => ({
+      field: 'maintenanceWindow',
+      name: input.maintenanceWindow,
+      startAt: input.startAt,
+      overridden: false,
+    }),
+  },
 } as const satisfies RunbookDefinition;
 
-export const RUNBOOKS: readonly RunbookDefinition[] = [dataRestoreRunbook, securityPatchingRunbook, softwareFixRunbook];
+export const diskReplacementRunbook = {
+  name: 'disk-replacement',
+  title: 'Disk replacement',
+  summary:
+    'A technician swaps a failed disk and gives both serial numbers and the rebuild state as evidence. The task starts with ' +
+    'the 1st support line and passes to the 2nd and 3rd line each time its SLA ends, notifying them; then the requester is told.',
+  workflowType: 'diskReplacement',
+  inputSchema: diskReplacementInputSchema,
+  steps: [
+    { id: 'swap-disk', title: 'Swap the failed disk and record both serial numbers', task: true },
+    { id: 'notify-requester', title: 'Tell the requester the disk was replaced' },
+    { id: 'write-report', title: 'Document the swap, its evidence and who held the task how long' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const RUNBOOKS: readonly RunbookDefinition[] = [
+  dataRestoreRunbook,
+  securityPatchingRunbook,
+  softwareFixRunbook,
+  diskReplacementRunbook,
+];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {
   return RUNBOOKS.find((r) => r.name === name);

@@ -17,3 +17,7 @@ export * from './software-fix';
 export * from './maintenance';
 export * from './schedules';
 export * from './pre-approvals';
+export * from './tasks';
+export * from './evidence';
+export * from './disk-replacement';
+export * from './assertion';

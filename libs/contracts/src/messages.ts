@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { callerAssertionSchema } from './assertion';
 import { principalSchema } from './principal';
 import { approvalDecisionValueSchema, type GateRecord, type RunState } from './run-state';
 
@@ -11,6 +12,8 @@ export const decideApprovalArgsSchema = z.object({
   decision: approvalDecisionValueSchema,
   comment: z.string().max(2000),
   principal: principalSchema,
+  /** The API's signed word on the principal (see assertion.ts); required when the workers hold assertion keys. */
+  assertion: callerAssertionSchema.optional(),
   /** The input hash the approver reviewed; when given it must be the run's. */
   inputSha256: z
     .string()
@@ -25,6 +28,7 @@ export const decideApprovalUpdate = defineUpdate<GateRecord, [DecideApprovalArgs
 export const requestCancelArgsSchema = z.object({
   reason: z.string().min(1).max(2000),
   principal: principalSchema,
+  assertion: callerAssertionSchema.optional(),
 });
 export type RequestCancelArgs = z.infer<typeof requestCancelArgsSchema>;
 
@@ -39,4 +43,6 @@ export const RejectionType = {
   forbidden: 'RunbookForbidden',
   conflict: 'RunbookConflict',
   notFound: 'RunbookNotFound',
+  /** The arguments break a rule only the run knows (e.g. task evidence); details[0].issues name the fields. */
+  invalid: 'RunbookInvalid',
 } as const;

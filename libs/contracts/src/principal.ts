@@ -2,9 +2,10 @@ import { z } from 'zod';
 
 /**
  * technician: launch and view runs; approver: decide approval gates;
- * scheduler: manage schedules; admin: everything.
+ * scheduler: manage schedules; tier1/tier2/tier3: the 1st, 2nd and 3rd support line, who work
+ * human tasks (a task escalates up the tiers when its SLA passes); admin: everything.
  */
-export const roleSchema = z.enum(['technician', 'approver', 'scheduler', 'admin']);
+export const roleSchema = z.enum(['technician', 'approver', 'scheduler', 'tier1', 'tier2', 'tier3', 'admin']);
 export type Role = z.infer<typeof roleSchema>;
 
 /** Who is acting. The API puts this into update arguments because workflow code cannot see the caller. */

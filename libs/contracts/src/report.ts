@@ -1,5 +1,6 @@
 import { countHosts, type RolloutState } from './rollout';
 import type { RunState, StepRecord } from './run-state';
+import type { TaskRecord } from './tasks';
 
 /** The run's report as Markdown, fit to paste into a ticket or a knowledge-base page. */
 export function renderReportMarkdown(state: RunState): string {
@@ -16,6 +17,12 @@ export function renderReportMarkdown(state: RunState): string {
   }
   if (state.endedAt) lines.push(`- **Ended:** ${state.endedAt} (${duration(state.requestedAt, state.endedAt)})`);
   if (state.error) lines.push(`- **Error:** ${state.error}`);
+  if (state.pointOfNoReturn) {
+    lines.push(
+      `- **Point of no return:** ${state.pointOfNoReturn.at}${state.pointOfNoReturn.afterStep ? ` (after ${state.pointOfNoReturn.afterStep})` : ''}; later failures are warnings, not undone`,
+    );
+  }
+  for (const warning of state.warnings ?? []) lines.push(`- **Warning:** ${warning}`);
   if (state.cancellation) {
     lines.push(`- **Cancelled by:** ${state.cancellation.by} at ${state.cancellation.at}: ${state.cancellation.reason}`);
   }
@@ -54,6 +61,8 @@ export function renderReportMarkdown(state: RunState): string {
     }
   }
 
+  if (state.tasks && state.tasks.length > 0) lines.push(...renderTasks(state.tasks, state.endedAt));
+
   if (state.rollout) lines.push(...renderRollout(state.rollout));
 
   if (state.compensations.some((c) => c.state !== 'registered')) {
@@ -64,6 +73,24 @@ export function renderReportMarkdown(state: RunState): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+function renderTasks(tasks: readonly TaskRecord[], endedAt: string | undefined): string[] {
+  const lines = ['## Tasks', ''];
+  for (const task of tasks) {
+    lines.push(`### ${task.title} (${task.id}): ${task.state}${task.overdue ? ' (overdue)' : ''}`, '');
+    lines.push(`- Opened: ${task.openedAt}`);
+    for (const e of task.escalations) lines.push(`- Escalated to ${e.contact} (tier ${e.tier}) at ${e.at}: ${e.reason}`);
+    for (const h of task.holds) {
+      const until = h.until ?? endedAt;
+      lines.push(`- Held by ${h.role} from ${h.from}${until ? ` for ${duration(h.from, until)}` : ' (still)'}`);
+    }
+    for (const e of task.events) lines.push(`- ${e.at} **${e.action}** by ${e.by}${e.detail ? `: ${e.detail}` : ''}`);
+    if (task.completedBy) lines.push(`- Completed by ${task.completedBy.displayName} (${task.completedBy.id}) at ${task.closedAt ?? ''}`);
+    for (const [field, value] of Object.entries(task.evidence ?? {})) lines.push(`- Evidence **${field}:** ${formatValue(value)}`);
+    lines.push('');
+  }
+  return lines;
 }
 
 function renderRollout(rollout: RolloutState): string[] {

@@ -1,10 +1,26 @@
 import { z } from 'zod';
 import { roleSchema } from './principal';
+import { escalationRecordSchema } from './escalation';
 import { rolloutStateSchema } from './rollout';
+import { taskRecordSchema } from './tasks';
 
-export const runStatusSchema = z.enum(['running', 'awaiting_approval', 'compensating', 'succeeded', 'failed', 'rejected', 'cancelled']);
+/**
+ * succeeded_with_warnings: the change was made and verified (the run passed its point of no
+ * return), but a later step such as a notification failed; the change stays, the warning says what failed.
+ */
+export const runStatusSchema = z.enum([
+  'running',
+  'awaiting_approval',
+  'awaiting_task',
+  'compensating',
+  'succeeded',
+  'succeeded_with_warnings',
+  'failed',
+  'rejected',
+  'cancelled',
+]);
 export type RunStatus = z.infer<typeof runStatusSchema>;
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'succeeded_with_warnings', 'failed', 'rejected', 'cancelled'];
 
 export const stepStateSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'compensated']);
 export type StepState = z.infer<typeof stepStateSchema>;
@@ -35,13 +51,7 @@ export const approvalDecisionRecordSchema = z.object({
 });
 export type ApprovalDecisionRecord = z.infer<typeof approvalDecisionRecordSchema>;
 
-export const escalationRecordSchema = z.object({
-  tier: z.number().int().positive(),
-  contact: z.string(),
-  at: z.string(),
-  reason: z.string(),
-});
-export type EscalationRecord = z.infer<typeof escalationRecordSchema>;
+export { escalationRecordSchema, type EscalationRecord } from './escalation';
 
 export const gateStateSchema = z.enum(['not_reached', 'pending', 'approved', 'rejected', 'expired', 'cancelled']);
 export type GateState = z.infer<typeof gateStateSchema>;
@@ -88,10 +98,16 @@ export const runStateSchema = z.object({
   input: z.unknown(),
   steps: z.array(stepRecordSchema),
   gates: z.array(gateRecordSchema),
+  /** Human tasks (run.task): absent in runs that have none. */
+  tasks: z.array(taskRecordSchema).optional(),
   compensations: z.array(compensationRecordSchema),
   cancellation: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   endedAt: z.string().optional(),
   error: z.string().optional(),
+  /** When the change was made for good (run.pointOfNoReturn()): later failures are warnings, never undone. */
+  pointOfNoReturn: z.object({ at: z.string(), afterStep: z.string().optional() }).optional(),
+  /** What failed after the point of no return; the run then ends succeeded_with_warnings. */
+  warnings: z.array(z.string()).optional(),
   /** Runbook-specific outcome facts, e.g. the restore point and byte counts. */
   outcome: z.record(z.string(), z.unknown()).optional(),
   /** Fleet runbooks: waves, hosts and operator actions. */

@@ -4,6 +4,10 @@ export interface RunbookStartArgs<I = unknown> {
   requestedBy: { id: string; displayName: string };
   /** sha256 of the validated input as the API saw it; approval gates are bound to it. */
   inputSha256?: string;
+  /** Who launched it, with their roles, as the API vouches for in `assertion`. */
+  principal?: import('./principal').Principal;
+  /** The API's signed word on the launcher (see assertion.ts); checked when the input sets restricted fields. */
+  assertion?: import('./assertion').CallerAssertion;
   /** Set when a schedule started the run. */
   scheduleId?: string;
   /** Set by the run itself when it continues as new: its state so far and where to go on. */

@@ -5,6 +5,8 @@ export const RunbookNameAttr = defineSearchAttributeKey('RunbookName', SearchAtt
 export const RunStatusAttr = defineSearchAttributeKey('RunStatus', SearchAttributeType.KEYWORD);
 export const RequestedByAttr = defineSearchAttributeKey('RequestedBy', SearchAttributeType.KEYWORD);
 export const AwaitingApprovalAttr = defineSearchAttributeKey('AwaitingApproval', SearchAttributeType.BOOL);
+/** Set (true or false) only by runs with human tasks: true while a task is open or claimed. */
+export const AwaitingTaskAttr = defineSearchAttributeKey('AwaitingTask', SearchAttributeType.BOOL);
 /** Fleet runs: how many hosts the run has changed so far. */
 export const HostsTouchedAttr = defineSearchAttributeKey('HostsTouched', SearchAttributeType.INT);
 /** Runs started by a schedule: the schedule's id (also set on the schedule itself, so schedules can be listed by it). */
@@ -19,6 +21,7 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
   'RunStatus=Keyword',
   'RequestedBy=Keyword',
   'AwaitingApproval=Bool',
+  'AwaitingTask=Bool',
   'HostsTouched=Int',
   'ScheduleId=Keyword',
 ];

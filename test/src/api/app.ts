@@ -14,6 +14,9 @@ export const tokens = {
   blair: 'demo-approver2-token',
   sam: 'demo-scheduler-token',
   ada: 'demo-admin-token',
+  fran: 'demo-tier1-token',
+  gus: 'demo-tier2-token',
+  hana: 'demo-tier3-token',
 } as const;
 
 export const auth = (who: keyof typeof tokens) => ({ Authorization: `Bearer ${tokens[who]}` });

@@ -58,6 +58,19 @@ describe('approval decisions through the API', () => {
     for (const who of ['tess', 'sam'] as const) expect((await pendingFor(who)).map((a) => a.runId)).not.toContain(runId);
   });
 
+  it('refuses with 409 a decision made for another input than the run has, and takes one made for its own', async () => {
+    const runId = await env.launchToApproval('tess');
+    const listed = await eventually(async () => (await pendingFor('alex')).find((a) => a.runId === runId), 10_000, 'the gate listed');
+    const seen = (listed as unknown as { inputSha256: string }).inputSha256;
+    expect(seen).toMatch(/^[0-9a-f]{64}$/); // launch passed the input hash on to the gate
+    const other = seen.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    const refused = await decide(runId, 'alex', { decision: 'approve', inputSha256: other }).expect(409);
+    expect(refused.body.message).toMatch(/this decision was made for input .*review the run again/);
+    await decide(runId, 'alex', { decision: 'approve', inputSha256: 'not-a-hash' }).expect(400);
+    const gate = await decide(runId, 'alex', { decision: 'approve', comment: 'input reviewed', inputSha256: seen }).expect(200);
+    expect(gate.body).toMatchObject({ state: 'approved', inputSha256: seen });
+  });
+
   it('records an approver’s approval (200 with the gate), runs the restore to the end and reports it', async () => {
     const runId = await env.launchToApproval('tess');
     const res = await decide(runId, 'alex', { decision: 'approve', comment: 'ticket INC-2048 checked' }).expect(200);

@@ -119,6 +119,8 @@ describe('POST /v1/schedules', () => {
     expect(args).toEqual({
       input: parsedInput,
       requestedBy: { id: 'sam', displayName: 'Sam Scheduler' },
+      // Who set the input, with roles: signed by the API when it holds assertion keys (this test API does not).
+      principal: { id: 'sam', displayName: 'Sam Scheduler', roles: ['scheduler'] },
       scheduleId: id,
       inputSha256: sha256(canonicalJson(parsedInput)),
     });

@@ -25,6 +25,8 @@ export interface TestWorkerOptions {
   calendarFile?: string;
   /** Approvals given ahead for scheduled runs. */
   preApprovalsFile?: string;
+  /** Verify signed caller assertions with these keys (`kid:base64,...`); without, nothing is verified. */
+  assertions?: { keys: string; maxAgeMs: number };
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -52,6 +54,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     activities,
     workflowBundlePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE,
     shutdownGraceMs: 5_000,
+    assertions: options.assertions,
   });
   const running = worker.run();
   return {

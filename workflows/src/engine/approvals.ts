@@ -9,9 +9,10 @@ import {
   type Role,
   type RunState,
 } from '@runbooks/contracts';
-import type { NotifyInput, NotifyResult } from '@runbooks/activities';
 import { describeError } from './activities';
 import { now } from './clock';
+import { sendEscalationNotice, type WaitHooks } from './escalation';
+import { verifyCaller } from './signing';
 
 /** Marks runs that announce an approval gate when it opens. */
 export const APPROVAL_NOTICE_PATCH = 'approval-requested-notice';
@@ -27,11 +28,6 @@ export interface ApprovalPolicy {
   escalation: { tier: number; contact: string }[];
 }
 
-interface GateHooks {
-  onChange(): void;
-  notify(input: NotifyInput): Promise<NotifyResult>;
-}
-
 /**
  * Approval gates of one run. Decisions arrive as a Workflow Update whose validator refuses,
  * before anything enters history, a decision by the requester, by someone without the role,
@@ -40,7 +36,7 @@ interface GateHooks {
 export class ApprovalGates {
   constructor(
     private readonly state: RunState,
-    private readonly hooks: GateHooks,
+    private readonly hooks: WaitHooks,
   ) {
     setHandler(decideApprovalUpdate, (args) => this.decide(args), { validator: (args) => this.validate(args) });
   }
@@ -139,8 +135,9 @@ export class ApprovalGates {
   private async escalate(gate: GateRecord, to: { tier: number; contact: string }, waitedMs: number): Promise<void> {
     const reason = `no decision within ${Math.round(waitedMs / 1000)} s`;
     gate.escalations.push({ tier: to.tier, contact: to.contact, at: now(), reason });
-    try {
-      await this.hooks.notify({
+    await sendEscalationNotice(
+      this.hooks,
+      {
         runId: this.state.runId,
         recipients: [to.contact],
         kind: 'escalation',
@@ -148,14 +145,14 @@ export class ApprovalGates {
         text: `${this.state.title} ${this.state.runId} requested by ${this.state.requestedBy.displayName} waits for approval "${gate.title}": ${reason}. Escalated to tier ${to.tier} (${to.contact}).`,
         fields: { gate: gate.id, requestedBy: this.state.requestedBy.id, tier: String(to.tier) },
         idempotencyKey: `${this.state.runId}/${gate.id}/escalation-${to.tier}`,
-      });
-    } catch (error) {
-      // The escalation is recorded either way; a notifier outage must not decide the gate.
-      log.error('escalation notice could not be delivered', { gate: gate.id, error: describeError(error) });
-    }
+      },
+      `gate ${gate.id}`,
+    );
   }
 
-  private validate({ gateId, principal, inputSha256 }: DecideApprovalArgs): void {
+  private validate(args: DecideApprovalArgs): void {
+    verifyCaller(decideApprovalUpdate.name, args);
+    const { gateId, principal, inputSha256 } = args;
     const gate = this.state.gates.find((g) => g.id === gateId);
     if (!gate) {
       const known = this.state.steps.some((s) => s.id === gateId);

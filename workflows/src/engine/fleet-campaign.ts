@@ -1,5 +1,7 @@
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import {
+  securityPatchingRunbook,
+  softwareFixRunbook,
   countHosts,
   maxToleratedFailures,
   planWaves,
@@ -11,6 +13,9 @@ import {
 import { WindowGuard } from './maintenance-window';
 import { Rollout, type RolloutCursor } from './rollout';
 import { now, type RunbookRun } from './run';
+
+/** The runbooks built on a fleet campaign: their step and gate ids are the ones this class runs. */
+type FleetRunbook = typeof securityPatchingRunbook | typeof softwareFixRunbook;
 
 /**
  * The run's state carries one small record per host (status query, report, continue-as-new);
@@ -32,7 +37,7 @@ export class FleetCampaign {
   private production: string[] = [];
 
   constructor(
-    private readonly run: RunbookRun,
+    private readonly run: RunbookRun<FleetRunbook>,
     private readonly args: RunbookStartArgs<FleetCampaignInput>,
     procedure: ProcedureCall,
   ) {

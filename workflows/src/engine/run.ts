@@ -7,6 +7,8 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -14,27 +16,39 @@ import {
 } from '@temporalio/workflow';
 import {
   AwaitingApprovalAttr,
+  AwaitingTaskAttr,
   RejectionType,
   RunStatusAttr,
   TERMINAL_RUN_STATUSES,
   TemporalScheduledStartTimeAttr,
   hasAnyRole,
+  launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
   type RunState,
   type RunStatus,
   type RunbookDefinition,
+  type LaunchAssertionActivities,
   type RunbookStartArgs,
   type StepRecord,
 } from '@runbooks/contracts';
-import type { RunbookActivities } from '@runbooks/activities';
+import type { NotifyInput, RunbookActivities } from '@runbooks/activities';
 import { describeError, stepActivities } from './activities';
 import { now } from './clock';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
+import { verifyCaller } from './signing';
+import { HumanTasks, type TaskSpec } from './tasks';
 
-/** Failure types a run ends with: an approval said no, or a step failed. */
+/** Failure types a run ends with: an approval said no, a step failed, or the code named a step its definition lacks. */
 export const RUN_REJECTED = 'RunRejected';
 export const STEP_FAILED = 'StepFailed';
+export const UNKNOWN_STEP = 'UnknownStep';
+export const LAUNCH_REFUSED = 'LaunchRefused';
+
+/** The step, gate and task ids a definition declares (`as const`): any other id does not compile. */
+export type StepId<D extends RunbookDefinition> = D['steps'][number]['id'];
+export type GateId<D extends RunbookDefinition> = Extract<D['steps'][number], { approval: true }>['id'];
+export type TaskId<D extends RunbookDefinition> = Extract<D['steps'][number], { task: true }>['id'];
 
 export interface StepOptions<T> {
   /** Overrides of the default activity options (timeouts, retry policy, heartbeat). */
@@ -54,15 +68,16 @@ const REPORT_STEP_ID = 'write-report';
  * status query, keeps the search attributes current, undoes what was changed when the run
  * fails or is cancelled, and leaves the report behind. A runbook is then just its steps.
  */
-export class RunbookRun {
+export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
   readonly state: RunState;
   readonly idempotencyKey: string;
   /** Undo actions by their index in state.compensations (closures cannot be carried across continue-as-new). */
   private readonly undoers = new Map<number, Undo>();
   private readonly approvals: ApprovalGates;
+  private readonly tasks: HumanTasks;
 
   constructor(
-    definition: RunbookDefinition,
+    private readonly definition: D,
     private readonly args: RunbookStartArgs,
   ) {
     const info = workflowInfo();
@@ -82,10 +97,9 @@ export class RunbookRun {
           gates: [],
           compensations: [],
         };
-    this.approvals = new ApprovalGates(this.state, {
-      onChange: () => this.publishStatus(),
-      notify: (input) => this.activities({}).notify(input),
-    });
+    const waitHooks = { onChange: () => this.publishStatus(), notify: (input: NotifyInput) => this.activities({}).notify(input) };
+    this.approvals = new ApprovalGates(this.state, waitHooks);
+    this.tasks = new HumanTasks(this.state, waitHooks);
     setHandler(runStateQuery, () => this.state);
     setHandler(
       requestCancelUpdate,
@@ -94,7 +108,9 @@ export class RunbookRun {
         return this.state;
       },
       {
-        validator: ({ principal }) => {
+        validator: (args) => {
+          verifyCaller(requestCancelUpdate.name, args);
+          const { principal } = args;
           if (TERMINAL_RUN_STATUSES.includes(this.state.status)) {
             throw ApplicationFailure.create({ type: RejectionType.conflict, message: `run already ${this.state.status}` });
           }
@@ -107,7 +123,7 @@ export class RunbookRun {
   }
 
   /** Runs one step: its activity calls are recorded with their attempts, result and error. */
-  async step<T>(id: string, body: (activities: RunbookActivities) => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
+  async step<T>(id: StepId<D>, body: (activities: RunbookActivities) => Promise<T>, options: StepOptions<T> = {}): Promise<T> {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt ??= now(); // a step that spans continue-as-new keeps its first start
@@ -139,7 +155,7 @@ export class RunbookRun {
   }
 
   /** An approval gate (also a step of the runbook): resolves when approved, throws when not. */
-  async approval(id: string, title: string, policy: ApprovalPolicy): Promise<void> {
+  async approval(id: GateId<D>, title: string, policy: ApprovalPolicy): Promise<void> {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt = now();
@@ -166,6 +182,30 @@ export class RunbookRun {
     throw ApplicationFailure.create({ type: RUN_REJECTED, message: record.error, nonRetryable: true });
   }
 
+  /**
+   * A human task (also a step of the runbook): the run waits until a person holding the
+   * assignee's role (or a tier it escalated to) claims it and completes it with evidence that
+   * fits the form. Returns that evidence; it is also in the step's details and the report.
+   */
+  async task<E extends Record<string, unknown> = Record<string, unknown>>(id: TaskId<D>, spec: TaskSpec): Promise<E> {
+    const record = this.stepRecord(id);
+    record.state = 'running';
+    record.startedAt ??= now();
+    try {
+      const task = await this.tasks.open(id, spec);
+      record.state = 'succeeded';
+      record.summary = `done by ${task.completedBy?.displayName ?? 'nobody'}${task.escalations.length ? ` after ${task.escalations.length} escalation(s)` : ''}`;
+      record.details = task.evidence;
+      return task.evidence as E;
+    } catch (error) {
+      record.state = isCancellation(error) ? 'skipped' : 'failed';
+      record.error = isCancellation(error) ? 'cancelled' : describeError(error);
+      throw error;
+    } finally {
+      record.endedAt = now();
+    }
+  }
+
   /** A scheduled run looks for approvals given ahead for its schedule (and its fire time). */
   private async approvalsGivenAhead(gateId: string) {
     const { scheduleId, inputSha256 } = this.args;
@@ -181,11 +221,22 @@ export class RunbookRun {
   }
 
   /** Registers how to undo a change; on failure or cancel, undo runs in reverse order. */
-  onUndo(stepId: string, title: string, undo: Undo): void {
+  onUndo(stepId: StepId<D>, title: string, undo: Undo): void {
     // A run that continued as new registers its undo actions again; they match the carried records.
     let index = this.state.compensations.findIndex((c) => c.stepId === stepId && c.title === title);
     if (index < 0) index = this.state.compensations.push({ stepId, title, state: 'registered' }) - 1;
     this.undoers.set(index, undo);
+  }
+
+  /**
+   * Marks the change as made and verified. From here on a failing step (a notification, the
+   * report) is a warning and the run ends succeeded_with_warnings; nothing is undone. A cancel
+   * is a person's explicit request and still undoes.
+   */
+  pointOfNoReturn(): void {
+    if (this.state.pointOfNoReturn) return; // a run that continued as new passes it again
+    const lastDone = this.state.steps.filter((s) => s.state === 'succeeded').at(-1);
+    this.state.pointOfNoReturn = { at: now(), afterStep: lastDone?.id };
   }
 
   setOutcome(facts: Record<string, unknown>): void {
@@ -196,11 +247,18 @@ export class RunbookRun {
   async execute(body: () => Promise<void>): Promise<RunState> {
     this.publishStatus();
     try {
+      if (!this.args.carried) await this.admitLaunch();
       await body();
       this.state.status = 'succeeded';
     } catch (error) {
       if (error instanceof ContinueAsNew) throw error;
       const status = statusFor(error, this.state.cancellation !== undefined);
+      if (this.state.pointOfNoReturn && status === 'failed') {
+        this.warn(describeError(error));
+        log.warn('a step failed after the point of no return; the change stays', { warning: describeError(error) });
+        await CancellationScope.nonCancellable(() => this.finish());
+        return this.state;
+      }
       this.state.error = describeError(error);
       log.warn('run did not succeed; undoing its changes', { status, error: this.state.error });
       await CancellationScope.nonCancellable(() => this.undoAll());
@@ -211,6 +269,23 @@ export class RunbookRun {
     // The work is done: a cancel arriving now must not leave a succeeded run without its report.
     await CancellationScope.nonCancellable(() => this.finish());
     return this.state;
+  }
+
+  /**
+   * A launch setting fields only some roles may (the definition's admission.restrictedFields, e.g.
+   * windowOverride: admin) must carry the API's signed word that its launcher holds them; the API
+   * checked too, but anyone with Temporal access can start a workflow.
+   */
+  private async admitLaunch(): Promise<void> {
+    const restricted = this.definition.admission?.restrictedFields?.(this.args.input as never) ?? [];
+    if (restricted.length === 0 || !patched('launch-assertion')) return;
+    const verdict = await proxyLocalActivities<LaunchAssertionActivities>({ startToCloseTimeout: '10 seconds' }).verifyLaunchAssertion({
+      update: launchAssertionName(this.definition.workflowType),
+      args: { ...this.args } as Record<string, unknown>, // a first run: nothing carried
+      startedAt: workflowInfo().startTime.toISOString(),
+      restricted: [...restricted],
+    });
+    if (verdict.refusal) throw ApplicationFailure.create({ type: LAUNCH_REFUSED, message: verdict.refusal, nonRetryable: true });
   }
 
   /** Where the run goes on after continuing as new (undefined on the first run). */
@@ -262,20 +337,39 @@ export class RunbookRun {
     this.publishStatus();
     const reportStep = this.state.steps.find((s) => s.id === REPORT_STEP_ID);
     if (reportStep) {
-      await this.step(REPORT_STEP_ID, (a) => a.writeReport({ state: this.state }), {
+      await this.step(REPORT_STEP_ID as StepId<D>, (a) => a.writeReport({ state: this.state }), {
         summarize: (r) => `report written to ${r.markdownPath}`,
-      }).catch((error) => log.error('report could not be written', { error: describeError(error) }));
+      }).catch((error) => {
+        log.error('report could not be written', { error: describeError(error) });
+        // patched: runs recorded before this ended 'succeeded' here without a further status upsert.
+        const succeeded = this.state.status === 'succeeded' || this.state.status === 'succeeded_with_warnings';
+        if (succeeded && patched('report-failure-warns')) {
+          this.warn(`the report could not be written: ${describeError(error)}`);
+          this.publishStatus();
+        }
+      });
     }
     await condition(allHandlersFinished);
   }
 
+  /** A failure after the point of no return (or of the report) that leaves the change in place. */
+  private warn(warning: string): void {
+    (this.state.warnings ??= []).push(warning);
+    this.state.status = 'succeeded_with_warnings';
+  }
+
   private publishStatus(): void {
     const awaiting = this.state.gates.some((g) => g.state === 'pending');
-    if (this.state.status === 'running' && awaiting) this.state.status = 'awaiting_approval';
-    else if (this.state.status === 'awaiting_approval' && !awaiting) this.state.status = 'running';
+    const tasks = this.state.tasks ?? [];
+    const awaitingTask = tasks.some((t) => t.state === 'open' || t.state === 'claimed');
+    if (WAITING_STATUSES.includes(this.state.status)) {
+      this.state.status = awaiting ? 'awaiting_approval' : awaitingTask ? 'awaiting_task' : 'running';
+    }
     upsertSearchAttributes([
       { key: RunStatusAttr, value: this.state.status },
       { key: AwaitingApprovalAttr, value: awaiting },
+      // Only runs with tasks set it, so runs recorded before tasks existed replay unchanged.
+      ...(tasks.length > 0 ? [{ key: AwaitingTaskAttr, value: awaitingTask }] : []),
     ]);
   }
 
@@ -289,10 +383,20 @@ export class RunbookRun {
 
   private stepRecord(id: string): StepRecord {
     const record = this.state.steps.find((s) => s.id === id);
-    if (!record) throw new Error(`step ${id} is not in the runbook definition`);
+    if (!record) {
+      // A code defect no retry can mend: fail the run (and undo) rather than retry the workflow task forever.
+      throw ApplicationFailure.create({
+        type: UNKNOWN_STEP,
+        nonRetryable: true,
+        message: `step ${id} is not in the ${this.state.runbook} runbook definition (its steps: ${this.state.steps.map((s) => s.id).join(', ')})`,
+      });
+    }
     return record;
   }
 }
+
+/** The statuses of a run that is going on; publishStatus moves between them. */
+const WAITING_STATUSES: readonly RunStatus[] = ['running', 'awaiting_approval', 'awaiting_task'];
 
 function statusFor(error: unknown, cancelRequested: boolean): RunStatus {
   if (isCancellation(error) || cancelRequested) return 'cancelled';

@@ -6,7 +6,7 @@ import { defineRoute } from '../http/route';
 export const listApprovalsQuerySchema = z.object({ status: z.literal('pending').default('pending') }).strict();
 
 export const pendingApprovalSchema = gateRecordSchema
-  .pick({ title: true, openedAt: true, deadline: true, allowedRoles: true, requiredApprovals: true, decisions: true })
+  .pick({ title: true, openedAt: true, deadline: true, allowedRoles: true, requiredApprovals: true, decisions: true, inputSha256: true })
   .extend({
     runId: z.string(),
     runbook: z.string(),

@@ -18,6 +18,7 @@ const TAGS: Record<string, string> = {
   catalog: 'The runbooks that can be launched',
   runs: 'Launch, follow, report on and cancel runs',
   approvals: 'Approval gates waiting for a decision',
+  tasks: 'Human tasks: claim, complete with evidence, release, reassign; SLA escalation through the support tiers',
   rollouts: 'Steer a running fleet rollout: pause, resume, concurrency, skip a host, abort',
   inventory: 'The hosts runbooks can target',
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',

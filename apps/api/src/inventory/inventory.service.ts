@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, InternalServerErrorException } from '@nestjs/common';
 import { HostFailureType, InventoryStore } from '@runbooks/activities';
-import { securityPatchingRunbook, selectHosts, type Host, type Inventory, type SecurityPatchingInput } from '@runbooks/contracts';
+import { selectHosts, type Host, type Inventory, type RunbookDefinition } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -50,15 +50,15 @@ export class InventoryService {
     };
   }
 
-  /** A fleet run naming hosts the inventory lacks is refused now, not after it started. */
-  async refuseUnknownHosts(runbook: string, input: unknown): Promise<void> {
-    if (runbook !== securityPatchingRunbook.name) return;
+  /** A run naming hosts the inventory lacks (its definition says where: admission.hostSelectors) is refused now, not after it started. */
+  async refuseUnknownHosts(runbook: RunbookDefinition, input: unknown): Promise<void> {
+    const selectors = runbook.admission?.hostSelectors?.(input as never) ?? [];
+    if (selectors.length === 0) return;
     const hosts = (await this.store.read().catch(() => undefined))?.hosts;
     if (!hosts) return; // an unreadable inventory is the run's to report
-    const patching = input as SecurityPatchingInput;
-    const issues = (['targets', 'canary'] as const).flatMap((field) =>
-      selectHosts(hosts, patching[field]).unknownNames.map((name) => ({
-        path: ['input', field, 'names', patching[field].names?.indexOf(name) ?? 0],
+    const issues = selectors.flatMap(({ field, selector }) =>
+      selectHosts(hosts, selector).unknownNames.map((name) => ({
+        path: ['input', field, 'names', selector.names?.indexOf(name) ?? 0],
         message: `${name} is not in the inventory (GET /v1/inventory lists the hosts)`,
       })),
     );

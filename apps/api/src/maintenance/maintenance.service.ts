@@ -7,19 +7,11 @@ import {
   parseMaintenanceWindow,
   type CalendarProblem,
 } from '@runbooks/activities';
-import {
-  hasRole,
-  securityPatchingRunbook,
-  type ChangeFreeze,
-  type MaintenanceCalendar,
-  type Principal,
-  type SecurityPatchingInput,
-  type WindowVerdict,
-} from '@runbooks/contracts';
+import { type ChangeFreeze, type MaintenanceCalendar, type RunbookDefinition, type WindowVerdict } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { ApiConfig } from '../config';
-import { FieldForbiddenError, RequestValidationError } from '../http/errors';
+import { RequestValidationError } from '../http/errors';
 import { API_CONFIG } from '../tokens';
 import type { CalendarView, WindowView, putFreezeBodySchema, putWindowBodySchema } from './maintenance.routes';
 
@@ -74,27 +66,22 @@ export class MaintenanceService {
   }
 
   /**
-   * What a launch of `runbook` meets. For a security-patching input: input.windowOverride is for
-   * admins only (403 naming it); a window it names must exist (400 naming input.maintenanceWindow);
+   * What a launch of `runbook` meets, when its definition names a maintenance window
+   * (admission.maintenanceWindow): a window it names must exist (400 naming the field);
    * and when the window (or, with none named, the freezes alone) is closed at the moment the run would
    * begin (now, or input.startAt if later), the run still starts and waits: the reason and until when.
    * A schedule's input is checked the same way when it is set (`whenClosed: false`: no verdict, its
    * runs start later), so a scheduler cannot put an override into runs that start at 2 a.m.
    */
   async admission(
-    principal: Principal,
-    runbook: string,
+    runbook: RunbookDefinition,
     input: unknown,
     { whenClosed = true }: { whenClosed?: boolean } = {},
   ): Promise<WaitsForWindow | undefined> {
-    if (runbook !== securityPatchingRunbook.name) return undefined;
-    const { maintenanceWindow, windowOverride, startAt } = input as SecurityPatchingInput;
-    if (windowOverride && !hasRole(principal, 'admin')) {
-      throw new FieldForbiddenError(
-        ['input', 'windowOverride'],
-        `only an admin may run outside the maintenance window or through a change freeze (${principal.id} has ${principal.roles.join(', ')})`,
-      );
-    }
+    // The runbook's definition says whether it waits for a window (admission.maintenanceWindow).
+    const wait = runbook.admission?.maintenanceWindow?.(input as never);
+    if (!wait) return undefined;
+    const { name: maintenanceWindow, overridden: windowOverride, startAt } = wait;
     let calendar: MaintenanceCalendar;
     try {
       calendar = await this.store.read();
@@ -110,7 +97,7 @@ export class MaintenanceService {
       if (isFailure(error, MaintenanceFailureType.windowUnknown)) {
         throw new RequestValidationError('request body', [
           {
-            path: ['input', 'maintenanceWindow'],
+            path: ['input', wait.field],
             message: `no maintenance window named ${maintenanceWindow} (GET /v1/maintenance lists them)`,
           },
         ]);

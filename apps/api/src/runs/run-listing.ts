@@ -3,7 +3,18 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { createHash } from 'node:crypto';
-import { AwaitingApprovalAttr, RequestedByAttr, RunStatusAttr, RunbookNameAttr, ScheduleIdAttr, type RunStatus } from '@runbooks/contracts';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  AwaitingApprovalAttr,
+  AwaitingTaskAttr,
+  RequestedByAttr,
+  RunStatusAttr,
+  RunbookNameAttr,
+  ScheduleIdAttr,
+  runStateQuery,
+  type RunState,
+  type RunStatus,
+} from '@runbooks/contracts';
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { TemporalService } from '../temporal/temporal.service';
 import type { RunSummary } from './runs.routes';
@@ -13,6 +24,8 @@ export interface RunFilters {
   status?: RunStatus;
   requestedBy?: string;
   awaitingApproval?: boolean;
+  /** Only runs with a human task open (the AwaitingTask search attribute). */
+  awaitingTask?: boolean;
   /** Only runs this schedule started. */
   scheduleId?: string;
   /** Only executions Temporal still runs. */
@@ -62,6 +75,36 @@ export class RunListing {
     } while (token && runs.length < limit);
     return runs;
   }
+
+  /** The own state (status query) of every run matching the filters, up to `limit`; runs gone since the listing are left out. */
+  async states(filters: RunFilters, limit: number): Promise<RunState[]> {
+    const runs = await this.all(filters, limit);
+    const states = await mapLimited(runs, QUERY_CONCURRENCY, async (run) => {
+      try {
+        return await this.temporal.call('worker', () => this.temporal.handle(run.runId).query(runStateQuery));
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return undefined; // ended and gone since the listing
+        throw error;
+      }
+    });
+    return states.filter((state): state is RunState => state !== undefined);
+  }
+}
+
+/** How many runs' states one listing queries at once. */
+const QUERY_CONCURRENCY = 8;
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
 }
 
 /** Values are quoted and escaped; the schemas already allow only known enums and plain ids. */
@@ -71,6 +114,7 @@ export function visibilityQuery(taskQueue: string, filters: RunFilters): string 
   if (filters.status !== undefined) clauses.push(`${RunStatusAttr.name} = ${quote(filters.status)}`);
   if (filters.requestedBy !== undefined) clauses.push(`${RequestedByAttr.name} = ${quote(filters.requestedBy)}`);
   if (filters.awaitingApproval !== undefined) clauses.push(`${AwaitingApprovalAttr.name} = ${filters.awaitingApproval ? 'true' : 'false'}`);
+  if (filters.awaitingTask !== undefined) clauses.push(`${AwaitingTaskAttr.name} = ${filters.awaitingTask ? 'true' : 'false'}`);
   if (filters.scheduleId !== undefined) clauses.push(`${ScheduleIdAttr.name} = ${quote(filters.scheduleId)}`);
   if (filters.openOnly) clauses.push(`ExecutionStatus = 'Running'`);
   return clauses.join(' AND ');

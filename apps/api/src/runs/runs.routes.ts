@@ -107,6 +107,14 @@ export const decideApprovalBodySchema = z
   .object({
     decision: approvalDecisionValueSchema,
     comment: z.string().max(2000).default(''),
+    inputSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be the sha256 of the run input as 64 lowercase hex characters')
+      .optional()
+      .meta({
+        description:
+          "The input hash the approver reviewed (GET /v1/approvals and GET /v1/runs/{id} show it on the gate as inputSha256); when given and the run's input differs, the decision is refused with 409.",
+      }),
   })
   .strict();
 
@@ -227,7 +235,7 @@ export const runRoutes = {
       200: { description: 'The gate after the decision', schema: gateRecordSchema },
       403: error('The caller may not decide this gate (requester, or missing role)'),
       404: error('No such run or gate'),
-      409: error('The gate is not pending, or the caller already decided it'),
+      409: error("The gate is not pending, the caller already decided it, or inputSha256 is not the run's input hash"),
       503: workerNotAnswering,
     },
   }),

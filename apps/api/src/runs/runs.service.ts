@@ -13,7 +13,9 @@ import {
   RunStatusAttr,
   RunbookNameAttr,
   decideApprovalUpdate,
+  canonicalJson,
   findRunbook,
+  launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
   runStatusSchema,
@@ -27,8 +29,8 @@ import {
 import { createHash, randomUUID } from 'node:crypto';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { parseNested } from '../http/route';
-import { InventoryService } from '../inventory/inventory.service';
-import { MaintenanceService } from '../maintenance/maintenance.service';
+import { CallerAssertions, principalArg } from '../signing/caller-assertions';
+import { RunAdmission } from './admission';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
 
@@ -49,21 +51,26 @@ export interface LaunchOutcome {
 export class RunsService {
   constructor(
     private readonly temporal: TemporalService,
-    private readonly maintenance: MaintenanceService,
-    private readonly inventory: InventoryService,
+    private readonly admission: RunAdmission,
+    private readonly assertions: CallerAssertions,
   ) {}
 
   async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
     const def = findRunbook(request.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
     const input = parseNested(def.inputSchema, request.input, ['input']);
-    await this.inventory.refuseUnknownHosts(def.name, input);
-    // Refuses an override by a non-admin and an unknown window; a closed window does not refuse.
-    const waitsForWindow = await this.maintenance.admission(principal, def.name, input);
+    // The runbook's admission rules: fields the caller may not set, unknown hosts, an unknown window (a closed one does not refuse).
+    const waitsForWindow = await this.admission.admit(principal, def, input);
     const inputSha256 = inputDigest(input);
     const key = request.idempotencyKey;
     const runId = runWorkflowId(def.name, key ? sha256(`${principal.id}\n${key}`).slice(0, 32) : randomUUID());
-    const args: RunbookStartArgs = { input, requestedBy: { id: principal.id, displayName: principal.displayName } };
+    // The hash travels to the run, whose approval gates refuse a decision made for another input.
+    // Signed: a run whose input sets restricted fields (e.g. windowOverride) checks its launcher's roles itself.
+    const args: RunbookStartArgs = this.assertions.args({ name: launchAssertionName(def.workflowType) }, principal, {
+      input,
+      requestedBy: { id: principal.id, displayName: principal.displayName },
+      inputSha256,
+    });
     const client = this.temporal.clientFor(principal);
     try {
       await this.temporal.call('server', () =>
@@ -118,7 +125,7 @@ export class RunsService {
   async cancel(runId: string, principal: Principal, reason: string): Promise<RunState> {
     const handle = this.temporal.handle(runId, principal);
     const state = await this.update(handle, () =>
-      handle.executeUpdate(requestCancelUpdate, { args: [{ reason, principal: principalArg(principal) }] }),
+      handle.executeUpdate(requestCancelUpdate, { args: [this.assertions.args(requestCancelUpdate, principal, { reason })] }),
     );
     await this.temporal.call('server', () => handle.cancel());
     return state;
@@ -128,12 +135,20 @@ export class RunsService {
     runId: string,
     gateId: string,
     principal: Principal,
-    decision: { decision: ApprovalDecisionValue; comment: string },
+    decision: { decision: ApprovalDecisionValue; comment: string; inputSha256?: string },
   ): Promise<GateRecord> {
     const handle = this.temporal.handle(runId, principal);
+    const { inputSha256 } = decision;
     return this.update(handle, () =>
       handle.executeUpdate(decideApprovalUpdate, {
-        args: [{ gateId, decision: decision.decision, comment: decision.comment, principal: principalArg(principal) }],
+        args: [
+          this.assertions.args(decideApprovalUpdate, principal, {
+            gateId,
+            decision: decision.decision,
+            comment: decision.comment,
+            ...(inputSha256 ? { inputSha256 } : {}),
+          }),
+        ],
       }),
     );
   }
@@ -173,10 +188,8 @@ function launchedRun(
   return { runId, runbook, status, links: { self, report: `${self}/report` }, ...(waitsForWindow ? { waitsForWindow } : {}) };
 }
 
-/** What the workflow needs to judge the caller; the token hash never leaves the directory. */
-export function principalArg(principal: Principal): Principal {
-  return { id: principal.id, displayName: principal.displayName, roles: [...principal.roles] };
-}
+/** Kept here for the callers that import it from runs; it lives beside the assertion signer. */
+export { principalArg };
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -187,14 +200,5 @@ export function inputDigest(input: unknown): string {
   return sha256(canonicalJson(input));
 }
 
-/** JSON with object keys sorted, so the same input always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** Kept here for the callers that import it from the API; it lives in contracts, where the workflow uses it too. */
+export { canonicalJson };

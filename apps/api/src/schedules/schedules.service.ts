@@ -20,6 +20,7 @@ import {
   backfillScheduleSchema,
   createScheduleSchema,
   findRunbook,
+  launchAssertionName,
   scheduleSpecSchema,
   type OverlapPolicy,
   type Principal,
@@ -30,8 +31,8 @@ import type { z } from 'zod';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { parseNested } from '../http/route';
-import { InventoryService } from '../inventory/inventory.service';
-import { MaintenanceService } from '../maintenance/maintenance.service';
+import { RunAdmission } from '../runs/admission';
+import { CallerAssertions } from '../signing/caller-assertions';
 import { quoteVisibility } from '../runs/run-listing';
 import { inputDigest } from '../runs/runs.service';
 import { TemporalService } from '../temporal/temporal.service';
@@ -87,19 +88,23 @@ export function scheduledRunPrefix(runbook: string, scheduleId: string): string 
 export class SchedulesService {
   constructor(
     private readonly temporal: TemporalService,
-    private readonly maintenance: MaintenanceService,
-    private readonly inventory: InventoryService,
+    private readonly admission: RunAdmission,
+    private readonly assertions: CallerAssertions,
   ) {}
+
+  /** Signed like a launch, so runs whose input sets restricted fields can check who set them. */
+  private signedStartArgs(principal: Principal, def: RunbookDefinition, scheduleId: string, input: unknown): RunbookStartArgs {
+    return this.assertions.args({ name: launchAssertionName(def.workflowType) }, principal, startArgs(principal, scheduleId, input));
+  }
 
   async create(principal: Principal, body: CreateScheduleBody): Promise<ScheduleView> {
     const def = findRunbook(body.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(body.runbook));
     const input = parseNested(def.inputSchema, body.input, ['input']);
-    // As for a launch: a window override is for admins, a named window must exist.
-    await this.inventory.refuseUnknownHosts(def.name, input);
-    await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
+    // As for a launch: the runbook's admission rules (e.g. a window override is for admins, a named window must exist).
+    await this.admission.admit(principal, def, input, { whenClosed: false });
     const spec = toTemporalSpec(body.spec);
-    const args = startArgs(principal, body.id, input);
+    const args = this.signedStartArgs(principal, def, body.id, input);
     const client = this.temporal.clientFor(principal);
     try {
       await this.temporal.call('server', () =>
@@ -157,10 +162,9 @@ export class SchedulesService {
     let args = startArgsOf(current);
     if (body.input !== undefined) {
       const input = parseNested(def.inputSchema, body.input, ['input']);
-      await this.inventory.refuseUnknownHosts(def.name, input);
-      await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
+      await this.admission.admit(principal, def, input, { whenClosed: false });
       // Whoever sets the input requests the runs it starts (approval gates refuse their self-approval).
-      args = startArgs(principal, id, input);
+      args = this.signedStartArgs(principal, def, id, input);
     }
     const spec = body.spec ?? specOf(current);
     const temporalSpec = toTemporalSpec(spec);

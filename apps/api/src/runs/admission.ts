@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { hasAnyRole, type Principal, type RunbookDefinition } from '@runbooks/contracts';
+import { FieldForbiddenError } from '../http/errors';
+import { InventoryService } from '../inventory/inventory.service';
+import { MaintenanceService, type WaitsForWindow } from '../maintenance/maintenance.service';
+
+/**
+ * What a launch or a schedule must pass before Temporal is asked: the rules each runbook's
+ * definition declares (admission), so no API service branches on runbook names.
+ */
+@Injectable()
+export class RunAdmission {
+  constructor(
+    private readonly inventory: InventoryService,
+    private readonly maintenance: MaintenanceService,
+  ) {}
+
+  /**
+   * Refuses a field the caller may not set (403 naming it) and hosts the inventory lacks (400);
+   * answers when the run would wait for its maintenance window (a closed window does not refuse).
+   */
+  async admit(
+    principal: Principal,
+    runbook: RunbookDefinition,
+    input: unknown,
+    options: { whenClosed?: boolean } = {},
+  ): Promise<WaitsForWindow | undefined> {
+    for (const { field, roles, why } of runbook.admission?.restrictedFields?.(input as never) ?? []) {
+      if (!hasAnyRole(principal, roles)) {
+        const who = roles.length === 1 ? `${/^[aeiou]/.test(roles[0]) ? 'an' : 'a'} ${roles[0]}` : `one of ${roles.join(', ')}`;
+        throw new FieldForbiddenError(['input', field], `only ${who} may ${why} (${principal.id} has ${principal.roles.join(', ')})`);
+      }
+    }
+    await this.inventory.refuseUnknownHosts(runbook, input);
+    return this.maintenance.admission(runbook, input, options);
+  }
+}

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { hasRole, principalSchema, type Principal, type Role } from './principal';
+import { fromBase64, hmacSha256, sha256, toBase64, toHex, utf8 } from './sha256';
+
+/**
+ * What the API asserts about the caller of an Update, signed with HMAC-SHA256 under a key the
+ * API and the workers share. The workflow cannot see who called, so without it the principal in
+ * the arguments is whatever the caller wrote (anyone with Temporal frontend access could forge it).
+ */
+export const callerAssertionSchema = z.object({
+  /** Which key signed it (rotation: workers accept every configured key, the API signs with the newest). */
+  kid: z.string().min(1),
+  principal: principalSchema,
+  /** When the API signed it (ISO); validators refuse one older than the configured maximum age. */
+  issuedAt: z.string(),
+  /** The Update (or start) it is for. */
+  update: z.string().min(1),
+  /** sha256 (hex) of the canonical JSON of the Update's arguments, without the assertion. */
+  argsSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** base64 HMAC-SHA256 over the canonical JSON of the fields above. */
+  mac: z.string().min(1),
+});
+export type CallerAssertion = z.infer<typeof callerAssertionSchema>;
+
+export interface AssertionKey {
+  kid: string;
+  key: Uint8Array;
+}
+
+/** Env text `kid:base64key[,kid:base64key]`, newest first (RUNBOOKS_ASSERTION_KEYS). */
+export function parseAssertionKeys(text: string): AssertionKey[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const at = part.indexOf(':');
+      const kid = part.slice(0, at);
+      const key = at > 0 ? fromBase64(part.slice(at + 1)) : undefined;
+      if (!kid || !key || key.length < 32) throw new Error(`an assertion key must be kid:base64 of at least 32 bytes (key ${kid || '?'})`);
+      return { kid, key };
+    });
+}
+
+/** JSON with object keys sorted and undefined left out, so the same value always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The digest an assertion binds: the arguments as sent, less the assertion itself. */
+export function argsDigest(args: Record<string, unknown>): string {
+  return toHex(sha256(utf8(canonicalJson({ ...args, assertion: undefined })))); // canonicalJson leaves undefined out
+}
+
+function macOf(key: Uint8Array, fields: Omit<CallerAssertion, 'mac'>): string {
+  return toBase64(hmacSha256(key, utf8(canonicalJson(fields))));
+}
+
+export function signAssertion(
+  key: AssertionKey,
+  update: string,
+  principal: Principal,
+  args: Record<string, unknown>,
+  issuedAt: Date,
+): CallerAssertion {
+  const fields = {
+    kid: key.kid,
+    principal: { id: principal.id, displayName: principal.displayName, roles: [...principal.roles] },
+    issuedAt: issuedAt.toISOString(),
+    update,
+    argsSha256: argsDigest(args),
+  };
+  return { ...fields, mac: macOf(key.key, fields) };
+}
+
+export interface AssertionCheck {
+  update: string;
+  args: Record<string, unknown> & { principal: Principal; assertion?: CallerAssertion };
+  nowMs: number;
+  maxAgeMs: number;
+}
+
+/** How far ahead of the verifier's clock an assertion may be dated (clocks of API and worker differ a little). */
+const MAX_CLOCK_SKEW_MS = 60_000;
+
+/** Why the assertion is not acceptable, or undefined when it is. */
+export function assertionRefusal(keys: readonly AssertionKey[], { update, args, nowMs, maxAgeMs }: AssertionCheck): string | undefined {
+  const a = args.assertion;
+  if (!a || typeof a !== 'object')
+    return 'the caller is not vouched for: the request carries no signed assertion (send it through the API)';
+  const key = keys.find((k) => k.kid === a.kid);
+  if (!key) return `the caller assertion is signed with key ${String(a.kid)}, which this worker does not know`;
+  const { mac, ...fields } = a;
+  if (!constantTimeEqual(macOf(key.key, fields), String(mac))) return 'the caller assertion does not verify: its signature is wrong';
+  if (a.update !== update) return `the caller assertion is for ${a.update}, not ${update}`;
+  const p = args.principal;
+  if (a.principal.id !== p.id || canonicalJson([...a.principal.roles].sort()) !== canonicalJson([...p.roles].sort())) {
+    return `the principal in the request (${p.id}) is not the one the API vouched for (${a.principal.id})`;
+  }
+  if (a.argsSha256 !== argsDigest(args)) return 'the caller assertion was signed for other arguments';
+  const issued = Date.parse(a.issuedAt);
+  if (!Number.isFinite(issued)) return 'the caller assertion has no valid issuedAt';
+  if (nowMs - issued > maxAgeMs)
+    return `the caller assertion is stale: issued ${Math.round((nowMs - issued) / 1000)} s ago, at most ${Math.round(maxAgeMs / 1000)} s accepted`;
+  if (issued - nowMs > MAX_CLOCK_SKEW_MS) return 'the caller assertion is dated in the future';
+  return undefined;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+/**
+ * The workflow sandbox cannot read the environment: the worker defines this global before the
+ * workflow bundle runs, holding `{ keys: 'kid:base64,...', maxAgeMs }`. It lives in the worker's
+ * memory only, never in history.
+ */
+export const ASSERTION_CONFIG_GLOBAL = '__runbooksAssertionConfig';
+export interface AssertionConfig {
+  keys: string;
+  maxAgeMs: number;
+}
+
+/** The name a launch is signed under: the start of that workflow type. */
+export function launchAssertionName(workflowType: string): string {
+  return `start:${workflowType}`;
+}
+
+export interface LaunchCheck {
+  update: string;
+  /** The run's start arguments (principal and assertion included). */
+  args: Record<string, unknown> & { principal?: Principal; assertion?: CallerAssertion; scheduleId?: string };
+  /** When the run started: a launch assertion must be fresh then, not when the worker gets to it. */
+  startedAt: string;
+  /** Fields of the input only some roles may set (the definition's admission.restrictedFields). */
+  restricted: { field: string; roles: readonly Role[]; why: string }[];
+}
+
+/**
+ * Why a launch setting restricted fields is refused, or undefined. A scheduled run's assertion is
+ * as old as its schedule's input (the API signs it when the input is set), so only its signature counts.
+ */
+export function launchRefusal(keys: readonly AssertionKey[], maxAgeMs: number, check: LaunchCheck): string | undefined {
+  const fields = check.restricted.map((r) => `input.${r.field}`).join(', ');
+  const principal = check.args.principal;
+  if (!principal) return `${fields} needs a launch the API vouched for: the start carries no principal`;
+  const reason = assertionRefusal(keys, {
+    update: check.update,
+    args: { ...check.args, principal },
+    nowMs: Date.parse(check.startedAt),
+    maxAgeMs: check.args.scheduleId ? Number.POSITIVE_INFINITY : maxAgeMs,
+  });
+  if (reason) return `${fields} needs a launch the API vouched for: ${reason}`;
+  for (const { field, roles, why } of check.restricted) {
+    if (!roles.some((role) => hasRole(principal, role))) {
+      return `input.${field}: only ${roles.join(' or ')} may ${why} (${principal.id} has ${principal.roles.join(', ')})`;
+    }
+  }
+  return undefined;
+}
+
+/** The local activity the worker adds for the launch check (apps/worker create-worker.ts). */
+export interface LaunchAssertionActivities {
+  verifyLaunchAssertion(check: LaunchCheck): Promise<{ checked: boolean; refusal?: string }>;
+}

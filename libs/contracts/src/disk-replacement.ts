@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const hostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes');
+
+export const diskReplacementInputSchema = z
+  .object({
+    /** The server with the failed disk. */
+    host: hostNameSchema,
+    /** Where the failed disk sits, as the chassis labels it (e.g. "bay 3"). */
+    slot: z.string().min(1).max(100),
+    /** The failed disk's serial number as the monitoring reported it, so the technician pulls the right one. */
+    failedSerial: z.string().min(1).max(100).optional(),
+    ticket: z.string().max(200).optional(),
+    /** Who hears that the disk was replaced. */
+    notify: z.array(z.string().min(1)).min(1).max(100),
+    /** Each support line's time to do the swap before it passes to the next line (1st → 2nd → 3rd). */
+    slaSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .default(4 * 3600),
+  })
+  .strict();
+export type DiskReplacementInput = z.infer<typeof diskReplacementInputSchema>;
+
+const serialSchema = z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'must be a disk serial number (4 to 64 letters, digits or dashes)');
+
+/** What the technician gives when the disk is swapped; both serials go into the report. */
+export const diskSwapEvidenceSchema = z.strictObject({
+  removedSerial: serialSchema.describe('Serial number on the disk taken out'),
+  installedSerial: serialSchema.describe('Serial number on the disk put in'),
+  rebuildStarted: z.boolean().describe('The RAID controller shows the array rebuilding onto the new disk'),
+});
+export type DiskSwapEvidence = z.infer<typeof diskSwapEvidenceSchema>;
+
+/** The evidence form as the task carries it (and GET /v1/tasks shows it). */
+export const diskSwapEvidenceForm = z.toJSONSchema(diskSwapEvidenceSchema) as Record<string, unknown>;
