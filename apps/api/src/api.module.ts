@@ -20,6 +20,7 @@ import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { PreApprovalsController } from './pre-approvals/pre-approvals.controller';
 import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/pre-approvals.service';
+import { SecretsService } from './secrets/secrets.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
@@ -59,6 +60,7 @@ export class ApiModule {
         preApprovalStoreProvider,
         calendarStoreProvider,
         MaintenanceService,
+        SecretsService,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

@@ -30,6 +30,11 @@ export const apiConfigSchema = z.object({
     .string()
     .min(1)
     .default(path.join(repoRoot, 'data', 'pre-approvals.json')),
+  /** The secret definitions (JSON `{ secrets: [...] }`): a launch naming a secret is checked against them; the worker reads it too. */
+  secretsFile: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'data', 'secrets.json')),
   /** How long an update or query may wait for the worker before the API answers 503. */
   updateTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   logLevels: z.array(logLevelSchema).default(['log', 'warn', 'error', 'fatal']),
@@ -63,6 +68,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     inventoryFile: get('RUNBOOKS_INVENTORY_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'inventory.json')),
     calendarFile: get('RUNBOOKS_CALENDAR_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'calendar.json')),
     preApprovalsFile: get('RUNBOOKS_PRE_APPROVALS_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'pre-approvals.json')),
+    secretsFile: get('RUNBOOKS_SECRETS_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'secrets.json')),
     updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
     logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
     host: get('HOST'),

@@ -32,6 +32,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
         hosts: config.hosts,
         calendarFile: config.calendarFile,
         preApprovalsFile: config.preApprovalsFile,
+        secrets: config.secrets,
       }),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,

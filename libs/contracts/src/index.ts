@@ -16,3 +16,4 @@ export * from './security-patching';
 export * from './maintenance';
 export * from './schedules';
 export * from './pre-approvals';
+export * from './text';

@@ -1,6 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities } from '@runbooks/activities';
+import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities, type SecretsConfig } from '@runbooks/activities';
 import { createRunbookWorker } from '@runbooks/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -25,6 +25,8 @@ export interface TestWorkerOptions {
   calendarFile?: string;
   /** Approvals given ahead for scheduled runs. */
   preApprovalsFile?: string;
+  /** The secret definitions and folder (a TestSecrets' config); without it, no secret is defined. */
+  secrets?: SecretsConfig;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -42,6 +44,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     hosts: options.hosts,
     calendarFile: options.calendarFile,
     preApprovalsFile: options.preApprovalsFile,
+    secrets: options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') },
   });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });

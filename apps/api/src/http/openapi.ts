@@ -85,7 +85,12 @@ function operation(route: RouteDefinition): Record<string, unknown> {
     ...(route.access === 'public' ? { security: [] } : {}),
     parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
     ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(route.documentedBody ?? route.body, 'input') } },
+          },
+        }
       : {}),
     responses,
   };

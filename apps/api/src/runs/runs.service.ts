@@ -29,6 +29,7 @@ import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { parseNested } from '../http/route';
 import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService } from '../maintenance/maintenance.service';
+import { SecretsService } from '../secrets/secrets.service';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
 
@@ -51,12 +52,14 @@ export class RunsService {
     private readonly temporal: TemporalService,
     private readonly maintenance: MaintenanceService,
     private readonly inventory: InventoryService,
+    private readonly secrets: SecretsService,
   ) {}
 
   async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
     const def = findRunbook(request.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
     const input = parseNested(def.inputSchema, request.input, ['input']);
+    await this.secrets.refuseDisallowedSecrets(principal, def.name, input);
     await this.inventory.refuseUnknownHosts(def.name, input);
     // Refuses an override by a non-admin and an unknown window; a closed window does not refuse.
     const waitsForWindow = await this.maintenance.admission(principal, def.name, input);

@@ -30,6 +30,7 @@ import type { z } from 'zod';
 import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { parseNested } from '../http/route';
+import { SecretsService } from '../secrets/secrets.service';
 import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService } from '../maintenance/maintenance.service';
 import { quoteVisibility } from '../runs/run-listing';
@@ -89,6 +90,7 @@ export class SchedulesService {
     private readonly temporal: TemporalService,
     private readonly maintenance: MaintenanceService,
     private readonly inventory: InventoryService,
+    private readonly secrets: SecretsService,
   ) {}
 
   async create(principal: Principal, body: CreateScheduleBody): Promise<ScheduleView> {
@@ -96,6 +98,7 @@ export class SchedulesService {
     if (!def) throw new NotFoundException(unknownRunbookMessage(body.runbook));
     const input = parseNested(def.inputSchema, body.input, ['input']);
     // As for a launch: a window override is for admins, a named window must exist.
+    await this.secrets.refuseDisallowedSecrets(principal, def.name, input);
     await this.inventory.refuseUnknownHosts(def.name, input);
     await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
     const spec = toTemporalSpec(body.spec);
@@ -157,6 +160,7 @@ export class SchedulesService {
     let args = startArgsOf(current);
     if (body.input !== undefined) {
       const input = parseNested(def.inputSchema, body.input, ['input']);
+      await this.secrets.refuseDisallowedSecrets(principal, def.name, input);
       await this.inventory.refuseUnknownHosts(def.name, input);
       await this.maintenance.admission(principal, def.name, input, { whenClosed: false });
       // Whoever sets the input requests the runs it starts (approval gates refuse their self-approval).
