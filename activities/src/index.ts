@@ -25,6 +25,8 @@ export * from './notify/activities';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './secrets/vault-kv2';
+export * from './codec/payload-codec';
+export * from './codec/codec-keys';
 export * from './hosts';
 export * from './maintenance';
 

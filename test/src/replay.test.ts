@@ -3,7 +3,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HISTORIES_DIR } from './harness/recorded-histories';
-import { installQuietRuntime } from './harness/worker';
+import { installQuietRuntime, testPayloadCodec } from './harness/worker';
 
 /**
  * Determinism guard: every recorded history of a released runbook replays against today's
@@ -21,7 +21,11 @@ describe('recorded runbook histories replay against the current workflow code', 
     installQuietRuntime();
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string } },
+      // Histories recorded since payloads are encrypted need the key; older ones pass through it.
+      {
+        workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string },
+        dataConverter: { payloadCodecs: [testPayloadCodec()] },
+      },
       history,
       path.basename(file, '.json'),
     );

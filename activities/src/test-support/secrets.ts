@@ -5,7 +5,23 @@ import path from 'node:path';
 import { SecretResolver, type SecretsConfig } from '../secrets/resolve-secret';
 
 /**
- * A secrets configuration in a temp folder for tests: a definitions file rewritten (atomically,
+ * The payload codec key of the tests (public, like the demo tokens): every test worker, client and
+ * API encrypts with it, and histories recorded for the replay tests can be read with it.
+ */
+export const TEST_CODEC_KEY_REF = 'secret:codec/test';
+export const TEST_CODEC_KEY = 'dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE=';
+const TEST_CODEC_KEY_VARIABLE = 'RUNBOOKS_SECRET_TEST_CODEC_KEY';
+process.env[TEST_CODEC_KEY_VARIABLE] = TEST_CODEC_KEY;
+const testCodecKeyDefinition: SecretDefinition = {
+  name: 'codec/test',
+  description: 'The payload codec key of the tests',
+  source: { backend: 'env', variable: TEST_CODEC_KEY_VARIABLE },
+  runbooks: [],
+  roles: [],
+};
+
+/**
+ * A secrets configuration in a temp folder for tests (the tests' codec key always defined): a definitions file rewritten (atomically,
  * as an operator's edit would be) whenever a definition is added, and the secrets folder.
  */
 export class TestSecrets {
@@ -15,7 +31,7 @@ export class TestSecrets {
 
   constructor(definitions: SecretDefinition[] = []) {
     mkdirSync(this.config.secretsDir);
-    for (const d of definitions) this.definitions.set(d.name, d);
+    for (const d of [testCodecKeyDefinition, ...definitions]) this.definitions.set(d.name, d);
     this.write();
   }
 

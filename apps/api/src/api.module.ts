@@ -5,6 +5,7 @@ import { ApprovalsService } from './approvals/approvals.service';
 import { AuthGuard } from './auth/auth.guard';
 import { PrincipalDirectory } from './auth/principals';
 import { CatalogController } from './catalog/catalog.controller';
+import { CodecController } from './codec/codec.controller';
 import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
@@ -24,11 +25,17 @@ import { SecretsService } from './secrets/secrets.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
-import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
+import { API_CONFIG, OPENAPI_DOCUMENT, PAYLOAD_CODEC } from './tokens';
+import type { PayloadCodec } from '@temporalio/common';
 
 @Module({})
 export class ApiModule {
-  static forRoot(config: ApiConfig, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
+  static forRoot(
+    config: ApiConfig,
+    principals: PrincipalDirectory,
+    document: OpenApiDocument,
+    payloadCodec: PayloadCodec | undefined,
+  ): DynamicModule {
     return {
       module: ApiModule,
       controllers: [
@@ -42,11 +49,13 @@ export class ApiModule {
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
+        CodecController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PrincipalDirectory, useValue: principals },
         { provide: OPENAPI_DOCUMENT, useValue: document },
+        { provide: PAYLOAD_CODEC, useValue: payloadCodec ?? null },
         temporalConnectionProvider,
         TemporalService,
         RunListing,

@@ -10,6 +10,7 @@ import { parseApiConfig, type ApiConfigInput } from './config';
 import { ApiExceptionFilter } from './http/errors';
 import { buildOpenApiDocument } from './http/openapi';
 import { API_ROUTES } from './routes';
+import { SecretResolver, loadPayloadCodec, secretsConfigFromEnv } from '@runbooks/activities';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -25,7 +26,9 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   const config = parseApiConfig(input);
   const principals = PrincipalDirectory.fromFile(config.principalsFile);
   const document = buildOpenApiDocument(API_ROUTES, version);
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, principals, document), {
+  const secrets = new SecretResolver({ ...secretsConfigFromEnv(), catalogFile: config.secretsFile, secretsDir: config.secretsDir });
+  const payloadCodec = await loadPayloadCodec(config.codecKeys, secrets);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, principals, document, payloadCodec), {
     logger: config.logLevels,
     abortOnError: false,
   });
@@ -36,12 +39,32 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   app.use('/v1/inventory', function inventoryJsonParser(req: Request, res: Response, next: NextFunction) {
     inventoryJson(req, res, next);
   });
+  if (config.temporalUiOrigin) app.use('/codec', codecCors(new URL(config.temporalUiOrigin).origin));
   app.useGlobalFilters(new ApiExceptionFilter());
   // swagger-ui-express serves its own bundled assets: the docs work offline.
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Runbooks API' }));
+  if (!payloadCodec) new Logger('Codec').warn('RUNBOOKS_CODEC_KEYS is not set: workflow histories are stored unencrypted');
   if (principals.isDemo) {
     new Logger('Auth').warn(`${config.principalsFile} is the DEMO principals file: its tokens are public; never use it in production`);
   }
   await app.init();
   return app;
+}
+
+/**
+ * The Temporal web UI calls /codec/* from the browser, with the user's token when it is set to pass
+ * it: its origin (only it) may, with credentials; a preflight is answered here, before authentication.
+ */
+function codecCors(origin: string) {
+  return function codecCorsHeaders(req: Request, res: Response, next: NextFunction): void {
+    if (req.headers.origin !== origin) return next();
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Vary', 'Origin');
+    if (req.method !== 'OPTIONS') return next();
+    res.setHeader('Access-Control-Allow-Methods', 'POST');
+    res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, x-namespace');
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.status(204).end();
+  };
 }

@@ -1,5 +1,6 @@
 import { approvalRoutes } from './approvals/approvals.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
+import { codecRoutes } from './codec/codec.routes';
 import { docsRoutes } from './docs/docs.routes';
 import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
@@ -22,4 +23,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),
+  ...Object.values(codecRoutes),
 ];

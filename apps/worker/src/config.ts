@@ -1,4 +1,4 @@
-import { secretsConfigFromEnv, type SecretsConfig } from '@runbooks/activities';
+import { codecKeyRefsFromEnv, secretsConfigFromEnv, type SecretsConfig } from '@runbooks/activities';
 import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
 import path from 'node:path';
 import { z } from 'zod';
@@ -31,7 +31,7 @@ const workerConfigSchema = z.object({
   }),
 });
 /** The settings, and where the secret definitions and backends are (secretsConfigFromEnv). */
-export type WorkerConfig = z.infer<typeof workerConfigSchema> & { secrets: SecretsConfig };
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & { secrets: SecretsConfig; codecKeys: string[] };
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const dataDir = env.RUNBOOKS_DATA_DIR ?? path.join(repoRoot, 'data');
@@ -52,5 +52,5 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       stateDir: env.RUNBOOKS_HOST_STATE_DIR ?? path.join(dataDir, 'host-state'),
     },
   });
-  return { ...settings, secrets: secretsConfigFromEnv(env, dataDir) };
+  return { ...settings, secrets: secretsConfigFromEnv(env, dataDir), codecKeys: codecKeyRefsFromEnv(env) };
 }

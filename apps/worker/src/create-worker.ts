@@ -1,5 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RunbookActivities } from '@runbooks/activities';
+import type { PayloadCodec } from '@temporalio/common';
 import { withAttemptEnvelopes } from './attempt-envelope';
 import { bundleRunbookWorkflows } from './bundle';
 
@@ -11,6 +12,8 @@ export interface RunbookWorkerOptions {
   /** A pre-built bundle file; without it the workflows are bundled now (seconds). */
   workflowBundlePath?: string;
   shutdownGraceMs?: number;
+  /** Encrypts payloads (AesGcmPayloadCodec); every client of the deployment must use the same keys. */
+  payloadCodec?: PayloadCodec;
 }
 
 /** The one place a runbook worker is assembled: every workflow and activity on one task queue. */
@@ -23,5 +26,6 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     workflowBundle,
     activities: withAttemptEnvelopes(options.activities),
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    dataConverter: { payloadCodecs: options.payloadCodec ? [options.payloadCodec] : [] },
   });
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { LogNotifier, WebhookNotifier, createActivities } from '@runbooks/activities';
+import { LogNotifier, SecretResolver, WebhookNotifier, createActivities, loadPayloadCodec } from '@runbooks/activities';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker } from './create-worker';
@@ -21,6 +21,8 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
+    const payloadCodec = await loadPayloadCodec(config.codecKeys, new SecretResolver(config.secrets));
+    if (!payloadCodec) this.logger.warn('RUNBOOKS_CODEC_KEYS is not set: workflow histories are stored unencrypted');
     const notifier = config.notifyWebhookUrl ? new WebhookNotifier(config.notifyWebhookUrl) : new LogNotifier(config.notificationsLog);
     this.worker = await createRunbookWorker({
       connection: this.connection,
@@ -36,6 +38,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       }),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
+      payloadCodec,
     });
     this.running = this.worker.run();
     this.running.catch((error) => {

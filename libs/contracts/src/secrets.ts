@@ -69,10 +69,10 @@ export const secretDefinitionSchema = z.strictObject({
   name: secretNameSchema,
   description: z.string().max(500).optional(),
   source: secretSourceSchema,
-  /** The runbooks whose runs may use it. */
-  runbooks: z.array(z.string().min(1).max(63)).min(1).max(50),
+  /** The runbooks whose runs may use it; none for a key of the service itself (a payload codec key). */
+  runbooks: z.array(z.string().min(1).max(63)).max(50),
   /** Who may launch (or schedule) a run that names it; admin always may. */
-  roles: z.array(roleSchema).min(1),
+  roles: z.array(roleSchema),
   /**
    * For a backup repository's password: the repository locations (restic URLs, exactly) it may be
    * used with. A password that names no repository cannot be used as one: otherwise a run against a
@@ -112,7 +112,7 @@ export function secretUseRefusal(definition: SecretDefinition, use: SecretUse): 
     return `${name} may not be used by the runbook ${use.runbook} (allowed: ${definition.runbooks.join(', ')})`;
   }
   if (use.roles !== undefined && !hasAnyRole({ roles: [...use.roles] }, definition.roles)) {
-    return `${name} may be used only by ${definition.roles.join(', ')}`;
+    return `${name} may be used only by ${definition.roles.join(', ') || 'admin'}`;
   }
   if (use.repositoryUrl !== undefined && !(definition.repositories ?? []).includes(use.repositoryUrl)) {
     return definition.repositories?.length

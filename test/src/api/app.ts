@@ -3,7 +3,7 @@ import { createApiApp, type ApiConfigInput } from '@runbooks/api';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { App } from 'supertest/types';
-import { TestSecrets } from '../../../activities/src/test-support/secrets';
+import { TEST_CODEC_KEY_REF, TestSecrets } from '../../../activities/src/test-support/secrets';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const demoPrincipalsFile = path.join(repoRoot, 'config', 'principals.demo.json');
@@ -69,6 +69,7 @@ export async function startTestApi(overrides: ApiConfigInput = {}): Promise<Test
     principalsFile: demoPrincipalsFile,
     logLevels: ['fatal'],
     secretsFile: overrides.secretsFile ?? testApiSecrets().config.catalogFile,
+    codecKeys: [TEST_CODEC_KEY_REF],
     ...overrides,
     taskQueue,
   });

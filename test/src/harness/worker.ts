@@ -1,6 +1,15 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities, type SecretsConfig } from '@runbooks/activities';
+import {
+  AesGcmPayloadCodec,
+  createActivities,
+  LogNotifier,
+  parseCodecKey,
+  WebhookNotifier,
+  type RunbookActivities,
+  type SecretsConfig,
+} from '@runbooks/activities';
+import { TEST_CODEC_KEY } from '../../../activities/src/test-support/secrets';
 import { createRunbookWorker } from '@runbooks/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -55,6 +64,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     activities,
     workflowBundlePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE,
     shutdownGraceMs: 5_000,
+    payloadCodec: testPayloadCodec(),
   });
   const running = worker.run();
   return {
@@ -84,10 +94,15 @@ export function temporalAddress(): string {
   return address;
 }
 
-/** A plain client on the run's dev server. Close its connection in afterAll. */
+/** The payload codec every test worker, client and API uses (the tests' public key). */
+export function testPayloadCodec(): AesGcmPayloadCodec {
+  return new AesGcmPayloadCodec([parseCodecKey('codec/test', TEST_CODEC_KEY)]);
+}
+
+/** A client on the run's dev server, with the tests' payload codec. Close its connection in afterAll. */
 export async function testClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection, namespace: 'default' }), connection };
+  return { client: new Client({ connection, namespace: 'default', dataConverter: { payloadCodecs: [testPayloadCodec()] } }), connection };
 }
 
 /** Polls until `check` returns a value (not undefined) or the time runs out. */

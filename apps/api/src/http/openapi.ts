@@ -22,6 +22,7 @@ const TAGS: Record<string, string> = {
   inventory: 'The hosts runbooks can target',
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
+  codec: 'The codec server: decrypt and encrypt Temporal payloads for the Temporal UI and CLI',
   docs: 'This document',
 };
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CalendarStore } from '@runbooks/activities';
@@ -125,6 +126,35 @@ async function seedDemoFleet(dataDir: string): Promise<void> {
   });
 }
 
+/**
+ * The embedded default's payload codec key, `secret:codec/demo`: 32 random bytes made on the first
+ * start, kept in `<data>/secrets/codec/demo` and defined in `<data>/secrets.json` (for no run: only the
+ * service reads it). A demo key on a laptop; production sets RUNBOOKS_CODEC_KEYS to keys of its own.
+ */
+export async function ensureDemoCodecKey(dataDir: string): Promise<string> {
+  const name = 'codec/demo';
+  const file = path.join(dataDir, 'secrets', name);
+  if (!(await exists(file))) {
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await fs.writeFile(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const catalogFile = path.join(dataDir, 'secrets.json');
+  const catalog: SecretCatalogContent = (await exists(catalogFile))
+    ? (JSON.parse(await fs.readFile(catalogFile, 'utf8')) as SecretCatalogContent)
+    : { demo: true, secrets: [] };
+  if (!catalog.secrets.some((s) => s.name === name)) {
+    catalog.secrets.push({
+      name,
+      description: 'Demo only: the payload codec key of the embedded default (generated on first start)',
+      source: { backend: 'file', file: name },
+      runbooks: [],
+      roles: [],
+    });
+    await fs.writeFile(catalogFile, `${JSON.stringify(catalog, null, 2)}\n`, { mode: 0o600 });
+  }
+  return `secret:${name}`;
+}
+
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
     () => true,
@@ -135,7 +165,10 @@ async function exists(file: string): Promise<boolean> {
 if (require.main === module) {
   const dataDir = process.argv[2] ?? path.resolve(__dirname, '..', '..', '..', '..', 'data');
   seedDemo(dataDir)
-    .then(({ requestFile, created }) => console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`))
+    .then(async ({ requestFile, created }) => {
+      console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`);
+      await ensureDemoCodecKey(dataDir);
+    })
     .catch((error) => {
       console.error(error);
       process.exit(1);
