@@ -34,6 +34,14 @@ export function secretNameOf(ref: SecretRef): string {
 /** Environment variables a secret may be read from all start with this, so no other variable of the worker is reachable. */
 export const SECRET_ENV_PREFIX = 'RUNBOOKS_SECRET_';
 
+/** A relative path of `/`-joined segments that never climbs out (no `.` or `..` segment). */
+const relativePath = (what: string) =>
+  z
+    .string()
+    .max(500)
+    .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, `must be ${what}: segments of letters, digits, _ . - joined by /`)
+    .refine((p) => !p.split('/').some((part) => part === '..' || part === '.'), "must not contain '.' or '..' segments");
+
 /** Where a secret's value is kept: exactly one backend per secret. */
 export const secretSourceSchema = z.discriminatedUnion('backend', [
   z.strictObject({
@@ -45,20 +53,12 @@ export const secretSourceSchema = z.discriminatedUnion('backend', [
   z.strictObject({
     backend: z.literal('file'),
     /** Relative to the secrets folder; no `..`, and a symlink leading out of the folder is refused when read. */
-    file: z
-      .string()
-      .max(500)
-      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a path relative to the secrets folder')
-      .refine((p) => !p.split('/').some((part) => part === '..' || part === '.'), "must not contain '.' or '..' segments"),
+    file: relativePath('a path relative to the secrets folder'),
   }),
   z.strictObject({
     backend: z.literal('vault'),
     /** The secret's path in the KV v2 mount (`RUNBOOKS_VAULT_MOUNT`), e.g. runbooks/backup. */
-    path: z
-      .string()
-      .max(500)
-      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a KV path: segments of letters, digits, _ . -')
-      .refine((p) => !p.split('/').some((part) => part === '..' || part === '.'), "must not contain '.' or '..' segments"),
+    path: relativePath('a KV path'),
     /** The key inside the secret's data. */
     key: z.string().min(1).max(200),
   }),

@@ -61,6 +61,17 @@ describe('launch input is validated with the runbook schema', () => {
     ]);
   });
 
+  it('refuses a schedule whose input names a secret the scheduler may not use, creating nothing', async () => {
+    const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/admin-only' } });
+    const res = await request(api.server)
+      .post('/v1/schedules')
+      .set(auth('sam'))
+      .send({ id: 'secret-not-allowed', runbook: 'data-restore', input, spec: { cron: ['0 2 * * *'] } })
+      .expect(403);
+    expect(issuePaths(res.body)).toEqual(['input.repository.passwordRef']);
+    await request(api.server).get('/v1/schedules/secret-not-allowed').set(auth('sam')).expect(404);
+  });
+
   it('refuses with 403 a secret defined for another runbook', async () => {
     const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef: 'secret:ssh/patching-key' } });
     const res = await launch({ runbook: 'data-restore', input }).expect(403);
