@@ -22,16 +22,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SEARCH_ATTRIBUTES=()
-while read -r sa; do SEARCH_ATTRIBUTES+=(--search-attribute "$sa"); done < <(node -e \
-  "require('./libs/contracts/dist').SEARCH_ATTRIBUTE_REGISTRATIONS.forEach(s => console.log(s))")
+# shellcheck source=scripts/dev-server.sh
+source scripts/dev-server.sh
+search_attribute_flags
 bash scripts/temporal.sh server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --headless --log-level error \
   "${SEARCH_ATTRIBUTES[@]}" &
 pids+=($!)
-for _ in $(seq 1 120); do
-  bash scripts/temporal.sh operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_for_temporal
 
 node apps/worker/dist/demo/seed-demo.js "$DATA" >/dev/null
 node apps/worker/dist/main.js >"$DATA/worker.log" 2>&1 &

@@ -87,7 +87,7 @@ describe('SecretResolver', () => {
 
     const failure = await failureOf(resolver.resolve('secret:backup/path'));
 
-    expect(failure.message).toMatch(/secrets configuration .* is invalid: secrets.0.source.variable/);
+    expect(failure.message).toMatch(/secrets configuration .* is invalid: secrets\.\d+\.source\.variable/);
   });
 
   it('refuses a repository the password is not defined for: a repository made with a guessed password tells nothing', async () => {

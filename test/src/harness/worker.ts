@@ -1,5 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
   AesGcmPayloadCodec,
   createActivities,
@@ -97,6 +98,11 @@ export function temporalAddress(): string {
 /** The payload codec every test worker, client and API uses (the tests' public key). */
 export function testPayloadCodec(): AesGcmPayloadCodec {
   return new AesGcmPayloadCodec([parseCodecKey('codec/test', TEST_CODEC_KEY)]);
+}
+
+/** A payload of a history as the workflow saw it: decrypted with the tests' key, then converted. */
+export function payloadValue(payload: Payload): unknown {
+  return defaultPayloadConverter.fromPayload(testPayloadCodec().decodeOne(payload));
 }
 
 /** A client on the run's dev server, with the tests' payload codec. Close its connection in afterAll. */

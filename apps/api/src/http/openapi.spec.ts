@@ -13,7 +13,9 @@ function looseSpots(schema: unknown, where: string, found: string[] = []): strin
   const s = schema as Schema;
   const types = ([] as unknown[]).concat(s.type ?? []);
   if (types.includes('object') || s.properties) {
-    if (s.additionalProperties !== false) found.push(`${where}: an object that accepts unknown fields`);
+    // A map (z.record) types its values instead; only an object with no say accepts anything.
+    if (s.additionalProperties === undefined || s.additionalProperties === true)
+      found.push(`${where}: an object that accepts unknown fields`);
   }
   if (types.includes('string') && s.enum === undefined && s.const === undefined) {
     if (typeof s.maxLength !== 'number' && !boundedPattern(s.pattern)) found.push(`${where}: a string without maxLength`);
