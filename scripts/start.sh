@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Starts the whole service on its embedded default: a Temporal dev server persisted in SQLite
 # under data/ (runs survive a restart of everything), the web UI, the worker, the API, and the
-# demo restic repository. Ctrl-C stops everything.
+# demo restic repository. Ctrl-C, or SIGINT or SIGTERM to this process, stops everything it started.
 #   TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), PORT (API, 3000)
 set -euo pipefail
+# Started in the background, a shell inherits SIGINT ignored, and bash cannot trap a signal that was
+# ignored when it started: start again (same pid) with the default dispositions, so the trap holds.
+if [[ -z "${RUNBOOKS_START_SIGNALS_RESET:-}" ]]; then
+  RUNBOOKS_START_SIGNALS_RESET=1 exec env --default-signal=INT,TERM,HUP bash "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 DATA="${RUNBOOKS_DATA_DIR:-$ROOT/data}"
@@ -12,6 +17,9 @@ TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 export PORT="${PORT:-3000}"
 export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 export RUNBOOKS_DATA_DIR="$DATA"
+# Payloads in Temporal are encrypted; the demo key is made on the first start (production: real keys).
+export RUNBOOKS_CODEC_KEYS="${RUNBOOKS_CODEC_KEYS:-secret:codec/demo}"
+export RUNBOOKS_TEMPORAL_UI_ORIGIN="${RUNBOOKS_TEMPORAL_UI_ORIGIN:-http://127.0.0.1:$TEMPORAL_UI_PORT}"
 mkdir -p "$DATA"
 
 command -v restic >/dev/null || { echo "restic is not installed: sudo apt-get install -y restic" >&2; exit 1; }
@@ -20,24 +28,30 @@ npm run build --silent
 
 pids=()
 cleanup() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # The worker drains its tasks first; whatever is still there after 30 s is killed.
+  for _ in $(seq 1 60); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
-SEARCH_ATTRIBUTES=()
-while read -r sa; do SEARCH_ATTRIBUTES+=(--search-attribute "$sa"); done < <(node -e \
-  "require('./libs/contracts/dist').SEARCH_ATTRIBUTE_REGISTRATIONS.forEach(s => console.log(s))")
-
+# shellcheck source=scripts/dev-server.sh
+source scripts/dev-server.sh
+search_attribute_flags
 bash scripts/temporal.sh server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA/temporal.db" --log-level warn "${SEARCH_ATTRIBUTES[@]}" &
 pids+=($!)
-for _ in $(seq 1 120); do
-  bash scripts/temporal.sh operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break
-  sleep 0.5
-done
-bash scripts/temporal.sh operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null
+wait_for_temporal
 
 node apps/worker/dist/demo/seed-demo.js "$DATA"
 # The API signs what it asserts about each caller; the worker verifies it with the same key.

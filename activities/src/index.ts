@@ -11,6 +11,7 @@ import { CalendarStore, defaultCalendarFile } from './maintenance/calendar-store
 import { createNotifyActivities } from './notify/activities';
 import type { Notifier } from './notify/webhook';
 import { createReportActivities } from './reports/activities';
+import { SecretResolver, secretsConfigFromEnv, type SecretsConfig } from './secrets/resolve-secret';
 import type { RunbookActivities } from './types';
 
 export * from './types';
@@ -26,6 +27,9 @@ export * from './notify/slack-bot';
 export * from './notify/create-notifier';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
+export * from './secrets/vault-kv2';
+export * from './codec/payload-codec';
+export * from './codec/codec-keys';
 export * from './hosts';
 export * from './maintenance';
 
@@ -42,16 +46,19 @@ export interface ActivitiesConfig {
   calendarFile?: string;
   /** Approvals given ahead for scheduled runs; defaults to `<tmp>/runbooks-pre-approvals.json`. */
   preApprovalsFile?: string;
+  /** The secret definitions and their backends; default: from the environment (secretsConfigFromEnv). */
+  secrets?: SecretsConfig;
 }
 
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
+  const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
   return {
-    ...createBackupActivities(config.backup ?? new ResticDriver()),
+    ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir),
-    ...createHostActivities(createHostDeps(config.hosts ?? defaultHostActivitiesConfig())),
+    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostActivitiesConfig()), secrets })),
     ...createMaintenanceActivities(new CalendarStore(config.calendarFile ?? defaultCalendarFile())),
     ...createPreApprovalActivities(new PreApprovalStore(config.preApprovalsFile ?? path.join(os.tmpdir(), 'runbooks-pre-approvals.json'))),
   };

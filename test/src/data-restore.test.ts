@@ -8,6 +8,7 @@ import {
   type RunState,
   type RunbookStartArgs,
 } from '@runbooks/contracts';
+import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { WebhookReceiver } from './harness/webhook-receiver';
@@ -19,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 const PASSWORD = 'correct-horse-battery-staple-0451';
+const PASSWORD_REF = 'secret:backup/restore-it';
 const tess = { id: 'tess', displayName: 'Tess Technician' };
 const alex: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
 const tessPrincipal: Principal = { ...tess, roles: ['technician', 'approver'] };
@@ -30,6 +32,7 @@ let receiver: WebhookReceiver;
 let root: string;
 let fixture: ResticFixture;
 let oldSnapshot: string;
+let secrets: TestSecrets;
 
 const v1 = { 'report.txt': 'quarterly report v1\n', 'data/ledger.csv': 'id,amount\n1,100\n' };
 const v2 = {
@@ -40,7 +43,7 @@ const v2 = {
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'restore-it-'));
-  process.env.RESTORE_IT_PASSWORD = PASSWORD;
+  process.env.RUNBOOKS_SECRET_RESTORE_IT = PASSWORD;
   fixture = await ResticFixture.init(path.join(root, 'repo'), PASSWORD);
   const source = path.join(root, 'srv', 'projects');
   await writeTree(source, v1);
@@ -50,7 +53,16 @@ beforeAll(async () => {
   receiver = new WebhookReceiver();
   const webhookUrl = await receiver.start();
   ({ client, connection } = await testClient());
-  worker = await startTestWorker({ webhookUrl });
+  secrets = new TestSecrets([
+    {
+      name: 'backup/restore-it',
+      source: { backend: 'env', variable: 'RUNBOOKS_SECRET_RESTORE_IT' },
+      runbooks: ['data-restore'],
+      roles: ['technician'],
+      repositories: [fixture.repository],
+    },
+  ]);
+  worker = await startTestWorker({ webhookUrl, secrets: secrets.config });
 });
 
 afterAll(async () => {
@@ -58,6 +70,7 @@ afterAll(async () => {
   await connection?.close();
   await receiver?.stop();
   await fs.rm(root, { recursive: true, force: true });
+  secrets?.remove();
 });
 
 async function freshTarget(content: Record<string, string> = { 'report.txt': 'DAMAGED\n' }): Promise<string> {
@@ -68,7 +81,7 @@ async function freshTarget(content: Record<string, string> = { 'report.txt': 'DA
 
 function restoreInput(target: string, overrides: Partial<DataRestoreInput> = {}): DataRestoreInput {
   return {
-    repository: { url: fixture.repository, passwordRef: 'env:RESTORE_IT_PASSWORD' },
+    repository: { url: fixture.repository, passwordRef: PASSWORD_REF },
     path: path.join(root, 'srv', 'projects'),
     before: '2026-11-10T00:00:00Z',
     target,
@@ -161,7 +174,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     await approve(handle);
     await handle.result();
     const history = historyText(await handle.fetchHistory());
-    expect(history).toContain('env:RESTORE_IT_PASSWORD'); // the reference is there, so payloads were searched
+    expect(history).toContain(PASSWORD_REF); // the reference is there, so payloads were searched
     expect(history).not.toContain(PASSWORD);
   });
 
@@ -179,6 +192,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
 
   test('stops at the health check when the repository is corrupted', async () => {
     const broken = await ResticFixture.init(path.join(root, `broken-${randomUUID()}`), PASSWORD);
+    secrets.allowRepository('backup/restore-it', broken.repository);
     const src = path.join(root, 'broken-src');
     await writeTree(src, v1);
     await broken.backup(src, new Date('2026-11-01T10:00:00Z'));
@@ -188,9 +202,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     const sizes = await Promise.all(packs.map(async (p) => (await fs.stat(p)).size));
     await fs.rm(packs[sizes.indexOf(Math.min(...sizes))]);
     const target = await freshTarget();
-    const handle = await launch(
-      restoreInput(target, { repository: { url: broken.repository, passwordRef: 'env:RESTORE_IT_PASSWORD' }, path: src }),
-    );
+    const handle = await launch(restoreInput(target, { repository: { url: broken.repository, passwordRef: PASSWORD_REF }, path: src }));
     const error = await failureOf(handle);
     expect(error.cause?.message).toContain('is damaged; restic check found');
     const state = await handle.query(runStateQuery);
@@ -255,6 +267,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     let notifyStarted!: () => void;
     const notifyReached = new Promise<void>((resolve) => (notifyStarted = resolve));
     const slowWorker = await startTestWorker({
+      secrets: secrets.config,
       overrideActivities: (real) => ({
         notify: async (input) => {
           if (input.kind === 'run-completed') {
@@ -321,6 +334,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
   test('a step that fails once and then succeeds shows two attempts', async () => {
     let calls = 0;
     const flakyWorker = await startTestWorker({
+      secrets: secrets.config,
       overrideActivities: (real) => ({
         checkBackupRepository: async (input) => {
           calls += 1;
@@ -341,6 +355,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
 
   test('a checksum mismatch after restore fails verification and leaves the target untouched', async () => {
     const corruptingWorker = await startTestWorker({
+      secrets: secrets.config,
       overrideActivities: (real) => ({
         restoreToStaging: async (input) => {
           const result = await real.restoreToStaging(input);

@@ -5,7 +5,7 @@ import type { temporal } from '@temporalio/proto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HISTORIES_DIR, WORKFLOW_IDS_FILE, recordedWorkflowIds } from './harness/recorded-histories';
-import { installQuietRuntime } from './harness/worker';
+import { installQuietRuntime, testPayloadCodec } from './harness/worker';
 
 /**
  * Determinism guard: every recorded history of a released runbook replays against today's
@@ -49,7 +49,11 @@ async function replay(file: string, change?: (history: temporal.api.history.v1.I
   change?.(history);
   const name = path.basename(file, '.json');
   await Worker.runReplayHistory(
-    { workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string } },
+    // Histories recorded since payloads are encrypted need the key; older ones pass through it.
+    {
+      workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string },
+      dataConverter: { payloadCodecs: [testPayloadCodec()] },
+    },
     history,
     (await recordedWorkflowIds())[name] ?? name,
   );

@@ -11,11 +11,13 @@ import {
   writeTree,
   type ResticRepositoryFixture,
 } from '../test-support/restic-repository';
+import { TestSecrets } from '../test-support/secrets';
 import type { BackupRepositoryRef, VerifyRestoredContentInput } from '../types';
 import { CHECKSUM_MISMATCH, createBackupActivities } from './activities';
 import { BackupFailureType, ResticDriver } from './restic';
 
-const PASSWORD_VARIABLE = 'RUNBOOKS_TEST_RESTIC_PASSWORD';
+const PASSWORD_VARIABLE = 'RUNBOOKS_SECRET_TEST_RESTIC_PASSWORD';
+const SECRET = 'backup/test-projects';
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const error = await promise.then(
@@ -31,7 +33,8 @@ function sha256(bytes: Buffer | string): string {
 }
 
 describe('backup activities on a real restic repository', () => {
-  const activities = createBackupActivities(new ResticDriver());
+  const secrets = new TestSecrets();
+  const activities = createBackupActivities(new ResticDriver(), secrets.resolver());
   let fixture: ResticRepositoryFixture;
   let repository: BackupRepositoryRef;
   let counter = 0;
@@ -41,11 +44,19 @@ describe('backup activities on a real restic repository', () => {
   beforeAll(() => {
     fixture = createResticRepository();
     process.env[PASSWORD_VARIABLE] = fixture.password;
-    repository = { url: fixture.repoDir, passwordRef: `env:${PASSWORD_VARIABLE}` };
+    secrets.define({
+      name: SECRET,
+      source: { backend: 'env', variable: PASSWORD_VARIABLE },
+      runbooks: ['data-restore'],
+      roles: ['technician'],
+      repositories: [fixture.repoDir],
+    });
+    repository = { url: fixture.repoDir, passwordRef: `secret:${SECRET}` };
   });
   afterAll(() => {
     delete process.env[PASSWORD_VARIABLE];
     fixture.remove();
+    secrets.remove();
   });
 
   describe('checkBackupRepository', () => {
@@ -59,6 +70,7 @@ describe('backup activities on a real restic repository', () => {
     it('fails as BackupRepositoryUnhealthy on a damaged repository', async () => {
       const damaged = fixture.copyRepository('repo-damaged-for-activity');
       rmSync(fixture.dataPackFiles(damaged)[0]);
+      secrets.allowRepository(SECRET, damaged);
 
       const failure = await failureOf(activities.checkBackupRepository({ repository: { ...repository, url: damaged } }));
 
@@ -111,7 +123,7 @@ describe('backup activities on a real restic repository', () => {
     });
 
     it('heartbeats while restic restores, when run as an activity', async () => {
-      const env = new MockActivityEnvironment();
+      const env = new MockActivityEnvironment({ workflowType: 'dataRestore' });
       const heartbeats: unknown[] = [];
       env.on('heartbeat', (details: unknown) => heartbeats.push(details));
       const stagingDir = newStagingDir();
@@ -129,7 +141,7 @@ describe('backup activities on a real restic repository', () => {
     });
 
     it('stops restic and restores nothing when the activity is cancelled', async () => {
-      const env = new MockActivityEnvironment();
+      const env = new MockActivityEnvironment({ workflowType: 'dataRestore' });
       env.on('heartbeat', () => env.cancel());
       const stagingDir = newStagingDir();
 
@@ -274,6 +286,8 @@ describe('backup activities on a real restic repository', () => {
     ];
     const damaged = fixture.copyRepository('repo-damaged-for-leak-check');
     rmSync(fixture.dataPackFiles(damaged)[0]);
+    secrets.allowRepository(SECRET, damaged);
+    secrets.allowRepository(SECRET, path.join(fixture.root, 'gone'));
     const failures = await Promise.all([
       failureOf(activities.checkBackupRepository({ repository: { ...repository, url: damaged } })),
       failureOf(activities.checkBackupRepository({ repository: { ...repository, url: path.join(fixture.root, 'gone') } })),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { withHeartbeat } from '../activity-context';
 import { FileFailureType } from '../files/activities';
 import { emptyDirectory, listTree, pathExists, sha256File, type TreeEntry } from '../files/tree';
-import { resolveSecret } from '../secrets/resolve-secret';
+import type { SecretResolver } from '../secrets/resolve-secret';
 import type {
   BackupRepositoryRef,
   FileChecksum,
@@ -24,7 +24,11 @@ const DUMP_CONCURRENCY = 4;
 
 export type BackupActivities = Pick<RunbookActivities, 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'>;
 
-export function createBackupActivities(driver: BackupDriver): BackupActivities {
+export function createBackupActivities(driver: BackupDriver, secrets: SecretResolver): BackupActivities {
+  const access = async (ref: BackupRepositoryRef): Promise<BackupRepositoryAccess> => ({
+    url: ref.url,
+    password: await secrets.resolve(ref.passwordRef, { repositoryUrl: ref.url }),
+  });
   return {
     async checkBackupRepository({ repository }) {
       const repo = await access(repository);
@@ -59,10 +63,6 @@ export function createBackupActivities(driver: BackupDriver): BackupActivities {
       );
     },
   };
-}
-
-async function access(ref: BackupRepositoryRef): Promise<BackupRepositoryAccess> {
-  return { url: ref.url, password: await resolveSecret(ref.passwordRef) };
 }
 
 /** What a heartbeat reports while files are being compared. */

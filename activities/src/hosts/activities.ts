@@ -10,6 +10,7 @@ import { LabFleet } from './lab-fleet';
 import { LocalHostDriver } from './local';
 import type { OsCommands } from './os-commands';
 import { SshHostDriver } from './ssh';
+import type { SecretResolver } from '../secrets/resolve-secret';
 
 /** The hosts part of RunbookActivities. */
 export type HostActivities = Pick<
@@ -32,6 +33,8 @@ export interface HostActivitiesConfig {
   /** Where the ssh and local drivers keep their ledgers, snapshots and known host keys. */
   stateDir: string;
   osCommands?: Partial<Record<OsFamily, OsCommands>>;
+  /** Resolves the ssh hosts' private keys; default: the secrets configuration of the environment. */
+  secrets?: SecretResolver;
 }
 
 /** Host actions are many and mostly short (a 10,000-host campaign runs 30,000+): no beat at once. */
@@ -107,7 +110,7 @@ export function createHostDeps(config: HostActivitiesConfig): HostActivitiesDeps
     inventory: new InventoryStore(config.inventoryFile),
     drivers: {
       lab: new LabFleet(config.labRoot),
-      ssh: new SshHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands }),
+      ssh: new SshHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands, secrets: config.secrets }),
       local: new LocalHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands }),
     },
   };

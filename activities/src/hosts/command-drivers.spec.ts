@@ -10,6 +10,7 @@ import { HostFailureType } from './failures';
 import { LocalHostDriver } from './local';
 import { shellQuote, type OsCommands } from './os-commands';
 import { SshHostDriver } from './ssh';
+import { TestSecrets } from '../test-support/secrets';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -155,14 +156,24 @@ interface Transport {
 
 describe('command host drivers (ssh against a real OpenSSH server on loopback, and local)', () => {
   let root: string;
+  const keys = new TestSecrets();
   let server: SshServer;
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'command-drivers-'));
     server = await startSshServer(mkdtempSync(path.join(root, 'sshd-')));
+    for (const [name, key] of [
+      ['ssh/client', server.clientKey],
+      ['ssh/stranger', readFileSync(server.strangerKeyFile, 'utf8')],
+      ['ssh/broken', server.clientKey.replace(/AAAA/g, 'AA!A')],
+    ]) {
+      keys.writeFileSecret(name, key);
+      keys.define({ name, source: { backend: 'file', file: name }, runbooks: ['security-patching'], roles: ['admin'] });
+    }
   });
   afterAll(async () => {
     await server?.stop();
+    keys.remove();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -177,12 +188,13 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
       driver: 'ssh',
       ssh: {
         user: os.userInfo().username,
-        privateKeyRef: `file:${server.clientKeyFile}`,
+        privateKeyRef: 'secret:ssh/client',
         hostKeySha256: server.hostKeySha256,
         ...overrides,
       },
     }),
-    driver: (stateDir, commands, timeoutsMs) => new SshHostDriver({ stateDir, osCommands: { debian: commands }, timeoutsMs }),
+    driver: (stateDir, commands, timeoutsMs) =>
+      new SshHostDriver({ stateDir, osCommands: { debian: commands }, timeoutsMs, secrets: keys.resolver() }),
   };
   const local: Transport = {
     kind: 'local',
@@ -331,7 +343,12 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
     });
 
     it('refuses unpinned hosts when trust on first use is off', async () => {
-      const strict = new SshHostDriver({ stateDir, osCommands: { debian: fileCommands(dir) }, trustOnFirstUse: false });
+      const strict = new SshHostDriver({
+        stateDir,
+        osCommands: { debian: fileCommands(dir) },
+        trustOnFirstUse: false,
+        secrets: keys.resolver(),
+      });
 
       const failure = await failureOf(strict.health(ssh.host({ hostKeySha256: undefined })));
 
@@ -341,13 +358,11 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
 
     it('never puts the private key in an error, whatever fails', async () => {
       writeFileSync(path.join(dir, 'fail-patch'), '');
-      const brokenKeyFile = path.join(root, 'broken_key');
-      writeFileSync(brokenKeyFile, server.clientKey.replace(/AAAA/g, 'AA!A'));
       const attempts: [string, Host][] = [
         ['failing command', ssh.host()],
         ['wrong host key', ssh.host({ hostKeySha256: Buffer.alloc(32, 3).toString('base64').replace(/=+$/, '') })],
-        ['refused key', ssh.host({ privateKeyRef: `file:${server.strangerKeyFile}` })],
-        ['unparsable key', ssh.host({ privateKeyRef: `file:${brokenKeyFile}` })],
+        ['refused key', ssh.host({ privateKeyRef: 'secret:ssh/stranger' })],
+        ['unparsable key', ssh.host({ privateKeyRef: 'secret:ssh/broken' })],
         ['closed port', { ...ssh.host(), port: await (async () => freePort())() }],
       ];
       const types: Record<string, string> = {};

@@ -34,7 +34,7 @@ describe('InventoryStore', () => {
           osFamily: 'debian',
           driver: 'ssh',
           tags: ['web'],
-          ssh: { user: 'ops', privateKeyRef: 'env:KEY' },
+          ssh: { user: 'ops', privateKeyRef: 'secret:ssh/ops' },
         },
         { name: 'lab-1', address: 'lab-1', osFamily: 'lab', driver: 'lab' },
       ],

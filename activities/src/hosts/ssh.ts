@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, type ClientChannel } from 'ssh2';
-import { resolveSecret } from '../secrets/resolve-secret';
+import { SecretResolver } from '../secrets/resolve-secret';
 import {
   CommandHostDriver,
   OutputCollector,
@@ -24,6 +24,8 @@ export interface SshHostDriverOptions extends CommandHostDriverOptions {
    * `<stateDir>/ssh-known-hosts/`) and refuse any other later (default); false refuses unpinned hosts.
    */
   trustOnFirstUse?: boolean;
+  /** Resolves `ssh.privateKeyRef`; default: the secrets configuration of the environment. */
+  secrets?: SecretResolver;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
@@ -43,11 +45,13 @@ export class SshTransport implements CommandTransport {
   private readonly knownHostsDir: string;
   private readonly connectTimeoutMs: number;
   private readonly trustOnFirstUse: boolean;
+  private readonly secrets: SecretResolver;
 
   constructor(options: SshHostDriverOptions) {
     this.knownHostsDir = path.join(options.stateDir, 'ssh-known-hosts');
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.trustOnFirstUse = options.trustOnFirstUse ?? true;
+    this.secrets = options.secrets ?? SecretResolver.fromEnv();
   }
 
   needsSudo(host: Host): boolean {
@@ -59,7 +63,7 @@ export class SshTransport implements CommandTransport {
     const where = `ssh host ${host.name} (${host.address}:${host.port ?? 22})`;
     if (!ssh) throw nonRetryable(`${where}: the inventory gives no ssh settings (user, privateKeyRef)`, HostFailureType.misconfigured);
     signal?.throwIfAborted();
-    const privateKey = await resolveSecret(ssh.privateKeyRef);
+    const privateKey = await this.secrets.resolve(ssh.privateKeyRef);
     const pinned = normalizeFingerprint(ssh.hostKeySha256) ?? (await this.firstSeenKey(host));
     let presented: string | undefined;
     let refusedKey = false;

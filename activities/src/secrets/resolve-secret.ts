@@ -1,35 +1,164 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { secretRefSchema, type SecretRef } from '@runbooks/contracts';
-import { readFile } from 'node:fs/promises';
+import {
+  RUNBOOKS,
+  secretCatalogSchema,
+  secretNameOf,
+  secretRefSchema,
+  secretUseRefusal,
+  type SecretCatalogContent,
+  type SecretDefinition,
+  type SecretRef,
+  type SecretSource,
+  type SecretUse,
+} from '@runbooks/contracts';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CachedJsonFile } from '../files/cached-json-file';
+import { readVaultKv2, type VaultConfig } from './vault-kv2';
 
 export const SECRET_UNAVAILABLE = 'SecretUnavailable';
+/** The run may not use the secret it names (runbook, role or repository outside its definition). */
+export const SECRET_NOT_ALLOWED = 'SecretNotAllowed';
+
+export interface SecretsConfig {
+  /** The secret definitions (JSON `{ secrets: [...] }`): names, backends, who may use each. */
+  catalogFile: string;
+  /** Where `file` secrets live; nothing outside it is read. */
+  secretsDir: string;
+  /** The KV v2 secret store `vault` secrets are read from; without it they are unavailable. */
+  vault?: VaultConfig;
+}
 
 /**
- * Reads the value a secret reference names: `env:NAME` from the worker's environment,
- * `file:/abs/path` from a file on the worker host (one trailing newline dropped).
- * Errors name the variable or the file, never a value: not even the reference when it is
- * malformed, since a malformed reference may be a pasted secret.
+ * The secrets configuration from the environment: `RUNBOOKS_SECRETS_FILE` (default
+ * `<dataDir>/secrets.json`), `RUNBOOKS_SECRETS_DIR` (`<dataDir>/secrets`), and, for a KV v2 store,
+ * `RUNBOOKS_VAULT_ADDR` with `RUNBOOKS_VAULT_TOKEN` or `RUNBOOKS_VAULT_TOKEN_FILE`,
+ * `RUNBOOKS_VAULT_MOUNT` (secret) and `RUNBOOKS_VAULT_NAMESPACE`.
  */
-export async function resolveSecret(ref: SecretRef): Promise<string> {
-  if (!secretRefSchema.safeParse(ref).success) {
-    throw unavailable('the secret reference is malformed (expected env:VARIABLE_NAME or file:/absolute/path)');
+export function secretsConfigFromEnv(env: NodeJS.ProcessEnv = process.env, dataDir = env.RUNBOOKS_DATA_DIR ?? os.tmpdir()): SecretsConfig {
+  const address = env.RUNBOOKS_VAULT_ADDR || undefined;
+  return {
+    catalogFile: env.RUNBOOKS_SECRETS_FILE || path.join(dataDir, 'secrets.json'),
+    secretsDir: env.RUNBOOKS_SECRETS_DIR || path.join(dataDir, 'secrets'),
+    vault: address
+      ? {
+          address,
+          token: env.RUNBOOKS_VAULT_TOKEN || undefined,
+          tokenFile: env.RUNBOOKS_VAULT_TOKEN_FILE || undefined,
+          mount: env.RUNBOOKS_VAULT_MOUNT || 'secret',
+          namespace: env.RUNBOOKS_VAULT_NAMESPACE || undefined,
+        }
+      : undefined,
+  };
+}
+
+/** The secret definitions file, re-read when it changes; a missing file defines no secret. */
+export class SecretCatalog {
+  private readonly json: CachedJsonFile<SecretCatalogContent>;
+
+  constructor(readonly file: string) {
+    this.json = new CachedJsonFile(
+      file,
+      (json) => {
+        if (json === undefined) return { secrets: [] };
+        const parsed = secretCatalogSchema.safeParse(json);
+        if (!parsed.success) {
+          const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+          throw unavailable(`the secrets configuration ${file} is invalid: ${where}`);
+        }
+        return parsed.data;
+      },
+      (message) => unavailable(`the secrets configuration ${file} is ${message}`),
+    );
   }
-  const name = ref.slice(ref.indexOf(':') + 1);
-  if (ref.startsWith('env:')) {
-    const value = process.env[name];
-    if (!value) throw unavailable(`environment variable ${name} is not set on the worker (or is empty)`);
+
+  async find(name: string): Promise<SecretDefinition | undefined> {
+    return (await this.json.read()).secrets.find((s) => s.name === name);
+  }
+}
+
+/**
+ * Resolves `secret:<name>` references: finds the definition, checks that this use is one it
+ * allows (the runbook of the running activity, the repository), then reads the value from the one
+ * backend it names. Errors name the secret and the reason, never a value: not even the reference
+ * when it is malformed, since a malformed reference may be a pasted secret.
+ */
+export class SecretResolver {
+  readonly catalog: SecretCatalog;
+
+  constructor(private readonly config: SecretsConfig) {
+    this.catalog = new SecretCatalog(config.catalogFile);
+  }
+
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): SecretResolver {
+    return new SecretResolver(secretsConfigFromEnv(env));
+  }
+
+  async resolve(ref: SecretRef, use: SecretUse = {}): Promise<string> {
+    if (!secretRefSchema.safeParse(ref).success) {
+      throw unavailable('the secret reference is malformed (expected secret:<name> naming a configured secret)');
+    }
+    const name = secretNameOf(ref);
+    const definition = await this.catalog.find(name);
+    if (!definition) throw unavailable(`no secret named ${name} is configured`);
+    const refusal = secretUseRefusal(definition, { runbook: runbookOfCurrentActivity(), ...use });
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal, SECRET_NOT_ALLOWED);
+    const value = await this.read(name, definition.source);
+    if (!value) throw unavailable(`secret ${name} is empty`);
     return value;
   }
-  let content: string;
-  try {
-    content = await readFile(name, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'read error';
-    throw unavailable(`secret file ${name} cannot be read on the worker (${code})`);
+
+  private async read(name: string, source: SecretSource): Promise<string> {
+    switch (source.backend) {
+      case 'env': {
+        const value = process.env[source.variable];
+        if (!value) throw unavailable(`secret ${name}: environment variable ${source.variable} is not set on the worker (or is empty)`);
+        return value;
+      }
+      case 'file':
+        return (await this.readFileInside(name, source.file)).replace(/\r?\n$/, '');
+      case 'vault': {
+        if (!this.config.vault) throw unavailable(`secret ${name} is kept in a secret store, and none is configured (RUNBOOKS_VAULT_ADDR)`);
+        return readVaultKv2(this.config.vault, source.path, source.key, (message) => unavailable(`secret ${name}: ${message}`));
+      }
+    }
   }
-  const value = content.replace(/\r?\n$/, '');
-  if (!value) throw unavailable(`secret file ${name} is empty`);
-  return value;
+
+  /** Reads `relative` under the secrets folder, refusing anything whose real path (symlinks resolved) lies outside it. */
+  private async readFileInside(name: string, relative: string): Promise<string> {
+    try {
+      const root = await realpath(this.config.secretsDir);
+      const real = await realpath(path.join(root, relative));
+      if (!real.startsWith(root + path.sep)) throw unavailable(`secret ${name}: its file leads outside the secrets folder`);
+      if (!(await stat(real)).isFile()) throw unavailable(`secret ${name}: its file is not a regular file`);
+      return await readFile(real, 'utf8');
+    } catch (error) {
+      if (error instanceof ApplicationFailure) throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? 'read error';
+      throw unavailable(`secret ${name}: file ${relative} in the secrets folder cannot be read on the worker (${code})`);
+    }
+  }
+}
+
+/**
+ * The runbook whose run called the running activity, from what Temporal says (never the input):
+ * the workflow type, or for the engine's child workflows (batches of a rollout) the run id their
+ * workflow id starts with.
+ */
+function runbookOfCurrentActivity(): string | undefined {
+  let info: { workflowType?: string; workflowExecution?: { workflowId: string } };
+  try {
+    info = Context.current().info;
+  } catch {
+    return undefined; // called outside an activity (unit tests, scripts)
+  }
+  const runbook =
+    RUNBOOKS.find((r) => r.workflowType === info.workflowType) ??
+    RUNBOOKS.find((r) => info.workflowExecution?.workflowId.startsWith(`${r.name}-`));
+  // A workflow of no runbook gets a name no definition lists: refused.
+  return runbook?.name ?? `(workflow type ${info.workflowType ?? 'unknown'})`;
 }
 
 function unavailable(message: string): ApplicationFailure {

@@ -7,6 +7,7 @@ import { OidcAuthenticator } from './auth/oidc';
 import { PrincipalDirectory } from './auth/principals';
 import { CatalogController } from './catalog/catalog.controller';
 import { ConsoleModule } from './console/console.module';
+import { CodecController } from './codec/codec.controller';
 import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
@@ -26,17 +27,24 @@ import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { PreApprovalsController } from './pre-approvals/pre-approvals.controller';
 import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/pre-approvals.service';
+import { SecretsService } from './secrets/secrets.service';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
 import { CallerAssertions } from './signing/caller-assertions';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
-import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
+import { API_CONFIG, OPENAPI_DOCUMENT, PAYLOAD_CODEC } from './tokens';
+import type { PayloadCodec } from '@temporalio/common';
 
 @Module({})
 export class ApiModule {
-  static forRoot(config: ApiConfig, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
+  static forRoot(
+    config: ApiConfig,
+    principals: PrincipalDirectory,
+    document: OpenApiDocument,
+    payloadCodec: PayloadCodec | undefined,
+  ): DynamicModule {
     return {
       module: ApiModule,
       imports: [ConsoleModule],
@@ -53,11 +61,13 @@ export class ApiModule {
         PreApprovalsController,
         MaintenanceController,
         SlackController,
+        CodecController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PrincipalDirectory, useValue: principals },
         { provide: OPENAPI_DOCUMENT, useValue: document },
+        { provide: PAYLOAD_CODEC, useValue: payloadCodec ?? null },
         temporalConnectionProvider,
         TemporalService,
         RunListing,
@@ -77,6 +87,7 @@ export class ApiModule {
         { provide: OidcAuthenticator, useFactory: () => OidcAuthenticator.fromEnv(process.env) },
         { provide: SLACK_CONFIG, useFactory: () => loadSlackConfig(process.env) },
         SlackInteractionsService,
+        SecretsService,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

@@ -1,3 +1,4 @@
+import { codecKeyRefsFromEnv } from '@runbooks/activities';
 import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
 import path from 'node:path';
 import { z } from 'zod';
@@ -30,6 +31,20 @@ export const apiConfigSchema = z.object({
     .string()
     .min(1)
     .default(path.join(repoRoot, 'data', 'pre-approvals.json')),
+  /** The secret definitions (JSON `{ secrets: [...] }`): a launch naming a secret is checked against them; the worker reads it too. */
+  secretsFile: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'data', 'secrets.json')),
+  /** Where `file` secrets live (the payload codec keys may be kept there). */
+  secretsDir: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, 'data', 'secrets')),
+  /** The payload codec keys as secret references, newest first; none: payloads are stored unencrypted. */
+  codecKeys: z.array(z.string().min(1)).default([]),
+  /** The Temporal web UI's origin (e.g. http://127.0.0.1:8233), allowed to call /codec/* from the browser (CORS). */
+  temporalUiOrigin: z.url().optional(),
   /** How long an update or query may wait for the worker before the API answers 503. */
   updateTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   logLevels: z.array(logLevelSchema).default(['log', 'warn', 'error', 'fatal']),
@@ -69,6 +84,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     inventoryFile: get('RUNBOOKS_INVENTORY_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'inventory.json')),
     calendarFile: get('RUNBOOKS_CALENDAR_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'calendar.json')),
     preApprovalsFile: get('RUNBOOKS_PRE_APPROVALS_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'pre-approvals.json')),
+    secretsFile: get('RUNBOOKS_SECRETS_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'secrets.json')),
+    secretsDir: get('RUNBOOKS_SECRETS_DIR') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'secrets')),
+    codecKeys: codecKeyRefsFromEnv(env),
+    temporalUiOrigin: get('RUNBOOKS_TEMPORAL_UI_ORIGIN'),
     updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
     logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
     assertionKeys: get('RUNBOOKS_ASSERTION_KEYS'),

@@ -11,6 +11,7 @@ import { ApiExceptionFilter } from './http/errors';
 import { buildOpenApiDocument } from './http/openapi';
 import { slackFormParser } from './integrations/slack-body-parser';
 import { API_ROUTES } from './routes';
+import { SecretResolver, loadPayloadCodec, secretsConfigFromEnv } from '@runbooks/activities';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -26,7 +27,9 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   const config = parseApiConfig(input);
   const principals = PrincipalDirectory.fromFile(config.principalsFile);
   const document = buildOpenApiDocument(API_ROUTES, version);
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, principals, document), {
+  const secrets = new SecretResolver({ ...secretsConfigFromEnv(), catalogFile: config.secretsFile, secretsDir: config.secretsDir });
+  const payloadCodec = await loadPayloadCodec(config.codecKeys, secrets);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, principals, document, payloadCodec), {
     logger: config.logLevels,
     abortOnError: false,
   });
@@ -39,12 +42,32 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   });
   // Slack signs the raw form body: parsed here, with the bytes kept, before Nest's parsers.
   app.use('/v1/integrations/slack', slackFormParser);
+  if (config.temporalUiOrigin) app.use('/codec', codecCors(new URL(config.temporalUiOrigin).origin));
   app.useGlobalFilters(new ApiExceptionFilter());
   // swagger-ui-express serves its own bundled assets: the docs work offline.
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Runbooks API' }));
+  if (!payloadCodec) new Logger('Codec').warn('RUNBOOKS_CODEC_KEYS is not set: workflow histories are stored unencrypted');
   if (principals.isDemo) {
     new Logger('Auth').warn(`${config.principalsFile} is the DEMO principals file: its tokens are public; never use it in production`);
   }
   await app.init();
   return app;
+}
+
+/**
+ * The Temporal web UI calls /codec/* from the browser, with the user's token when it is set to pass
+ * it: its origin (only it) may, with credentials; a preflight is answered here, before authentication.
+ */
+function codecCors(origin: string) {
+  return function codecCorsHeaders(req: Request, res: Response, next: NextFunction): void {
+    if (req.headers.origin !== origin) return next();
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Vary', 'Origin');
+    if (req.method !== 'OPTIONS') return next();
+    res.setHeader('Access-Control-Allow-Methods', 'POST');
+    res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, x-namespace');
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.status(204).end();
+  };
 }

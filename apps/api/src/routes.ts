@@ -1,6 +1,7 @@
 import { approvalRoutes } from './approvals/approvals.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { meRoutes } from './console/me.routes';
+import { codecRoutes } from './codec/codec.routes';
 import { docsRoutes } from './docs/docs.routes';
 import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
@@ -28,4 +29,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(maintenanceRoutes),
   ...Object.values(meRoutes),
   ...Object.values(slackRoutes),
+  ...Object.values(codecRoutes),
 ];

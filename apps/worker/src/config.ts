@@ -1,3 +1,4 @@
+import { codecKeyRefsFromEnv, secretsConfigFromEnv, type SecretsConfig } from '@runbooks/activities';
 import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
 import path from 'node:path';
 import { z } from 'zod';
@@ -44,11 +45,12 @@ const workerConfigSchema = z.object({
     stateDir: z.string().min(1),
   }),
 });
-export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+/** The settings, and where the secret definitions and backends are (secretsConfigFromEnv). */
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & { secrets: SecretsConfig; codecKeys: string[] };
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const dataDir = env.RUNBOOKS_DATA_DIR ?? path.join(repoRoot, 'data');
-  return workerConfigSchema.parse({
+  const settings = workerConfigSchema.parse({
     temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.RUNBOOKS_TASK_QUEUE ?? RUNBOOK_TASK_QUEUE,
@@ -74,4 +76,5 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       stateDir: env.RUNBOOKS_HOST_STATE_DIR ?? path.join(dataDir, 'host-state'),
     },
   });
+  return { ...settings, secrets: secretsConfigFromEnv(env, dataDir), codecKeys: codecKeyRefsFromEnv(env) };
 }

@@ -11,6 +11,7 @@ import {
 import fs from 'node:fs/promises';
 import type { RunbookActivities } from '@runbooks/activities';
 import os from 'node:os';
+import type { PayloadCodec } from '@temporalio/common';
 import { withAttemptEnvelopes } from './attempt-envelope';
 import { bundleRunbookWorkflows } from './bundle';
 
@@ -32,6 +33,8 @@ export interface RunbookWorkerOptions {
    * RUNBOOKS_ASSERTION_KEYS) and their maximum age. Without keys the worker verifies no assertion.
    */
   assertions?: { keys: string; maxAgeMs: number };
+  /** Encrypts payloads (AesGcmPayloadCodec); every client of the deployment must use the same keys. */
+  payloadCodec?: PayloadCodec;
 }
 
 /** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
@@ -61,7 +64,12 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
   const activities = withAttemptEnvelopes(options.activities);
   const workerTaskQueue = workerSpecificTaskQueue(options.taskQueue, options.workerId ?? defaultWorkerId());
   const affinity: WorkerAffinityActivities = { workerTaskQueue: async () => workerTaskQueue };
-  const common = { connection: options.connection, namespace: options.namespace, shutdownGraceTime: options.shutdownGraceMs ?? 30_000 };
+  const common = {
+    connection: options.connection,
+    namespace: options.namespace,
+    shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    dataConverter: { payloadCodecs: options.payloadCodec ? [options.payloadCodec] : [] },
+  };
   const shared = await Worker.create({
     ...common,
     taskQueue: options.taskQueue,

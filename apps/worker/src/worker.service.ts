@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities, createNotifier } from '@runbooks/activities';
+import { SecretResolver, createActivities, createNotifier, loadPayloadCodec } from '@runbooks/activities';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker, type RunbookWorker } from './create-worker';
@@ -21,6 +21,8 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
+    const payloadCodec = await loadPayloadCodec(config.codecKeys, new SecretResolver(config.secrets));
+    if (!payloadCodec) this.logger.warn('RUNBOOKS_CODEC_KEYS is not set: workflow histories are stored unencrypted');
     const notifier = createNotifier({
       slackBot: config.slackBot,
       webhookUrl: config.notifyWebhookUrl,
@@ -38,10 +40,12 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
         hosts: config.hosts,
         calendarFile: config.calendarFile,
         preApprovalsFile: config.preApprovalsFile,
+        secrets: config.secrets,
       }),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
       assertions: config.assertions,
+      payloadCodec,
     });
     if (!config.assertions) this.logger.warn('RUNBOOKS_ASSERTION_KEYS is not set: updates are not checked for the API signature');
     this.running = this.worker.run();

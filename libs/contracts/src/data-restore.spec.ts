@@ -59,7 +59,7 @@ describe('chooseRestorePoint', () => {
 
 describe('dataRestoreInputSchema', () => {
   const valid = {
-    repository: { url: '/backups/projects', passwordRef: 'env:RESTIC_PASSWORD' },
+    repository: { url: '/backups/projects', passwordRef: 'secret:backup/projects' },
     path: '/srv/projects',
     target: '/srv/projects',
     affectedUsers: ['jane@example.test'],

@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { secretRefSchema } from './secrets';
+import { ABSOLUTE_PATH, isoInstant, singleLine } from './text';
 
 const absolutePath = (what: string) =>
   z
     .string()
     .min(1)
-    .refine((p) => p.startsWith('/'), `${what} must be an absolute path`)
+    .max(4096)
+    .regex(ABSOLUTE_PATH, `${what} must be an absolute path without control characters`)
     .refine((p) => !p.split('/').includes('..'), `${what} must not contain '..'`);
 
-export const approvalPolicyInputSchema = z.object({
+export const approvalPolicyInputSchema = z.strictObject({
   /** How long the gate waits for a decision before escalating, then again before rejecting. */
   timeoutSeconds: z
     .number()
@@ -17,14 +19,14 @@ export const approvalPolicyInputSchema = z.object({
     .max(7 * 24 * 3600)
     .default(3600),
   /** Who is told when nobody decided in time (a person, a team or an on-call handle). */
-  escalationContact: z.string().min(1).default('2nd-line on-call'),
+  escalationContact: singleLine(200).min(1).default('2nd-line on-call'),
 });
 
 export const dataRestoreInputSchema = z
-  .object({
-    repository: z.object({
+  .strictObject({
+    repository: z.strictObject({
       /** A restic repository location as restic accepts it (a local path, sftp:, rest:, s3:...). */
-      url: z.string().min(1),
+      url: singleLine(2000).min(1),
       passwordRef: secretRefSchema,
     }),
     /** The path inside the backup to bring back, e.g. /srv/projects. */
@@ -35,12 +37,12 @@ export const dataRestoreInputSchema = z
       .regex(/^[0-9a-f]{8,64}$/, 'must be a restic snapshot id (8 to 64 lowercase hex characters)')
       .optional(),
     /** Otherwise restore the newest snapshot of `path` taken before this instant (default: now). */
-    before: z.iso.datetime({ offset: true }).optional(),
+    before: isoInstant().optional(),
     /** Where the restored content goes on the worker host; the current content is retained. */
     target: absolutePath('target'),
     /** The people whose data this is; they are told when it is back. */
-    affectedUsers: z.array(z.string().min(1)).min(1).max(500),
-    ticket: z.string().max(200).optional(),
+    affectedUsers: z.array(singleLine(320).min(1)).min(1).max(500),
+    ticket: singleLine(200).optional(),
     approval: approvalPolicyInputSchema.prefault({}),
   })
   .refine((i) => !(i.snapshotId && i.before), {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema } from './secrets';
+import { singleLine } from './text';
 
 export const osFamilySchema = z.enum(['debian', 'rhel', 'lab']);
 export type OsFamily = z.infer<typeof osFamilySchema>;
@@ -8,31 +9,37 @@ export type OsFamily = z.infer<typeof osFamilySchema>;
 export const hostDriverSchema = z.enum(['ssh', 'local', 'lab']);
 export type HostDriverName = z.infer<typeof hostDriverSchema>;
 
-const hostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes');
-const tagSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'must be a tag: lowercase letters, digits and _.:-');
+const hostNameSchema = z
+  .string()
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes');
+const tagSchema = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'must be a tag: lowercase letters, digits and _.:-');
 
 export const hostSchema = z
-  .object({
+  .strictObject({
     name: hostNameSchema,
-    address: z.string().min(1),
+    address: singleLine(253).min(1),
     port: z.number().int().min(1).max(65535).optional(),
     osFamily: osFamilySchema,
     tags: z.array(tagSchema).default([]),
     driver: hostDriverSchema,
     ssh: z
-      .object({
-        user: z.string().min(1),
+      .strictObject({
+        user: singleLine(64).min(1),
         /** The private key, by reference only (env: or file:). */
         privateKeyRef: secretRefSchema,
         /** Pins the host key: sha256 of the key blob, base64 as `ssh-keygen -l` prints it (without 'SHA256:'). */
-        hostKeySha256: z.string().min(1).optional(),
+        hostKeySha256: singleLine(100).min(1).optional(),
       })
       .optional(),
   })
   .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] });
 export type Host = z.infer<typeof hostSchema>;
 
-export const inventorySchema = z.object({ hosts: z.array(hostSchema).max(50_000) }).superRefine((inv, ctx) => {
+export const inventorySchema = z.strictObject({ hosts: z.array(hostSchema).max(50_000) }).superRefine((inv, ctx) => {
   const seen = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (seen.has(h.name)) ctx.addIssue({ code: 'custom', message: `duplicate host name ${h.name}`, path: ['hosts', i, 'name'] });
@@ -43,7 +50,7 @@ export type Inventory = z.infer<typeof inventorySchema>;
 
 /** Which hosts a run targets: by name, by tag (any of), or both (union). */
 export const hostSelectorSchema = z
-  .object({
+  .strictObject({
     names: z.array(hostNameSchema).max(50_000).optional(),
     tags: z.array(tagSchema).max(50).optional(),
   })

@@ -21,3 +21,4 @@ export * from './tasks';
 export * from './evidence';
 export * from './disk-replacement';
 export * from './assertion';
+export * from './text';

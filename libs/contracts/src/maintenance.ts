@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isIanaTimeZone } from './schedules';
+import { isIanaTimeZone, timeZoneSchema } from './schedules';
+import { freeText, isoInstant, singleLine } from './text';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
 
@@ -8,26 +9,26 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase le
  * 5 fields, or 6 with seconds first) in `timezone`, and stays open `durationSeconds`.
  * E.g. Sundays 01:00-05:00 Berlin: opens "0 1 * * 0", Europe/Berlin, 14400.
  */
-export const maintenanceWindowSchema = z.object({
+export const maintenanceWindowSchema = z.strictObject({
   name,
-  opens: z.string().min(9).max(200),
-  timezone: z.string().refine(isIanaTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+  opens: singleLine(200).min(9),
+  timezone: timeZoneSchema.refine(isIanaTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
   durationSeconds: z
     .number()
     .int()
     .min(1)
     .max(7 * 86_400),
-  description: z.string().max(500).default(''),
+  description: freeText(500).default(''),
 });
 export type MaintenanceWindow = z.infer<typeof maintenanceWindowSchema>;
 
 /** A change freeze: named date ranges during which no change may be made (e.g. year-end). */
-export const changeFreezeSchema = z.object({
+export const changeFreezeSchema = z.strictObject({
   name,
   periods: z
     .array(
       z
-        .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), reason: z.string().max(200).default('') })
+        .strictObject({ from: isoInstant(), to: isoInstant(), reason: freeText(200).default('') })
         .refine((p) => Date.parse(p.from) < Date.parse(p.to), { message: 'to must be after from', path: ['to'] }),
     )
     .min(1)
@@ -35,7 +36,7 @@ export const changeFreezeSchema = z.object({
 });
 export type ChangeFreeze = z.infer<typeof changeFreezeSchema>;
 
-export const maintenanceCalendarSchema = z.object({
+export const maintenanceCalendarSchema = z.strictObject({
   windows: z.array(maintenanceWindowSchema).default([]),
   freezes: z.array(changeFreezeSchema).default([]),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeText, isoInstant } from './text';
 
 /**
  * An approval given ahead of time for a scheduled run: for the schedule's next run (no fireTime)
@@ -22,8 +23,11 @@ export const preApprovalSchema = z.object({
 });
 export type PreApproval = z.infer<typeof preApprovalSchema>;
 
-export const createPreApprovalSchema = z.object({
-  gateId: z.string().min(1),
-  fireTime: z.iso.datetime({ offset: true }).optional(),
-  comment: z.string().max(2000).default(''),
+export const createPreApprovalSchema = z.strictObject({
+  gateId: z
+    .string()
+    .max(100)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'must be an approval gate id, e.g. approve-production'),
+  fireTime: isoInstant().optional(),
+  comment: freeText(2000).default(''),
 });

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { freeText } from './text';
 import { principalSchema } from './principal';
 import type { Patch } from './security-patching';
 
@@ -66,17 +67,20 @@ export function countHosts(hosts: readonly HostRecord[]): Record<HostState, numb
 
 // --- operator steering (updates on the rollout's parent workflow) ---
 
-export const pauseRolloutArgsSchema = z.object({ principal: principalSchema, reason: z.string().max(500).default('') });
+export const pauseRolloutArgsSchema = z.object({ principal: principalSchema, reason: freeText(500).default('') });
 export const resumeRolloutArgsSchema = pauseRolloutArgsSchema;
 export const setConcurrencyArgsSchema = z.object({ principal: principalSchema, concurrency: z.number().int().min(1).max(200) });
 export const skipHostArgsSchema = z.object({
   principal: principalSchema,
-  host: z.string().min(1),
-  reason: z.string().max(500).default(''),
+  host: z
+    .string()
+    .max(253)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes'),
+  reason: freeText(500).default(''),
 });
 export const abortRolloutArgsSchema = z.object({
   principal: principalSchema,
-  reason: z.string().min(1).max(500),
+  reason: freeText(500).min(1),
   /** Roll back every host this run changed (default), or leave them as they are. */
   rollback: z.boolean().default(true),
 });

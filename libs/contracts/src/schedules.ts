@@ -1,6 +1,13 @@
 import { z } from 'zod';
+import { freeText, isoInstant, singleLine } from './text';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
+
+/** Shaped like an IANA zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC, Etc/GMT+1); isIanaTimeZone checks it exists. */
+export const timeZoneSchema = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/, 'must be an IANA time zone such as Europe/Berlin');
 
 export function isIanaTimeZone(zone: string): boolean {
   try {
@@ -14,29 +21,30 @@ export function isIanaTimeZone(zone: string): boolean {
 /** One calendar entry: each field a Temporal calendar range string such as "0", "1-5", "*" or "0,30". */
 const calendarFieldSchema = z
   .string()
+  .max(100)
   .regex(
     /^((\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(\/[0-9]+)?)(,((\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(\/[0-9]+)?))*$/,
     'must be a range such as 0, 1-5, */15 or mon,wed',
   );
 
-export const calendarSpecSchema = z.object({
+export const calendarSpecSchema = z.strictObject({
   second: calendarFieldSchema.optional(),
   minute: calendarFieldSchema.optional(),
   hour: calendarFieldSchema.optional(),
   dayOfMonth: calendarFieldSchema.optional(),
   month: calendarFieldSchema.optional(),
   dayOfWeek: calendarFieldSchema.optional(),
-  comment: z.string().max(200).optional(),
+  comment: singleLine(200).optional(),
 });
 
 export const scheduleSpecSchema = z
-  .object({
+  .strictObject({
     /** Cron expressions (5 fields: minute hour day-of-month month day-of-week). */
-    cron: z.array(z.string().min(9).max(200)).max(10).optional(),
+    cron: z.array(singleLine(200).min(9)).max(10).optional(),
     calendars: z.array(calendarSpecSchema).max(10).optional(),
-    timezone: z.string().refine(isIanaTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
-    startAt: z.iso.datetime({ offset: true }).optional(),
-    endAt: z.iso.datetime({ offset: true }).optional(),
+    timezone: timeZoneSchema.refine(isIanaTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+    startAt: isoInstant().optional(),
+    endAt: isoInstant().optional(),
     jitterSeconds: z.number().int().min(0).max(86_400).default(0),
   })
   .refine((s) => (s.cron?.length ?? 0) + (s.calendars?.length ?? 0) > 0, {
@@ -53,7 +61,7 @@ export type ScheduleSpec = z.infer<typeof scheduleSpecSchema>;
 export const overlapPolicySchema = z.enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'allow_all']);
 export type OverlapPolicy = z.infer<typeof overlapPolicySchema>;
 
-export const schedulePoliciesSchema = z.object({
+export const schedulePoliciesSchema = z.strictObject({
   overlap: overlapPolicySchema.default('skip'),
   /** How late a missed run (server down) may still start; later ones are skipped. */
   catchupWindowSeconds: z
@@ -65,13 +73,13 @@ export const schedulePoliciesSchema = z.object({
   pauseOnFailure: z.boolean().default(false),
 });
 
-export const createScheduleSchema = z.object({
+export const createScheduleSchema = z.strictObject({
   id: slug,
-  runbook: z.string().min(1),
+  runbook: slug,
   input: z.unknown(),
   spec: scheduleSpecSchema,
   policies: schedulePoliciesSchema.prefault({}),
-  note: z.string().max(500).default(''),
+  note: freeText(500).default(''),
   paused: z.boolean().default(false),
 });
 export type CreateScheduleRequest = z.infer<typeof createScheduleSchema>;
@@ -95,14 +103,14 @@ export const patchScheduleSchema = z
       .strict()
       .optional()
       .meta({ description: 'Only the policies given change' }),
-    note: z.string().max(500).optional(),
+    note: freeText(500).optional(),
   })
   .strict();
 
 export const backfillScheduleSchema = z
-  .object({
-    start: z.iso.datetime({ offset: true }),
-    end: z.iso.datetime({ offset: true }),
+  .strictObject({
+    start: isoInstant(),
+    end: isoInstant(),
     overlap: overlapPolicySchema.default('allow_all'),
   })
   .refine((b) => Date.parse(b.start) < Date.parse(b.end), { message: 'end must be after start', path: ['end'] });

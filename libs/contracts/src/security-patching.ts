@@ -1,41 +1,52 @@
 import { z } from 'zod';
 import { hostSelectorSchema } from './hosts';
+import { freeText, isoInstant, singleLine } from './text';
 
-export const patchSchema = z.object({
-  package: z.string().regex(/^[a-z0-9][a-z0-9+._-]*$/, 'must be a package name'),
-  version: z.string().regex(/^[A-Za-z0-9.+~:_-]+$/, 'must be a package version'),
+export const patchSchema = z.strictObject({
+  package: z
+    .string()
+    .max(200)
+    .regex(/^[a-z0-9][a-z0-9+._-]*$/, 'must be a package name'),
+  version: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9.+~:_-]+$/, 'must be a package version'),
 });
 export type Patch = z.infer<typeof patchSchema>;
 
 /** A wave's size: a host count, a share of the production hosts ("5%"), or "rest". */
 export const waveSizeSchema = z.union([
   z.number().int().positive(),
-  z.string().regex(/^(100|[1-9]?[0-9])(\.[0-9]+)?%$/, 'must be a percentage such as "5%"'),
+  z
+    .string()
+    .max(20)
+    .regex(/^(100|[1-9]?[0-9])(\.[0-9]+)?%$/, 'must be a percentage such as "5%"'),
   z.literal('rest'),
 ]);
 export type WaveSize = z.infer<typeof waveSizeSchema>;
 
-export const escalationTierSchema = z.object({ tier: z.number().int().min(2).max(3), contact: z.string().min(1) });
+export const escalationTierSchema = z.strictObject({ tier: z.number().int().min(2).max(3), contact: singleLine(200).min(1) });
 
-export const securityPatchingInputSchema = z.object({
+export const securityPatchingInputSchema = z.strictObject({
   targets: hostSelectorSchema,
   /** The lab group patched first; it must be part of the targets. */
   canary: hostSelectorSchema.default({ tags: ['canary'] }),
   patches: z.array(patchSchema).min(1).max(100),
   /** Start no earlier than this; omitted: start now (or when `maintenanceWindow` opens). */
-  startAt: z.iso.datetime({ offset: true }).optional(),
+  startAt: isoInstant().optional(),
   /**
    * A named maintenance window (see /v1/maintenance/windows): the run waits until it is open,
    * pauses between hosts when it closes or a change freeze begins, and goes on when it reopens.
    */
   maintenanceWindow: z
     .string()
+    .max(63)
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be the name of a maintenance window')
     .optional(),
   /** How often a running rollout re-reads the calendar, so a freeze declared mid-run is obeyed. */
   windowRecheckSeconds: z.number().int().min(1).max(3600).default(60),
   /** Admins only: run outside the window or through a freeze; the reason goes into the report. */
-  windowOverride: z.object({ reason: z.string().min(1).max(500) }).optional(),
+  windowOverride: z.strictObject({ reason: freeText(500).min(1) }).optional(),
   waves: z.array(waveSizeSchema).min(1).max(20).default([1, '5%', '25%', 'rest']),
   /** Hosts patched at once within a batch; operators can change it while the rollout runs. */
   concurrency: z.number().int().min(1).max(200).default(10),
@@ -43,7 +54,7 @@ export const securityPatchingInputSchema = z.object({
   batchSize: z.number().int().min(1).max(500).default(200),
   /** The rollout stops when failures exceed this: a count, or a percentage of all targets. */
   failureThreshold: z
-    .union([z.object({ count: z.number().int().min(0) }), z.object({ percent: z.number().min(0).max(100) })])
+    .union([z.strictObject({ count: z.number().int().min(0).max(50_000) }), z.strictObject({ percent: z.number().min(0).max(100) })])
     .default({ percent: 10 }),
   bakeSeconds: z.number().int().min(0).max(86_400).default(30),
   /** Longest a host may take for one action (snapshot, patch, health check) before it counts as failed. */
@@ -51,7 +62,7 @@ export const securityPatchingInputSchema = z.object({
   /** On a stop: roll back only the failed hosts, or every host this run changed. */
   rollback: z.enum(['failed-hosts', 'all-changed-hosts']).default('failed-hosts'),
   approval: z
-    .object({
+    .strictObject({
       timeoutSeconds: z
         .number()
         .int()
@@ -68,7 +79,7 @@ export const securityPatchingInputSchema = z.object({
         ]),
     })
     .prefault({}),
-  ticket: z.string().max(200).optional(),
+  ticket: singleLine(200).optional(),
 });
 export type SecurityPatchingInput = z.infer<typeof securityPatchingInputSchema>;
 

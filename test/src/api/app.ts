@@ -3,6 +3,7 @@ import { createApiApp, type ApiConfigInput } from '@runbooks/api';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { App } from 'supertest/types';
+import { TEST_CODEC_KEY_REF, TestSecrets } from '../../../activities/src/test-support/secrets';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const demoPrincipalsFile = path.join(repoRoot, 'config', 'principals.demo.json');
@@ -27,6 +28,42 @@ export interface TestApi {
   taskQueue: string;
 }
 
+/**
+ * The repository `restoreInput` names, and the secret defined as its password for data-restore runs of
+ * technicians and schedulers; `backup/admin-only` opens it for admins only, `ssh/patching-key` is for patching.
+ */
+export const TEST_REPOSITORY = '/srv/backups/restic';
+export const TEST_PASSWORD_REF = 'secret:backup/test-projects';
+
+let defaultSecrets: TestSecrets | undefined;
+/** The secrets file of every test API that is given none: one secret, `backup/test-projects`. */
+export function testApiSecrets(): TestSecrets {
+  defaultSecrets ??= new TestSecrets([
+    {
+      name: 'backup/test-projects',
+      source: { backend: 'env', variable: 'RUNBOOKS_SECRET_TEST_PROJECTS' },
+      runbooks: ['data-restore'],
+      roles: ['technician', 'scheduler'],
+      repositories: [TEST_REPOSITORY],
+    },
+    {
+      name: 'backup/admin-only',
+      source: { backend: 'env', variable: 'RUNBOOKS_SECRET_TEST_ADMIN_ONLY' },
+      runbooks: ['data-restore'],
+      roles: ['admin'],
+      repositories: [TEST_REPOSITORY],
+    },
+    {
+      name: 'ssh/patching-key',
+      source: { backend: 'file', file: 'ssh/patching-key' },
+      runbooks: ['security-patching'],
+      roles: ['technician'],
+    },
+  ]);
+  return defaultSecrets;
+}
+afterAll(() => defaultSecrets?.remove());
+
 /** The API against the run's dev server, on a task queue of its own, with the demo principals. */
 export async function startTestApi(overrides: ApiConfigInput = {}): Promise<TestApi> {
   const taskQueue = overrides.taskQueue ?? `api-test-${randomUUID()}`;
@@ -34,6 +71,8 @@ export async function startTestApi(overrides: ApiConfigInput = {}): Promise<Test
     temporalAddress: process.env.TEMPORAL_ADDRESS,
     principalsFile: demoPrincipalsFile,
     logLevels: ['fatal'],
+    secretsFile: overrides.secretsFile ?? testApiSecrets().config.catalogFile,
+    codecKeys: [TEST_CODEC_KEY_REF],
     ...overrides,
     taskQueue,
   });
@@ -43,7 +82,7 @@ export async function startTestApi(overrides: ApiConfigInput = {}): Promise<Test
 /** A valid data-restore input: every required field, secrets as references. */
 export function restoreInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    repository: { url: '/srv/backups/restic', passwordRef: 'env:RESTIC_PASSWORD' },
+    repository: { url: TEST_REPOSITORY, passwordRef: TEST_PASSWORD_REF },
     path: '/srv/projects',
     target: '/srv/projects',
     affectedUsers: ['erin@example.com'],

@@ -35,7 +35,7 @@ describe('catalog', () => {
     });
     expect(restore.inputSchema.type).toBe('object');
     expect(restore.inputSchema.required).toEqual(expect.arrayContaining(['repository', 'path', 'target', 'affectedUsers']));
-    expect(restore.inputSchema.properties.repository.properties.passwordRef.pattern).toContain('env:');
+    expect(restore.inputSchema.properties.repository.properties.passwordRef.pattern).toContain('secret:');
     // io 'input': fields with defaults are optional for the caller.
     expect(restore.inputSchema.required).not.toContain('approval');
   });
@@ -67,7 +67,8 @@ describe('OpenAPI document', () => {
     const pageSize = list.parameters.find((p: { name: string }) => p.name === 'pageSize');
     expect(pageSize).toMatchObject({ in: 'query', required: false, schema: { minimum: 1, maximum: 100, default: 20 } });
     const launch = body.paths['/v1/runs'].post;
-    expect(launch.requestBody.content['application/json'].schema.properties.idempotencyKey).toMatchObject({
+    const launchBodies = launch.requestBody.content['application/json'].schema.oneOf;
+    expect(launchBodies[0].properties.idempotencyKey).toMatchObject({
       maxLength: 200,
       pattern: '^[A-Za-z0-9._:-]+$',
     });
@@ -77,6 +78,21 @@ describe('OpenAPI document', () => {
     expect(decide.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['path:id', 'path:gateId']);
     expect(body.paths['/healthz'].get.security).toEqual([]);
     expect(body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it("gives each runbook's input schema in the launch and schedule bodies, one per runbook (a union on runbook)", async () => {
+    const { body } = await request(api.server).get('/openapi.json').expect(200);
+    for (const path of ['/v1/runs', '/v1/schedules']) {
+      const bodies = body.paths[path].post.requestBody.content['application/json'].schema.oneOf;
+      expect(bodies.map((b: { properties: { runbook: { const: string } } }) => b.properties.runbook.const)).toEqual([
+        'data-restore',
+        'security-patching',
+      ]);
+      const [restore, patching] = bodies.map((b: { properties: { input: Record<string, unknown> } }) => b.properties.input);
+      expect(restore).toMatchObject({ additionalProperties: false, required: expect.arrayContaining(['repository', 'target']) });
+      expect(restore.properties.repository.properties.passwordRef.pattern).toContain('secret:');
+      expect(patching).toMatchObject({ additionalProperties: false, required: expect.arrayContaining(['targets', 'patches']) });
+    }
   });
 
   it('serves a browsable UI at /docs with its own assets (no CDN)', async () => {

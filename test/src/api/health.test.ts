@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { freePort } from '../harness/dev-server';
-import { startTestApi, type TestApi } from './app';
+import { TEST_PASSWORD_REF, TEST_REPOSITORY, startTestApi, type TestApi } from './app';
 
 describe('with Temporal up', () => {
   let api: TestApi;
@@ -48,7 +48,7 @@ describe('with Temporal unreachable', () => {
       .send({
         runbook: 'data-restore',
         input: {
-          repository: { url: '/srv/backups/restic', passwordRef: 'env:RESTIC_PASSWORD' },
+          repository: { url: TEST_REPOSITORY, passwordRef: TEST_PASSWORD_REF },
           path: '/srv/projects',
           target: '/srv/projects',
           affectedUsers: ['erin@example.com'],

@@ -23,7 +23,7 @@ function host(name: string, overrides: Record<string, unknown> = {}): Record<str
   return { name, address: `${name}.example.test`, osFamily: 'lab', driver: 'lab', tags: ['lab'], ...overrides };
 }
 
-const sshHost = (name: string, ssh: Record<string, unknown> = { user: 'patcher', privateKeyRef: 'env:PATCHER_KEY' }) =>
+const sshHost = (name: string, ssh: Record<string, unknown> = { user: 'patcher', privateKeyRef: 'secret:ssh/patcher' }) =>
   host(name, { osFamily: 'debian', driver: 'ssh', tags: ['prod', 'web'], port: 2222, ssh });
 
 function put(body: unknown, who: Parameters<typeof auth>[0] = 'ada') {
@@ -105,14 +105,20 @@ describe('PUT /v1/inventory', () => {
     await put({ fleet: [] }).expect(400);
   });
 
-  it('never stores fields the schema does not know (a key pasted next to the reference is dropped)', async () => {
-    const pasted = sshHost('web-4', { user: 'patcher', privateKeyRef: 'file:/etc/runbooks/keys/patcher', privateKey: 'PASTED-SECRET' });
-    await put({ hosts: [{ ...pasted, password: 'hunter2' }] }).expect(200);
-    const text = await fs.readFile(inventoryFile, 'utf8');
+  it('refuses fields the schema does not know, naming each (a key pasted next to the reference is never stored)', async () => {
+    const pasted = sshHost('web-4', { user: 'patcher', privateKeyRef: 'secret:ssh/patcher', privateKey: 'PASTED-SECRET' });
+    const res = await put({ hosts: [{ ...pasted, password: 'hunter2' }] }).expect(400);
+    expect(issuePaths(res.body).sort()).toEqual(['hosts.0.password', 'hosts.0.ssh.privateKey']);
+    expect(JSON.stringify(res.body)).not.toContain('PASTED-SECRET');
+    const text = await fs.readFile(inventoryFile, 'utf8').catch(() => '');
     expect(text).not.toContain('PASTED-SECRET');
-    expect(text).not.toContain('hunter2');
-    const got = await list().expect(200);
-    expect(got.body.hosts[0].ssh).toEqual({ user: 'patcher', privateKeyRef: 'file:/etc/runbooks/keys/patcher' });
+  });
+
+  it('refuses a private key given as a path or a variable instead of a secret name', async () => {
+    for (const privateKeyRef of ['file:/etc/shadow', 'env:PATH']) {
+      const res = await put({ hosts: [sshHost('web-5', { user: 'patcher', privateKeyRef })] }).expect(400);
+      expect(issuePaths(res.body)).toEqual(['hosts.0.ssh.privateKeyRef']);
+    }
   });
 
   it('accepts an inventory far larger than the default 100 kB body limit', async () => {
@@ -132,7 +138,7 @@ describe('GET /v1/inventory', () => {
         host('lab-prod-1', { tags: ['lab', 'prod'] }),
         sshHost('web-prod-1'),
         host('lab-prod-2', { tags: ['lab', 'prod'] }),
-        sshHost('db-prod-1', { user: 'dba', privateKeyRef: 'env:DBA_KEY' }),
+        sshHost('db-prod-1', { user: 'dba', privateKeyRef: 'secret:ssh/dba' }),
       ],
     }).expect(200);
   });
@@ -196,7 +202,7 @@ describe('the OpenAPI document', () => {
     expect(put['x-access']).toEqual({ anyRole: ['admin'] });
     expect(put.description).toMatch(/Roles: admin\.$/);
     const hostSchema = put.requestBody.content['application/json'].schema.properties.hosts.items;
-    expect(hostSchema.properties.ssh.properties.privateKeyRef.pattern).toContain('env:');
+    expect(hostSchema.properties.ssh.properties.privateKeyRef.pattern).toContain('secret:');
   });
 });
 

@@ -2,7 +2,7 @@ import { AwaitingApprovalAttr, RUN_MEMO, RequestedByAttr, RunStatusAttr, Runbook
 import type { Client, Connection } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { eventually, testClient } from '../harness/worker';
+import { eventually, payloadValue, testClient } from '../harness/worker';
 import { auth, restoreInput, startTestApi, type TestApi } from './app';
 
 let api: TestApi;
@@ -63,10 +63,7 @@ describe('POST /v1/runs', () => {
     const history = await temporal.client.workflow.getHandle(runId).fetchHistory();
     const startEvent = history.events![0].workflowExecutionStartedEventAttributes!;
     expect(startEvent.identity).toBe('api:tess');
-    const { defaultPayloadConverter } = await import('@temporalio/common');
-    const [args] = startEvent.input!.payloads!.map((p) => defaultPayloadConverter.fromPayload(p)) as [
-      { input: Record<string, unknown>; requestedBy: unknown },
-    ];
+    const [args] = startEvent.input!.payloads!.map((p) => payloadValue(p)) as [{ input: Record<string, unknown>; requestedBy: unknown }];
     expect(args.requestedBy).toEqual({ id: 'tess', displayName: 'Tess Technician' });
     expect(args.input).toMatchObject({ ...restoreInput(), approval: { timeoutSeconds: 3600 } });
   });

@@ -3,12 +3,14 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { TestSecrets } from '../../../activities/src/test-support/secrets';
 import { ResticFixture, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
 import { eventually, startTestWorker, testClient, type TestWorker, type TestWorkerOptions } from '../harness/worker';
 import { auth, startTestApi, tokens, type TestApi } from './app';
 
 const PASSWORD = 'api-test-restic-password-5150';
-const PASSWORD_ENV = 'API_TEST_RESTIC_PASSWORD';
+const PASSWORD_ENV = 'RUNBOOKS_SECRET_API_TEST_RESTIC_PASSWORD';
+const PASSWORD_REF = 'secret:backup/api-test';
 
 /**
  * The API and a real worker on one task queue, with a real restic repository holding one snapshot
@@ -36,8 +38,20 @@ export async function startRestoreEnvironment(
   await writeTree(source, { 'report.txt': 'quarterly report\n', 'data/ledger.csv': 'id,amount\n1,100\n' });
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
 
-  const api = await startTestApi();
-  const [worker, temporal] = await Promise.all([startTestWorker({ ...options.worker, taskQueue: api.taskQueue }), testClient()]);
+  const secrets = new TestSecrets([
+    {
+      name: 'backup/api-test',
+      source: { backend: 'env', variable: PASSWORD_ENV },
+      runbooks: ['data-restore'],
+      roles: ['technician'],
+      repositories: [fixture.repository],
+    },
+  ]);
+  const api = await startTestApi({ secretsFile: secrets.config.catalogFile });
+  const [worker, temporal] = await Promise.all([
+    startTestWorker({ ...options.worker, taskQueue: api.taskQueue, secrets: secrets.config }),
+    testClient(),
+  ]);
   let targets = 0;
 
   const env: RestoreEnvironment = {
@@ -48,7 +62,7 @@ export async function startRestoreEnvironment(
       const target = path.join(root, 'targets', String(++targets), 'projects');
       await writeTree(target, { 'report.txt': 'DAMAGED\n' });
       return {
-        repository: { url: fixture.repository, passwordRef: `env:${PASSWORD_ENV}` },
+        repository: { url: fixture.repository, passwordRef: PASSWORD_REF },
         path: source,
         target,
         affectedUsers: ['jane@example.test'],
@@ -78,6 +92,7 @@ export async function startRestoreEnvironment(
       await worker.stop();
       await temporal.connection.close();
       await fs.rm(root, { recursive: true, force: true });
+      secrets.remove();
     },
   };
   return env;

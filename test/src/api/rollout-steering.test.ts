@@ -63,7 +63,7 @@ describe('steering a run that is not a running fleet rollout', () => {
     await bad('abort', { reason: 'x', rollback: 'yes' }, 'rollback');
     await bad('skip', { reason: 'x' }, 'host');
     await bad('pause', { reason: 'x'.repeat(501) }, 'reason');
-    await bad('pause', { principal: { id: 'ada', displayName: 'Ada', roles: ['admin'] } }, '');
+    await bad('pause', { principal: { id: 'ada', displayName: 'Ada', roles: ['admin'] } }, 'principal'); // an unknown field is named
   });
 
   it('is documented in the OpenAPI document with the bodies the API enforces', async () => {
@@ -187,6 +187,9 @@ describe('steering a live security-patching rollout over a lab fleet', () => {
 
     const skipped = await ok(runId, 'skip', 'tess', { host: lab.production[1], reason: 'database primary' });
     expect(skipped.skipped).toEqual([lab.production[1]]);
+    // Skipping it again is a conflict, and it is listed once.
+    const again = await steer(api.server, runId, 'skip', 'tess', { host: lab.production[1] }).expect(409);
+    expect(again.body.message).toMatch(/already skipped/);
     expect((await ok(runId, 'concurrency', 'blair', { concurrency: 1 })).concurrency).toBe(1);
     const resumed = await ok(runId, 'resume', 'ada', {});
     expect(resumed.paused).toBe(false);

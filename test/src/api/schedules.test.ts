@@ -9,11 +9,10 @@ import {
   type RunbookStartArgs,
 } from '@runbooks/contracts';
 import { ScheduleNotFoundError, type Client, type Connection } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { canonicalJson } from '../../../apps/api/src/runs/runs.service';
-import { eventually, testClient } from '../harness/worker';
+import { eventually, payloadValue, testClient } from '../harness/worker';
 import { auth, restoreInput, startTestApi, type TestApi } from './app';
 
 /**
@@ -67,7 +66,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 async function startArgsOf(runId: string): Promise<RunbookStartArgs> {
   const history = await temporal.client.workflow.getHandle(runId).fetchHistory();
   const started = history.events![0].workflowExecutionStartedEventAttributes!;
-  return defaultPayloadConverter.fromPayload(started.input!.payloads![0]) as RunbookStartArgs;
+  return payloadValue(started.input!.payloads![0]) as RunbookStartArgs;
 }
 
 /** The run ids Temporal visibility holds for a schedule (by the ScheduleId search attribute). */

@@ -38,6 +38,56 @@ describe('launch input is validated with the runbook schema', () => {
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
   });
 
+  it.each(['file:/etc/shadow', 'env:PATH', 'file:/etc/hostname'])(
+    'refuses %s as a password: secrets are named by the configuration, never a path or a variable',
+    async (passwordRef) => {
+      const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef } });
+      const res = await launch({ runbook: 'data-restore', input }).expect(400);
+      expect(res.body.issues).toEqual([{ path: 'input.repository.passwordRef', message: expect.stringMatching(/secret:<name>/) }]);
+    },
+  );
+
+  it('refuses a secret name the configuration does not define with 400 naming the field', async () => {
+    const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/nope' } });
+    const res = await launch({ runbook: 'data-restore', input }).expect(400);
+    expect(res.body.issues).toEqual([{ path: 'input.repository.passwordRef', message: 'no secret named backup/nope is configured' }]);
+  });
+
+  it("refuses with 403 naming the field a secret the caller's roles may not use", async () => {
+    const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/admin-only' } });
+    const res = await launch({ runbook: 'data-restore', input }).expect(403);
+    expect(res.body.issues).toEqual([
+      { path: 'input.repository.passwordRef', message: 'secret backup/admin-only may be used only by admin' },
+    ]);
+  });
+
+  it('refuses a schedule whose input names a secret the scheduler may not use, creating nothing', async () => {
+    const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/admin-only' } });
+    const res = await request(api.server)
+      .post('/v1/schedules')
+      .set(auth('sam'))
+      .send({ id: 'secret-not-allowed', runbook: 'data-restore', input, spec: { cron: ['0 2 * * *'] } })
+      .expect(403);
+    expect(issuePaths(res.body)).toEqual(['input.repository.passwordRef']);
+    await request(api.server).get('/v1/schedules/secret-not-allowed').set(auth('sam')).expect(404);
+  });
+
+  it('refuses with 403 a secret defined for another runbook', async () => {
+    const input = restoreInput({ repository: { url: '/srv/backups/restic', passwordRef: 'secret:ssh/patching-key' } });
+    const res = await launch({ runbook: 'data-restore', input }).expect(403);
+    expect(res.body.issues).toEqual([
+      { path: 'input.repository.passwordRef', message: expect.stringContaining('may not be used by the runbook data-restore') },
+    ]);
+  });
+
+  it("refuses a password pointed at a repository of the requester's making (no run can test a guessed password)", async () => {
+    const input = restoreInput({ repository: { url: '/tmp/guessed-password-repo', passwordRef: 'secret:backup/test-projects' } });
+    const res = await launch({ runbook: 'data-restore', input }).expect(403);
+    expect(res.body.issues).toEqual([
+      { path: 'input.repository.passwordRef', message: expect.stringContaining('not the password of this repository') },
+    ]);
+  });
+
   it('refuses a snapshotId that is not a restic snapshot id', async () => {
     const res = await launch({ runbook: 'data-restore', input: restoreInput({ snapshotId: 'latest; rm -rf /' }) }).expect(400);
     expect(res.body.issues).toEqual([{ path: 'input.snapshotId', message: expect.stringMatching(/snapshot id/) }]);
@@ -134,5 +184,62 @@ describe('query and path parameters', () => {
   it('answers 404 JSON for a route that does not exist', async () => {
     const res = await request(api.server).get('/v1/nothing-here').set(auth('tess')).expect(404);
     expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+  });
+});
+
+describe('strict inputs: unknown fields, bounds, control characters (issue 10)', () => {
+  const patchInput = (overrides: Record<string, unknown> = {}) => ({
+    targets: { tags: ['lab'] },
+    patches: [{ package: 'openssl', version: '3.0.15' }],
+    ...overrides,
+  });
+
+  it('refuses an unknown field inside a runbook input, naming it (a typo of before does not restore the newest snapshot)', async () => {
+    const res = await launch({ runbook: 'data-restore', input: restoreInput({ befor: '2026-11-10T00:00:00Z' }) }).expect(400);
+    expect(res.body.issues).toEqual([{ path: 'input.befor', message: 'unknown field befor' }]);
+  });
+
+  it('refuses a misspelt failureThreshold of a patch run instead of running with the default', async () => {
+    const res = await launch({ runbook: 'security-patching', input: patchInput({ failureTreshold: { count: 0 } }) }).expect(400);
+    expect(issuePaths(res.body)).toEqual(['input.failureTreshold']);
+  });
+
+  it('names every unknown field at any depth at once', async () => {
+    const input = restoreInput({
+      repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/test-projects', password: 'x' },
+      approval: { timeoutSeconds: 60, escalationContakt: 'ops' },
+    });
+    const res = await launch({ runbook: 'data-restore', input }).expect(400);
+    expect(issuePaths(res.body).sort()).toEqual(['input.approval.escalationContakt', 'input.repository.password']);
+  });
+
+  it('refuses a 100,000-character target and a target holding a NUL byte', async () => {
+    const long = await launch({ runbook: 'data-restore', input: restoreInput({ target: `/srv/${'a'.repeat(100_000)}` }) }).expect(400);
+    expect(issuePaths(long.body)).toEqual(['input.target']);
+    const nul = await launch({ runbook: 'data-restore', input: restoreInput({ target: '/srv/projects\u0000/etc' }) }).expect(400);
+    expect(nul.body.issues).toEqual([{ path: 'input.target', message: 'must not contain control characters' }]);
+  });
+
+  it('refuses control characters in free text but keeps line breaks in a comment', async () => {
+    const bell = await launch({ runbook: 'data-restore', input: restoreInput({ ticket: 'INC-1\u0007' }) }).expect(400);
+    expect(issuePaths(bell.body)).toEqual(['input.ticket']);
+    const cancel = await request(api.server)
+      .post('/v1/runs/data-restore-x/cancel')
+      .set(auth('tess'))
+      .send({ reason: 'two\nlines\u001b[31m' })
+      .expect(400);
+    expect(issuePaths(cancel.body)).toEqual(['reason']);
+  });
+
+  it('answers GET /v1/schedules?runbook=a%00b with 400 naming runbook, never reaching Temporal', async () => {
+    const res = await request(api.server).get('/v1/schedules?runbook=a%00b').set(auth('tess')).expect(400);
+    expect(issuePaths(res.body)).toEqual(['runbook']);
+  });
+
+  it('refuses an id with a NUL in the path, and unknown query parameters', async () => {
+    const id = await request(api.server).get('/v1/runs/data-restore-%00x').set(auth('tess')).expect(400);
+    expect(issuePaths(id.body)).toEqual(['id']);
+    const query = await request(api.server).get('/v1/schedules?runbok=data-restore').set(auth('tess')).expect(400);
+    expect(issuePaths(query.body)).toEqual(['runbok']);
   });
 });

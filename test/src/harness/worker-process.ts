@@ -1,8 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { TEST_CODEC_KEY_REF, TestSecrets } from '../../../activities/src/test-support/secrets';
 import { temporalAddress } from './worker';
 
 const workerMain = path.resolve(__dirname, '..', '..', '..', 'apps', 'worker', 'dist', 'main.js');
+
+let secrets: TestSecrets | undefined;
+function codecSecrets(): TestSecrets {
+  secrets ??= new TestSecrets();
+  return secrets;
+}
+afterAll(() => secrets?.remove());
 
 /**
  * The real worker program (apps/worker, built) in its own process, so a test can kill it the way
@@ -15,6 +23,10 @@ export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
       TEMPORAL_ADDRESS: temporalAddress(),
       RUNBOOKS_WORKFLOW_BUNDLE: process.env.RUNBOOKS_WORKFLOW_BUNDLE ?? '',
       RUNBOOKS_SHUTDOWN_GRACE_MS: '2000',
+      // The tests' codec key, an env-backed secret of a secrets file that defines it.
+      RUNBOOKS_CODEC_KEYS: TEST_CODEC_KEY_REF,
+      RUNBOOKS_SECRETS_FILE: codecSecrets().config.catalogFile,
+      RUNBOOKS_SECRETS_DIR: codecSecrets().config.secretsDir,
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,6 +1,16 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities } from '@runbooks/activities';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import {
+  AesGcmPayloadCodec,
+  createActivities,
+  LogNotifier,
+  parseCodecKey,
+  WebhookNotifier,
+  type RunbookActivities,
+  type SecretsConfig,
+} from '@runbooks/activities';
+import { TEST_CODEC_KEY } from '../../../activities/src/test-support/secrets';
 import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -27,6 +37,8 @@ export interface TestWorkerOptions {
   preApprovalsFile?: string;
   /** Verify signed caller assertions with these keys (`kid:base64,...`); without, nothing is verified. */
   assertions?: { keys: string; maxAgeMs: number };
+  /** The secret definitions and folder (a TestSecrets' config); without it, no secret is defined. */
+  secrets?: SecretsConfig;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -44,6 +56,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     hosts: options.hosts,
     calendarFile: options.calendarFile,
     preApprovalsFile: options.preApprovalsFile,
+    secrets: options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') },
   });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });
@@ -55,6 +68,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     workflowBundlePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE,
     shutdownGraceMs: 5_000,
     assertions: options.assertions,
+    payloadCodec: testPayloadCodec(),
   });
   const running = worker.run();
   return {
@@ -84,10 +98,20 @@ export function temporalAddress(): string {
   return address;
 }
 
-/** A plain client on the run's dev server. Close its connection in afterAll. */
+/** The payload codec every test worker, client and API uses (the tests' public key). */
+export function testPayloadCodec(): AesGcmPayloadCodec {
+  return new AesGcmPayloadCodec([parseCodecKey('codec/test', TEST_CODEC_KEY)]);
+}
+
+/** A payload of a history as the workflow saw it: decrypted with the tests' key, then converted. */
+export function payloadValue(payload: Payload): unknown {
+  return defaultPayloadConverter.fromPayload(testPayloadCodec().decodeOne(payload));
+}
+
+/** A client on the run's dev server, with the tests' payload codec. Close its connection in afterAll. */
 export async function testClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection, namespace: 'default' }), connection };
+  return { client: new Client({ connection, namespace: 'default', dataConverter: { payloadCodecs: [testPayloadCodec()] } }), connection };
 }
 
 /** Polls until `check` returns a value (not undefined) or the time runs out. */

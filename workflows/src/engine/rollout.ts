@@ -287,6 +287,10 @@ export class Rollout {
           const record = this.state.hosts.find((h) => h.name === host);
           if (!record)
             throw ApplicationFailure.create({ type: RejectionType.notFound, message: `host ${host} is not part of this rollout` });
+          // A skipped host stays pending until its batch passes it by; it is skipped once.
+          if (this.state.skipped.includes(host)) {
+            throw ApplicationFailure.create({ type: RejectionType.conflict, message: `host ${host} is already skipped` });
+          }
           if (record.state !== 'pending') {
             throw ApplicationFailure.create({
               type: RejectionType.conflict,

@@ -33,6 +33,15 @@ export function unknownRunbookMessage(name: string): string {
   return `runbook "${name}" is not in the catalog (known: ${RUNBOOKS.map((r) => r.name).join(', ')})`;
 }
 
+/**
+ * A schema per runbook, as one union discriminated on `runbook`: what the OpenAPI document shows
+ * for bodies that carry a runbook's input, so clients (and fuzzers) know each input's shape.
+ */
+export function runbookUnion(build: (def: RunbookDefinition) => z.ZodObject): z.ZodDiscriminatedUnion {
+  const [first, ...rest] = RUNBOOKS.map(build);
+  return z.discriminatedUnion('runbook', [first, ...rest]);
+}
+
 export function runbookInputJsonSchema(def: RunbookDefinition): Record<string, unknown> {
   return z.toJSONSchema(def.inputSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }

@@ -34,9 +34,14 @@ export class RequestValidationError extends Error {
   readonly issues: Issue[];
   constructor(
     readonly where: string,
-    zodIssues: readonly { path: readonly PropertyKey[]; message: string }[],
+    zodIssues: readonly { path: readonly PropertyKey[]; message: string; code?: string; keys?: readonly string[] }[],
   ) {
-    const issues = zodIssues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+    // An unknown field is named itself (input.befor), not the object that holds it.
+    const issues = zodIssues.flatMap((i) =>
+      i.code === 'unrecognized_keys' && i.keys
+        ? i.keys.map((key) => ({ path: formatPath([...i.path, key]), message: `unknown field ${key}` }))
+        : [{ path: formatPath(i.path), message: i.message }],
+    );
     super(`Invalid ${where}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
     this.issues = issues;
   }

@@ -24,6 +24,7 @@ const TAGS: Record<string, string> = {
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
   integrations: 'Chat integrations: Slack approval buttons (signed requests, no bearer token)',
+  codec: 'The codec server: decrypt and encrypt Temporal payloads for the Temporal UI and CLI',
   docs: 'This document',
 };
 
@@ -87,7 +88,12 @@ function operation(route: RouteDefinition): Record<string, unknown> {
     ...(route.access === 'public' ? { security: [] } : {}),
     parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
     ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(route.documentedBody ?? route.body, 'input') } },
+          },
+        }
       : {}),
     responses,
   };

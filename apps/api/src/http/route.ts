@@ -7,7 +7,7 @@ import {
   createParamDecorator,
   type ExecutionContext,
 } from '@nestjs/common';
-import type { Role } from '@runbooks/contracts';
+import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS, type Role } from '@runbooks/contracts';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { RequestValidationError } from './errors';
@@ -42,6 +42,12 @@ export interface RouteDefinition {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /**
+   * What the document shows as the body when it says more than `body` checks at first: a launch's
+   * `input` is checked with its runbook's schema after the runbook is found (404 otherwise), and the
+   * document gives each runbook's input schema, a union on `runbook`.
+   */
+  documentedBody?: z.ZodType;
   /** The status a successful call answers with. */
   status: number;
   responses: Record<number, RouteResponse>;
@@ -88,6 +94,8 @@ export const Valid = createParamDecorator((part: RequestPart, ctx: ExecutionCont
   const schema = route?.[part];
   if (!schema) throw new Error(`route ${route?.operationId ?? ctx.getHandler().name} declares no ${part} schema`);
   const request = ctx.switchToHttp().getRequest<Request>();
+  const refused = controlCharacterIssues(request[part], [], part === 'body');
+  if (refused.length > 0) throw new RequestValidationError(PART_NAMES[part], refused);
   const result = schema.safeParse(request[part]);
   if (!result.success) throw new RequestValidationError(PART_NAMES[part], result.error.issues);
   return result.data;
@@ -103,4 +111,33 @@ export function parseNested<S extends z.ZodType>(schema: S, value: unknown, pref
     );
   }
   return result.data;
+}
+
+const MAX_ISSUES = 20;
+
+/**
+ * Every string of a request part (values and keys, at any depth) holds no control character: a
+ * NUL never reaches a schema's refinement, a file name or Temporal. Bodies may hold line breaks
+ * and tabs in free text; a schema that wants one line says so itself.
+ */
+function controlCharacterIssues(
+  value: unknown,
+  path: PropertyKey[],
+  allowLineBreaks: boolean,
+  found: { path: PropertyKey[]; message: string }[] = [],
+) {
+  const allowed = allowLineBreaks ? NO_CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS : NO_CONTROL_CHARACTERS;
+  if (found.length >= MAX_ISSUES) return found;
+  if (typeof value === 'string') {
+    if (!allowed.test(value)) found.push({ path, message: 'must not contain control characters' });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => controlCharacterIssues(item, [...path, i], allowLineBreaks, found));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      if (!NO_CONTROL_CHARACTERS.test(key))
+        found.push({ path: [...path, JSON.stringify(key)], message: 'a field name must not contain control characters' });
+      else controlCharacterIssues(item, [...path, key], allowLineBreaks, found);
+    }
+  }
+  return found;
 }

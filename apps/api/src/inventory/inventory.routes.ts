@@ -8,8 +8,18 @@ export const MAX_INVENTORY_PAGE = 1000;
 
 export const listInventoryQuerySchema = z
   .object({
-    tag: z.string().min(1).max(63).optional().meta({ description: 'Only hosts carrying this tag' }),
-    name: z.string().min(1).max(253).optional().meta({ description: 'Only hosts whose name contains this text (case-insensitive)' }),
+    tag: z
+      .string()
+      .max(63)
+      .regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'must be a tag: lowercase letters, digits and _.:-')
+      .optional()
+      .meta({ description: 'Only hosts carrying this tag' }),
+    name: z
+      .string()
+      .max(253)
+      .regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be part of a host name: letters, digits, dots and dashes')
+      .optional()
+      .meta({ description: 'Only hosts whose name contains this text (case-insensitive)' }),
     pageSize: z.coerce.number().int().min(1).max(MAX_INVENTORY_PAGE).default(MAX_INVENTORY_PAGE),
     pageToken: z
       .string()

@@ -1,4 +1,4 @@
-import { changeFreezeSchema, maintenanceWindowSchema } from '@runbooks/contracts';
+import { changeFreezeSchema, isoInstant, maintenanceWindowSchema } from '@runbooks/contracts';
 import { z } from 'zod';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute, type RouteDefinition } from '../http/route';
@@ -36,7 +36,7 @@ export type CalendarView = z.infer<typeof calendarViewSchema>;
 
 export const calendarQuerySchema = z
   .object({
-    at: z.iso.datetime({ offset: true }).optional().meta({ description: 'Evaluate the verdicts at this instant instead of now' }),
+    at: isoInstant().optional().meta({ description: 'Evaluate the verdicts at this instant instead of now' }),
   })
   .strict();
 

@@ -1,6 +1,6 @@
-import { RUNBOOKS, approvalDecisionValueSchema, gateRecordSchema, runStateSchema, runStatusSchema } from '@runbooks/contracts';
+import { RUNBOOKS, approvalDecisionValueSchema, freeText, gateRecordSchema, runStateSchema, runStatusSchema } from '@runbooks/contracts';
 import { z } from 'zod';
-import { runbookNameSchema } from '../catalog/catalog.routes';
+import { runbookNameSchema, runbookUnion } from '../catalog/catalog.routes';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute } from '../http/route';
 import { scheduleIdSchema } from '../schedules/schedules.routes';
@@ -13,23 +13,30 @@ export const principalIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0
 
 const knownRunbookNames = RUNBOOKS.map((r) => r.name) as [string, ...string[]];
 
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may hold only letters, digits and . _ : -')
+  .optional()
+  .meta({
+    description: 'Retrying a launch with the same key (same caller, same input) returns the run it started instead of a second one.',
+  });
+
 export const launchRunBodySchema = z
   .object({
     runbook: runbookNameSchema.meta({ description: `The runbook to run: ${knownRunbookNames.join(', ')}` }),
     input: z.unknown().meta({
       description: "The runbook's input, validated with its own schema (GET /v1/runbooks/{name} shows it as inputSchema)",
     }),
-    idempotencyKey: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[A-Za-z0-9._:-]+$/, 'may hold only letters, digits and . _ : -')
-      .optional()
-      .meta({
-        description: 'Retrying a launch with the same key (same caller, same input) returns the run it started instead of a second one.',
-      }),
+    idempotencyKey: idempotencyKeySchema,
   })
   .strict();
+
+/** The launch body as the document shows it: one shape per runbook, its input schema included. */
+export const launchRunDocumentedBodySchema = runbookUnion((def) =>
+  z.strictObject({ runbook: z.literal(def.name), input: def.inputSchema, idempotencyKey: idempotencyKeySchema }),
+);
 
 const runLinksSchema = z.object({ self: z.string(), report: z.string() });
 
@@ -101,12 +108,12 @@ export type RunDetail = z.infer<typeof runDetailSchema>;
 
 export const runParamsSchema = z.object({ id: runIdSchema });
 
-export const cancelRunBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
+export const cancelRunBodySchema = z.object({ reason: freeText(2000).min(1) }).strict();
 
 export const decideApprovalBodySchema = z
   .object({
     decision: approvalDecisionValueSchema,
-    comment: z.string().max(2000).default(''),
+    comment: freeText(2000).default(''),
     inputSha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'must be the sha256 of the run input as 64 lowercase hex characters')
@@ -133,6 +140,7 @@ export const runRoutes = {
     tag: 'runs',
     access: { anyRole: ['technician'] },
     body: launchRunBodySchema,
+    documentedBody: launchRunDocumentedBodySchema,
     status: 201,
     responses: {
       201: {

@@ -1,12 +1,15 @@
 import {
   backfillScheduleSchema,
   createScheduleSchema,
+  freeText,
+  isoInstant,
   overlapPolicySchema,
   patchScheduleSchema,
   schedulePoliciesSchema,
   scheduleSpecSchema,
 } from '@runbooks/contracts';
 import { z } from 'zod';
+import { runbookNameSchema, runbookUnion } from '../catalog/catalog.routes';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute, type RouteDefinition } from '../http/route';
 
@@ -21,6 +24,11 @@ export const scheduleParamsSchema = z.object({ id: scheduleIdSchema });
 
 export const createScheduleBodySchema = createScheduleSchema.strict();
 
+/** The create body as the document shows it: one shape per runbook, its input schema included. */
+export const createScheduleDocumentedBodySchema = runbookUnion((def) =>
+  createScheduleSchema.extend({ runbook: z.literal(def.name), input: def.inputSchema }).strict(),
+);
+
 export const getScheduleQuerySchema = z
   .object({
     next: z.coerce
@@ -30,19 +38,18 @@ export const getScheduleQuerySchema = z
       .max(MAX_NEXT_FIRE_TIMES)
       .default(10)
       .meta({ description: `How many upcoming fire times to show (1..${MAX_NEXT_FIRE_TIMES})` }),
-    from: z.iso
-      .datetime({ offset: true })
+    from: isoInstant()
       .optional()
       .meta({ description: 'Fire times after this instant instead of after now (e.g. to look at a DST change day)' }),
   })
   .strict();
 
 export const listSchedulesQuerySchema = z
-  .object({ runbook: z.string().min(1).max(63).optional().meta({ description: 'Only schedules of this runbook' }) })
+  .object({ runbook: runbookNameSchema.optional().meta({ description: 'Only schedules of this runbook' }) })
   .strict();
 
 export const pauseScheduleBodySchema = z
-  .object({ note: z.string().max(500).optional().meta({ description: 'Why; shown as the schedule note' }) })
+  .object({ note: freeText(500).optional().meta({ description: 'Why; shown as the schedule note' }) })
   .strict()
   .prefault({});
 
@@ -133,6 +140,7 @@ export const scheduleRoutes = {
     tag: 'schedules',
     access: scheduler,
     body: createScheduleBodySchema,
+    documentedBody: createScheduleDocumentedBodySchema,
     status: 201,
     responses: {
       201: {

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowHandle } from '@temporalio/client';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import type { Principal } from '@runbooks/contracts';
 import type { ApiConfig } from '../config';
 import { GrpcStatus, TemporalUnavailableError, WorkerNotAnsweringError, grpcCode } from '../http/errors';
-import { API_CONFIG, TEMPORAL_CONNECTION } from '../tokens';
+import { API_CONFIG, PAYLOAD_CODEC, TEMPORAL_CONNECTION } from '../tokens';
 
 /** The process's one Connection, created lazily so the API can start before Temporal is up. */
 export const temporalConnectionProvider = {
@@ -29,9 +30,14 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(TEMPORAL_CONNECTION) readonly connection: Connection,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(PAYLOAD_CODEC) codec: PayloadCodec | null,
   ) {
-    this.client = new Client({ connection, namespace: config.namespace, identity: 'api' });
+    this.dataConverter = { payloadCodecs: codec ? [codec] : [] };
+    this.client = new Client({ connection, namespace: config.namespace, identity: 'api', dataConverter: this.dataConverter });
   }
+
+  /** Encrypts what the API sends and decrypts what it reads, with the workers' keys. */
+  private readonly dataConverter: DataConverter;
 
   get namespace(): string {
     return this.config.namespace;
@@ -43,7 +49,12 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
 
   /** A client acting for `principal`: `api:<id>` is recorded as the identity in workflow history. */
   clientFor(principal: Principal): Client {
-    return new Client({ connection: this.connection, namespace: this.config.namespace, identity: `api:${principal.id}` });
+    return new Client({
+      connection: this.connection,
+      namespace: this.config.namespace,
+      identity: `api:${principal.id}`,
+      dataConverter: this.dataConverter,
+    });
   }
 
   handle(runId: string, principal?: Principal): WorkflowHandle {

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CalendarStore } from '@runbooks/activities';
+import type { SecretCatalogContent } from '@runbooks/contracts';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
 
@@ -14,13 +16,12 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
   const requestFile = path.join(demo, 'restore-request.json');
   if (await exists(requestFile)) return { requestFile, created: false };
 
-  const passwordFile = path.join(demo, 'restic-password');
   const password = 'demo-only-restic-password'; // demo data only; real repositories use a secret store
   await fs.mkdir(demo, { recursive: true });
-  await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
 
   const share = path.join(demo, 'fileserver', 'srv', 'projects');
   const repo = await ResticFixture.init(path.join(demo, 'backups', 'projects'), password);
+  const passwordRef = await seedDemoSecret(dataDir, repo.repository, password);
   const week = (n: number) => ({
     'budget/2026-q4.csv': `item,amount\nservers,${12000 + n * 500}\nlicenses,${3000 + n * 100}\n`,
     'handbook/onboarding.md': `# Onboarding\n\nRevision ${n}: accounts, laptop, MFA enrolment.\n`,
@@ -38,7 +39,7 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
   const request = {
     runbook: 'data-restore',
     input: {
-      repository: { url: repo.repository, passwordRef: `file:${passwordFile}` },
+      repository: { url: repo.repository, passwordRef },
       path: share,
       before: '2026-11-10T00:00:00Z',
       target: share,
@@ -51,6 +52,32 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
   // Written last: its presence means the whole demo is in place.
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
   return { requestFile, created: true };
+}
+
+/**
+ * The demo repository's password as a named secret: a file under `<data>/secrets/`, defined in
+ * `<data>/secrets.json` for data-restore runs of technicians against this repository only.
+ */
+async function seedDemoSecret(dataDir: string, repository: string, password: string): Promise<string> {
+  const name = 'backup/demo-projects';
+  const file = path.join(dataDir, 'secrets', name);
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await fs.writeFile(file, `${password}\n`, { mode: 0o600 });
+  const catalog: SecretCatalogContent = {
+    demo: true,
+    secrets: [
+      {
+        name,
+        description: 'Demo only: the password of the demo restic repository',
+        source: { backend: 'file', file: name },
+        runbooks: ['data-restore'],
+        roles: ['technician'],
+        repositories: [repository],
+      },
+    ],
+  };
+  await fs.writeFile(path.join(dataDir, 'secrets.json'), `${JSON.stringify(catalog, null, 2)}\n`, { mode: 0o600 });
+  return `secret:${name}`;
 }
 
 /**
@@ -99,6 +126,35 @@ async function seedDemoFleet(dataDir: string): Promise<void> {
   });
 }
 
+/**
+ * The embedded default's payload codec key, `secret:codec/demo`: 32 random bytes made on the first
+ * start, kept in `<data>/secrets/codec/demo` and defined in `<data>/secrets.json` (for no run: only the
+ * service reads it). A demo key on a laptop; production sets RUNBOOKS_CODEC_KEYS to keys of its own.
+ */
+export async function ensureDemoCodecKey(dataDir: string): Promise<string> {
+  const name = 'codec/demo';
+  const file = path.join(dataDir, 'secrets', name);
+  if (!(await exists(file))) {
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await fs.writeFile(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const catalogFile = path.join(dataDir, 'secrets.json');
+  const catalog: SecretCatalogContent = (await exists(catalogFile))
+    ? (JSON.parse(await fs.readFile(catalogFile, 'utf8')) as SecretCatalogContent)
+    : { demo: true, secrets: [] };
+  if (!catalog.secrets.some((s) => s.name === name)) {
+    catalog.secrets.push({
+      name,
+      description: 'Demo only: the payload codec key of the embedded default (generated on first start)',
+      source: { backend: 'file', file: name },
+      runbooks: [],
+      roles: [],
+    });
+    await fs.writeFile(catalogFile, `${JSON.stringify(catalog, null, 2)}\n`, { mode: 0o600 });
+  }
+  return `secret:${name}`;
+}
+
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
     () => true,
@@ -109,7 +165,10 @@ async function exists(file: string): Promise<boolean> {
 if (require.main === module) {
   const dataDir = process.argv[2] ?? path.resolve(__dirname, '..', '..', '..', '..', 'data');
   seedDemo(dataDir)
-    .then(({ requestFile, created }) => console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`))
+    .then(async ({ requestFile, created }) => {
+      console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`);
+      await ensureDemoCodecKey(dataDir);
+    })
     .catch((error) => {
       console.error(error);
       process.exit(1);
