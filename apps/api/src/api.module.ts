@@ -1,7 +1,10 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { Store } from '@runbooks/store';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
+import { AuditController } from './audit/audit.controller';
+import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuthGuard } from './auth/auth.guard';
 import { PrincipalDirectory } from './auth/principals';
 import { CatalogController } from './catalog/catalog.controller';
@@ -23,11 +26,22 @@ import { PreApprovalsService, preApprovalStoreProvider } from './pre-approvals/p
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
+import { TokensController } from './admin-tokens/tokens.controller';
 import { API_CONFIG, OPENAPI_DOCUMENT } from './tokens';
+
+/** Closes the store's connections when the application shuts down. */
+@Injectable()
+class StoreShutdown implements OnApplicationShutdown {
+  constructor(private readonly store: Store) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
 
 @Module({})
 export class ApiModule {
-  static forRoot(config: ApiConfig, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
+  static forRoot(config: ApiConfig, store: Store, principals: PrincipalDirectory, document: OpenApiDocument): DynamicModule {
     return {
       module: ApiModule,
       controllers: [
@@ -41,9 +55,13 @@ export class ApiModule {
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
+        TokensController,
+        AuditController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
+        { provide: Store, useValue: store },
+        StoreShutdown,
         { provide: PrincipalDirectory, useValue: principals },
         { provide: OPENAPI_DOCUMENT, useValue: document },
         temporalConnectionProvider,
@@ -60,6 +78,7 @@ export class ApiModule {
         calendarStoreProvider,
         MaintenanceService,
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { approvalRoutes } from './approvals/approvals.routes';
+import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { docsRoutes } from './docs/docs.routes';
 import { healthRoutes } from './health/health.routes';
@@ -9,6 +10,7 @@ import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
 import { preApprovalRoutes } from './pre-approvals/pre-approvals.routes';
 import { scheduleRoutes } from './schedules/schedules.routes';
+import { tokenRoutes } from './admin-tokens/tokens.routes';
 
 /** Every route of the API; the OpenAPI document is generated from this list. */
 export const API_ROUTES: readonly RouteDefinition[] = [
@@ -22,4 +24,6 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),
+  ...Object.values(tokenRoutes),
+  ...Object.values(auditRoutes),
 ];

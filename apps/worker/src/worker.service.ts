@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { LogNotifier, WebhookNotifier, createActivities } from '@runbooks/activities';
+import { Store } from '@runbooks/store';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker } from './create-worker';
@@ -15,11 +16,15 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   private connection?: NativeConnection;
   private worker?: Worker;
   private running?: Promise<void>;
+  private store?: Store;
 
   constructor(@Inject(WORKER_CONFIG) private readonly config: WorkerConfig) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
+    // Migrations run before the worker polls (safe when several workers start at once).
+    this.store = Store.open(config.store);
+    await this.store.ready();
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
     const notifier = config.notifyWebhookUrl ? new WebhookNotifier(config.notifyWebhookUrl) : new LogNotifier(config.notificationsLog);
     this.worker = await createRunbookWorker({
@@ -27,6 +32,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       activities: createActivities({
+        store: this.store,
         reportsDir: config.reportsDir,
         notifier,
         hosts: config.hosts,
@@ -49,6 +55,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
     await this.connection?.close();
+    await this.store?.close();
   }
 
   /** Resolves when the worker stops for any reason. */

@@ -208,9 +208,9 @@ export class PreApprovalRepository {
   }
 
   /** Marks it used by `runId` if nobody used it yet: one atomic conditional UPDATE; resolves whether this call won. */
-  async claim(id: string, runId: string, voidedBecause: string | null): Promise<boolean> {
+  async claim(id: string, runId: string, voidedBecause: string | null, trx?: Trx): Promise<boolean> {
     await this.ready();
-    const result = await this.db
+    const result = await (trx ?? this.db)
       .updateTable('pre_approvals')
       .set({ consumed_by: runId, voided_because: voidedBecause })
       .where('id', '=', id)
@@ -388,22 +388,21 @@ export class SnapshotRepository {
   }
 }
 
-/** Run reports, written once at the end of a run and kept past Temporal's retention. */
+/** Run reports, written at the end of a run and kept past Temporal's retention. */
 export class ReportRepository {
   constructor(
     private readonly db: Db,
     private readonly ready: Ready,
   ) {}
 
-  /** Stores the report of a run; a second write for the same workflow id keeps the first (resolves false). */
-  async put(workflowId: string, runId: string, body: string): Promise<boolean> {
+  /** Stores the report of a run; a retried write (same workflow id) replaces it, as it replaces the files. */
+  async put(workflowId: string, runId: string, body: string): Promise<void> {
     await this.ready();
-    const result = await this.db
+    await this.db
       .insertInto('run_reports')
       .values({ workflow_id: workflowId, run_id: runId, created_at: now(), body })
-      .onConflict((oc) => oc.column('workflow_id').doNothing())
-      .executeTakeFirst();
-    return count(result) === 1;
+      .onConflict((oc) => oc.column('workflow_id').doUpdateSet({ run_id: runId, created_at: now(), body }))
+      .execute();
   }
 
   async get(workflowId: string): Promise<{ runId: string; createdAt: string; body: string } | undefined> {

@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities } from '@runbooks/activities';
 import { createRunbookWorker } from '@runbooks/worker';
+import { Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,12 +20,10 @@ export interface TestWorkerOptions {
   taskQueue?: string;
   /** Where notifications go; without it they are appended to a JSONL file in the worker's tmp dir. */
   webhookUrl?: string;
-  /** The inventory and lab fleet the host activities act on. */
-  hosts?: { inventoryFile: string; labRoot: string; stateDir: string };
-  /** The maintenance calendar (windows and change freezes). */
-  calendarFile?: string;
-  /** Approvals given ahead for scheduled runs. */
-  preApprovalsFile?: string;
+  /** The store (inventory, calendar, approvals given ahead, ledger); default: a fresh SQLite store of the worker's own. */
+  store?: Store;
+  /** The lab fleet and ssh driver folders the host activities use. */
+  hosts?: { labRoot: string; stateDir: string };
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -36,13 +35,9 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-worker-'));
   const reportsDir = path.join(tmp, 'reports');
   const notifier = options.webhookUrl ? new WebhookNotifier(options.webhookUrl) : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
-  const real = createActivities({
-    reportsDir,
-    notifier,
-    hosts: options.hosts,
-    calendarFile: options.calendarFile,
-    preApprovalsFile: options.preApprovalsFile,
-  });
+  const ownStore = options.store ? undefined : Store.open({ kind: 'sqlite', file: path.join(tmp, 'runbooks.sqlite') });
+  const store = options.store ?? (ownStore as Store);
+  const real = createActivities({ store, reportsDir, notifier, hosts: options.hosts });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await createRunbookWorker({
@@ -62,6 +57,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await ownStore?.close();
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -111,10 +111,11 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect((await store.audit.list({ limit: 10, actor: 'alex' })).map((e) => e.detail)).toEqual([{ i: 3 }, { i: 1 }]);
   });
 
-  it('writes a run report once and serves it back', async () => {
+  it('keeps one report per run, the last written, and serves it back', async () => {
     const store = openStore(location);
-    expect(await store.reports.put('wf', 'run1', '{"a":1}')).toBe(true);
-    expect(await store.reports.put('wf', 'run1', '{"a":2}')).toBe(false);
-    expect(await store.reports.get('wf')).toMatchObject({ runId: 'run1', body: '{"a":1}' });
+    await store.reports.put('wf', 'run1', '{"a":1}');
+    await store.reports.put('wf', 'run1', '{"a":2}');
+    expect(await store.reports.get('wf')).toMatchObject({ runId: 'run1', body: '{"a":2}' });
+    expect(await store.reports.get('other')).toBeUndefined();
   });
 });

@@ -16,7 +16,7 @@ type AuthenticatedRequest = Request & { principal?: Principal };
 
 /**
  * Every route declares its access; a route without a declaration is refused (fail closed).
- * Bearer tokens are looked up by their sha256 in the principal directory.
+ * Bearer tokens are looked up by their sha256 in the store, on every request.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -25,7 +25,7 @@ export class AuthGuard implements CanActivate {
     private readonly principals: PrincipalDirectory,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const route = this.reflector.get<RouteDefinition | undefined>(ROUTE_METADATA, context.getHandler());
     if (!route) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no route definition`);
     if (route.access === 'public') return true;
@@ -35,7 +35,7 @@ export class AuthGuard implements CanActivate {
     if (!header) throw new UnauthorizedException('missing Authorization: Bearer <token> header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new UnauthorizedException('the Authorization header must be "Bearer <token>"');
-    const principal = this.principals.authenticate(match[1]);
+    const principal = await this.principals.authenticate(match[1]);
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     request.principal = principal;
 

@@ -1,0 +1,48 @@
+import type { Store, StoreTransaction } from '@runbooks/store';
+import { readIfExists } from '../hosts/ledger';
+
+/**
+ * A JSON file of the layout before the store (data/inventory.json, calendar.json,
+ * pre-approvals.json), imported into the store once, ever: on the first use by any process, in
+ * the same transaction that records the import (Store.importOnce). A missing file imports nothing;
+ * the file is left in place, and later edits to it are not read.
+ */
+export class LegacyJsonImport<T> {
+  private done: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly file: string | undefined,
+    private readonly options: {
+      /** Names the import in the store: one import per kind and file. */
+      kind: string;
+      /** Validates the parsed JSON (throws the store's own failure when invalid). */
+      parse: (json: unknown, what: string) => T;
+      notJson: (what: string, message: string) => Error;
+      write: (value: T, trx: StoreTransaction) => Promise<void>;
+    },
+  ) {}
+
+  /** Resolves once the file is imported (by this process or another); retried after a failure. */
+  run(): Promise<void> {
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    this.done ??= (async () => {
+      const text = await readIfExists(file);
+      if (!text) return;
+      const what = `${this.options.kind} ${file}`;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (error) {
+        throw this.options.notJson(what, `not valid JSON: ${(error as Error).message}`);
+      }
+      const value = this.options.parse(json, what);
+      await this.store.importOnce(`${this.options.kind}:${file}`, (trx) => this.options.write(value, trx));
+    })().catch((error: unknown) => {
+      this.done = undefined;
+      throw error;
+    });
+    return this.done;
+  }
+}
