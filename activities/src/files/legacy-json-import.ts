@@ -3,7 +3,7 @@ import { readIfExists } from '../hosts/ledger';
 
 /**
  * A JSON file of the layout before the store (data/inventory.json, calendar.json,
- * pre-approvals.json), imported into the store once, ever: on the first use by any process, in
+ * pre-approvals.json, and the lab's ledger.jsonl), imported into the store once, ever: on the first use by any process, in
  * the same transaction that records the import (Store.importOnce). A missing file imports nothing;
  * the file is left in place, and later edits to it are not read.
  */
@@ -16,6 +16,8 @@ export class LegacyJsonImport<T> {
     private readonly options: {
       /** Names the import in the store: one import per kind and file. */
       kind: string;
+      /** JSON lines (one value per line; a line torn by a crash is skipped): `parse` gets the array. */
+      jsonLines?: boolean;
       /** Validates the parsed JSON (throws the store's own failure when invalid). */
       parse: (json: unknown, what: string) => T;
       notJson: (what: string, message: string) => Error;
@@ -33,7 +35,7 @@ export class LegacyJsonImport<T> {
       const what = `${this.options.kind} ${file}`;
       let json: unknown;
       try {
-        json = JSON.parse(text);
+        json = this.options.jsonLines ? jsonLines(text) : JSON.parse(text);
       } catch (error) {
         throw this.options.notJson(what, `not valid JSON: ${(error as Error).message}`);
       }
@@ -45,4 +47,17 @@ export class LegacyJsonImport<T> {
     });
     return this.done;
   }
+}
+
+function jsonLines(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as unknown];
+      } catch {
+        return []; // torn by a crash while it was written: that operation was not recorded
+      }
+    });
 }

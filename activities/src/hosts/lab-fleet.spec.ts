@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Host } from '@runbooks/contracts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HostFailureType } from './failures';
@@ -121,6 +121,19 @@ describe('LabFleet', () => {
 
     expect(failure.type).toBe(HostFailureType.snapshotNotFound);
     expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('imports the ledger file of the layout before the store once: a key applied then is not applied again', async () => {
+    const old = mkdtempSync(path.join(os.tmpdir(), 'lab-fleet-old-'));
+    const entry = { at: '2026-11-01T00:00:00.000Z', host: 'web-1', op: 'patch', key: 'old-key', detail: { changed: [] } };
+    writeFileSync(path.join(old, 'ledger.jsonl'), `${JSON.stringify(entry)}\n{"torn`);
+    const upgraded = new LabFleet(old, store);
+    await upgraded.seed([{ name: 'web-1', packages: { openssl: '3.0.1' } }]);
+
+    expect(await upgraded.patch(web, patches, 'old-key')).toEqual({ changed: [] });
+    expect((await upgraded.readHost('web-1')).packages.openssl).toBe('3.0.1');
+    expect(await upgraded.ledger()).toEqual([entry]);
+    rmSync(old, { recursive: true, force: true });
   });
 
   describe('a key whose claimant died (its claim in the store without a result, its lease run out)', () => {

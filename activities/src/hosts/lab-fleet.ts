@@ -1,5 +1,6 @@
 import type { Host, Patch } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
+import { LegacyJsonImport } from '../files/legacy-json-import';
 import path from 'node:path';
 import type { HostHealthResult, PatchHostResult, RestoreHostSnapshotResult, SnapshotHostResult } from '../types';
 import type { HostDriver } from './driver';
@@ -53,12 +54,30 @@ const SEED_CONCURRENCY = 64;
 export class LabFleet implements HostDriver {
   private readonly operations: OperationLedger;
   private readonly locks = new HostLocks();
+  /** `<root>/ledger.jsonl` of the layout before the store: imported once, so keys applied then stay applied. */
+  private readonly legacyLedger: LegacyJsonImport<LedgerEntry[]>;
 
   constructor(
     readonly root: string,
     store: Store,
   ) {
     this.operations = new OperationLedger(store, 'lab');
+    this.legacyLedger = new LegacyJsonImport(store, path.join(root, 'ledger.jsonl'), {
+      kind: 'lab ledger',
+      jsonLines: true,
+      parse: (lines) => lines as LedgerEntry[],
+      notJson: (what, message) => new Error(`${what} is ${message}`),
+      write: async (entries, trx) => {
+        for (const e of entries) {
+          await store.operations.importApplied(
+            { scope: 'lab', host: e.host, op: e.op, key: e.key },
+            JSON.stringify(e.detail ?? null),
+            e.at,
+            trx,
+          );
+        }
+      },
+    });
   }
 
   /** Creates (or overwrites) lab hosts: healthy, without snapshots, with the given packages and faults. */
@@ -90,7 +109,8 @@ export class LabFleet implements HostDriver {
   }
 
   /** Every operation applied, in order (tests and reports read it). */
-  ledger(): Promise<LedgerEntry[]> {
+  async ledger(): Promise<LedgerEntry[]> {
+    await this.legacyLedger.run();
     return this.operations.entries();
   }
 
@@ -153,8 +173,9 @@ export class LabFleet implements HostDriver {
    * Applies `change` to the host's state once per key: `change` edits the state it is given and
    * returns the result, and the state is written with that result recorded in it, in one write.
    */
-  private once<T>(name: string, op: LedgerOp, key: string, change: (state: LabHostState) => Promise<T>): Promise<T> {
+  private async once<T>(name: string, op: LedgerOp, key: string, change: (state: LabHostState) => Promise<T>): Promise<T> {
     const marker = `${op} ${key}`;
+    await this.legacyLedger.run();
     return this.operations.once(
       name,
       op,

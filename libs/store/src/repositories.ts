@@ -324,6 +324,15 @@ export class OperationRepository {
       .execute();
   }
 
+  /** Records an operation applied before the store existed (the lab's old ledger file); a key already present is kept. */
+  async importApplied(id: OperationId, result: string, appliedAt: string, trx: Trx): Promise<void> {
+    await trx
+      .insertInto('host_operations')
+      .values({ ...id, owner: 'import', attempt: 1, claimed_at: appliedAt, lease_until: appliedAt, result, applied_at: appliedAt })
+      .onConflict((oc) => oc.columns(['scope', 'host', 'op', 'key']).doNothing())
+      .execute();
+  }
+
   /** The applied operations of a scope, in the order applied. */
   async applied(scope: string): Promise<OperationRow[]> {
     await this.ready();
