@@ -75,7 +75,22 @@ export class PreApprovalStore {
         .map(toPreApproval)
         .filter((p) => (p.fireTime ? wholeSeconds(Date.parse(p.fireTime)) === fireTime : wholeSeconds(Date.parse(p.at)) <= fireTime));
       for (const p of due) {
-        await repo.claim(p.id, input.runId, p.inputSha256 === input.inputSha256 ? null : 'the schedule input changed after it was given');
+        const voidedBecause = p.inputSha256 === input.inputSha256 ? null : 'the schedule input changed after it was given';
+        if (await repo.claim(p.id, input.runId, voidedBecause)) {
+          // A decision the run made on the approver's behalf: in the audit log with the operators' actions.
+          await this.store.audit.append({
+            actor: 'system',
+            action: voidedBecause ? 'preApproval.void' : 'preApproval.use',
+            target: input.runId,
+            detail: {
+              preApprovalId: p.id,
+              scheduleId: p.scheduleId,
+              gateId: p.gateId,
+              by: p.by,
+              ...(voidedBecause ? { voidedBecause } : {}),
+            },
+          });
+        }
       }
       // What this run holds now: the ones it won, plus any a previous attempt of it won.
       already = await mine();

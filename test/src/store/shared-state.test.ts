@@ -70,6 +70,14 @@ describe.each(STORE_BACKENDS)('shared state through two replicas on $name', ({ f
     // The winner's retried claim gets the same answer; the loser's still gets none.
     expect((await claim(a, stored.consumedBy!)).approvals).toHaveLength(1);
     expect((await claim(b, stored.consumedBy === 'run-a' ? 'run-b' : 'run-a')).approvals).toHaveLength(0);
+    const audit = await openStore(location).audit.list({ limit: 10, action: 'preApproval.use' });
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: 'system',
+        target: stored.consumedBy,
+        detail: expect.objectContaining({ preApprovalId: approval.id }),
+      }),
+    ]);
   });
 
   it('applies a host-operation key once when two workers apply it at the same moment', async () => {

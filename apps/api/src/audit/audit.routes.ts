@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute } from '../http/route';
+import { pageTokenSchema } from '../inventory/inventory.routes';
 
 export const MAX_AUDIT_PAGE = 500;
 
@@ -12,11 +13,7 @@ export const auditQuerySchema = z
     since: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries at or after this instant' }),
     until: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries before this instant' }),
     pageSize: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE).default(100),
-    pageToken: z
-      .string()
-      .max(512)
-      .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from a previous page')
-      .optional(),
+    pageToken: pageTokenSchema.optional(),
   })
   .strict();
 

@@ -6,16 +6,18 @@ import { defineRoute } from '../http/route';
 /** The largest page of hosts GET /v1/inventory returns. */
 export const MAX_INVENTORY_PAGE = 1000;
 
+/** A `nextPageToken` this API issued (opaque, base64url). */
+export const pageTokenSchema = z
+  .string()
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from a previous page');
+
 export const listInventoryQuerySchema = z
   .object({
     tag: z.string().min(1).max(63).optional().meta({ description: 'Only hosts carrying this tag' }),
     name: z.string().min(1).max(253).optional().meta({ description: 'Only hosts whose name contains this text (case-insensitive)' }),
     pageSize: z.coerce.number().int().min(1).max(MAX_INVENTORY_PAGE).default(MAX_INVENTORY_PAGE),
-    pageToken: z
-      .string()
-      .max(512)
-      .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from a previous page')
-      .optional(),
+    pageToken: pageTokenSchema.optional(),
   })
   .strict();
 export type ListInventoryQuery = z.output<typeof listInventoryQuerySchema>;
