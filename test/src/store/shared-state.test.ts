@@ -1,6 +1,6 @@
 import { CalendarStore, LabFleet, PreApprovalStore } from '@runbooks/activities';
 import type { Host } from '@runbooks/contracts';
-import type { StoreLocation } from '@runbooks/store';
+import { Store, type StoreLocation } from '@runbooks/store';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -172,6 +172,34 @@ describe.each(STORE_BACKENDS)('two API replicas on one $name store', ({ freshLoc
     await request(a).get('/v1/inventory').set(bot).expect(401);
     await request(b).get('/v1/inventory').set(bot).expect(401);
     await request(a).post('/v1/admin/tokens').set(auth('tess')).send({ principalId: 'tess', label: 'mine' }).expect(403);
+  });
+
+  it('serves the report a run stored at its end once Temporal no longer has the run', async () => {
+    const [a] = replicas;
+    const runId = `data-restore-gone-${Date.now()}`;
+    const state = {
+      runId,
+      runbook: 'data-restore',
+      title: 'Data restore',
+      requestedBy: { id: 'tess', displayName: 'Tess' },
+      requestedAt: '2026-01-01T00:00:00.000Z',
+      status: 'succeeded',
+      input: {},
+      steps: [],
+      gates: [],
+      compensations: [],
+    };
+    await request(a.server).get(`/v1/runs/${runId}/report`).set(auth('tess')).expect(404);
+    await a.app.get(Store).reports.put(runId, 'temporal-run-id', JSON.stringify(state));
+
+    const markdown = await request(replicas[1].server).get(`/v1/runs/${runId}/report`).set(auth('tess')).expect(200);
+    expect(markdown.text).toContain(`# Data restore: ${runId}`);
+    const json = await request(replicas[1].server)
+      .get(`/v1/runs/${runId}/report`)
+      .set(auth('tess'))
+      .set('Accept', 'application/json')
+      .expect(200);
+    expect(json.body.report).toEqual(state);
   });
 
   it('logs every write in the audit log, done or refused, paged newest first for admins only', async () => {

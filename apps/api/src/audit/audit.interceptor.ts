@@ -12,7 +12,7 @@ const BODY_DETAIL_LIMIT = 4096;
 /**
  * Appends one audit entry for every authenticated write through the API (every route that is not
  * a GET), after it ran: who, which operation, on what path, and how it ended (its status, or the
- * refusal). One place, so no operator action can skip the log. An entry that cannot be written
+ * refusal). Requests the guard refuses (401, 403 for the role) never reach it. One place, so no operator action can skip the log. An entry that cannot be written
  * is logged as an error; the caller still gets the outcome of the action that did happen.
  */
 @Injectable()
