@@ -3,9 +3,10 @@ import { readIfExists } from '../hosts/ledger';
 
 /**
  * A JSON file of the layout before the store (data/inventory.json, calendar.json,
- * pre-approvals.json, and the lab's ledger.jsonl), imported into the store once, ever: on the first use by any process, in
- * the same transaction that records the import (Store.importOnce). A missing file imports nothing;
- * the file is left in place, and later edits to it are not read.
+ * pre-approvals.json, and the lab's ledger.jsonl), imported into the store once, ever: on the
+ * first use by any process, in the same transaction that records the import (Store.importOnce).
+ * A missing file imports nothing and counts as the import; the file is left in place, and later
+ * edits to it are not read.
  */
 export class LegacyJsonImport<T> {
   private done: Promise<void> | undefined;
@@ -14,7 +15,10 @@ export class LegacyJsonImport<T> {
     private readonly store: Store,
     private readonly file: string | undefined,
     private readonly options: {
-      /** Names the import in the store: one import per kind and file. */
+      /**
+       * Names the import in the store: one import per kind, whatever the file's path, so a process
+       * that names the same file differently (or a stale copy) cannot import it again over later edits.
+       */
       kind: string;
       /** JSON lines (one value per line; a line torn by a crash is skipped): `parse` gets the array. */
       jsonLines?: boolean;
@@ -31,7 +35,8 @@ export class LegacyJsonImport<T> {
     if (!file) return Promise.resolve();
     this.done ??= (async () => {
       const text = await readIfExists(file);
-      if (!text) return;
+      // No file at the first start: nothing to import, ever (a file copied in later is not read).
+      if (!text) return void (await this.store.importOnce(this.options.kind, async () => undefined));
       const what = `${this.options.kind} ${file}`;
       let json: unknown;
       try {
@@ -40,7 +45,7 @@ export class LegacyJsonImport<T> {
         throw this.options.notJson(what, `not valid JSON: ${(error as Error).message}`);
       }
       const value = this.options.parse(json, what);
-      await this.store.importOnce(`${this.options.kind}:${file}`, (trx) => this.options.write(value, trx));
+      await this.store.importOnce(this.options.kind, (trx) => this.options.write(value, trx));
     })().catch((error: unknown) => {
       this.done = undefined;
       throw error;

@@ -63,7 +63,8 @@ export class PrincipalDirectory {
     }
     const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.principals;
     const isDemo = !Array.isArray(parsed.data) && parsed.data.demo === true;
-    await store.importOnce(`principals:${file}`, async (trx) => {
+    // Once per store, whatever the file: afterwards principals and tokens change through the admin API only.
+    await store.importOnce('principals', async (trx) => {
       for (const { tokenSha256: sha, ...principal } of list) {
         await store.principals.putPrincipal(principal.id, JSON.stringify(principal), trx);
         await store.principals.addToken(
