@@ -22,7 +22,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@runbooks/contracts$': '<rootDir>/libs/contracts/src',
+    '^@runbooks/(contracts|store)$': '<rootDir>/libs/$1/src',
     '^@runbooks/(workflows|activities)$': '<rootDir>/$1/src',
     '^@runbooks/(api|worker)$': '<rootDir>/apps/$1/src',
   },

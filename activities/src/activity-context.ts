@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** The running activity's context, or undefined when called directly (unit tests, scripts). */
-function currentActivity(): Context | undefined {
+export function currentActivity(): Context | undefined {
   try {
     return Context.current();
   } catch {

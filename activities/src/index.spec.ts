@@ -1,16 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createActivities, defaultHostActivitiesConfig, LogNotifier, type RunbookActivities } from './index';
+import { createActivities, defaultHostFolders, LogNotifier, type RunbookActivities } from './index';
+import { storeIn } from './test-support/store';
 
 describe('createActivities', () => {
   it('assembles every activity of the RunbookActivities contract, wired to the given notifier and reports dir', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'activities-'));
     try {
       const activities = createActivities({
+        store: storeIn(dir),
         reportsDir: path.join(dir, 'reports'),
         notifier: new LogNotifier(path.join(dir, 'notifications.jsonl')),
-        hosts: defaultHostActivitiesConfig(path.join(dir, 'hosts')),
+        hosts: defaultHostFolders(path.join(dir, 'hosts')),
       });
       const names: (keyof RunbookActivities)[] = [
         'checkBackupRepository',

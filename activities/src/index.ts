@@ -1,3 +1,4 @@
+import type { Store } from '@runbooks/store';
 import os from 'node:os';
 import path from 'node:path';
 import { createPreApprovalActivities } from './approvals/activities';
@@ -5,9 +6,9 @@ import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
-import { createHostActivities, createHostDeps, defaultHostActivitiesConfig, type HostActivitiesConfig } from './hosts/activities';
+import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
 import { createMaintenanceActivities } from './maintenance/activities';
-import { CalendarStore, defaultCalendarFile } from './maintenance/calendar-store';
+import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
 import type { Notifier } from './notify/webhook';
 import { createReportActivities } from './reports/activities';
@@ -34,20 +35,30 @@ export * from './hosts';
 export * from './maintenance';
 
 export interface ActivitiesConfig {
-  /** Where run reports are written. */
+  /**
+   * The shared state (inventory, calendar, approvals given ahead, host ledger and snapshots, run
+   * reports), the same store the API uses.
+   */
+  store: Store;
+  /** Where run reports are also written as files (Markdown and JSON) on the worker. */
   reportsDir: string;
   /** A WebhookNotifier, or a LogNotifier when no webhook is configured. */
   notifier: Notifier;
   /** Defaults to the restic on the worker's PATH. */
   backup?: BackupDriver;
-  /** The inventory, lab fleet and ssh/local driver state; defaults to files under `<tmp>/runbooks-hosts/`. */
-  hosts?: HostActivitiesConfig;
-  /** The maintenance calendar JSON file (windows and change freezes); defaults to `<tmp>/runbooks-calendar.json`. */
+  /** The lab fleet's and the ssh driver's folders, and today's inventory file to import; defaults under `<tmp>/runbooks-hosts/`. */
+  hosts?: Omit<HostActivitiesConfig, 'store'>;
+  /** Today's maintenance calendar JSON file, imported into the store once if it exists. */
   calendarFile?: string;
-  /** Approvals given ahead for scheduled runs; defaults to `<tmp>/runbooks-pre-approvals.json`. */
+  /** Today's file of approvals given ahead, imported into the store once if it exists. */
   preApprovalsFile?: string;
   /** The secret definitions and their backends; default: from the environment (secretsConfigFromEnv). */
   secrets?: SecretsConfig;
+}
+
+/** Folders under `<tmp>/runbooks-hosts/`: for callers that configure no hosts. */
+export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts')): Omit<HostActivitiesConfig, 'store'> {
+  return { labRoot: path.join(root, 'lab'), stateDir: path.join(root, 'state') };
 }
 
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
@@ -57,9 +68,9 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
     ...createNotifyActivities(config.notifier),
-    ...createReportActivities(config.reportsDir),
-    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostActivitiesConfig()), secrets })),
-    ...createMaintenanceActivities(new CalendarStore(config.calendarFile ?? defaultCalendarFile())),
-    ...createPreApprovalActivities(new PreApprovalStore(config.preApprovalsFile ?? path.join(os.tmpdir(), 'runbooks-pre-approvals.json'))),
+    ...createReportActivities(config.reportsDir, config.store),
+    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
+    ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
+    ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
   };
 }

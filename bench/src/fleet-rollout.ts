@@ -23,7 +23,7 @@ import {
   type RunbookStartArgs,
   type SecurityPatchingInput,
 } from '@runbooks/contracts';
-import { LabFleet, LogNotifier, createActivities, type LedgerEntry } from '@runbooks/activities';
+import { LogNotifier, createActivities, type LedgerEntry } from '@runbooks/activities';
 import { bundleRunbookWorkflows, createRunbookWorker } from '@runbooks/worker';
 import { createLabFleet, type LabFleetFixture } from '@runbooks/worker/dist/demo/lab-fixture';
 import { randomUUID } from 'node:crypto';
@@ -126,6 +126,7 @@ async function main(): Promise<number> {
           `  ${result.outcome} in ${fixed(result.seconds, 1)} s; ledger ${result.ledger.ok ? 'OK' : 'FAIL'}: ${result.ledger.detail}`,
         );
         results.push(result);
+        await lab.store.close();
       }
     }
     report(results);
@@ -155,7 +156,7 @@ async function runBaseline(
     namespace: 'default',
     taskQueue,
     workflowBundle: { codePath: bundlePath },
-    activities: createBareActivities(new LabFleet(lab.labRoot)),
+    activities: createBareActivities(lab.fleet),
     shutdownGraceTime: 5_000,
   });
   const running = worker.run();
@@ -217,6 +218,7 @@ async function runOurs(
     taskQueue,
     workflowBundlePath: bundlePath,
     activities: createActivities({
+      store: lab.store,
       reportsDir: path.join(root, `reports-${round}`),
       notifier: new LogNotifier(path.join(root, `notifications-${round}.jsonl`)),
       hosts: lab,

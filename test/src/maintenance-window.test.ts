@@ -42,8 +42,8 @@ async function fleet(production: number): Promise<{ lab: LabFleetFixture; worker
     packages: { openssl: '3.0.11' },
     slowPatchMs: PATCH_MS,
   });
-  const worker = await startTestWorker({ hosts: lab, calendarFile: lab.calendarFile });
-  return { lab, worker, calendar: new CalendarStore(lab.calendarFile) };
+  const worker = await startTestWorker({ hosts: lab, store: lab.store });
+  return { lab, worker, calendar: new CalendarStore(lab.store) };
 }
 
 async function launch(worker: TestWorker, overrides: Partial<SecurityPatchingInput>): Promise<WorkflowHandle> {

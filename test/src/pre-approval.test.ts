@@ -28,13 +28,13 @@ beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'pre-approval-it-'));
   ({ client, connection } = await testClient());
   lab = await createLabFleet({ dir: root, canary: 1, production: 2, packages: { openssl: '3.0.11' } });
-  const preApprovalsFile = path.join(root, 'pre-approvals.json');
-  store = new PreApprovalStore(preApprovalsFile);
-  worker = await startTestWorker({ hosts: lab, preApprovalsFile });
+  store = new PreApprovalStore(lab.store);
+  worker = await startTestWorker({ hosts: lab, store: lab.store });
 });
 
 afterAll(async () => {
   await worker?.stop();
+  await lab?.store.close();
   await connection?.close();
   await fs.rm(root, { recursive: true, force: true });
 });

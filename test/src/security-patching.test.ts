@@ -49,7 +49,7 @@ afterAll(async () => {
 /** A fresh lab fleet and a worker acting on it, per test: ledgers never mix. */
 async function labWithWorker(canary: number, production: number): Promise<{ lab: LabFleetFixture; worker: TestWorker }> {
   const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary, production, packages: OLD });
-  const worker = await startTestWorker({ hosts: lab });
+  const worker = await startTestWorker({ hosts: lab, store: lab.store });
   return { lab, worker };
 }
 

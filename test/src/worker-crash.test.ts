@@ -37,8 +37,8 @@ test('a worker process killed mid-wave is replaced and the campaign finishes wit
   const taskQueue = `crash-${randomUUID()}`;
   const env = {
     RUNBOOKS_TASK_QUEUE: taskQueue,
-    RUNBOOKS_DATA_DIR: path.join(root, 'data'),
-    RUNBOOKS_INVENTORY_FILE: lab.inventoryFile,
+    // The fleet's folder is the data folder: its runbooks.sqlite is the store the fixture filled.
+    RUNBOOKS_DATA_DIR: path.join(root, 'fleet'),
     RUNBOOKS_LAB_ROOT: lab.labRoot,
     RUNBOOKS_HOST_STATE_DIR: lab.stateDir,
   };

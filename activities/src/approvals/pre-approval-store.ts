@@ -1,9 +1,11 @@
 import { preApprovalSchema, type PreApproval } from '@runbooks/contracts';
+import type { PreApprovalRow, Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { HostLocks, readIfExists, writeJsonAtomic } from '../hosts/ledger';
+import { LegacyJsonImport } from '../files/legacy-json-import';
 
-const fileSchema = z.object({ preApprovals: z.array(preApprovalSchema) });
+const legacyFileSchema = z.object({ preApprovals: z.array(preApprovalSchema) });
+type LegacyFile = z.infer<typeof legacyFileSchema>;
 
 export interface ClaimPreApprovalsInput {
   scheduleId: string;
@@ -23,61 +25,97 @@ export interface ClaimPreApprovalsResult {
 }
 
 /**
- * Approvals given ahead for scheduled runs, in a JSON file the API writes and the worker reads.
- * Each is used once: the first run of its schedule (or the run of its fire time) claims it.
- * Claims are idempotent by run id, so a retried activity gets the same answer.
+ * Approvals given ahead for scheduled runs, in the store: the API adds them, the worker claims
+ * them. Each is used once, ever: the first run of its schedule (or the run of its fire time)
+ * claims it with one conditional update (`... WHERE consumed_by IS NULL`), so two workers racing
+ * for it cannot both win. Claims are idempotent by run id, so a retried activity gets the same answer.
  */
 export class PreApprovalStore {
-  private readonly lock = new HostLocks();
+  private readonly legacy: LegacyJsonImport<LegacyFile>;
 
-  constructor(readonly file: string) {}
+  /** `legacyFile`: today's `pre-approvals.json`, imported into the store once, on first use. */
+  constructor(
+    private readonly store: Store,
+    legacyFile?: string,
+  ) {
+    this.legacy = new LegacyJsonImport(store, legacyFile, {
+      kind: 'pre-approvals',
+      parse: (json) => legacyFileSchema.parse(json),
+      notJson: (what, message) => new Error(`${what} is ${message}`),
+      write: async ({ preApprovals }, trx) => {
+        for (const p of preApprovals) {
+          await store.preApprovals.add(toRow(p), trx);
+          if (p.consumedBy) await store.preApprovals.claim(p.id, p.consumedBy, p.voidedBecause ?? null, trx);
+        }
+      },
+    });
+  }
 
   async list(scheduleId?: string): Promise<PreApproval[]> {
-    const all = (await this.load()).preApprovals;
-    return scheduleId ? all.filter((p) => p.scheduleId === scheduleId) : all;
+    await this.legacy.run();
+    return (await this.store.preApprovals.list({ scheduleId })).map(toPreApproval);
   }
 
   async add(entry: Omit<PreApproval, 'id' | 'at' | 'consumedBy' | 'voidedBecause'>): Promise<PreApproval> {
-    return this.lock.run(this.file, async () => {
-      const data = await this.load();
-      const created = preApprovalSchema.parse({ ...entry, id: randomUUID(), at: new Date().toISOString() });
-      data.preApprovals.push(created);
-      await writeJsonAtomic(this.file, data);
-      return created;
-    });
+    await this.legacy.run();
+    const created = preApprovalSchema.parse({ ...entry, id: randomUUID(), at: new Date().toISOString() });
+    await this.store.preApprovals.add(toRow(created));
+    return created;
   }
 
   async claim(input: ClaimPreApprovalsInput): Promise<ClaimPreApprovalsResult> {
-    return this.lock.run(this.file, async () => {
-      const data = await this.load();
+    await this.legacy.run();
+    const repo = this.store.preApprovals;
+    const mine = async () => (await repo.list({ consumedBy: input.runId, gateId: input.gateId })).map(toPreApproval);
+    let already = await mine();
+    if (already.length === 0) {
       // Temporal records a scheduled fire time in whole seconds.
       const fireTime = wholeSeconds(Date.parse(input.fireTime));
-      const already = data.preApprovals.filter((p) => p.consumedBy === input.runId && p.gateId === input.gateId);
-      if (already.length === 0) {
-        const due = data.preApprovals.filter(
-          (p) =>
-            !p.consumedBy &&
-            p.scheduleId === input.scheduleId &&
-            p.gateId === input.gateId &&
-            (p.fireTime ? wholeSeconds(Date.parse(p.fireTime)) === fireTime : wholeSeconds(Date.parse(p.at)) <= fireTime),
-        );
-        for (const p of due) {
-          p.consumedBy = input.runId;
-          if (p.inputSha256 !== input.inputSha256) p.voidedBecause = 'the schedule input changed after it was given';
+      const due = (await repo.list({ scheduleId: input.scheduleId, gateId: input.gateId, open: true }))
+        .map(toPreApproval)
+        .filter((p) => (p.fireTime ? wholeSeconds(Date.parse(p.fireTime)) === fireTime : wholeSeconds(Date.parse(p.at)) <= fireTime));
+      for (const p of due) {
+        const voidedBecause = p.inputSha256 === input.inputSha256 ? null : 'the schedule input changed after it was given';
+        if (await repo.claim(p.id, input.runId, voidedBecause)) {
+          // A decision the run made on the approver's behalf: in the audit log with the operators' actions.
+          await this.store.audit.append({
+            actor: 'system',
+            action: voidedBecause ? 'preApproval.void' : 'preApproval.use',
+            target: input.runId,
+            detail: {
+              preApprovalId: p.id,
+              scheduleId: p.scheduleId,
+              gateId: p.gateId,
+              by: p.by,
+              ...(voidedBecause ? { voidedBecause } : {}),
+            },
+          });
         }
-        if (due.length > 0) await writeJsonAtomic(this.file, data);
-        already.push(...due);
       }
-      const approvals = new Map<string, PreApproval>();
-      for (const p of already.filter((p) => !p.voidedBecause)) if (!approvals.has(p.by)) approvals.set(p.by, p);
-      return { approvals: [...approvals.values()], voided: already.filter((p) => p.voidedBecause) };
-    });
+      // What this run holds now: the ones it won, plus any a previous attempt of it won.
+      already = await mine();
+    }
+    const approvals = new Map<string, PreApproval>();
+    for (const p of already.filter((p) => !p.voidedBecause)) if (!approvals.has(p.by)) approvals.set(p.by, p);
+    return { approvals: [...approvals.values()], voided: already.filter((p) => p.voidedBecause) };
   }
+}
 
-  private async load(): Promise<z.infer<typeof fileSchema>> {
-    const text = await readIfExists(this.file);
-    return text ? fileSchema.parse(JSON.parse(text)) : { preApprovals: [] };
-  }
+function toRow(p: PreApproval): Omit<PreApprovalRow, 'consumedBy' | 'voidedBecause'> {
+  // Whether and by whom it was used lives in its own columns, changed by the atomic claim.
+  const given: Partial<PreApproval> = { ...p };
+  delete given.consumedBy;
+  delete given.voidedBecause;
+  return { id: p.id, scheduleId: p.scheduleId, gateId: p.gateId, at: p.at, body: JSON.stringify(given) };
+}
+
+function toPreApproval(row: PreApprovalRow): PreApproval {
+  const given = JSON.parse(row.body) as PreApproval;
+  return {
+    ...given,
+    ...(row.consumedBy ? { consumedBy: row.consumedBy } : {}),
+    ...(row.voidedBecause ? { voidedBecause: row.voidedBecause } : {}),
+  };
 }
 
 function wholeSeconds(ms: number): number {

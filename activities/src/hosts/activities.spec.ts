@@ -4,6 +4,7 @@ import type { Host } from '@runbooks/contracts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { storeIn } from '../test-support/store';
 import { createHostActivities, createHostDeps, type HostActivities } from './activities';
 import { HostFailureType } from './failures';
 import type { InventoryStore } from './inventory-store';
@@ -45,7 +46,7 @@ describe('hosts activities', () => {
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'host-activities-'));
     const deps = createHostDeps({
-      inventoryFile: path.join(dir, 'inventory.json'),
+      store: storeIn(dir),
       labRoot: path.join(dir, 'lab'),
       stateDir: path.join(dir, 'state'),
     });

@@ -1,6 +1,5 @@
 import { patchSchema, selectHosts, type HostDriverName, type OsFamily, type Patch } from '@runbooks/contracts';
-import os from 'node:os';
-import path from 'node:path';
+import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
 import type { RunbookActivities } from '../types';
 import type { HostDriver } from './driver';
@@ -24,13 +23,15 @@ export interface HostActivitiesDeps {
   drivers: Record<HostDriverName, HostDriver>;
 }
 
-/** Where the hosts activities keep their files, and the OS commands that override the defaults. */
+/** Where the hosts activities keep their state, and the OS commands that override the defaults. */
 export interface HostActivitiesConfig {
-  /** The inventory JSON file (`{ "hosts": [...] }`); a missing file is an empty inventory. */
-  inventoryFile: string;
+  /** The inventory, the ledger of applied keys and the snapshots' records. */
+  store: Store;
+  /** Today's inventory JSON file (`{ "hosts": [...] }`), imported into the store once if it exists. */
+  inventoryFile?: string;
   /** Where the lab fleet keeps its hosts and ledger. */
   labRoot: string;
-  /** Where the ssh and local drivers keep their ledgers, snapshots and known host keys. */
+  /** Where the ssh driver keeps the host keys it pinned (on this worker). */
   stateDir: string;
   osCommands?: Partial<Record<OsFamily, OsCommands>>;
   /** Resolves the ssh hosts' private keys; default: the secrets configuration of the environment. */
@@ -102,26 +103,17 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
   };
 }
 
-/** The inventory and the three drivers, with their files where the config says. */
+/** The inventory and the three drivers, on the config's store and folders. */
 export function createHostDeps(config: HostActivitiesConfig): HostActivitiesDeps & {
   drivers: { lab: LabFleet; ssh: SshHostDriver; local: LocalHostDriver };
 } {
   return {
-    inventory: new InventoryStore(config.inventoryFile),
+    inventory: new InventoryStore(config.store, config.inventoryFile),
     drivers: {
-      lab: new LabFleet(config.labRoot),
-      ssh: new SshHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands, secrets: config.secrets }),
-      local: new LocalHostDriver({ stateDir: config.stateDir, osCommands: config.osCommands }),
+      lab: new LabFleet(config.labRoot, config.store),
+      ssh: new SshHostDriver({ stateDir: config.stateDir, store: config.store, osCommands: config.osCommands, secrets: config.secrets }),
+      local: new LocalHostDriver({ stateDir: config.stateDir, store: config.store, osCommands: config.osCommands }),
     },
-  };
-}
-
-/** Files under `<tmp>/runbooks-hosts/`: for callers that configure no hosts (an empty inventory until one is PUT). */
-export function defaultHostActivitiesConfig(root = path.join(os.tmpdir(), 'runbooks-hosts')): HostActivitiesConfig {
-  return {
-    inventoryFile: path.join(root, 'inventory.json'),
-    labRoot: path.join(root, 'lab'),
-    stateDir: path.join(root, 'state'),
   };
 }
 

@@ -1,9 +1,9 @@
 import type { Host, OsFamily, Patch } from '@runbooks/contracts';
-import path from 'node:path';
+import type { Store } from '@runbooks/store';
 import type { HostHealthResult, PatchHostResult, RestoreHostSnapshotResult, SnapshotHostResult } from '../types';
 import type { HostDriver } from './driver';
 import { HostFailureType, nonRetryable, retryable } from './failures';
-import { OperationLedger, readIfExists, snapshotIdFor, writeJsonAtomic, type LedgerEntry } from './ledger';
+import { OperationLedger, snapshotIdFor, type LedgerEntry } from './ledger';
 import { DEFAULT_OS_COMMANDS, parsePackageVersions, renderCommand, versionMatches, type OsCommands } from './os-commands';
 
 /** What one command did. Output beyond the caps is dropped (stdout: `stdoutTruncated`; stderr keeps its end). */
@@ -41,14 +41,16 @@ export interface CommandTimeouts {
 }
 
 export interface CommandHostDriverOptions {
-  /** Where the driver keeps its ledger of applied keys and its snapshots. */
+  /** Where the driver keeps what stays on its worker (ssh: pinned host keys). */
   stateDir: string;
+  /** Keeps the ledger of applied keys and the snapshots' records, shared by every worker. */
+  store: Store;
   /** Replaces the default commands of an OS family (DEFAULT_OS_COMMANDS). */
   osCommands?: Partial<Record<OsFamily, OsCommands>>;
   timeoutsMs?: Partial<CommandTimeouts>;
 }
 
-/** The package versions a snapshot recorded, in `<stateDir>/<kind>-snapshots/<id>.json`. */
+/** The package versions a snapshot recorded, kept in the store (scope: the transport's kind), so a rollback on any worker finds it. */
 export interface CommandSnapshotFile {
   host: string;
   snapshotId: string;
@@ -78,14 +80,16 @@ export class CommandHostDriver implements HostDriver {
   private readonly operations: OperationLedger;
   private readonly commands: Partial<Record<OsFamily, OsCommands>>;
   private readonly timeouts: CommandTimeouts;
-  private readonly snapshotDir: string;
+  private readonly store: Store;
 
   constructor(
     private readonly transport: CommandTransport,
     options: CommandHostDriverOptions,
   ) {
-    this.operations = new OperationLedger(path.join(options.stateDir, `${transport.kind}-ledger.jsonl`));
-    this.snapshotDir = path.join(options.stateDir, `${transport.kind}-snapshots`);
+    // No `recover` after a dead claimant: the commands converge (installing the versions a host
+    // already has changes nothing), so applying them again is safe.
+    this.operations = new OperationLedger(options.store, transport.kind);
+    this.store = options.store;
     this.commands = { ...DEFAULT_OS_COMMANDS, ...options.osCommands };
     this.timeouts = { ...DEFAULT_COMMAND_TIMEOUTS, ...options.timeoutsMs };
   }
@@ -108,7 +112,7 @@ export class CommandHostDriver implements HostDriver {
           takenAt: new Date().toISOString(),
           packages: Object.fromEntries([...installed].filter(([name]) => !wanted || wanted.has(name)).sort()),
         };
-        await writeJsonAtomic(this.snapshotFile(snapshotId), file);
+        await this.store.snapshots.put(this.transport.kind, snapshotId, host.name, file.takenAt, JSON.stringify(file));
         return { snapshotId };
       }),
     );
@@ -240,18 +244,14 @@ export class CommandHostDriver implements HostDriver {
   }
 
   private async readSnapshot(host: Host, snapshotId: string): Promise<CommandSnapshotFile> {
-    const text = /^[0-9a-f]{16}$/.test(snapshotId) ? await readIfExists(this.snapshotFile(snapshotId)) : '';
-    const snapshot = text ? (JSON.parse(text) as CommandSnapshotFile) : undefined;
+    const record = /^[0-9a-f]{16}$/.test(snapshotId) ? await this.store.snapshots.get(this.transport.kind, snapshotId) : undefined;
+    const snapshot = record ? (JSON.parse(record.body) as CommandSnapshotFile) : undefined;
     if (!snapshot || snapshot.host !== host.name) {
       throw nonRetryable(`${this.where(host)}: no snapshot ${snapshotId} was taken of this host`, HostFailureType.snapshotNotFound, {
         host: host.name,
       });
     }
     return snapshot;
-  }
-
-  private snapshotFile(snapshotId: string): string {
-    return path.join(this.snapshotDir, `${snapshotId}.json`);
   }
 
   private where(host: Host): string {

@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Host } from '@runbooks/contracts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { Store } from '@runbooks/store';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { storeIn } from '../test-support/store';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,7 +153,8 @@ function keyLines(key: string): string[] {
 interface Transport {
   kind: 'ssh' | 'local';
   host(overrides?: Partial<Host['ssh']>): Host;
-  driver(stateDir: string, commands: OsCommands, timeoutsMs?: Partial<CommandTimeouts>): CommandHostDriver;
+  /** A driver as a worker with this state folder has it; by default its store is in that folder too. */
+  driver(stateDir: string, commands: OsCommands, timeoutsMs?: Partial<CommandTimeouts>, store?: Store): CommandHostDriver;
 }
 
 describe('command host drivers (ssh against a real OpenSSH server on loopback, and local)', () => {
@@ -193,13 +196,14 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
         ...overrides,
       },
     }),
-    driver: (stateDir, commands, timeoutsMs) =>
-      new SshHostDriver({ stateDir, osCommands: { debian: commands }, timeoutsMs, secrets: keys.resolver() }),
+    driver: (stateDir, commands, timeoutsMs, store = storeIn(stateDir)) =>
+      new SshHostDriver({ stateDir, store, osCommands: { debian: commands }, timeoutsMs, secrets: keys.resolver() }),
   };
   const local: Transport = {
     kind: 'local',
     host: () => ({ name: 'worker-1', address: 'localhost', osFamily: 'debian', tags: [], driver: 'local' }),
-    driver: (stateDir, commands, timeoutsMs) => new LocalHostDriver({ stateDir, osCommands: { debian: commands }, timeoutsMs }),
+    driver: (stateDir, commands, timeoutsMs, store = storeIn(stateDir)) =>
+      new LocalHostDriver({ stateDir, store, osCommands: { debian: commands }, timeoutsMs }),
   };
 
   describe.each([ssh, local])('$kind', (transport) => {
@@ -243,11 +247,22 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
       const restored = await driver.restore(host, snapshotId, 'run-1/restore');
       expect(restored.restored).toEqual(['curl', 'openssl']);
       expect(versions()).toEqual(['curl=7.88.1', 'openssl=3.0.1', 'zlib=1.2.13']);
-      expect(JSON.parse(readFileSync(path.join(stateDir, `${transport.kind}-snapshots`, `${snapshotId}.json`), 'utf8')).packages).toEqual({
-        curl: '7.88.1',
-        openssl: '3.0.1',
-      });
+      const record = await storeIn(stateDir).snapshots.get(transport.kind, snapshotId);
+      expect(JSON.parse(record?.body ?? '{}').packages).toEqual({ curl: '7.88.1', openssl: '3.0.1' });
       expect((await driver.ledger()).map((e) => e.op)).toEqual(['snapshot', 'patch', 'restore']);
+    });
+
+    it('a rollback on another worker (its own state folder, the same store) finds the snapshot taken on this one', async () => {
+      const host = transport.host();
+      const store = storeIn(stateDir);
+      const { snapshotId } = await transport.driver(stateDir, fileCommands(dir), undefined, store).snapshot(host, 'run-2/snapshot');
+      await driver.patch(host, [{ package: 'openssl', version: '3.0.2' }], 'run-2/patch');
+
+      const otherWorker = transport.driver(mkdtempSync(path.join(root, 'other-worker-')), fileCommands(dir), undefined, store);
+      const restored = await otherWorker.restore(host, snapshotId, 'run-2/restore');
+
+      expect(restored.restored).toEqual(['openssl']);
+      expect(versions()).toEqual(['curl=7.88.1', 'openssl=3.0.1', 'zlib=1.2.13']);
     });
 
     it('a retried patch with the same key runs no command and returns the recorded result', async () => {
@@ -345,6 +360,7 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
     it('refuses unpinned hosts when trust on first use is off', async () => {
       const strict = new SshHostDriver({
         stateDir,
+        store: storeIn(stateDir),
         osCommands: { debian: fileCommands(dir) },
         trustOnFirstUse: false,
         secrets: keys.resolver(),
@@ -389,12 +405,13 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
   describe('local only', () => {
     it("runs the default debian snapshot command on this machine and records the packages' versions", async () => {
       const stateDir = mkdtempSync(path.join(root, 'local-debian-'));
-      const driver = new LocalHostDriver({ stateDir });
+      const store = storeIn(stateDir);
+      const driver = new LocalHostDriver({ stateDir, store });
       const expected = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'bash'], { encoding: 'utf8' });
 
       const { snapshotId } = await driver.snapshot(local.host(), 'k', undefined, ['bash', 'dpkg']);
 
-      const snapshot = JSON.parse(readFileSync(path.join(stateDir, 'local-snapshots', `${snapshotId}.json`), 'utf8'));
+      const snapshot = JSON.parse((await store.snapshots.get('local', snapshotId))?.body ?? '{}');
       expect(snapshot.host).toBe('worker-1');
       expect(Object.keys(snapshot.packages)).toEqual(['bash', 'dpkg']);
       expect(snapshot.packages.bash).toBe(expected);

@@ -1,8 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Store } from '@runbooks/store';
+import { StaleVersionError } from '@runbooks/store';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HostFailureType } from './failures';
+import { storeIn } from '../test-support/store';
 import { InventoryStore } from './inventory-store';
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
@@ -16,17 +19,21 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 
 describe('InventoryStore', () => {
   let dir: string;
-  let file: string;
+  let store: Store;
+  const lab = (name: string) => ({ name, address: name, osFamily: 'lab' as const, driver: 'lab' as const });
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'inventory-'));
-    file = path.join(dir, 'inventory.json');
+    store = storeIn(dir);
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  it('round-trips an inventory through the file, with defaults filled in', async () => {
-    const store = new InventoryStore(file);
-    await store.replace({
+  it('round-trips an inventory through the store, with defaults filled in, seen by another process', async () => {
+    const inventory = new InventoryStore(store);
+    await inventory.replace({
       hosts: [
         {
           name: 'web-1',
@@ -40,83 +47,77 @@ describe('InventoryStore', () => {
       ],
     });
 
-    const reread = await new InventoryStore(file).read();
+    const other = storeIn(dir);
+    const reread = await new InventoryStore(other).read();
+    await other.close();
 
     expect(reread.hosts.map((h) => h.name)).toEqual(['web-1', 'lab-1']);
     expect(reread.hosts[1].tags).toEqual([]);
-    expect(reread).toEqual(await store.read());
-    expect((await store.get('web-1')).ssh?.user).toBe('ops');
+    expect(reread).toEqual(await inventory.read());
+    expect((await inventory.get('web-1')).ssh?.user).toBe('ops');
   });
 
-  it('reads a missing file as an empty inventory', async () => {
-    await expect(new InventoryStore(file).read()).resolves.toEqual({ hosts: [] });
+  it('reads an empty store as an empty inventory, at version 0', async () => {
+    await expect(new InventoryStore(store).readVersioned()).resolves.toEqual({ inventory: { hosts: [] }, version: 0, updatedAt: null });
   });
 
-  it('rejects duplicate host names with the field path, and keeps the file as it was', async () => {
-    const store = new InventoryStore(file);
-    await store.replace({ hosts: [{ name: 'a', address: 'a', osFamily: 'lab', driver: 'lab' }] });
+  it('rejects duplicate host names with the field path, and keeps the inventory as it was', async () => {
+    const inventory = new InventoryStore(store);
+    await inventory.replace({ hosts: [lab('a')] });
 
-    const failure = await failureOf(
-      store.replace({
-        hosts: [
-          { name: 'b', address: 'b', osFamily: 'lab', driver: 'lab' },
-          { name: 'b', address: 'b2', osFamily: 'lab', driver: 'lab' },
-        ],
-      }),
-    );
+    const failure = await failureOf(inventory.replace({ hosts: [lab('b'), { ...lab('b'), address: 'b2' }] }));
 
     expect(failure.type).toBe(HostFailureType.inventoryInvalid);
     expect(failure.message).toContain('hosts.1.name: duplicate host name b');
-    expect(JSON.parse(readFileSync(file, 'utf8')).hosts.map((h: { name: string }) => h.name)).toEqual(['a']);
+    expect((await inventory.read()).hosts.map((h) => h.name)).toEqual(['a']);
+  });
+
+  it('replaces only from the version the writer read (If-Match): a stale one is refused and changes nothing', async () => {
+    const inventory = new InventoryStore(store);
+    const { version } = await inventory.replaceVersioned({ hosts: [lab('a')] });
+    await new InventoryStore(store).replace({ hosts: [lab('b')] }, version);
+
+    await expect(inventory.replace({ hosts: [lab('c')] }, version)).rejects.toThrow(StaleVersionError);
+    expect((await inventory.read()).hosts.map((h) => h.name)).toEqual(['b']);
   });
 
   it('get of a host the inventory does not have is a non-retryable HostNotInInventory', async () => {
-    const failure = await failureOf(new InventoryStore(file).get('ghost-1'));
+    const failure = await failureOf(new InventoryStore(store).get('ghost-1'));
 
     expect(failure.type).toBe(HostFailureType.notInInventory);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('ghost-1');
   });
 
-  it('sees a file another writer changed, and refuses one that is not valid', async () => {
-    const store = new InventoryStore(file);
-    writeFileSync(file, JSON.stringify({ hosts: [{ name: 'a', address: 'a', osFamily: 'lab', driver: 'lab' }] }));
-    expect((await store.read()).hosts).toHaveLength(1);
+  it('imports the inventory file of the old layout once, and refuses an invalid one naming the field', async () => {
+    const file = path.join(dir, 'inventory.json');
+    writeFileSync(file, JSON.stringify({ hosts: [lab('a')] }));
+    expect((await new InventoryStore(store, file).read()).hosts.map((h) => h.name)).toEqual(['a']);
+    writeFileSync(file, JSON.stringify({ hosts: [lab('b')] }));
+    expect((await new InventoryStore(store, file).read()).hosts.map((h) => h.name)).toEqual(['a']);
 
-    writeFileSync(
-      file,
-      JSON.stringify({
-        hosts: [
-          { name: 'b', address: 'b', osFamily: 'lab', driver: 'lab' },
-          { name: 'c', address: 'c', osFamily: 'lab', driver: 'lab' },
-        ],
-      }),
-    );
-    expect((await store.read()).hosts.map((h) => h.name)).toEqual(['b', 'c']);
-
-    writeFileSync(file, JSON.stringify({ hosts: [{ name: 'x', address: 'x', osFamily: 'windows', driver: 'lab' }] }));
-    const failure = await failureOf(store.read());
+    const broken = path.join(dir, 'broken.json');
+    writeFileSync(broken, JSON.stringify({ hosts: [{ ...lab('x'), osFamily: 'windows' }] }));
+    const failure = await failureOf(new InventoryStore(store, broken).read());
     expect(failure.type).toBe(HostFailureType.inventoryInvalid);
     expect(failure.message).toContain('hosts.0.osFamily');
   });
 
-  it('answers 10,000 lookups in a 10,000-host inventory from one parse', async () => {
+  it('answers 10,000 lookups in a 10,000-host inventory from one read of the hosts, and re-reads after a change', async () => {
     const hosts = Array.from({ length: 10_000 }, (_, i) => ({
-      name: `host-${i}`,
+      ...lab(`host-${i}`),
       address: `10.0.${i >> 8}.${i & 255}`,
-      osFamily: 'lab' as const,
-      driver: 'lab' as const,
       tags: ['fleet'],
     }));
-    writeFileSync(file, JSON.stringify({ hosts }));
-    const store = new InventoryStore(file);
-    await store.read();
+    await new InventoryStore(store).replace({ hosts });
+    const inventory = new InventoryStore(store);
+    const reads = jest.spyOn(store.inventory, 'read');
 
-    const started = Date.now();
-    for (let i = 0; i < 10_000; i++) await store.get(`host-${i}`);
-    const elapsed = Date.now() - started;
+    for (let i = 0; i < 10_000; i++) await inventory.get(`host-${i}`);
+    expect(reads).toHaveBeenCalledTimes(1);
 
-    // One parse of this file takes ~100 ms, so 10,000 of them would take a quarter of an hour; cached, ~1 s.
-    expect(elapsed).toBeLessThan(30_000);
+    await new InventoryStore(store).replace({ hosts: [lab('only-1')] });
+    await expect(inventory.get('host-1')).rejects.toThrow(/not in the inventory/);
+    expect(reads).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,10 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Host } from '@runbooks/contracts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HostFailureType } from './failures';
 import { LabFleet } from './lab-fleet';
+import { storeIn } from '../test-support/store';
+import type { Store } from '@runbooks/store';
 
 function labHost(name: string): Host {
   return { name, address: name, osFamily: 'lab', tags: [], driver: 'lab' };
@@ -21,6 +23,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 
 describe('LabFleet', () => {
   let root: string;
+  let store: Store;
   let fleet: LabFleet;
   const web = labHost('web-1');
   const patches = [
@@ -30,10 +33,14 @@ describe('LabFleet', () => {
 
   beforeEach(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'lab-fleet-'));
-    fleet = new LabFleet(root);
+    store = storeIn(root);
+    fleet = new LabFleet(root, store);
     await fleet.seed([{ name: 'web-1', packages: { openssl: '3.0.1', curl: '7.88.1', zlib: '1.2.13' } }]);
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  afterEach(async () => {
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('a patch sets the package versions on disk, reports what changed and writes one ledger line', async () => {
     const result = await fleet.patch(web, patches, 'run-1/patch/web-1');
@@ -53,7 +60,7 @@ describe('LabFleet', () => {
     await fleet.patch(web, [{ package: 'openssl', version: '3.0.3' }], 'key-b');
 
     const retried = await fleet.patch(web, patches, 'key-a');
-    const afterRestart = await new LabFleet(root).patch(web, patches, 'key-a');
+    const afterRestart = await new LabFleet(root, storeIn(root)).patch(web, patches, 'key-a');
 
     expect(retried).toEqual(first);
     expect(afterRestart).toEqual(first);
@@ -114,6 +121,60 @@ describe('LabFleet', () => {
 
     expect(failure.type).toBe(HostFailureType.snapshotNotFound);
     expect(failure.nonRetryable).toBe(true);
+  });
+
+  it('imports the ledger file of the layout before the store once: a key applied then is not applied again', async () => {
+    const old = mkdtempSync(path.join(os.tmpdir(), 'lab-fleet-old-'));
+    const entry = { at: '2026-11-01T00:00:00.000Z', host: 'web-1', op: 'patch', key: 'old-key', detail: { changed: [] } };
+    writeFileSync(path.join(old, 'ledger.jsonl'), `${JSON.stringify(entry)}\n{"torn`);
+    const upgraded = new LabFleet(old, store);
+    await upgraded.seed([{ name: 'web-1', packages: { openssl: '3.0.1' } }]);
+
+    expect(await upgraded.patch(web, patches, 'old-key')).toEqual({ changed: [] });
+    expect((await upgraded.readHost('web-1')).packages.openssl).toBe('3.0.1');
+    expect(await upgraded.ledger()).toEqual([entry]);
+    rmSync(old, { recursive: true, force: true });
+  });
+
+  describe('a key whose claimant died (its claim in the store without a result, its lease run out)', () => {
+    const past = () => new Date(Date.now() - 1_000).toISOString();
+
+    it('is not applied again when the host shows it applied: the taker records what the host shows', async () => {
+      const first = await fleet.patch(web, patches, 'key-a');
+      // As if the worker died after changing the host and before recording the result.
+      await store.db.updateTable('host_operations').set({ result: null, applied_at: null, lease_until: past() }).execute();
+      await fleet.setFaults('web-1', { failPatch: true }); // any second application would throw
+
+      const retried = await new LabFleet(root, storeIn(root)).patch(web, patches, 'key-a');
+
+      expect(retried).toEqual(first);
+      const [entry] = await fleet.ledger();
+      expect(entry).toMatchObject({ key: 'key-a', detail: first });
+      expect((await store.operations.find({ scope: 'lab', host: 'web-1', op: 'patch', key: 'key-a' }))?.attempt).toBe(2);
+    });
+
+    it('is applied by the taker when the host does not show it applied', async () => {
+      // As if the worker died after claiming the key and before changing the host.
+      await store.operations.claim({ scope: 'lab', host: 'web-1', op: 'patch', key: 'key-a' }, 'dead-worker', past());
+
+      const result = await fleet.patch(web, patches, 'key-a');
+
+      expect(result.changed).toHaveLength(2);
+      expect((await fleet.readHost('web-1')).packages.openssl).toBe('3.0.2');
+      expect(await fleet.ledger()).toHaveLength(1);
+    });
+
+    it('is waited for while its claimant is alive, and its result is returned without applying', async () => {
+      const id = { scope: 'lab', host: 'web-1', op: 'patch', key: 'key-a' };
+      await store.operations.claim(id, 'live-worker', new Date(Date.now() + 60_000).toISOString());
+
+      const waiting = fleet.patch(web, patches, 'key-a');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await store.operations.record(id, 'live-worker', 1, JSON.stringify({ changed: [] }));
+
+      await expect(waiting).resolves.toEqual({ changed: [] });
+      expect((await fleet.readHost('web-1')).packages.openssl).toBe('3.0.1');
+    });
   });
 
   it('a host never seeded starts empty and healthy, and gets a file on its first change', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createMaintenanceActivities } from './activities';
+import { storeIn } from '../test-support/store';
 import { CalendarStore } from './calendar-store';
 import { MaintenanceFailureType } from './failures';
 
@@ -12,12 +13,12 @@ describe('checkMaintenanceWindow', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'maintenance-'));
-    store = new CalendarStore(path.join(dir, 'calendar.json'));
+    store = new CalendarStore(storeIn(dir));
     await store.putWindow({ name: 'sunday-night', opens: '0 1 * * 0', timezone: 'Europe/Berlin', durationSeconds: 14_400 });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('evaluates the window of the calendar file at the given instant', async () => {
+  it('evaluates the window of the stored calendar at the given instant', async () => {
     const { checkMaintenanceWindow } = createMaintenanceActivities(store);
 
     await expect(checkMaintenanceWindow({ window: 'sunday-night', at: '2026-01-11T02:00:00+01:00' })).resolves.toEqual({
@@ -32,7 +33,8 @@ describe('checkMaintenanceWindow', () => {
     const { checkMaintenanceWindow } = createMaintenanceActivities(store);
     await expect(checkMaintenanceWindow({ at: '2026-01-11T01:00:00Z' })).resolves.toMatchObject({ open: true });
 
-    await new CalendarStore(store.file).putFreeze({
+    // Another process's calendar over the same store: the activities see its write.
+    await new CalendarStore(storeIn(dir)).putFreeze({
       name: 'incident',
       periods: [{ from: '2026-01-11T00:00:00Z', to: '2026-01-11T06:00:00Z', reason: 'INC-7' }],
     });

@@ -6,10 +6,9 @@ import {
   type MaintenanceCalendar,
   type MaintenanceWindow,
 } from '@runbooks/contracts';
-import os from 'node:os';
-import path from 'node:path';
+import type { CalendarKind, Store } from '@runbooks/store';
 import type { z } from 'zod';
-import { CachedJsonFile } from '../files/cached-json-file';
+import { LegacyJsonImport } from '../files/legacy-json-import';
 import { calendarInvalid, type CalendarProblem } from './failures';
 import { cronProblem } from './window-occurrences';
 
@@ -20,84 +19,102 @@ export type ChangeFreezeInput = z.input<typeof changeFreezeSchema>;
 /** A whole calendar as a client sends it. */
 export type MaintenanceCalendarInput = z.input<typeof maintenanceCalendarSchema>;
 
-/** Where the calendar is kept when nothing else is configured: `<tmp>/runbooks-calendar.json`. */
-export function defaultCalendarFile(): string {
-  return path.join(os.tmpdir(), 'runbooks-calendar.json');
+/** A value with the calendar version it was read at or written as (the API's ETag). */
+export interface Versioned<T> {
+  value: T;
+  version: number;
+  /** When the calendar last changed; null when it never was written. */
+  updatedAt: string | null;
 }
 
 /**
- * The maintenance calendar, a JSON file `{ "windows": [...], "freezes": [...] }`, validated on
- * every read and write: the contracts' schemas, plus unique names and cron expressions that
- * cron-parser reads. Reads are cached by file version (CachedJsonFile); writes replace the file
- * atomically, one at a time (a promise chain), each re-reading the file first, so concurrent puts
- * and deletes in one process all land. A missing file is an empty calendar.
- * Invalid content is a non-retryable MaintenanceCalendarInvalid naming each field's path.
+ * The maintenance calendar in the store: one row per window and per freeze, by unique name,
+ * validated on every read and write (the contracts' schemas, readable cron expressions). Each
+ * write moves the calendar to a new version in the same transaction, so concurrent puts and
+ * deletes from any number of processes all land; a write given `expectedVersion` (If-Match)
+ * fails with StaleVersionError when the calendar moved on. Invalid stored content is a
+ * non-retryable MaintenanceCalendarInvalid naming each field's path.
  */
 export class CalendarStore {
-  private readonly json: CachedJsonFile<MaintenanceCalendar>;
-  /** The tail of the chain of writes: each write starts when the one before it has finished. */
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly legacy: LegacyJsonImport<MaintenanceCalendar>;
 
-  constructor(readonly file: string) {
-    this.json = new CachedJsonFile(
-      file,
-      (json) => (json === undefined ? { windows: [], freezes: [] } : parseMaintenanceCalendar(json, `maintenance calendar ${file}`)),
-      (message) => calendarInvalid(`maintenance calendar ${file}`, [{ path: '(root)', message }]),
-    );
+  /** `legacyFile`: today's `calendar.json`, imported into the store once, on first use. */
+  constructor(
+    private readonly store: Store,
+    legacyFile?: string,
+  ) {
+    this.legacy = new LegacyJsonImport(store, legacyFile, {
+      kind: 'maintenance calendar',
+      parse: parseMaintenanceCalendar,
+      notJson: (what, message) => calendarInvalid(what, [{ path: '(root)', message }]),
+      write: async (calendar, trx) => {
+        for (const w of calendar.windows) await store.calendar.put('window', w.name, JSON.stringify(w), undefined, trx);
+        for (const f of calendar.freezes) await store.calendar.put('freeze', f.name, JSON.stringify(f), undefined, trx);
+      },
+    });
   }
 
-  read(): Promise<MaintenanceCalendar> {
-    return this.json.read();
+  async read(): Promise<MaintenanceCalendar> {
+    return (await this.readVersioned()).value;
+  }
+
+  async readVersioned(): Promise<Versioned<MaintenanceCalendar>> {
+    await this.legacy.run();
+    const { windows, freezes, version, updatedAt } = await this.store.calendar.read();
+    const parse = (text: string) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        throw calendarInvalid('the stored maintenance calendar', [
+          { path: '(root)', message: `not valid JSON: ${(error as Error).message}` },
+        ]);
+      }
+    };
+    const calendar = parseMaintenanceCalendar(
+      { windows: windows.map(parse), freezes: freezes.map(parse) },
+      'the stored maintenance calendar',
+    );
+    return { value: calendar, version, updatedAt };
   }
 
   /** Adds the window, or replaces the window of the same name; returns it as stored. */
-  async putWindow(input: MaintenanceWindowInput): Promise<MaintenanceWindow> {
+  async putWindow(input: MaintenanceWindowInput, expectedVersion?: number): Promise<MaintenanceWindow> {
+    return (await this.putWindowVersioned(input, expectedVersion)).value;
+  }
+
+  async putWindowVersioned(input: MaintenanceWindowInput, expectedVersion?: number): Promise<Versioned<MaintenanceWindow>> {
     const window = parseMaintenanceWindow(input);
-    return this.update((calendar) => {
-      const windows = replaceByName(calendar.windows, window);
-      return { calendar: { ...calendar, windows }, result: window };
-    });
+    await this.legacy.run();
+    const version = await this.store.calendar.put('window', window.name, JSON.stringify(window), expectedVersion);
+    return { value: window, ...version };
   }
 
   /** Removes the window of that name; resolves whether there was one. */
-  deleteWindow(name: string): Promise<boolean> {
-    return this.update((calendar) => {
-      const windows = calendar.windows.filter((w) => w.name !== name);
-      const existed = windows.length !== calendar.windows.length;
-      return { calendar: existed ? { ...calendar, windows } : undefined, result: existed };
-    });
+  async deleteWindow(name: string, expectedVersion?: number): Promise<boolean> {
+    return (await this.deleteVersioned('window', name, expectedVersion)).value;
   }
 
   /** Adds the freeze, or replaces the freeze of the same name; returns it as stored. */
-  async putFreeze(input: ChangeFreezeInput): Promise<ChangeFreeze> {
+  async putFreeze(input: ChangeFreezeInput, expectedVersion?: number): Promise<ChangeFreeze> {
+    return (await this.putFreezeVersioned(input, expectedVersion)).value;
+  }
+
+  async putFreezeVersioned(input: ChangeFreezeInput, expectedVersion?: number): Promise<Versioned<ChangeFreeze>> {
     const freeze = parseChangeFreeze(input);
-    return this.update((calendar) => {
-      const freezes = replaceByName(calendar.freezes, freeze);
-      return { calendar: { ...calendar, freezes }, result: freeze };
-    });
+    await this.legacy.run();
+    const version = await this.store.calendar.put('freeze', freeze.name, JSON.stringify(freeze), expectedVersion);
+    return { value: freeze, ...version };
   }
 
   /** Removes the freeze of that name; resolves whether there was one. */
-  deleteFreeze(name: string): Promise<boolean> {
-    return this.update((calendar) => {
-      const freezes = calendar.freezes.filter((f) => f.name !== name);
-      const existed = freezes.length !== calendar.freezes.length;
-      return { calendar: existed ? { ...calendar, freezes } : undefined, result: existed };
-    });
+  async deleteFreeze(name: string, expectedVersion?: number): Promise<boolean> {
+    return (await this.deleteVersioned('freeze', name, expectedVersion)).value;
   }
 
-  /** Read, change and write under the write chain; `calendar: undefined` writes nothing. */
-  private update<T>(change: (calendar: MaintenanceCalendar) => { calendar: MaintenanceCalendar | undefined; result: T }): Promise<T> {
-    const write = this.writes.then(async () => {
-      const { calendar, result } = change(await this.json.read());
-      if (calendar) {
-        const valid = parseMaintenanceCalendar(calendar, 'the new calendar');
-        await this.json.write(valid, valid);
-      }
-      return result;
-    });
-    this.writes = write.catch(() => undefined); // a failed write does not stop the ones after it
-    return write;
+  async deleteVersioned(kind: CalendarKind, name: string, expectedVersion?: number): Promise<Versioned<boolean>> {
+    await this.legacy.run();
+    const { existed, ...version } = await this.store.calendar.remove(kind, name, expectedVersion);
+    return { value: existed, ...version };
   }
 }
 
@@ -148,9 +165,4 @@ function duplicateNames(items: { name: string }[], field: string, kind: string):
     seen.add(item.name);
   });
   return problems;
-}
-
-function replaceByName<T extends { name: string }>(items: T[], item: T): T[] {
-  const index = items.findIndex((i) => i.name === item.name);
-  return index === -1 ? [...items, item] : items.map((existing, i) => (i === index ? item : existing));
 }

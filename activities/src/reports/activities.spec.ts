@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunState } from '@runbooks/contracts';
+import type { Store } from '@runbooks/store';
+import { storeIn } from '../test-support/store';
 import { createReportActivities, reportFileName } from './activities';
 
 /** A minimal run state: enough for the renderer, recognisable in the files. */
@@ -22,13 +24,26 @@ function stateOf(runId: string, status: RunState['status'] = 'succeeded'): RunSt
 
 describe('writeReport', () => {
   let reportsDir: string;
+  let store: Store;
   beforeEach(() => {
     reportsDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'reports-')), 'reports');
+    store = storeIn(path.dirname(reportsDir));
   });
-  afterEach(() => rmSync(path.dirname(reportsDir), { recursive: true, force: true }));
+  afterEach(async () => {
+    await store.close();
+    rmSync(path.dirname(reportsDir), { recursive: true, force: true });
+  });
+
+  it('stores the report in the store, where the API finds it after the run is gone from Temporal', async () => {
+    const { writeReport } = createReportActivities(reportsDir, store);
+
+    await writeReport({ state: stateOf('data-restore-7', 'failed') });
+
+    expect(JSON.parse((await store.reports.get('data-restore-7'))?.body ?? 'null')).toEqual(stateOf('data-restore-7', 'failed'));
+  });
 
   it('writes <runId>.md and <runId>.json and leaves no temporary files', async () => {
-    const { writeReport } = createReportActivities(reportsDir);
+    const { writeReport } = createReportActivities(reportsDir, store);
 
     const result = await writeReport({ state: stateOf('data-restore-42') });
 
@@ -42,7 +57,7 @@ describe('writeReport', () => {
   });
 
   it('replaces the report when written again for the same run', async () => {
-    const { writeReport } = createReportActivities(reportsDir);
+    const { writeReport } = createReportActivities(reportsDir, store);
 
     await writeReport({ state: stateOf('run-1', 'running') });
     const result = await writeReport({ state: stateOf('run-1', 'failed') });
@@ -52,7 +67,7 @@ describe('writeReport', () => {
   });
 
   it('keeps a hostile run id inside reportsDir', async () => {
-    const { writeReport } = createReportActivities(reportsDir);
+    const { writeReport } = createReportActivities(reportsDir, store);
 
     const result = await writeReport({ state: stateOf('../../etc/passwd') });
 

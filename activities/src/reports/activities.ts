@@ -1,7 +1,9 @@
+import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { renderReportMarkdown } from '@runbooks/contracts';
 import { writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
+import { currentActivity } from '../activity-context';
 import type { RunbookActivities } from '../types';
 
 export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
@@ -9,9 +11,14 @@ export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
 /** Long enough for any workflow id we generate, short enough for every filesystem. */
 const MAX_NAME_CHARS = 150;
 
-export function createReportActivities(reportsDir: string): ReportActivities {
+/**
+ * Writes the report at the end of a run: into the store (once: a retried write keeps the first),
+ * where the API serves it after the run is gone from Temporal, and as files on the worker.
+ */
+export function createReportActivities(reportsDir: string, store: Store): ReportActivities {
   return {
     async writeReport({ state }) {
+      await store.reports.put(state.runId, currentActivity()?.info.workflowExecution?.runId ?? '', JSON.stringify(state));
       const base = path.join(reportsDir, reportFileName(state.runId));
       const markdown = renderReportMarkdown(state);
       const markdownPath = `${base}.md`;

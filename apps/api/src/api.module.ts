@@ -1,7 +1,10 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { Store } from '@runbooks/store';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
+import { AuditController } from './audit/audit.controller';
+import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuthGuard } from './auth/auth.guard';
 import { OidcAuthenticator } from './auth/oidc';
 import { PrincipalDirectory } from './auth/principals';
@@ -34,13 +37,25 @@ import { CallerAssertions } from './signing/caller-assertions';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { TemporalService, temporalConnectionProvider } from './temporal/temporal.service';
+import { TokensController } from './admin-tokens/tokens.controller';
 import { API_CONFIG, OPENAPI_DOCUMENT, PAYLOAD_CODEC } from './tokens';
 import type { PayloadCodec } from '@temporalio/common';
+
+/** Closes the store's connections when the application shuts down. */
+@Injectable()
+class StoreShutdown implements OnApplicationShutdown {
+  constructor(private readonly store: Store) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
 
 @Module({})
 export class ApiModule {
   static forRoot(
     config: ApiConfig,
+    store: Store,
     principals: PrincipalDirectory,
     document: OpenApiDocument,
     payloadCodec: PayloadCodec | undefined,
@@ -62,9 +77,13 @@ export class ApiModule {
         MaintenanceController,
         SlackController,
         CodecController,
+        TokensController,
+        AuditController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
+        { provide: Store, useValue: store },
+        StoreShutdown,
         { provide: PrincipalDirectory, useValue: principals },
         { provide: OPENAPI_DOCUMENT, useValue: document },
         { provide: PAYLOAD_CODEC, useValue: payloadCodec ?? null },
@@ -89,6 +108,7 @@ export class ApiModule {
         SlackInteractionsService,
         SecretsService,
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
     };
   }

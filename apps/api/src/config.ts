@@ -1,5 +1,6 @@
 import { codecKeyRefsFromEnv } from '@runbooks/activities';
 import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
+import { storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -12,21 +13,29 @@ export const apiConfigSchema = z.object({
   namespace: z.string().min(1).default('default'),
   /** Runs are started on this queue, and listing is scoped to it. */
   taskQueue: z.string().min(1).default(RUNBOOK_TASK_QUEUE),
+  /**
+   * The store every API and worker replica shares: PostgreSQL (RUNBOOKS_DATABASE_URL) or the
+   * SQLite file `runbooks.sqlite` in the data folder.
+   */
+  store: z
+    .custom<StoreLocation>((v) => typeof v === 'object' && v !== null && 'kind' in v)
+    .default({ kind: 'sqlite', file: path.join(repoRoot, 'data', 'runbooks.sqlite') }),
+  /** Principals and their token hashes, imported into the store at its first start (then managed through /v1/admin/tokens). */
   principalsFile: z
     .string()
     .min(1)
     .default(path.join(repoRoot, 'config', 'principals.demo.json')),
-  /** The host inventory (JSON `{ hosts: [...] }`), read by GET and replaced by PUT /v1/inventory; the worker reads it too. */
+  /** Today's inventory file (JSON `{ hosts: [...] }`), imported into the store once if it exists. */
   inventoryFile: z
     .string()
     .min(1)
     .default(path.join(repoRoot, 'data', 'inventory.json')),
-  /** The maintenance calendar (JSON `{ windows, freezes }`), written by /v1/maintenance; the worker reads it too. */
+  /** Today's maintenance calendar file (JSON `{ windows, freezes }`), imported into the store once if it exists. */
   calendarFile: z
     .string()
     .min(1)
     .default(path.join(repoRoot, 'data', 'calendar.json')),
-  /** Approvals given ahead for scheduled runs (JSON), written by /v1/schedules/:id/pre-approvals; the worker reads it. */
+  /** Today's file of approvals given ahead (JSON), imported into the store once if it exists. */
   preApprovalsFile: z
     .string()
     .min(1)
@@ -79,6 +88,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     temporalAddress: get('TEMPORAL_ADDRESS'),
     namespace: get('TEMPORAL_NAMESPACE'),
     taskQueue: get('RUNBOOKS_TASK_QUEUE'),
+    store: storeLocationFromEnv(env, path.join(repoRoot, 'data')),
     principalsFile: get('RUNBOOKS_PRINCIPALS_FILE'),
     // Like the worker: RUNBOOKS_DATA_DIR moves the default, so both find the same file.
     inventoryFile: get('RUNBOOKS_INVENTORY_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'inventory.json')),

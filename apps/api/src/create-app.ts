@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { ApiModule } from './api.module';
+import { Store } from '@runbooks/store';
 import { PrincipalDirectory } from './auth/principals';
 import { parseApiConfig, type ApiConfigInput } from './config';
 import { ApiExceptionFilter } from './http/errors';
@@ -22,14 +23,24 @@ export const INVENTORY_BODY_LIMIT = '25mb';
 /**
  * The API as a Nest application, initialised but not listening: main.ts listens, tests use
  * supertest on getHttpServer(). The Temporal connection is lazy, so this works before Temporal is up.
+ * The store is opened and migrated first; the app closes it when it closes.
  */
 export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApplication> {
   const config = parseApiConfig(input);
-  const principals = PrincipalDirectory.fromFile(config.principalsFile);
+  // Migrations run here, before the API answers (safe when several replicas start at once).
+  const store = Store.open(config.store);
+  let principals: PrincipalDirectory;
+  try {
+    await store.ready();
+    principals = await PrincipalDirectory.open(store, config.principalsFile);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const document = buildOpenApiDocument(API_ROUTES, version);
   const secrets = new SecretResolver({ ...secretsConfigFromEnv(), catalogFile: config.secretsFile, secretsDir: config.secretsDir });
   const payloadCodec = await loadPayloadCodec(config.codecKeys, secrets);
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, principals, document, payloadCodec), {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, store, principals, document, payloadCodec), {
     logger: config.logLevels,
     abortOnError: false,
   });

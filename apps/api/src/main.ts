@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { describeLocation } from '@runbooks/store';
 import { createApiApp } from './create-app';
 import { loadApiConfig } from './config';
 
@@ -7,7 +8,9 @@ async function main(): Promise<void> {
   const app = await createApiApp(config);
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
-  new Logger('Api').log(`listening on http://${config.host}:${config.port} (API docs at /docs, Temporal at ${config.temporalAddress})`);
+  new Logger('Api').log(
+    `listening on http://${config.host}:${config.port} (API docs at /docs, Temporal at ${config.temporalAddress}, store: ${describeLocation(config.store)})`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import { approvalRoutes } from './approvals/approvals.routes';
+import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { meRoutes } from './console/me.routes';
 import { codecRoutes } from './codec/codec.routes';
@@ -13,6 +14,7 @@ import { runRoutes } from './runs/runs.routes';
 import { preApprovalRoutes } from './pre-approvals/pre-approvals.routes';
 import { scheduleRoutes } from './schedules/schedules.routes';
 import { taskRoutes } from './tasks/tasks.routes';
+import { tokenRoutes } from './admin-tokens/tokens.routes';
 
 /** Every route of the API; the OpenAPI document is generated from this list. */
 export const API_ROUTES: readonly RouteDefinition[] = [
@@ -30,4 +32,6 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(meRoutes),
   ...Object.values(slackRoutes),
   ...Object.values(codecRoutes),
+  ...Object.values(tokenRoutes),
+  ...Object.values(auditRoutes),
 ];

@@ -1,11 +1,14 @@
 import { codecKeyRefsFromEnv, secretsConfigFromEnv, type SecretsConfig } from '@runbooks/activities';
 import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
+import { storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
 import path from 'node:path';
 import { z } from 'zod';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 const workerConfigSchema = z.object({
+  /** The store the API replicas share: PostgreSQL (RUNBOOKS_DATABASE_URL) or the data folder's SQLite file. */
+  store: z.custom<StoreLocation>((v) => typeof v === 'object' && v !== null && 'kind' in v),
   temporalAddress: z.string().min(1),
   namespace: z.string().min(1),
   taskQueue: z.string().min(1),
@@ -32,16 +35,16 @@ const workerConfigSchema = z.object({
    * where a reference replaces the literal.
    */
   assertions: z.object({ keys: z.string().min(1), maxAgeMs: z.number().int().positive() }).optional(),
-  /** Maintenance windows and change freezes (the API's /v1/maintenance endpoints write it). */
+  /** Today's calendar file, imported into the store once if it exists. */
   calendarFile: z.string().min(1),
-  /** Approvals given ahead for scheduled runs (the API writes them). */
+  /** Today's file of approvals given ahead, imported into the store once if it exists. */
   preApprovalsFile: z.string().min(1),
   hosts: z.object({
-    /** The inventory the API's PUT /v1/inventory writes and the host activities read. */
+    /** Today's inventory file, imported into the store once if it exists. */
     inventoryFile: z.string().min(1),
-    /** The lab fleet's state and ledger (the embedded default's simulated hosts). */
+    /** The lab fleet's simulated host disks (its ledger is the store's). */
     labRoot: z.string().min(1),
-    /** The ssh/local drivers' snapshots and applied keys. */
+    /** The ssh driver's pinned host keys (its ledger and snapshot records are the store's). */
     stateDir: z.string().min(1),
   }),
 });
@@ -51,6 +54,7 @@ export type WorkerConfig = z.infer<typeof workerConfigSchema> & { secrets: Secre
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const dataDir = env.RUNBOOKS_DATA_DIR ?? path.join(repoRoot, 'data');
   const settings = workerConfigSchema.parse({
+    store: storeLocationFromEnv(env, path.join(repoRoot, 'data')),
     temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.RUNBOOKS_TASK_QUEUE ?? RUNBOOK_TASK_QUEUE,

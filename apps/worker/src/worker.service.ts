@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection } from '@temporalio/worker';
 import { SecretResolver, createActivities, createNotifier, loadPayloadCodec } from '@runbooks/activities';
+import { Store } from '@runbooks/store';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker, type RunbookWorker } from './create-worker';
@@ -15,11 +16,15 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   private connection?: NativeConnection;
   private worker?: RunbookWorker;
   private running?: Promise<void>;
+  private store?: Store;
 
   constructor(@Inject(WORKER_CONFIG) private readonly config: WorkerConfig) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
+    // Migrations run before the worker polls (safe when several workers start at once).
+    this.store = Store.open(config.store);
+    await this.store.ready();
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
     const payloadCodec = await loadPayloadCodec(config.codecKeys, new SecretResolver(config.secrets));
     if (!payloadCodec) this.logger.warn('RUNBOOKS_CODEC_KEYS is not set: workflow histories are stored unencrypted');
@@ -35,6 +40,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       taskQueue: config.taskQueue,
       workerId: config.workerId,
       activities: createActivities({
+        store: this.store,
         reportsDir: config.reportsDir,
         notifier,
         hosts: config.hosts,
@@ -63,6 +69,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
     await this.connection?.close();
+    await this.store?.close();
   }
 
   /** Resolves when the worker stops for any reason. */

@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { createApiApp, type ApiConfigInput } from '@runbooks/api';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { App } from 'supertest/types';
 import { TEST_CODEC_KEY_REF, TestSecrets } from '../../../activities/src/test-support/secrets';
@@ -69,6 +71,8 @@ export async function startTestApi(overrides: ApiConfigInput = {}): Promise<Test
   const taskQueue = overrides.taskQueue ?? `api-test-${randomUUID()}`;
   const app = await createApiApp({
     temporalAddress: process.env.TEMPORAL_ADDRESS,
+    // A store of its own per API (tests never share one); give `store` to share a lab fleet's.
+    store: { kind: 'sqlite', file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-api-')), 'runbooks.sqlite') },
     principalsFile: demoPrincipalsFile,
     logLevels: ['fatal'],
     secretsFile: overrides.secretsFile ?? testApiSecrets().config.catalogFile,

@@ -2,17 +2,16 @@ import { loadApiConfig } from '@runbooks/api';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Store } from '@runbooks/store';
 import request from 'supertest';
 import { auth, repoRoot, startTestApi, type TestApi } from './app';
 
 let api: TestApi;
 let dir: string;
-let inventoryFile: string;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'api-inventory-'));
-  inventoryFile = path.join(dir, 'data', 'inventory.json');
-  api = await startTestApi({ inventoryFile });
+  api = await startTestApi();
 });
 afterAll(async () => {
   await api?.app.close();
@@ -41,7 +40,7 @@ const names = (body: { hosts: { name: string }[] }) => body.hosts.map((h) => h.n
 const issuePaths = (body: { issues?: { path: string }[] }) => (body.issues ?? []).map((i) => i.path);
 
 describe('PUT /v1/inventory', () => {
-  it('lets an admin replace the inventory; GET then returns it to any principal, as written to the file', async () => {
+  it('lets an admin replace the inventory; GET then returns it to any principal, with the version PUT answered as ETag', async () => {
     const inventory = { hosts: [host('lab-1', { tags: ['lab', 'canary'] }), sshHost('web-1'), host('bare-1', { tags: undefined })] };
     const before = Date.now();
     const res = await put(inventory).expect(200);
@@ -59,9 +58,10 @@ describe('PUT /v1/inventory', () => {
       nextPageToken: null,
       updatedAt: res.body.updatedAt,
     });
-    // Written through the store: the file holds the validated inventory, and no temporary file is left behind.
-    expect(JSON.parse(await fs.readFile(inventoryFile, 'utf8'))).toEqual({ hosts: got.body.hosts });
-    expect(await fs.readdir(path.dirname(inventoryFile))).toEqual(['inventory.json']);
+    expect(got.headers.etag).toMatch(/^"\d+"$/);
+    expect(got.headers.etag).toBe(res.headers.etag);
+    // Written through the store: it holds the validated inventory.
+    expect((await api.app.get(Store).inventory.read()).hosts.map((h) => JSON.parse(h))).toEqual(got.body.hosts);
   });
 
   it('refuses a technician with 403 and leaves the inventory as it was', async () => {
@@ -110,7 +110,7 @@ describe('PUT /v1/inventory', () => {
     const res = await put({ hosts: [{ ...pasted, password: 'hunter2' }] }).expect(400);
     expect(issuePaths(res.body).sort()).toEqual(['hosts.0.password', 'hosts.0.ssh.privateKey']);
     expect(JSON.stringify(res.body)).not.toContain('PASTED-SECRET');
-    const text = await fs.readFile(inventoryFile, 'utf8').catch(() => '');
+    const text = JSON.stringify(await api.app.get(Store).inventory.read());
     expect(text).not.toContain('PASTED-SECRET');
   });
 
@@ -206,7 +206,7 @@ describe('the OpenAPI document', () => {
   });
 });
 
-describe('the inventory file', () => {
+describe('the inventory file of the layout before the store', () => {
   it('is an empty inventory while it does not exist', async () => {
     const other = await startTestApi({ inventoryFile: path.join(dir, 'missing', 'inventory.json') });
     try {
@@ -222,6 +222,26 @@ describe('the inventory file', () => {
     expect(loadApiConfig(env).inventoryFile).toBe('/etc/runbooks/inventory.json');
     expect(loadApiConfig({ RUNBOOKS_DATA_DIR: '/var/lib/runbooks' }).inventoryFile).toBe('/var/lib/runbooks/inventory.json');
     expect(loadApiConfig({}).inventoryFile).toBe(path.join(repoRoot, 'data', 'inventory.json'));
+  });
+
+  it('is imported into the store once: edits to the file afterwards are not read', async () => {
+    const file = path.join(dir, 'legacy', 'inventory.json');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, JSON.stringify({ hosts: [host('old-1')] }));
+    const store = { kind: 'sqlite' as const, file: path.join(dir, 'legacy', 'runbooks.sqlite') };
+    const first = await startTestApi({ inventoryFile: file, store });
+    try {
+      expect(names((await request(first.server).get('/v1/inventory').set(auth('tess')).expect(200)).body)).toEqual(['old-1']);
+    } finally {
+      await first.app.close();
+    }
+    await fs.writeFile(file, JSON.stringify({ hosts: [host('edited-1')] }));
+    const second = await startTestApi({ inventoryFile: file, store });
+    try {
+      expect(names((await request(second.server).get('/v1/inventory').set(auth('tess')).expect(200)).body)).toEqual(['old-1']);
+    } finally {
+      await second.app.close();
+    }
   });
 
   it('answers 500 naming the problem (not a crash) when the file on the server is broken', async () => {

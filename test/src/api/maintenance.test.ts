@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Store } from '@runbooks/store';
 import request from 'supertest';
 import { testClient } from '../harness/worker';
 import { auth, repoRoot, startTestApi, type TestApi } from './app';
@@ -16,13 +17,11 @@ import { auth, repoRoot, startTestApi, type TestApi } from './app';
 let api: TestApi;
 let temporal: { client: Client; connection: Connection };
 let dir: string;
-let calendarFile: string;
 const started: string[] = [];
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'api-maintenance-'));
-  calendarFile = path.join(dir, 'data', 'calendar.json');
-  [api, temporal] = await Promise.all([startTestApi({ calendarFile }), testClient()]);
+  [api, temporal] = await Promise.all([startTestApi(), testClient()]);
 });
 afterAll(async () => {
   await Promise.all(
@@ -80,8 +79,8 @@ describe('maintenance windows', () => {
       ...sundayNight,
       verdict: { open: expect.any(Boolean), reason: expect.any(String) },
     });
-    expect(JSON.parse(await fs.readFile(calendarFile, 'utf8'))).toEqual({
-      windows: [{ name: 'sunday-night', ...sundayNight }],
+    expect(await api.app.get(Store).calendar.read()).toMatchObject({
+      windows: [JSON.stringify({ name: 'sunday-night', ...sundayNight })],
       freezes: [],
     });
 
@@ -265,7 +264,7 @@ describe('schedules of security-patching', () => {
 });
 
 describe('configuration', () => {
-  it('resolves the calendar file like the inventory: RUNBOOKS_CALENDAR_FILE, else $RUNBOOKS_DATA_DIR/calendar.json, else <repo>/data/calendar.json', () => {
+  it('resolves the calendar file to import like the inventory: RUNBOOKS_CALENDAR_FILE, else $RUNBOOKS_DATA_DIR/calendar.json, else <repo>/data/calendar.json', () => {
     expect(
       loadApiConfig({ RUNBOOKS_CALENDAR_FILE: '/etc/runbooks/calendar.json', RUNBOOKS_DATA_DIR: '/var/lib/runbooks' }).calendarFile,
     ).toBe('/etc/runbooks/calendar.json');

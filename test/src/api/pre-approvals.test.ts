@@ -20,12 +20,8 @@ const schedules: string[] = [];
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pre-approvals-api-'));
   lab = await createLabFleet({ dir, canary: 1, production: 2, packages: { openssl: '3.0.11' } });
-  const preApprovalsFile = path.join(dir, 'pre-approvals.json');
-  api = await startTestApi({ inventoryFile: lab.inventoryFile, calendarFile: lab.calendarFile, preApprovalsFile });
-  [worker, temporal] = await Promise.all([
-    startTestWorker({ taskQueue: api.taskQueue, hosts: lab, calendarFile: lab.calendarFile, preApprovalsFile }),
-    testClient(),
-  ]);
+  api = await startTestApi({ store: lab.storeLocation });
+  [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store }), testClient()]);
 });
 
 afterAll(async () => {

@@ -109,7 +109,7 @@ describe('steering a live security-patching rollout over a lab fleet', () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'api-rollout-'));
     lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 1, production: 4, packages: OLD });
     api = await startTestApi();
-    [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue, hosts: lab }), testClient()]);
+    [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store }), testClient()]);
   });
   afterAll(async () => {
     await api?.app.close();

@@ -20,8 +20,8 @@ describe('the software-fix runbook through the API, over a lab fleet', () => {
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'api-software-fix-'));
     lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 1, production: 3, packages: BEFORE });
-    api = await startTestApi({ inventoryFile: lab.inventoryFile });
-    worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab });
+    api = await startTestApi({ store: lab.storeLocation });
+    worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store });
   });
   afterAll(async () => {
     await api?.app.close();

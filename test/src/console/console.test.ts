@@ -226,11 +226,8 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'console-rollout-'));
     lab = await createLabFleet({ dir: path.join(root, 'fleet'), canary: 1, production: 4, packages: OLD });
-    api = await startTestApi({ inventoryFile: lab.inventoryFile, calendarFile: lab.calendarFile });
-    [worker, temporal] = await Promise.all([
-      startTestWorker({ taskQueue: api.taskQueue, hosts: lab, calendarFile: lab.calendarFile }),
-      testClient(),
-    ]);
+    api = await startTestApi({ store: lab.storeLocation });
+    [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store }), testClient()]);
     browser = await openConsoleBrowser(await listen(api.app));
   });
   afterEach(() => {

@@ -12,6 +12,7 @@ import {
 } from '@runbooks/activities';
 import { TEST_CODEC_KEY } from '../../../activities/src/test-support/secrets';
 import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
+import { Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,12 +30,10 @@ export interface TestWorkerOptions {
   taskQueue?: string;
   /** Where notifications go; without it they are appended to a JSONL file in the worker's tmp dir. */
   webhookUrl?: string;
-  /** The inventory and lab fleet the host activities act on. */
-  hosts?: { inventoryFile: string; labRoot: string; stateDir: string };
-  /** The maintenance calendar (windows and change freezes). */
-  calendarFile?: string;
-  /** Approvals given ahead for scheduled runs. */
-  preApprovalsFile?: string;
+  /** The store (inventory, calendar, approvals given ahead, ledger); default: a fresh SQLite store of the worker's own. */
+  store?: Store;
+  /** The lab fleet and ssh driver folders the host activities use. */
+  hosts?: { labRoot: string; stateDir: string };
   /** Verify signed caller assertions with these keys (`kid:base64,...`); without, nothing is verified. */
   assertions?: { keys: string; maxAgeMs: number };
   /** The secret definitions and folder (a TestSecrets' config); without it, no secret is defined. */
@@ -50,12 +49,13 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-worker-'));
   const reportsDir = path.join(tmp, 'reports');
   const notifier = options.webhookUrl ? new WebhookNotifier(options.webhookUrl) : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
+  const ownStore = options.store ? undefined : Store.open({ kind: 'sqlite', file: path.join(tmp, 'runbooks.sqlite') });
+  const store = options.store ?? (ownStore as Store);
   const real = createActivities({
+    store,
     reportsDir,
     notifier,
     hosts: options.hosts,
-    calendarFile: options.calendarFile,
-    preApprovalsFile: options.preApprovalsFile,
     secrets: options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') },
   });
   const activities = { ...real, ...options.overrideActivities?.(real) };
@@ -79,6 +79,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await ownStore?.close();
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -17,7 +17,7 @@ type AuthenticatedRequest = Request & { principal?: Principal };
 
 /**
  * Every route declares its access; a route without a declaration is refused (fail closed).
- * Bearer tokens are looked up by their sha256 in the principal directory.
+ * Bearer tokens are looked up by their sha256 in the store, on every request.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -38,7 +38,7 @@ export class AuthGuard implements CanActivate {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new UnauthorizedException('the Authorization header must be "Bearer <token>"');
     // Service tokens first; a JWT from the single sign-on issuer otherwise (oidc.ts).
-    const principal = this.principals.authenticate(match[1]) ?? (await this.oidc.authenticate(match[1]));
+    const principal = (await this.principals.authenticate(match[1])) ?? (await this.oidc.authenticate(match[1]));
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     request.principal = principal;
 

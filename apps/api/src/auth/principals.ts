@@ -1,6 +1,8 @@
 import { principalSchema, type Principal } from '@runbooks/contracts';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Store } from '@runbooks/store';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 
 const principalEntrySchema = principalSchema.extend({
@@ -30,19 +32,25 @@ const principalsFileSchema = z.union([
   z.object({ demo: z.boolean().optional(), warning: z.string().optional(), principals: principalListSchema }).strict(),
 ]);
 
-interface PrincipalEntry {
-  principal: Principal;
-  tokenSha256: Buffer;
+/** The hex sha256 of a bearer token: all the store keeps of it. */
+export function tokenSha256(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** The people and service accounts the API knows, looked up by the sha256 of their bearer token. */
+/**
+ * The people and service accounts the API knows, in the store, looked up by the sha256 of their
+ * bearer token on every request (no cache: a token revoked through any replica is refused by
+ * every replica at its next request). The principals file is imported once, at the store's
+ * first start; afterwards tokens are created and revoked through /v1/admin/tokens.
+ */
 export class PrincipalDirectory {
   private constructor(
-    private readonly entries: readonly PrincipalEntry[],
+    private readonly store: Store,
     readonly isDemo: boolean,
   ) {}
 
-  static fromFile(file: string): PrincipalDirectory {
+  /** Reads and validates the file, and imports it into the store unless that file was imported before. */
+  static async open(store: Store, file: string): Promise<PrincipalDirectory> {
     let raw: unknown;
     try {
       raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -55,23 +63,22 @@ export class PrincipalDirectory {
     }
     const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.principals;
     const isDemo = !Array.isArray(parsed.data) && parsed.data.demo === true;
-    return new PrincipalDirectory(
-      list.map(({ tokenSha256, ...principal }) => ({ principal, tokenSha256: Buffer.from(tokenSha256, 'hex') })),
-      isDemo,
-    );
+    // Once per store, whatever the file: afterwards principals and tokens change through the admin API only.
+    await store.importOnce('principals', async (trx) => {
+      for (const { tokenSha256: sha, ...principal } of list) {
+        await store.principals.putPrincipal(principal.id, JSON.stringify(principal), trx);
+        await store.principals.addToken(
+          { principalId: principal.id, tokenSha256: sha, label: `imported from ${path.basename(file)}`, createdBy: 'import' },
+          trx,
+        );
+      }
+    });
+    return new PrincipalDirectory(store, isDemo);
   }
 
-  /** Compares in constant time against every entry, so timing tells nothing about which one matched. */
-  authenticate(token: string): Principal | undefined {
-    const digest = createHash('sha256').update(token, 'utf8').digest();
-    let found: Principal | undefined;
-    for (const entry of this.entries) {
-      if (timingSafeEqual(entry.tokenSha256, digest)) found = entry.principal;
-    }
-    return found;
-  }
-
-  get size(): number {
-    return this.entries.length;
+  /** The principal of a live (not revoked) token; looked up by its sha256, an indexed equality. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const body = await this.store.principals.authenticate(tokenSha256(token));
+    return body === undefined ? undefined : principalSchema.parse(JSON.parse(body));
   }
 }

@@ -1,5 +1,7 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Headers, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiRoute, Valid, type BodyOf, type QueryOf } from '../http/route';
+import { expectedVersion, sendVersion } from '../store/versions';
 import { inventoryRoutes, type InventoryPage, type InventoryReplaced } from './inventory.routes';
 import { InventoryService } from './inventory.service';
 
@@ -8,12 +10,23 @@ export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
   @ApiRoute(inventoryRoutes.list)
-  list(@Valid('query') query: QueryOf<typeof inventoryRoutes.list>): Promise<InventoryPage> {
-    return this.inventory.list(query);
+  async list(
+    @Valid('query') query: QueryOf<typeof inventoryRoutes.list>,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<InventoryPage> {
+    const { version, ...page } = await this.inventory.list(query);
+    sendVersion(response, version);
+    return page;
   }
 
   @ApiRoute(inventoryRoutes.replace)
-  replace(@Valid('body') body: BodyOf<typeof inventoryRoutes.replace>): Promise<InventoryReplaced> {
-    return this.inventory.replace(body);
+  async replace(
+    @Valid('body') body: BodyOf<typeof inventoryRoutes.replace>,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<InventoryReplaced> {
+    const { version, ...replaced } = await this.inventory.replace(body, expectedVersion(ifMatch));
+    sendVersion(response, version);
+    return replaced;
   }
 }

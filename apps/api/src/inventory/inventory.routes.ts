@@ -6,6 +6,12 @@ import { defineRoute } from '../http/route';
 /** The largest page of hosts GET /v1/inventory returns. */
 export const MAX_INVENTORY_PAGE = 1000;
 
+/** A `nextPageToken` this API issued (opaque, base64url). */
+export const pageTokenSchema = z
+  .string()
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from a previous page');
+
 export const listInventoryQuerySchema = z
   .object({
     tag: z
@@ -21,11 +27,7 @@ export const listInventoryQuerySchema = z
       .optional()
       .meta({ description: 'Only hosts whose name contains this text (case-insensitive)' }),
     pageSize: z.coerce.number().int().min(1).max(MAX_INVENTORY_PAGE).default(MAX_INVENTORY_PAGE),
-    pageToken: z
-      .string()
-      .max(512)
-      .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from a previous page')
-      .optional(),
+    pageToken: pageTokenSchema.optional(),
   })
   .strict();
 export type ListInventoryQuery = z.output<typeof listInventoryQuerySchema>;
@@ -35,7 +37,7 @@ export const inventoryPageSchema = z.object({
   /** How many hosts match the filters, over all pages. */
   total: z.number().int().nonnegative(),
   nextPageToken: z.string().nullable(),
-  updatedAt: z.string().nullable().meta({ description: 'When the inventory file was last written; null when there is none yet' }),
+  updatedAt: z.string().nullable().meta({ description: 'When the inventory was last written; null when it never was' }),
 });
 export type InventoryPage = z.infer<typeof inventoryPageSchema>;
 
@@ -56,7 +58,8 @@ export const inventoryRoutes = {
     description:
       'The hosts runbooks can target, in inventory order, optionally filtered by tag and name. SSH keys appear only as ' +
       'secret references. Pages hold up to 1000 hosts; a nextPageToken is bound to its filters and to the inventory ' +
-      'version it was issued for (a PUT in between makes it a 409: start again).',
+      'version it was issued for (a PUT in between makes it a 409: start again). The ETag header is the inventory version: ' +
+      'send it back as If-Match on PUT.',
     tag: 'inventory',
     access: 'authenticated',
     query: listInventoryQuerySchema,
@@ -75,7 +78,9 @@ export const inventoryRoutes = {
     description:
       'The whole inventory, validated (issues name each field, e.g. hosts.3.ssh; host names must be unique; SSH keys are ' +
       'secret references such as env:NAME or file:/path, never the key itself) and written atomically: readers see the old ' +
-      'inventory or the new one, never a mix. Runs already past their build-inventory step keep the hosts they resolved.',
+      'inventory or the new one, never a mix. Runs already past their build-inventory step keep the hosts they resolved. ' +
+      'With If-Match (the ETag of GET), the write applies only if nobody changed the inventory since (else 412); ' +
+      'without it, it applies unconditionally. The response carries the new ETag.',
     tag: 'inventory',
     access: { anyRole: ['admin'] },
     body: inventorySchema,
@@ -83,6 +88,7 @@ export const inventoryRoutes = {
     responses: {
       200: { description: 'The inventory was replaced', schema: inventoryReplacedSchema },
       400: error('The inventory is invalid; issues name each field'),
+      412: error('If-Match names a version that is no longer the current one: read the inventory again'),
       413: error('The body is larger than the inventory limit'),
     },
   }),

@@ -1,52 +1,43 @@
-import { ConflictException, Inject, Injectable, InternalServerErrorException } from '@nestjs/common';
+import { ConflictException, Injectable, InternalServerErrorException } from '@nestjs/common';
 import { HostFailureType, InventoryStore } from '@runbooks/activities';
 import { selectHosts, type Host, type Inventory, type RunbookDefinition } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import type { ApiConfig } from '../config';
 import { RequestValidationError } from '../http/errors';
+import { preconditioned } from '../store/versions';
 import { API_CONFIG } from '../tokens';
 import type { InventoryPage, InventoryReplaced, ListInventoryQuery } from './inventory.routes';
+import { Store } from '@runbooks/store';
 
-/** The process's one store of the inventory file (it caches the parsed file by its version). */
+/** The process's inventory over the shared store (it keeps the parsed inventory per version). */
 export const inventoryStoreProvider = {
   provide: InventoryStore,
-  inject: [API_CONFIG],
-  useFactory: (config: ApiConfig): InventoryStore => new InventoryStore(config.inventoryFile),
+  inject: [Store, API_CONFIG],
+  useFactory: (store: Store, config: ApiConfig): InventoryStore => new InventoryStore(store, config.inventoryFile),
 };
 
-interface FileVersion {
-  /** Changes whenever the file is replaced; '' when there is no file. */
-  tag: string;
-  updatedAt: string | null;
-}
-
-/** Reads and replaces the host inventory file through InventoryStore. */
+/** Reads and replaces the host inventory through InventoryStore; its version is the ETag. */
 @Injectable()
 export class InventoryService {
-  /** PUTs of this process one after the other, so the updatedAt a PUT answers is the version it wrote. */
-  private writes: Promise<unknown> = Promise.resolve();
+  constructor(private readonly store: InventoryStore) {}
 
-  constructor(
-    private readonly store: InventoryStore,
-    @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {}
-
-  async list(query: ListInventoryQuery): Promise<InventoryPage> {
-    // The version is taken before the read: if a PUT lands in between, the token names the older
-    // version and the next page is a 409, never a page of another inventory.
-    const version = await this.version();
-    const hosts = filterHosts((await this.read()).hosts, query);
+  /** One page, and the inventory version it was read from. */
+  async list(query: ListInventoryQuery): Promise<InventoryPage & { version: number }> {
+    // The version comes with the hosts it describes: a token names that version, and a PUT since makes the next page a 409.
+    const { inventory, version, updatedAt } = await this.read();
+    const hosts = filterHosts(inventory.hosts, query);
     const filters = filtersTag(query);
-    const offset = query.pageToken === undefined ? 0 : openPageToken(query.pageToken, filters, version.tag, hosts.length);
+    const tag = String(version);
+    const offset = query.pageToken === undefined ? 0 : openPageToken(query.pageToken, filters, tag, hosts.length);
     const page = hosts.slice(offset, offset + query.pageSize);
     const end = offset + page.length;
     return {
       hosts: page,
       total: hosts.length,
-      nextPageToken: end < hosts.length ? sealPageToken(end, filters, version.tag) : null,
-      updatedAt: version.updatedAt,
+      nextPageToken: end < hosts.length ? sealPageToken(end, filters, tag) : null,
+      updatedAt,
+      version,
     };
   }
 
@@ -65,20 +56,18 @@ export class InventoryService {
     if (issues.length > 0) throw new RequestValidationError('request body', issues);
   }
 
-  /** Validated by the route already; the store validates again and writes the file atomically. */
-  replace(inventory: Inventory): Promise<InventoryReplaced> {
-    const write = this.writes.then(async () => {
-      const written = await this.store.replace(inventory);
-      const version = await this.version();
-      return { hosts: written.hosts.length, updatedAt: version.updatedAt ?? new Date().toISOString() };
-    });
-    this.writes = write.catch(() => undefined);
-    return write;
+  /**
+   * Validated by the route already; the store validates again and replaces every host in one
+   * transaction. With `expectedVersion` (If-Match) a 412 when the inventory changed since.
+   */
+  async replace(inventory: Inventory, expectedVersion?: number): Promise<InventoryReplaced & { version: number }> {
+    const written = await preconditioned('inventory', () => this.store.replaceVersioned(inventory, expectedVersion));
+    return { hosts: written.inventory.hosts.length, updatedAt: written.updatedAt, version: written.version };
   }
 
-  private async read(): Promise<Inventory> {
+  private async read(): Promise<{ inventory: Inventory; version: number; updatedAt: string | null }> {
     try {
-      return await this.store.read();
+      return await this.store.readVersioned();
     } catch (error) {
       if (error instanceof ApplicationFailure && error.type === HostFailureType.inventoryInvalid) {
         // The file on the server is broken (edited by hand?): a server problem, logged with its path.
@@ -89,16 +78,6 @@ export class InventoryService {
           { cause: error },
         );
       }
-      throw error;
-    }
-  }
-
-  private async version(): Promise<FileVersion> {
-    try {
-      const s = await stat(this.config.inventoryFile);
-      return { tag: `${s.mtimeMs}:${s.size}:${s.ino}`, updatedAt: s.mtime.toISOString() };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { tag: '', updatedAt: null };
       throw error;
     }
   }

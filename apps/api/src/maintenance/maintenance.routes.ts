@@ -42,7 +42,12 @@ export const calendarQuerySchema = z
 
 const error = (description: string) => ({ description, schema: errorBodySchema });
 const writer = { anyRole: ['scheduler'] } as const satisfies RouteDefinition['access'];
-const unreadable = error('The calendar file on the server is invalid (edited by hand?)');
+const unreadable = error('The calendar stored on the server is invalid');
+const stale = error('If-Match names a calendar version that is no longer the current one: read the calendar again');
+/** Said of every write: optimistic concurrency on the calendar version. */
+const ifMatchNote =
+  ' With If-Match (the ETag of GET /v1/maintenance: the calendar version), the write applies only if the calendar has not ' +
+  'changed since (else 412); without it, it applies unconditionally. The response carries the new ETag.';
 
 export const maintenanceRoutes = {
   get: defineRoute({
@@ -66,7 +71,8 @@ export const maintenanceRoutes = {
     summary: 'Create or replace a maintenance window',
     description:
       'Opens at every occurrence of `opens` (cron, 5 fields, or 6 with seconds first) in `timezone`, for `durationSeconds`. ' +
-      'Running rollouts re-read the calendar, so a change applies to them too.',
+      'Running rollouts re-read the calendar, so a change applies to them too.' +
+      ifMatchNote,
     tag: 'maintenance',
     access: writer,
     params: calendarNameParamsSchema,
@@ -75,6 +81,7 @@ export const maintenanceRoutes = {
     responses: {
       200: { description: 'The window as stored, with its verdict now', schema: windowViewSchema },
       400: error('The window is invalid; issues name each field'),
+      412: stale,
       500: unreadable,
     },
   }),
@@ -83,19 +90,19 @@ export const maintenanceRoutes = {
     method: 'delete',
     path: '/v1/maintenance/windows/:name',
     summary: 'Delete a maintenance window',
-    description: 'Runs that name it can no longer check it: they hold, and say so, until it exists again.',
+    description: 'Runs that name it can no longer check it: they hold, and say so, until it exists again.' + ifMatchNote,
     tag: 'maintenance',
     access: writer,
     params: calendarNameParamsSchema,
     status: 204,
-    responses: { 204: { description: 'Deleted' }, 404: error('No such window'), 500: unreadable },
+    responses: { 204: { description: 'Deleted' }, 404: error('No such window'), 412: stale, 500: unreadable },
   }),
   putFreeze: defineRoute({
     operationId: 'putChangeFreeze',
     method: 'put',
     path: '/v1/maintenance/freezes/:name',
     summary: 'Create or replace a change freeze',
-    description: 'Named periods during which no change may be made; a rollout already running pauses between hosts.',
+    description: 'Named periods during which no change may be made; a rollout already running pauses between hosts.' + ifMatchNote,
     tag: 'maintenance',
     access: writer,
     params: calendarNameParamsSchema,
@@ -104,6 +111,7 @@ export const maintenanceRoutes = {
     responses: {
       200: { description: 'The freeze as stored', schema: changeFreezeSchema },
       400: error('The freeze is invalid; issues name each field'),
+      412: stale,
       500: unreadable,
     },
   }),
@@ -112,10 +120,11 @@ export const maintenanceRoutes = {
     method: 'delete',
     path: '/v1/maintenance/freezes/:name',
     summary: 'Delete a change freeze',
+    description: 'Rollouts waiting only for this freeze go on.' + ifMatchNote,
     tag: 'maintenance',
     access: writer,
     params: calendarNameParamsSchema,
     status: 204,
-    responses: { 204: { description: 'Deleted' }, 404: error('No such freeze'), 500: unreadable },
+    responses: { 204: { description: 'Deleted' }, 404: error('No such freeze'), 412: stale, 500: unreadable },
   }),
 };

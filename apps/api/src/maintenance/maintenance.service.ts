@@ -10,17 +10,25 @@ import {
 import { type ChangeFreeze, type MaintenanceCalendar, type RunbookDefinition, type WindowVerdict } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
+import { Store } from '@runbooks/store';
 import type { ApiConfig } from '../config';
 import { RequestValidationError } from '../http/errors';
+import { preconditioned } from '../store/versions';
 import { API_CONFIG } from '../tokens';
 import type { CalendarView, WindowView, putFreezeBodySchema, putWindowBodySchema } from './maintenance.routes';
 
-/** The process's one store of the calendar file (writes one at a time, reads cached by file version). */
+/** The calendar over the shared store (the worker reads the same rows). */
 export const calendarStoreProvider = {
   provide: CalendarStore,
-  inject: [API_CONFIG],
-  useFactory: (config: ApiConfig): CalendarStore => new CalendarStore(config.calendarFile),
+  inject: [Store, API_CONFIG],
+  useFactory: (store: Store, config: ApiConfig): CalendarStore => new CalendarStore(store, config.calendarFile),
 };
+
+/** A result and the calendar version (ETag) it was read at or wrote. */
+export interface AtVersion<T> {
+  value: T;
+  version: number;
+}
 
 /** What a launch answers when its run will wait for the window (or a freeze) before changing anything. */
 export interface WaitsForWindow {
@@ -28,41 +36,51 @@ export interface WaitsForWindow {
   until?: string;
 }
 
-/** The maintenance calendar file, read and written through CalendarStore (the worker reads the same file). */
+/**
+ * The maintenance calendar in the store, through CalendarStore (the worker reads the same rows).
+ * Its version is the ETag; writes given `expectedVersion` (If-Match) answer 412 when it moved on.
+ */
 @Injectable()
 export class MaintenanceService {
   constructor(private readonly store: CalendarStore) {}
 
-  async calendar(at: Date = new Date()): Promise<CalendarView> {
-    const calendar = await this.read();
+  async calendar(at: Date = new Date()): Promise<AtVersion<CalendarView>> {
+    const { value: calendar, version } = await this.read();
     return {
-      evaluatedAt: at.toISOString(),
-      verdict: verdictOf(calendar, undefined, at),
-      windows: calendar.windows.map((w) => ({ ...w, verdict: verdictOf(calendar, w.name, at) })),
-      freezes: calendar.freezes,
+      version,
+      value: {
+        evaluatedAt: at.toISOString(),
+        verdict: verdictOf(calendar, undefined, at),
+        windows: calendar.windows.map((w) => ({ ...w, verdict: verdictOf(calendar, w.name, at) })),
+        freezes: calendar.freezes,
+      },
     };
   }
 
-  async putWindow(name: string, body: z.output<typeof putWindowBodySchema>): Promise<WindowView> {
+  async putWindow(name: string, body: z.output<typeof putWindowBodySchema>, expectedVersion?: number): Promise<AtVersion<WindowView>> {
     assertSameName(name, body.name);
     const parsed = validated(() => parseMaintenanceWindow({ ...body, name }));
-    const window = await this.write(() => this.store.putWindow(parsed));
+    const { value: window, version } = await this.write(() => this.store.putWindowVersioned(parsed, expectedVersion));
     const at = new Date();
-    return { ...window, verdict: verdictOf(await this.read(), window.name, at) };
+    return { version, value: { ...window, verdict: verdictOf((await this.read()).value, window.name, at) } };
   }
 
-  async deleteWindow(name: string): Promise<void> {
-    if (!(await this.write(() => this.store.deleteWindow(name)))) throw new NotFoundException(`no maintenance window named ${name}`);
+  async deleteWindow(name: string, expectedVersion?: number): Promise<number> {
+    const { value: existed, version } = await this.write(() => this.store.deleteVersioned('window', name, expectedVersion));
+    if (!existed) throw new NotFoundException(`no maintenance window named ${name}`);
+    return version;
   }
 
-  async putFreeze(name: string, body: z.output<typeof putFreezeBodySchema>): Promise<ChangeFreeze> {
+  async putFreeze(name: string, body: z.output<typeof putFreezeBodySchema>, expectedVersion?: number): Promise<AtVersion<ChangeFreeze>> {
     assertSameName(name, body.name);
     const parsed = validated(() => parseChangeFreeze({ ...body, name }));
-    return this.write(() => this.store.putFreeze(parsed));
+    return this.write(() => this.store.putFreezeVersioned(parsed, expectedVersion));
   }
 
-  async deleteFreeze(name: string): Promise<void> {
-    if (!(await this.write(() => this.store.deleteFreeze(name)))) throw new NotFoundException(`no change freeze named ${name}`);
+  async deleteFreeze(name: string, expectedVersion?: number): Promise<number> {
+    const { value: existed, version } = await this.write(() => this.store.deleteVersioned('freeze', name, expectedVersion));
+    if (!existed) throw new NotFoundException(`no change freeze named ${name}`);
+    return version;
   }
 
   /**
@@ -111,18 +129,18 @@ export class MaintenanceService {
     return { reason: verdict.reason, ...(verdict.until ? { until: verdict.until } : {}) };
   }
 
-  private async read(): Promise<MaintenanceCalendar> {
+  private async read(): Promise<AtVersion<MaintenanceCalendar>> {
     try {
-      return await this.store.read();
+      return await this.store.readVersioned();
     } catch (error) {
       throw unreadable(error);
     }
   }
 
-  /** A store write: the calendar file could not be read or written. */
+  /** A store write: a stale If-Match is a 412; an invalid stored calendar a 500. */
   private async write<T>(write: () => Promise<T>): Promise<T> {
     try {
-      return await write();
+      return await preconditioned('maintenance calendar', write);
     } catch (error) {
       throw unreadable(error);
     }
@@ -170,7 +188,7 @@ function isFailure(error: unknown, type: string): error is ApplicationFailure {
 
 function unreadable(error: unknown): unknown {
   if (!isFailure(error, MaintenanceFailureType.calendarInvalid)) return error;
-  return new InternalServerErrorException(`the stored maintenance calendar is invalid: ${error.message}; fix or remove the file`, {
+  return new InternalServerErrorException(`the stored maintenance calendar is invalid: ${error.message}`, {
     cause: error,
   });
 }

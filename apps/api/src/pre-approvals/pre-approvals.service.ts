@@ -1,6 +1,7 @@
 import { ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { PreApprovalStore } from '@runbooks/activities';
 import type { PreApproval, Principal } from '@runbooks/contracts';
+import { Store } from '@runbooks/store';
 import type { z } from 'zod';
 import type { ApiConfig } from '../config';
 import { RequestValidationError } from '../http/errors';
@@ -8,11 +9,11 @@ import { SchedulesService } from '../schedules/schedules.service';
 import { API_CONFIG } from '../tokens';
 import type { createPreApprovalBodySchema } from './pre-approvals.routes';
 
-/** The process's one store of approvals given ahead (the worker claims them from the same file). */
+/** Approvals given ahead over the shared store (the worker claims them there). */
 export const preApprovalStoreProvider = {
   provide: PreApprovalStore,
-  inject: [API_CONFIG],
-  useFactory: (config: ApiConfig): PreApprovalStore => new PreApprovalStore(config.preApprovalsFile),
+  inject: [Store, API_CONFIG],
+  useFactory: (store: Store, config: ApiConfig): PreApprovalStore => new PreApprovalStore(store, config.preApprovalsFile),
 };
 
 @Injectable()

@@ -192,7 +192,9 @@ export const runRoutes = {
     method: 'get',
     path: '/v1/runs/:id/report',
     summary: 'Report on a run',
-    description: 'Markdown by default (Accept: text/markdown, text/plain or */*); JSON with Accept: application/json.',
+    description:
+      'Markdown by default (Accept: text/markdown, text/plain or */*); JSON with Accept: application/json. ' +
+      'From the run while Temporal keeps it; afterwards, the report the run stored when it ended.',
     tag: 'runs',
     access: 'authenticated',
     params: runParamsSchema,

@@ -6,6 +6,7 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { Store } from '@runbooks/store';
 import {
   AwaitingApprovalAttr,
   RUN_MEMO,
@@ -51,6 +52,7 @@ export interface LaunchOutcome {
 @Injectable()
 export class RunsService {
   constructor(
+    private readonly store: Store,
     private readonly temporal: TemporalService,
     private readonly admission: RunAdmission,
     private readonly assertions: CallerAssertions,
@@ -111,9 +113,19 @@ export class RunsService {
     return { ...state, temporalStatus: description.status.name, inputSha256: typeof inputSha256 === 'string' ? inputSha256 : null };
   }
 
-  /** The run state alone, as the report shows it. */
+  /**
+   * The run state alone, as the report shows it: from the run while Temporal has it, else the
+   * report the run wrote into the store at its end (kept past the namespace's retention).
+   */
   async state(runId: string): Promise<RunState> {
-    return (await this.read(runId)).state;
+    try {
+      return (await this.read(runId)).state;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const stored = await this.store.reports.get(runId);
+      if (!stored) throw error;
+      return JSON.parse(stored.body) as RunState;
+    }
   }
 
   private async read(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription }> {

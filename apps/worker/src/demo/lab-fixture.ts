@@ -1,11 +1,14 @@
 import { InventoryStore, LabFleet } from '@runbooks/activities';
 import type { Host } from '@runbooks/contracts';
+import { Store, type StoreLocation } from '@runbooks/store';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
 export interface LabFleetSpec {
-  /** Where the inventory file and the lab hosts' state go. */
+  /** Where the lab hosts' state goes (and the SQLite store, unless `store` is given). */
   dir: string;
+  /** The store that gets the inventory and keeps the fleet's ledger; default: `<dir>/runbooks.sqlite`. */
+  store?: StoreLocation;
   canary: number;
   production: number;
   /** Installed package versions every host starts with. */
@@ -17,9 +20,10 @@ export interface LabFleetSpec {
 }
 
 export interface LabFleetFixture {
-  inventoryFile: string;
-  /** The maintenance calendar (windows and freezes) the worker and the API read. */
-  calendarFile: string;
+  /** Where the store is: give it to the API and the workers that act on this fleet. */
+  storeLocation: StoreLocation;
+  /** The fixture's own connection to it (close it when done). */
+  store: Store;
   labRoot: string;
   stateDir: string;
   fleet: LabFleet;
@@ -38,14 +42,15 @@ export async function createLabFleet(spec: LabFleetSpec): Promise<LabFleetFixtur
   const production = Array.from({ length: spec.production }, (_, i) => name('prod', i));
   const hosts: Host[] = [...canary.map((n) => labHost(n, ['lab', 'canary'])), ...production.map((n) => labHost(n, ['lab', 'prod']))];
   await fs.mkdir(spec.dir, { recursive: true });
-  const inventoryFile = path.join(spec.dir, 'inventory.json');
+  const storeLocation = spec.store ?? { kind: 'sqlite', file: path.join(spec.dir, 'runbooks.sqlite') };
+  const store = Store.open(storeLocation);
   const labRoot = path.join(spec.dir, 'lab');
   const stateDir = path.join(spec.dir, 'host-state');
-  await new InventoryStore(inventoryFile).replace({ hosts });
-  const fleet = new LabFleet(labRoot);
+  await new InventoryStore(store).replace({ hosts });
+  const fleet = new LabFleet(labRoot, store);
   const faults = spec.slowPatchMs ? { slowPatchMs: spec.slowPatchMs } : undefined;
   await fleet.seed(hosts.map((h) => ({ name: h.name, packages: spec.packages, faults })));
-  return { inventoryFile, calendarFile: path.join(spec.dir, 'calendar.json'), labRoot, stateDir, fleet, canary, production };
+  return { storeLocation, store, labRoot, stateDir, fleet, canary, production };
 }
 
 function labHost(name: string, tags: string[]): Host {

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CalendarStore } from '@runbooks/activities';
 import type { SecretCatalogContent } from '@runbooks/contracts';
+import { storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
 
@@ -11,7 +12,7 @@ import { ResticFixture, writeTree } from './restic-fixture';
  * a "damaged" live copy to restore over, and a ready-made launch request, so a new user can
  * run a restore in their first minute. Idempotent: an existing demo is left as it is.
  */
-export async function seedDemo(dataDir: string): Promise<{ requestFile: string; created: boolean }> {
+export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{ requestFile: string; created: boolean }> {
   const demo = path.join(dataDir, 'demo');
   const requestFile = path.join(demo, 'restore-request.json');
   if (await exists(requestFile)) return { requestFile, created: false };
@@ -48,7 +49,7 @@ export async function seedDemo(dataDir: string): Promise<{ requestFile: string; 
       approval: { timeoutSeconds: 3600, escalationContact: '2nd-line on-call' },
     },
   };
-  await seedDemoFleet(dataDir);
+  await seedDemoFleet(dataDir, store);
   // Written last: its presence means the whole demo is in place.
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
   return { requestFile, created: true };
@@ -81,13 +82,19 @@ async function seedDemoSecret(dataDir: string, repository: string, password: str
 }
 
 /**
- * The demo lab fleet: 2 canary and 40 production hosts (simulated, with real state and a ledger
- * under data/lab), in data/inventory.json; three production hosts are rigged to fail their health
+ * The demo lab fleet: 2 canary and 40 production hosts (simulated, with real state under data/lab
+ * and their ledger in the store), in the store's inventory; three production hosts are rigged to fail their health
  * check after patching, so a new user sees rollbacks and the rollout stopped at its failure threshold.
  * A ready request is in data/demo/patch-request.json.
  */
-async function seedDemoFleet(dataDir: string): Promise<void> {
-  const lab = await createLabFleet({ dir: dataDir, canary: 2, production: 40, packages: { openssl: '3.0.11', 'linux-image': '6.1.0-25' } });
+async function seedDemoFleet(dataDir: string, storeLocation: StoreLocation): Promise<void> {
+  const lab = await createLabFleet({
+    dir: dataDir,
+    store: storeLocation,
+    canary: 2,
+    production: 40,
+    packages: { openssl: '3.0.11', 'linux-image': '6.1.0-25' },
+  });
   // Three wave-3 hosts fail their health check: each is rolled back, the third passes the threshold.
   for (const host of lab.production.slice(17, 20)) await lab.fleet.setFaults(host, { failHealth: true });
   const request = {
@@ -109,7 +116,7 @@ async function seedDemoFleet(dataDir: string): Promise<void> {
   await fs.writeFile(path.join(dataDir, 'demo', 'patch-request.json'), `${JSON.stringify(request, null, 2)}\n`);
 
   // The agreed window, and one short enough to watch a run wait for it and use it in a demo.
-  const calendar = new CalendarStore(path.join(dataDir, 'calendar.json'));
+  const calendar = new CalendarStore(lab.store);
   await calendar.putWindow({
     name: 'sunday-night',
     opens: '0 1 * * 0',
@@ -124,6 +131,7 @@ async function seedDemoFleet(dataDir: string): Promise<void> {
     durationSeconds: 60,
     description: 'Demo only: open the first minute of every 3 minutes',
   });
+  await lab.store.close();
 }
 
 /**
@@ -164,7 +172,7 @@ async function exists(file: string): Promise<boolean> {
 
 if (require.main === module) {
   const dataDir = process.argv[2] ?? path.resolve(__dirname, '..', '..', '..', '..', 'data');
-  seedDemo(dataDir)
+  seedDemo(dataDir, storeLocationFromEnv(process.env, dataDir))
     .then(async ({ requestFile, created }) => {
       console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`);
       await ensureDemoCodecKey(dataDir);

@@ -1,0 +1,3 @@
+export * from './location';
+export * from './repositories';
+export { Store, type StoreDb, type StoreTransaction } from './store';

@@ -1,0 +1,118 @@
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * The store's migrations, in code (no files to ship next to dist/). The same migrations run on
+ * SQLite and PostgreSQL: only portable column types (text, integer) and portable constraints.
+ * Add a migration with the next number; never edit one that was released.
+ */
+const migrations: Record<string, Migration> = {
+  '0001-shared-state': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('versions')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text')
+        .execute();
+      await db
+        .insertInto('versions')
+        .values([
+          { name: 'inventory', version: 0, updated_at: null },
+          { name: 'calendar', version: 0, updated_at: null },
+        ])
+        .execute();
+      await db.schema
+        .createTable('inventory_hosts')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      for (const table of ['maintenance_windows', 'change_freezes']) {
+        await db.schema
+          .createTable(table)
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+      }
+      await db.schema
+        .createTable('pre_approvals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('schedule_id', 'text', (c) => c.notNull())
+        .addColumn('gate_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('consumed_by', 'text')
+        .addColumn('voided_because', 'text')
+        .execute();
+      await db.schema.createIndex('pre_approvals_by_schedule').on('pre_approvals').columns(['schedule_id', 'gate_id']).execute();
+      await db.schema
+        .createTable('host_operations')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('op', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('claimed_at', 'text', (c) => c.notNull())
+        .addColumn('lease_until', 'text', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('applied_at', 'text')
+        .addPrimaryKeyConstraint('host_operations_key', ['scope', 'host', 'op', 'key'])
+        .execute();
+      await db.schema
+        .createTable('host_snapshots')
+        .addColumn('snapshot_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('taken_at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('host_snapshots_key', ['scope', 'snapshot_id'])
+        .execute();
+      await db.schema
+        .createTable('run_reports')
+        .addColumn('workflow_id', 'text', (c) => c.primaryKey())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('principals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoked_by', 'text')
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_by_time').on('audit_log').columns(['at', 'id']).execute();
+      await db.schema
+        .createTable('imports')
+        .addColumn('source', 'text', (c) => c.primaryKey())
+        .addColumn('imported_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+export const storeMigrations: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,585 @@
+import { randomUUID } from 'node:crypto';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import type { StoreTables } from './schema';
+
+type Db = Kysely<StoreTables>;
+type Trx = Transaction<StoreTables>;
+type Ready = () => Promise<void>;
+/** Rows inserted at once: far below either database's limit of bound parameters. */
+const INSERT_CHUNK = 500;
+
+/** A versioned document's version (its ETag) and when it last changed (null: never written). */
+export interface DocumentVersion {
+  version: number;
+  updatedAt: string | null;
+}
+
+/** A write carried a version (If-Match) that is no longer the current one. */
+export class StaleVersionError extends Error {
+  constructor(
+    readonly document: string,
+    readonly expected: number,
+    readonly current: number,
+  ) {
+    super(`the ${document} is at version ${current}, not ${expected}: read it again and retry`);
+    this.name = 'StaleVersionError';
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function count(result: { numInsertedOrUpdatedRows?: bigint; numUpdatedRows?: bigint; numDeletedRows?: bigint }): number {
+  return Number(result.numInsertedOrUpdatedRows ?? result.numUpdatedRows ?? result.numDeletedRows ?? 0);
+}
+
+async function versionOf(db: Db | Trx, name: string): Promise<DocumentVersion> {
+  const row = await db.selectFrom('versions').select(['version', 'updated_at']).where('name', '=', name).executeTakeFirstOrThrow();
+  return { version: Number(row.version), updatedAt: row.updated_at };
+}
+
+/**
+ * Moves the document to its next version, only from `expected` when given. It is the first
+ * statement of every write transaction: on SQLite that takes the write lock before any read
+ * (so no transaction has to upgrade a read snapshot), on PostgreSQL it locks the version row, so
+ * writes of one document are serialized in every backend.
+ */
+async function bump(trx: Trx, name: string, expected: number | undefined): Promise<DocumentVersion> {
+  let update = trx
+    .updateTable('versions')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now() }))
+    .where('name', '=', name);
+  if (expected !== undefined) update = update.where('version', '=', expected);
+  const row = await update.returning(['version', 'updated_at']).executeTakeFirst();
+  if (!row) throw new StaleVersionError(name, expected ?? -1, (await versionOf(trx, name)).version);
+  return { version: Number(row.version), updatedAt: row.updated_at };
+}
+
+/** Reads `read` between two reads of the version, again until both agree: a consistent snapshot in any isolation level. */
+async function consistent<T>(db: Db, name: string, read: () => Promise<T>): Promise<DocumentVersion & { value: T }> {
+  for (;;) {
+    const before = await versionOf(db, name);
+    const value = await read();
+    const after = await versionOf(db, name);
+    if (before.version === after.version) return { ...after, value };
+  }
+}
+
+/** The host inventory: one row per host (JSON), in inventory order, versioned as a whole. */
+export class InventoryRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  async version(): Promise<DocumentVersion> {
+    await this.ready();
+    return versionOf(this.db, 'inventory');
+  }
+
+  async read(): Promise<DocumentVersion & { hosts: string[] }> {
+    await this.ready();
+    const { value, ...version } = await consistent(this.db, 'inventory', () =>
+      this.db.selectFrom('inventory_hosts').select('body').orderBy('position').execute(),
+    );
+    return { ...version, hosts: value.map((r) => r.body) };
+  }
+
+  async get(name: string): Promise<string | undefined> {
+    await this.ready();
+    const row = await this.db.selectFrom('inventory_hosts').select('body').where('name', '=', name).executeTakeFirst();
+    return row?.body;
+  }
+
+  /** Replaces every host; with `expected`, only if the inventory is still at that version. */
+  async replace(hosts: readonly { name: string; body: string }[], expected?: number, trx?: Trx): Promise<DocumentVersion> {
+    await this.ready();
+    const write = async (t: Trx) => {
+      const version = await bump(t, 'inventory', expected);
+      await t.deleteFrom('inventory_hosts').execute();
+      for (let i = 0; i < hosts.length; i += INSERT_CHUNK) {
+        const rows = hosts.slice(i, i + INSERT_CHUNK).map((h, j) => ({ name: h.name, position: i + j, body: h.body }));
+        await t.insertInto('inventory_hosts').values(rows).execute();
+      }
+      return version;
+    };
+    return trx ? write(trx) : this.db.transaction().execute(write);
+  }
+}
+
+export type CalendarKind = 'window' | 'freeze';
+const CALENDAR_TABLES = { window: 'maintenance_windows', freeze: 'change_freezes' } as const;
+
+/** Maintenance windows and change freezes, one row each (JSON) by unique name, versioned as one calendar. */
+export class CalendarRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  async read(): Promise<DocumentVersion & { windows: string[]; freezes: string[] }> {
+    await this.ready();
+    const { value, ...version } = await consistent(this.db, 'calendar', async () => {
+      const list = (kind: CalendarKind) =>
+        this.db.selectFrom(CALENDAR_TABLES[kind]).select('body').orderBy('created_at').orderBy('name').execute();
+      return { windows: await list('window'), freezes: await list('freeze') };
+    });
+    return { ...version, windows: value.windows.map((r) => r.body), freezes: value.freezes.map((r) => r.body) };
+  }
+
+  /** Adds or replaces the entry of that name (keeping its place); with `expected`, only at that version. */
+  async put(kind: CalendarKind, name: string, body: string, expected?: number, trx?: Trx): Promise<DocumentVersion> {
+    await this.ready();
+    const write = async (t: Trx) => {
+      const version = await bump(t, 'calendar', expected);
+      await t
+        .insertInto(CALENDAR_TABLES[kind])
+        .values({ name, body, created_at: now() })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ body }))
+        .execute();
+      return version;
+    };
+    return trx ? write(trx) : this.db.transaction().execute(write);
+  }
+
+  /** Removes the entry of that name; `existed: false` (and no new version) when there was none. */
+  async remove(kind: CalendarKind, name: string, expected?: number): Promise<DocumentVersion & { existed: boolean }> {
+    await this.ready();
+    const missing = Symbol('missing');
+    try {
+      return await this.db.transaction().execute(async (t) => {
+        const version = await bump(t, 'calendar', expected);
+        const deleted = await t.deleteFrom(CALENDAR_TABLES[kind]).where('name', '=', name).executeTakeFirst();
+        if (count(deleted) === 0) throw missing; // rolls the version back
+        return { ...version, existed: true };
+      });
+    } catch (error) {
+      if (error !== missing) throw error;
+      return { ...(await versionOf(this.db, 'calendar')), existed: false };
+    }
+  }
+}
+
+export interface PreApprovalRow {
+  id: string;
+  scheduleId: string;
+  gateId: string;
+  at: string;
+  /** The approval as given (JSON), without consumedBy and voidedBecause. */
+  body: string;
+  consumedBy: string | null;
+  voidedBecause: string | null;
+}
+
+/** Approvals given ahead: added by the API, each claimed once, ever, by one conditional update. */
+export class PreApprovalRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  async add(row: Omit<PreApprovalRow, 'consumedBy' | 'voidedBecause'>, trx?: Trx): Promise<void> {
+    await this.ready();
+    await (trx ?? this.db)
+      .insertInto('pre_approvals')
+      .values({ id: row.id, schedule_id: row.scheduleId, gate_id: row.gateId, at: row.at, body: row.body })
+      .execute();
+  }
+
+  /** Every approval given ahead (of one schedule), oldest first. */
+  async list(filter: { scheduleId?: string; gateId?: string; consumedBy?: string; open?: boolean } = {}): Promise<PreApprovalRow[]> {
+    await this.ready();
+    let query = this.db.selectFrom('pre_approvals').selectAll();
+    if (filter.scheduleId !== undefined) query = query.where('schedule_id', '=', filter.scheduleId);
+    if (filter.gateId !== undefined) query = query.where('gate_id', '=', filter.gateId);
+    if (filter.consumedBy !== undefined) query = query.where('consumed_by', '=', filter.consumedBy);
+    if (filter.open) query = query.where('consumed_by', 'is', null);
+    const rows = await query.orderBy('at').orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      scheduleId: r.schedule_id,
+      gateId: r.gate_id,
+      at: r.at,
+      body: r.body,
+      consumedBy: r.consumed_by,
+      voidedBecause: r.voided_because,
+    }));
+  }
+
+  /** Marks it used by `runId` if nobody used it yet: one atomic conditional UPDATE; resolves whether this call won. */
+  async claim(id: string, runId: string, voidedBecause: string | null, trx?: Trx): Promise<boolean> {
+    await this.ready();
+    const result = await (trx ?? this.db)
+      .updateTable('pre_approvals')
+      .set({ consumed_by: runId, voided_because: voidedBecause })
+      .where('id', '=', id)
+      .where('consumed_by', 'is', null)
+      .executeTakeFirst();
+    return count(result) === 1;
+  }
+}
+
+/** One claimed (and maybe applied) host operation. */
+export interface OperationRow {
+  scope: string;
+  host: string;
+  op: string;
+  key: string;
+  owner: string;
+  attempt: number;
+  claimedAt: string;
+  leaseUntil: string;
+  /** The applied operation's result (JSON); null while it is being applied. */
+  result: string | null;
+  appliedAt: string | null;
+}
+
+export interface OperationId {
+  scope: string;
+  host: string;
+  op: string;
+  key: string;
+}
+
+/**
+ * The host-operation ledger's rows. A key is claimed by inserting its row (the primary key makes
+ * the claim unique across every process) before the change is applied; the result is recorded on
+ * the row after. See OperationLedger (activities) for the rule on claims whose owner died.
+ */
+export class OperationRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  /** Inserts the claim; resolves whether this call made it (false: someone claimed the key before). */
+  async claim(id: OperationId, owner: string, leaseUntil: string): Promise<boolean> {
+    await this.ready();
+    const result = await this.db
+      .insertInto('host_operations')
+      .values({ ...id, owner, attempt: 1, claimed_at: now(), lease_until: leaseUntil, result: null, applied_at: null })
+      .onConflict((oc) => oc.columns(['scope', 'host', 'op', 'key']).doNothing())
+      .executeTakeFirst();
+    return count(result) === 1;
+  }
+
+  async find(id: OperationId): Promise<OperationRow | undefined> {
+    await this.ready();
+    const row = await this.db.selectFrom('host_operations').selectAll().where(sameOperation(id)).executeTakeFirst();
+    return row && toOperation(row);
+  }
+
+  /** Extends the lease of a claim this owner still holds; false when it lost the claim. */
+  async renew(id: OperationId, owner: string, attempt: number, leaseUntil: string): Promise<boolean> {
+    await this.ready();
+    const result = await this.db
+      .updateTable('host_operations')
+      .set({ lease_until: leaseUntil })
+      .where(sameOperation(id))
+      .where('owner', '=', owner)
+      .where('attempt', '=', attempt)
+      .where('result', 'is', null)
+      .executeTakeFirst();
+    return count(result) === 1;
+  }
+
+  /** Takes over a claim whose lease ran out without a result; only one taker wins (the attempt number moves on). */
+  async takeOver(seen: OperationRow, owner: string, leaseUntil: string): Promise<boolean> {
+    await this.ready();
+    const result = await this.db
+      .updateTable('host_operations')
+      .set({ owner, attempt: seen.attempt + 1, claimed_at: now(), lease_until: leaseUntil })
+      .where(sameOperation(seen))
+      .where('attempt', '=', seen.attempt)
+      .where('result', 'is', null)
+      .where('lease_until', '<', now())
+      .executeTakeFirst();
+    return count(result) === 1;
+  }
+
+  /** Records the result of the claim this owner holds; false when it lost the claim meanwhile. */
+  async record(id: OperationId, owner: string, attempt: number, result: string): Promise<boolean> {
+    await this.ready();
+    const updated = await this.db
+      .updateTable('host_operations')
+      .set({ result, applied_at: now() })
+      .where(sameOperation(id))
+      .where('owner', '=', owner)
+      .where('attempt', '=', attempt)
+      .where('result', 'is', null)
+      .executeTakeFirst();
+    return count(updated) === 1;
+  }
+
+  /** Gives a claim up (its apply failed and changed nothing), so a retry claims the key afresh. */
+  async release(id: OperationId, owner: string, attempt: number): Promise<void> {
+    await this.ready();
+    await this.db
+      .deleteFrom('host_operations')
+      .where(sameOperation(id))
+      .where('owner', '=', owner)
+      .where('attempt', '=', attempt)
+      .where('result', 'is', null)
+      .execute();
+  }
+
+  /** Records an operation applied before the store existed (the lab's old ledger file); a key already present is kept. */
+  async importApplied(id: OperationId, result: string, appliedAt: string, trx: Trx): Promise<void> {
+    await trx
+      .insertInto('host_operations')
+      .values({ ...id, owner: 'import', attempt: 1, claimed_at: appliedAt, lease_until: appliedAt, result, applied_at: appliedAt })
+      .onConflict((oc) => oc.columns(['scope', 'host', 'op', 'key']).doNothing())
+      .execute();
+  }
+
+  /** The applied operations of a scope, in the order applied. */
+  async applied(scope: string): Promise<OperationRow[]> {
+    await this.ready();
+    const rows = await this.db
+      .selectFrom('host_operations')
+      .selectAll()
+      .where('scope', '=', scope)
+      .where('result', 'is not', null)
+      .orderBy('applied_at')
+      .orderBy('host')
+      .execute();
+    return rows.map(toOperation);
+  }
+}
+
+function sameOperation(id: OperationId) {
+  return (eb: ExpressionBuilder<StoreTables, 'host_operations'>) =>
+    eb.and([eb('scope', '=', id.scope), eb('host', '=', id.host), eb('op', '=', id.op), eb('key', '=', id.key)]);
+}
+
+function toOperation(r: StoreTables['host_operations']): OperationRow {
+  return {
+    scope: r.scope,
+    host: r.host,
+    op: r.op,
+    key: r.key,
+    owner: r.owner,
+    attempt: Number(r.attempt),
+    claimedAt: r.claimed_at,
+    leaseUntil: r.lease_until,
+    result: r.result,
+    appliedAt: r.applied_at,
+  };
+}
+
+/** What host snapshots recorded (ssh/local drivers), so a rollback on any worker finds them. */
+export class SnapshotRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  /** Records the snapshot; a retried snapshot of the same id replaces its record. */
+  async put(scope: string, snapshotId: string, host: string, takenAt: string, body: string): Promise<void> {
+    await this.ready();
+    await this.db
+      .insertInto('host_snapshots')
+      .values({ scope, snapshot_id: snapshotId, host, taken_at: takenAt, body })
+      .onConflict((oc) => oc.columns(['scope', 'snapshot_id']).doUpdateSet({ host, taken_at: takenAt, body }))
+      .execute();
+  }
+
+  async get(scope: string, snapshotId: string): Promise<{ host: string; takenAt: string; body: string } | undefined> {
+    await this.ready();
+    const row = await this.db
+      .selectFrom('host_snapshots')
+      .select(['host', 'taken_at', 'body'])
+      .where('scope', '=', scope)
+      .where('snapshot_id', '=', snapshotId)
+      .executeTakeFirst();
+    return row && { host: row.host, takenAt: row.taken_at, body: row.body };
+  }
+}
+
+/** Run reports, written at the end of a run and kept past Temporal's retention. */
+export class ReportRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  /** Stores the report of a run; a retried write (same workflow id) replaces it, as it replaces the files. */
+  async put(workflowId: string, runId: string, body: string): Promise<void> {
+    await this.ready();
+    await this.db
+      .insertInto('run_reports')
+      .values({ workflow_id: workflowId, run_id: runId, created_at: now(), body })
+      .onConflict((oc) => oc.column('workflow_id').doUpdateSet({ run_id: runId, created_at: now(), body }))
+      .execute();
+  }
+
+  async get(workflowId: string): Promise<{ runId: string; createdAt: string; body: string } | undefined> {
+    await this.ready();
+    const row = await this.db.selectFrom('run_reports').selectAll().where('workflow_id', '=', workflowId).executeTakeFirst();
+    return row && { runId: row.run_id, createdAt: row.created_at, body: row.body };
+  }
+}
+
+export interface TokenRow {
+  id: string;
+  principalId: string;
+  label: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+/** Principals (JSON) and their bearer tokens, kept as sha256 only; a revoked token never authenticates again. */
+export class PrincipalRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  async putPrincipal(id: string, body: string, trx?: Trx): Promise<void> {
+    await this.ready();
+    await (trx ?? this.db)
+      .insertInto('principals')
+      .values({ id, body, created_at: now() })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ body }))
+      .execute();
+  }
+
+  async principal(id: string): Promise<string | undefined> {
+    await this.ready();
+    return (await this.db.selectFrom('principals').select('body').where('id', '=', id).executeTakeFirst())?.body;
+  }
+
+  async principalCount(): Promise<number> {
+    await this.ready();
+    const row = await this.db
+      .selectFrom('principals')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async addToken(token: { principalId: string; tokenSha256: string; label: string; createdBy: string }, trx?: Trx): Promise<TokenRow> {
+    await this.ready();
+    const row = {
+      id: randomUUID(),
+      principal_id: token.principalId,
+      token_sha256: token.tokenSha256,
+      label: token.label,
+      created_at: now(),
+      created_by: token.createdBy,
+      revoked_at: null,
+      revoked_by: null,
+    };
+    await (trx ?? this.db).insertInto('tokens').values(row).execute();
+    return toToken(row);
+  }
+
+  /** The principal (JSON) of a live token with this sha256 (hex), read from the database on every call. */
+  async authenticate(tokenSha256: string): Promise<string | undefined> {
+    await this.ready();
+    const row = await this.db
+      .selectFrom('tokens')
+      .innerJoin('principals', 'principals.id', 'tokens.principal_id')
+      .select('principals.body')
+      .where('tokens.token_sha256', '=', tokenSha256)
+      .where('tokens.revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row?.body;
+  }
+
+  async tokens(principalId?: string): Promise<TokenRow[]> {
+    await this.ready();
+    let query = this.db.selectFrom('tokens').selectAll();
+    if (principalId !== undefined) query = query.where('principal_id', '=', principalId);
+    return (await query.orderBy('created_at').orderBy('id').execute()).map(toToken);
+  }
+
+  /** Revokes a live token; resolves the token as it is now, or undefined when there is no such token. */
+  async revoke(id: string, by: string): Promise<TokenRow | undefined> {
+    await this.ready();
+    await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now(), revoked_by: by })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+    const row = await this.db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toToken(row);
+  }
+}
+
+function toToken(r: StoreTables['tokens']): TokenRow {
+  return {
+    id: r.id,
+    principalId: r.principal_id,
+    label: r.label,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    revokedAt: r.revoked_at,
+    revokedBy: r.revoked_by,
+  };
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  /** The principal id that acted, or `system`. */
+  actor: string;
+  /** What was done, e.g. `run.launch`, `approval.decide`, `inventory.replace`, `token.revoke`. */
+  action: string;
+  /** What it was done to: a run's workflow id, a schedule id, `inventory`, a token id. */
+  target: string;
+  detail: unknown;
+}
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  target?: string;
+  /** ISO time, inclusive. */
+  since?: string;
+  /** ISO time, exclusive. */
+  until?: string;
+  limit: number;
+  /** Continue after this entry (the `nextCursor` of a previous page). */
+  after?: { at: string; id: string };
+}
+
+let auditSequence = 0;
+
+/** The append-only audit log: entries are inserted, never updated or deleted. Pages go newest first. */
+export class AuditRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  async append(entry: Omit<AuditEntry, 'id' | 'at'>, trx?: Trx): Promise<AuditEntry> {
+    await this.ready();
+    // Ids sort in the order this process appended (entries of one millisecond keep their order).
+    const id = `${String(auditSequence++).padStart(12, '0')}-${randomUUID().slice(0, 8)}`;
+    const row = { id, at: now(), actor: entry.actor, action: entry.action, target: entry.target };
+    await (trx ?? this.db)
+      .insertInto('audit_log')
+      .values({ ...row, detail: JSON.stringify(entry.detail ?? null) })
+      .execute();
+    return { ...row, detail: entry.detail ?? null };
+  }
+
+  async list(query: AuditQuery): Promise<AuditEntry[]> {
+    await this.ready();
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (query.actor !== undefined) q = q.where('actor', '=', query.actor);
+    if (query.action !== undefined) q = q.where('action', '=', query.action);
+    if (query.target !== undefined) q = q.where('target', '=', query.target);
+    if (query.since !== undefined) q = q.where('at', '>=', query.since);
+    if (query.until !== undefined) q = q.where('at', '<', query.until);
+    const after = query.after;
+    if (after) q = q.where((eb) => eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '<', after.id)])]));
+    const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, detail: JSON.parse(r.detail) }));
+  }
+}

@@ -1,0 +1,121 @@
+import { StaleVersionError, type StoreLocation } from '@runbooks/store';
+import { STORE_BACKENDS, closeStores, openStore } from '../harness/stores';
+
+/** The store's repositories, on SQLite and on PostgreSQL, each seen through two instances (two processes). */
+describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
+  let location: StoreLocation;
+  beforeEach(async () => {
+    location = await freshLocation();
+  });
+  afterEach(closeStores);
+
+  it('migrates once when several instances start at the same moment, and again is a no-op', async () => {
+    const stores = Array.from({ length: 4 }, () => openStore(location));
+    const applied = await Promise.all(stores.map((s) => s.migrate()));
+    expect(applied.flat()).toEqual(['0001-shared-state']);
+    expect(await stores[0].migrate()).toEqual([]);
+    expect(await stores[1].inventory.version()).toEqual({ version: 0, updatedAt: null });
+  });
+
+  it('refuses an inventory write carrying a stale version, and keeps the newer one', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    const v1 = await a.inventory.replace([{ name: 'h1', body: '{"name":"h1"}' }]);
+    expect(v1.version).toBe(1);
+    await b.inventory.replace([{ name: 'h2', body: '{"name":"h2"}' }], v1.version);
+    await expect(a.inventory.replace([{ name: 'h3', body: '{"name":"h3"}' }], v1.version)).rejects.toThrow(StaleVersionError);
+    const read = await a.inventory.read();
+    expect(read.version).toBe(2);
+    expect(read.hosts).toEqual(['{"name":"h2"}']);
+    expect(await b.inventory.get('h2')).toBe('{"name":"h2"}');
+  });
+
+  it('keeps all of 20 freezes written at once through two instances, each a new calendar version', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    await Promise.all([a.ready(), b.ready()]);
+    const versions = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).calendar.put('freeze', `f${i}`, JSON.stringify({ name: `f${i}` }))),
+    );
+    expect(new Set(versions.map((v) => v.version)).size).toBe(20);
+    const calendar = await a.calendar.read();
+    expect(calendar.freezes.map((f) => JSON.parse(f).name).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`).sort());
+    expect(calendar.version).toBe(20);
+  });
+
+  it('removes a calendar entry once; removing a missing one changes no version', async () => {
+    const store = openStore(location);
+    await store.calendar.put('window', 'w', '{}');
+    expect(await store.calendar.remove('window', 'w')).toMatchObject({ existed: true, version: 2 });
+    expect(await store.calendar.remove('window', 'w')).toMatchObject({ existed: false, version: 2 });
+    await expect(store.calendar.remove('window', 'w', 1)).rejects.toThrow(StaleVersionError);
+  });
+
+  it('lets exactly one of two instances claim an approval given ahead', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    await a.preApprovals.add({ id: 'p1', scheduleId: 's', gateId: 'g', at: new Date().toISOString(), body: '{}' });
+    await b.ready();
+    const won = await Promise.all([a.preApprovals.claim('p1', 'run-a', null), b.preApprovals.claim('p1', 'run-b', null)]);
+    expect(won.filter(Boolean)).toHaveLength(1);
+    const [row] = await b.preApprovals.list({ scheduleId: 's' });
+    expect(row.consumedBy).toBe(won[0] ? 'run-a' : 'run-b');
+  });
+
+  it('lets exactly one of two instances claim a host-operation key; a dead claim is taken over once', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    await Promise.all([a.ready(), b.ready()]);
+    const id = { scope: 'lab', host: 'h', op: 'patch', key: 'k' };
+    const past = new Date(Date.now() - 1000).toISOString();
+    const claims = await Promise.all([a.operations.claim(id, 'a', past), b.operations.claim(id, 'b', past)]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const seen = (await a.operations.find(id))!;
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const takers = await Promise.all([a.operations.takeOver(seen, 'a2', later), b.operations.takeOver(seen, 'b2', later)]);
+    expect(takers.filter(Boolean)).toHaveLength(1);
+    const taken = (await b.operations.find(id))!;
+    expect(taken.attempt).toBe(2);
+    // The first owner lost its claim: its late result is not recorded.
+    expect(await a.operations.record(id, seen.owner, seen.attempt, '"late"')).toBe(false);
+    expect(await a.operations.record(id, taken.owner, taken.attempt, '"done"')).toBe(true);
+    expect((await b.operations.applied('lab')).map((r) => r.result)).toEqual(['"done"']);
+  });
+
+  it('imports a legacy source once, whichever instance gets there first', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    const did = await Promise.all(
+      [a, b].map((s, i) =>
+        s.importOnce('data/pre-approvals.json', (trx) =>
+          s.preApprovals.add({ id: `imported-${i}`, scheduleId: 's', gateId: 'g', at: new Date().toISOString(), body: '{}' }, trx),
+        ),
+      ),
+    );
+    expect(did.filter(Boolean)).toHaveLength(1);
+    expect(await a.preApprovals.list()).toHaveLength(1);
+  });
+
+  it('refuses a revoked token at once, from another instance', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    await a.principals.putPrincipal('alex', '{"id":"alex"}');
+    const token = await a.principals.addToken({ principalId: 'alex', tokenSha256: 'ab'.repeat(32), label: 'ci', createdBy: 'ada' });
+    expect(await b.principals.authenticate('ab'.repeat(32))).toBe('{"id":"alex"}');
+    expect((await a.principals.revoke(token.id, 'ada'))?.revokedBy).toBe('ada');
+    expect(await b.principals.authenticate('ab'.repeat(32))).toBeUndefined();
+  });
+
+  it('pages the audit log newest first, with filters', async () => {
+    const store = openStore(location);
+    for (let i = 0; i < 5; i++)
+      await store.audit.append({ actor: i % 2 ? 'alex' : 'tess', action: 'run.launch', target: `r${i}`, detail: { i } });
+    const first = await store.audit.list({ limit: 2 });
+    expect(first.map((e) => e.target)).toEqual(['r4', 'r3']);
+    const next = await store.audit.list({ limit: 2, after: first[1] });
+    expect(next.map((e) => e.target)).toEqual(['r2', 'r1']);
+    expect((await store.audit.list({ limit: 10, actor: 'alex' })).map((e) => e.detail)).toEqual([{ i: 3 }, { i: 1 }]);
+  });
+
+  it('keeps one report per run, the last written, and serves it back', async () => {
+    const store = openStore(location);
+    await store.reports.put('wf', 'run1', '{"a":1}');
+    await store.reports.put('wf', 'run1', '{"a":2}');
+    expect(await store.reports.get('wf')).toMatchObject({ runId: 'run1', body: '{"a":2}' });
+    expect(await store.reports.get('other')).toBeUndefined();
+  });
+});
