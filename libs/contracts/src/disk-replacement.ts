@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { singleLine } from './text';
 
 const hostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes');
 
@@ -7,12 +8,12 @@ export const diskReplacementInputSchema = z
     /** The server with the failed disk. */
     host: hostNameSchema,
     /** Where the failed disk sits, as the chassis labels it (e.g. "bay 3"). */
-    slot: z.string().min(1).max(100),
+    slot: singleLine(100).min(1),
     /** The failed disk's serial number as the monitoring reported it, so the technician pulls the right one. */
-    failedSerial: z.string().min(1).max(100).optional(),
-    ticket: z.string().max(200).optional(),
+    failedSerial: singleLine(100).min(1).optional(),
+    ticket: singleLine(200).optional(),
     /** Who hears that the disk was replaced. */
-    notify: z.array(z.string().min(1)).min(1).max(100),
+    notify: z.array(singleLine(320).min(1)).min(1).max(100),
     /** Each support line's time to do the swap before it passes to the next line (1st → 2nd → 3rd). */
     slaSeconds: z
       .number()

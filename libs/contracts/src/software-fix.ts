@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { freeText } from './text';
 import { patchSchema, securityPatchingInputSchema } from './security-patching';
 
 /** The fixed version of the one package at fault, and why (for the report). */
 export const softwareFixSchema = z.strictObject({
   package: patchSchema.shape.package,
   version: patchSchema.shape.version,
-  reason: z.string().min(1).max(500),
+  reason: freeText(500).min(1),
 });
 export type SoftwareFix = z.infer<typeof softwareFixSchema>;
 

@@ -43,7 +43,7 @@ export async function startRestoreEnvironment(
       name: 'backup/api-test',
       source: { backend: 'env', variable: PASSWORD_ENV },
       runbooks: ['data-restore'],
-      roles: ['technician'],
+      roles: ['technician', 'scheduler'],
       repositories: [fixture.repository],
     },
   ]);

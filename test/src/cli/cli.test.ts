@@ -202,11 +202,10 @@ describe('a restore launched and watched with the CLI, approved by another perso
   });
 
   it('exits 10 when the watched run fails', async () => {
-    const broken = path.join(tmp, 'not-a-repository');
-    fs.mkdirSync(broken, { recursive: true });
+    // A snapshot the repository does not hold: the run fails choosing its restore point.
     const file = await inputFile();
-    const input = JSON.parse(fs.readFileSync(file, 'utf8')) as { repository: Record<string, unknown> };
-    fs.writeFileSync(file, JSON.stringify({ ...input, repository: { ...input.repository, url: broken } }));
+    const input = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(file, JSON.stringify({ ...input, snapshotId: '0123abcd' }));
     const watched = await cli('tess', 'launch', 'data-restore', '-f', file, '--watch', '--interval', '250');
     expect(watched.code).toBe(10);
     expect(watched.stdout).toMatch(/step ✗ .+ \(failed\): /);

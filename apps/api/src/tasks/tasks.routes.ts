@@ -1,4 +1,4 @@
-import { taskRecordSchema } from '@runbooks/contracts';
+import { freeText, singleLine, taskRecordSchema } from '@runbooks/contracts';
 import { z } from 'zod';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute } from '../http/route';
@@ -46,20 +46,20 @@ export const openTaskSchema = taskRecordSchema
 export type OpenTask = z.infer<typeof openTaskSchema>;
 
 const taskParamsSchema = z.object({ id: runIdSchema, taskId: taskIdSchema });
-const comment = z.string().max(2000).optional();
+const comment = freeText(2000).optional();
 
 export const claimTaskBodySchema = z.object({}).strict();
 export const releaseTaskBodySchema = z.object({ comment }).strict();
 export const reassignTaskBodySchema = z
   .object({
     to: principalIdSchema.meta({ description: 'The principal id of the person who works on the task from now on' }),
-    toDisplayName: z.string().min(1).max(200).optional(),
+    toDisplayName: singleLine(200).min(1).optional(),
     comment,
   })
   .strict();
 export const completeTaskBodySchema = z
   .object({
-    evidence: z.record(z.string(), z.unknown()).meta({ description: "Fields of the task's evidence form (GET /v1/tasks shows it)" }),
+    evidence: z.record(singleLine(100), z.unknown()).meta({ description: "Fields of the task's evidence form (GET /v1/tasks shows it)" }),
     comment,
   })
   .strict();
