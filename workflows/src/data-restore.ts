@@ -50,7 +50,6 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
         a.restoreToStaging({ repository, snapshotId: restorePoint.id, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
       {
         activity: {
-          heartbeatTimeout: '1 minute',
           retry: { maximumAttempts: 3 },
         },
         summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
@@ -61,7 +60,7 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       'verify-restored-content',
       (a) => a.verifyRestoredContent({ repository, snapshotId: restorePoint.id, path, stagingDir }),
       {
-        activity: { heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } },
+        activity: { retry: { maximumAttempts: 3 } },
         summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
         details: (r) => ({ manifestSha256: r.manifestSha256, sample: r.sample }),
       },

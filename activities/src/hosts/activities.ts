@@ -4,7 +4,7 @@ import path from 'node:path';
 import { withHeartbeat } from '../activity-context';
 import type { RunbookActivities } from '../types';
 import type { HostDriver } from './driver';
-import { HostFailureType, nonRetryable } from './failures';
+import { HostFailureType, hostAttempts, nonRetryable } from './failures';
 import { InventoryStore } from './inventory-store';
 import { LabFleet } from './lab-fleet';
 import { LocalHostDriver } from './local';
@@ -60,7 +60,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const { host, driver } = await target(name, idempotencyKey);
       return withHeartbeat(
         () => ({ host: name, step: 'snapshot' }),
-        (signal) => driver.snapshot(host, idempotencyKey, signal, packages),
+        (signal) => hostAttempts(name, 'snapshot', signal, (bounded) => driver.snapshot(host, idempotencyKey, bounded, packages)),
       );
     },
 
@@ -69,7 +69,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const { host, driver } = await target(name, idempotencyKey);
       return withHeartbeat(
         () => ({ host: name, step: 'patch' }),
-        (signal) => driver.patch(host, valid, idempotencyKey, signal),
+        (signal) => hostAttempts(name, 'patch', signal, (bounded) => driver.patch(host, valid, idempotencyKey, bounded)),
       );
     },
 
@@ -78,7 +78,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const driver = drivers[host.driver];
       return withHeartbeat(
         () => ({ host: name, step: 'health' }),
-        (signal) => driver.health(host, signal),
+        (signal) => hostAttempts(name, 'health', signal, (bounded) => driver.health(host, bounded)),
       );
     },
 
@@ -86,7 +86,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const { host, driver } = await target(name, idempotencyKey);
       return withHeartbeat(
         () => ({ host: name, step: 'restore', snapshotId }),
-        (signal) => driver.restore(host, snapshotId, idempotencyKey, signal),
+        (signal) => hostAttempts(name, 'restore', signal, (bounded) => driver.restore(host, snapshotId, idempotencyKey, bounded)),
       );
     },
   };

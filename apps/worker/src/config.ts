@@ -20,6 +20,8 @@ const workerConfigSchema = z.object({
   calendarFile: z.string().min(1),
   /** Approvals given ahead for scheduled runs (the API writes them). */
   preApprovalsFile: z.string().min(1),
+  /** Fault injection for the crash tests (see withFaultHold); absent in production. */
+  faultHold: z.object({ activity: z.string().min(1), markerFile: z.string().min(1) }).optional(),
   hosts: z.object({
     /** The inventory the API's PUT /v1/inventory writes and the host activities read. */
     inventoryFile: z.string().min(1),
@@ -44,6 +46,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
     calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),
     preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
+    faultHold: env.RUNBOOKS_FAULT_HOLD_AFTER
+      ? { activity: env.RUNBOOKS_FAULT_HOLD_AFTER, markerFile: env.RUNBOOKS_FAULT_HOLD_MARKER }
+      : undefined,
     hosts: {
       inventoryFile: env.RUNBOOKS_INVENTORY_FILE ?? path.join(dataDir, 'inventory.json'),
       labRoot: env.RUNBOOKS_LAB_ROOT ?? path.join(dataDir, 'lab'),

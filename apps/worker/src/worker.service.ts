@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { LogNotifier, WebhookNotifier, createActivities } from '@runbooks/activities';
+import { LogNotifier, WebhookNotifier, createActivities, killAllProcessGroups } from '@runbooks/activities';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker } from './create-worker';
+import { withFaultHold } from './fault-hold';
 
 /**
  * Owns the worker's lifetime: connects and starts polling at bootstrap, keeps the run()
@@ -26,13 +27,16 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       connection: this.connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
-      activities: createActivities({
-        reportsDir: config.reportsDir,
-        notifier,
-        hosts: config.hosts,
-        calendarFile: config.calendarFile,
-        preApprovalsFile: config.preApprovalsFile,
-      }),
+      activities: withFaultHold(
+        createActivities({
+          reportsDir: config.reportsDir,
+          notifier,
+          hosts: config.hosts,
+          calendarFile: config.calendarFile,
+          preApprovalsFile: config.preApprovalsFile,
+        }),
+        config.faultHold,
+      ),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
     });
@@ -49,6 +53,8 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
     await this.connection?.close();
+    // Cancelled activities stopped their commands; whatever still runs would outlive the worker.
+    killAllProcessGroups();
   }
 
   /** Resolves when the worker stops for any reason. */

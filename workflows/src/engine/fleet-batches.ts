@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation, setHandler, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
 import {
   batchControlSignal,
   batchProgressQuery,
@@ -9,19 +9,12 @@ import {
   type RollbackBatchInput,
 } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
-import { describeError, stepActivities } from './activities';
+import { describeError, hostActionOptions, stepActivities } from './activities';
 import { slidingWindow } from './sliding-window';
 
 /** Host actions: each bounded by the run's host timeout; a hung host fails instead of stalling the wave. */
 function hostActivities(hostTimeoutSeconds: number): RunbookActivities {
-  const options: ActivityOptions = {
-    startToCloseTimeout: hostTimeoutSeconds * 1000,
-    heartbeatTimeout: Math.min(30, hostTimeoutSeconds) * 1000,
-    retry: {
-      maximumAttempts: 3,
-    },
-  };
-  return stepActivities(options, { attempted: () => undefined });
+  return stepActivities(hostActionOptions(hostTimeoutSeconds), { attempted: () => undefined });
 }
 
 /**
