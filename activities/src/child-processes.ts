@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -91,13 +91,17 @@ export function killAllProcessGroups(): number {
   return killed;
 }
 
-/** Whether a process of that id runs on this machine (EPERM: it runs, as another user). */
+/** Whether a process of that id runs on this machine (EPERM: it runs, as another user; a zombie does not run). */
 export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc (not Linux): kill(0) said it exists
   }
 }
 

@@ -79,6 +79,7 @@ export async function waitForPreviousRestore(
 function isResticProcess(pid: number): boolean {
   if (!processIsAlive(pid)) return false;
   try {
+    // A zombie (killed, not yet reaped) has an empty command line: it is gone as far as staging goes.
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('restic');
   } catch {
     return process.platform !== 'linux';

@@ -73,6 +73,8 @@ export interface ResticDriverOptions {
   lockWaitMs?: number;
   /** First and longest pause between two tries for a held lock (jittered). */
   lockRetryMs?: { initial: number; max: number };
+  /** Caps restic's download rate (KiB/s, `--limit-download`), so a restore does not saturate the link to a remote repository. */
+  limitDownloadKiB?: number;
 }
 
 const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
@@ -108,6 +110,7 @@ export class ResticDriver implements BackupDriver {
   private readonly lockWaitMs: number;
   private readonly lockRetryMs: { initial: number; max: number };
   private readonly locks: RepositoryLocks;
+  private readonly globalArgs: string[];
 
   constructor(
     private readonly binary = 'restic',
@@ -118,6 +121,11 @@ export class ResticDriver implements BackupDriver {
     this.lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
     this.lockRetryMs = options.lockRetryMs ?? DEFAULT_LOCK_RETRY_MS;
     this.locks = new RepositoryLocks((repo, args, signal) => this.runOnce(repo, args, { signal }));
+    this.globalArgs = [
+      '--cache-dir',
+      cacheDir,
+      ...(options.limitDownloadKiB ? ['--limit-download', String(options.limitDownloadKiB)] : []),
+    ];
   }
 
   /** Needs restic's exclusive lock: waits its turn behind other restic processes (see run). */
@@ -246,7 +254,7 @@ export class ResticDriver implements BackupDriver {
   private runOnce(repo: BackupRepositoryAccess, args: string[], options: RunOptions): Promise<string> {
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
-      const child = spawnInGroup(this.binary, ['--cache-dir', this.cacheDir, ...args], { env: resticEnvironment(repo) });
+      const child = spawnInGroup(this.binary, [...this.globalArgs, ...args], { env: resticEnvironment(repo) });
       if (child.pid !== undefined) options.onSpawn?.(child.pid);
       // SIGTERM first: restic removes its own lock when it is stopped that way.
       let cancelKill: (() => void) | undefined;

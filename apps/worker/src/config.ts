@@ -20,6 +20,8 @@ const workerConfigSchema = z.object({
   calendarFile: z.string().min(1),
   /** Approvals given ahead for scheduled runs (the API writes them). */
   preApprovalsFile: z.string().min(1),
+  /** Caps restic's download rate (KiB/s); unset: no cap. */
+  resticLimitDownloadKiB: z.coerce.number().int().positive().optional(),
   /** Fault injection for the crash tests (see withFaultHold); absent in production. */
   faultHold: z.object({ activity: z.string().min(1), markerFile: z.string().min(1) }).optional(),
   hosts: z.object({
@@ -46,6 +48,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
     calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),
     preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
+    resticLimitDownloadKiB: env.RUNBOOKS_RESTIC_LIMIT_DOWNLOAD_KIB || undefined,
     faultHold: env.RUNBOOKS_FAULT_HOLD_AFTER
       ? { activity: env.RUNBOOKS_FAULT_HOLD_AFTER, markerFile: env.RUNBOOKS_FAULT_HOLD_MARKER }
       : undefined,

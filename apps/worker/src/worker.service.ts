@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { LogNotifier, WebhookNotifier, createActivities, killAllProcessGroups } from '@runbooks/activities';
+import { LogNotifier, ResticDriver, WebhookNotifier, createActivities, killAllProcessGroups } from '@runbooks/activities';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker } from './create-worker';
@@ -31,6 +31,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
         createActivities({
           reportsDir: config.reportsDir,
           notifier,
+          backup: config.resticLimitDownloadKiB
+            ? new ResticDriver(undefined, undefined, { limitDownloadKiB: config.resticLimitDownloadKiB })
+            : undefined,
           hosts: config.hosts,
           calendarFile: config.calendarFile,
           preApprovalsFile: config.preApprovalsFile,

@@ -1,0 +1,103 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import {
+  decideApprovalUpdate,
+  runStateQuery,
+  type DataRestoreInput,
+  type Principal,
+  type RunState,
+  type RunbookStartArgs,
+} from '@runbooks/contracts';
+import { randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { eventually } from '../harness/worker';
+import { killHard, spawnWorkerProcess } from '../harness/worker-process';
+
+export const RESTORE_PASSWORD_ENV = 'FAULTS_RESTORE_PASSWORD';
+export const RESTORE_PASSWORD = 'faults-repo-pw-4411';
+export const technician = { id: 'tess', displayName: 'Tess Technician' };
+export const approver: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
+
+/**
+ * Worker processes of one test, on one task queue: started, killed with SIGKILL (nothing cleaned
+ * up, as in a crash or an OOM kill) and replaced; all killed when the test ends.
+ */
+export class WorkerFleet {
+  readonly taskQueue = `faults-${randomUUID()}`;
+  private readonly all: ChildProcess[] = [];
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  start(extraEnv: Record<string, string> = {}): ChildProcess {
+    const child = spawnWorkerProcess({ RUNBOOKS_TASK_QUEUE: this.taskQueue, ...this.env, ...extraEnv });
+    this.all.push(child);
+    return child;
+  }
+
+  /** The workers still running. */
+  running(): ChildProcess[] {
+    return this.all.filter((w) => w.exitCode === null && w.signalCode === null);
+  }
+
+  async killAll(): Promise<void> {
+    for (const w of this.all) await killHard(w);
+  }
+}
+
+export function restoreArgs(input: DataRestoreInput): RunbookStartArgs<DataRestoreInput> {
+  return { input, requestedBy: technician };
+}
+
+export async function launchRestore(client: Client, taskQueue: string, input: DataRestoreInput): Promise<WorkflowHandle> {
+  return client.workflow.start('dataRestore', {
+    taskQueue,
+    workflowId: `data-restore-${randomUUID()}`,
+    args: [restoreArgs(input)],
+  });
+}
+
+/** Approves the restore once its gate is open. */
+export async function approveWhenPending(handle: WorkflowHandle, timeoutMs = 120_000): Promise<void> {
+  await eventually(
+    async () => {
+      const state: RunState = await handle.query(runStateQuery);
+      return state.gates.find((g) => g.id === 'approve-restore' && g.state === 'pending') ? true : undefined;
+    },
+    timeoutMs,
+    `approval gate of ${handle.workflowId}`,
+  );
+  await handle.executeUpdate(decideApprovalUpdate, {
+    args: [{ gateId: 'approve-restore', decision: 'approve', comment: 'approved in a fault test', principal: approver }],
+  });
+}
+
+/** Processes on this machine whose command line contains every one of `parts` (read from /proc). */
+export function processesMatching(...parts: string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (parts.every((part) => cmdline.includes(part))) pids.push(Number(entry));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** Resolves once the file exists. */
+export function fileAppears(file: string, timeoutMs: number): Promise<true> {
+  return eventually(
+    async () => {
+      try {
+        readFileSync(file);
+        return true;
+      } catch {
+        return undefined;
+      }
+    },
+    timeoutMs,
+    file,
+  );
+}
