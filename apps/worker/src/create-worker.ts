@@ -23,5 +23,8 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     workflowBundle,
     activities: withAttemptEnvelopes(options.activities),
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
+    // The SDK sends heartbeats at most every 0.8 x the heartbeat timeout by default: with the
+    // steps' 10 s timeout that leaves 2 s of slack, too little on a busy machine. Every 2 s leaves 8.
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 }
