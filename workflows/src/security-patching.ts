@@ -122,6 +122,12 @@ export async function securityPatching(args: RunbookStartArgs<SecurityPatchingIn
         }),
       { summarize: () => summarizeWave(rollout.state.hosts.filter((h) => h.wave > 0)) },
     );
+    // Reached only within the failure threshold: a run that succeeds with failed hosts says how many, and that the policy allowed it.
+    if (rollout.state.failures > 0) {
+      run.setOutcome({
+        hostsFailed: `${rollout.state.failures} (rolled back; tolerated: the failure threshold allows ${rollout.state.maxFailures})`,
+      });
+    }
   });
 }
 

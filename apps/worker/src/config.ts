@@ -23,7 +23,7 @@ const workerConfigSchema = z.object({
   /** Caps restic's download rate (KiB/s); unset: no cap. */
   resticLimitDownloadKiB: z.coerce.number().int().positive().optional(),
   /** Fault injection for the crash tests (see withFaultHold); absent in production. */
-  faultHold: z.object({ activity: z.string().min(1), markerFile: z.string().min(1) }).optional(),
+  faultHold: z.object({ activities: z.array(z.string().min(1)).min(1), markerDir: z.string().min(1) }).optional(),
   hosts: z.object({
     /** The inventory the API's PUT /v1/inventory writes and the host activities read. */
     inventoryFile: z.string().min(1),
@@ -50,7 +50,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
     resticLimitDownloadKiB: env.RUNBOOKS_RESTIC_LIMIT_DOWNLOAD_KIB || undefined,
     faultHold: env.RUNBOOKS_FAULT_HOLD_AFTER
-      ? { activity: env.RUNBOOKS_FAULT_HOLD_AFTER, markerFile: env.RUNBOOKS_FAULT_HOLD_MARKER }
+      ? { activities: env.RUNBOOKS_FAULT_HOLD_AFTER.split(','), markerDir: env.RUNBOOKS_FAULT_HOLD_DIR }
       : undefined,
     hosts: {
       inventoryFile: env.RUNBOOKS_INVENTORY_FILE ?? path.join(dataDir, 'inventory.json'),

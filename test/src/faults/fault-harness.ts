@@ -101,3 +101,34 @@ export function fileAppears(file: string, timeoutMs: number): Promise<true> {
     file,
   );
 }
+
+/**
+ * Kills the worker each time it holds an activity (withFaultHold writes a marker file per held
+ * activity into `markerDir`) and starts a new one, until `done` settles. Each held activity must be
+ * resumed within `resumeMs` by the next worker: the next marker or the end of the run appears by then.
+ * Returns the activities held, in order.
+ */
+export async function killAtEveryHold(fleet: WorkerFleet, markerDir: string, done: Promise<unknown>, resumeMs = 60_000): Promise<string[]> {
+  let finished = false;
+  void done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  const held: string[] = [];
+  let worker = fleet.start();
+  for (;;) {
+    const next = await eventually(
+      async () => {
+        if (finished) return 'finished';
+        const markers = readdirSync(markerDir).filter((m) => !held.includes(m));
+        return markers[0];
+      },
+      resumeMs,
+      `the next held activity or the end of the run (held so far: ${held.join(', ') || 'none'})`,
+    );
+    if (next === 'finished') return held;
+    held.push(next);
+    await killHard(worker);
+    worker = fleet.start();
+  }
+}

@@ -44,7 +44,7 @@ export function hostActionOptions(hostTimeoutSeconds: number): ActivityOptions {
   return {
     startToCloseTimeout: hostTimeoutSeconds * 1000 + HOST_ACTION_TIMEOUT_MARGIN_MS,
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 0 },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: Number.POSITIVE_INFINITY },
   };
 }
 
