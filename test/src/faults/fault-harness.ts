@@ -1,16 +1,22 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import {
+  TERMINAL_RUN_STATUSES,
   decideApprovalUpdate,
   runStateQuery,
   type DataRestoreInput,
   type Principal,
   type RunState,
   type RunbookStartArgs,
+  type SecurityPatchingInput,
 } from '@runbooks/contracts';
+import type { ResticFixture } from '../../../apps/worker/src/demo/restic-fixture';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { eventually } from '../harness/worker';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { eventually, testClient } from '../harness/worker';
 import { killHard, spawnWorkerProcess } from '../harness/worker-process';
 
 export const RESTORE_PASSWORD_ENV = 'FAULTS_RESTORE_PASSWORD';
@@ -131,4 +137,65 @@ export async function killAtEveryHold(fleet: WorkerFleet, markerDir: string, don
     await killHard(worker);
     worker = fleet.start();
   }
+}
+
+/** One fault test file's temp folder, client, and worker fleet, set up and torn down around its tests. */
+export function faultTestContext(prefix: string): { root: string; client: Client; fleet?: WorkerFleet } {
+  const context = {} as { root: string; client: Client; fleet?: WorkerFleet; connection: Connection };
+  beforeAll(async () => {
+    context.root = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+    ({ client: context.client, connection: context.connection } = await testClient());
+  });
+  afterAll(async () => {
+    await context.fleet?.killAll();
+    await context.connection?.close();
+    if (context.root) await fs.rm(context.root, { recursive: true, force: true });
+  });
+  return context;
+}
+
+/** A restore of `source` from the fixture's repository into `target`. */
+export function restoreInput(fixture: ResticFixture, source: string, target: string): DataRestoreInput {
+  return {
+    repository: { url: fixture.repository, passwordRef: `env:${RESTORE_PASSWORD_ENV}` },
+    path: source,
+    target,
+    affectedUsers: ['jane@example.test'],
+    approval: { timeoutSeconds: 600, escalationContact: 'ops-2nd-line' },
+  };
+}
+
+/** Starts a security-patching run; its result settles with the final state, failed runs included. */
+export async function launchPatching(
+  client: Client,
+  taskQueue: string,
+  input: SecurityPatchingInput,
+): Promise<{ handle: WorkflowHandle; result: Promise<RunState> }> {
+  const args: RunbookStartArgs<SecurityPatchingInput> = { input, requestedBy: technician };
+  const handle = await client.workflow.start('securityPatching', {
+    taskQueue,
+    workflowId: `security-patching-${randomUUID()}`,
+    args: [args],
+  });
+  const result = handle.result().then(
+    (state) => state as RunState,
+    () => handle.query(runStateQuery),
+  );
+  return { handle, result };
+}
+
+/** Approves production once its gate is open (nothing, should the run end first). */
+export async function approveProductionWhenPending(handle: WorkflowHandle, timeoutMs = 240_000): Promise<void> {
+  const state = await eventually(
+    async () => {
+      const now: RunState = await handle.query(runStateQuery);
+      return now.gates.some((g) => g.state === 'pending') || TERMINAL_RUN_STATUSES.includes(now.status) ? now : undefined;
+    },
+    timeoutMs,
+    'production gate',
+  );
+  if (TERMINAL_RUN_STATUSES.includes(state.status)) return;
+  await handle.executeUpdate(decideApprovalUpdate, {
+    args: [{ gateId: 'approve-production', decision: 'approve', comment: 'canary clean', principal: approver }],
+  });
 }

@@ -1,57 +1,43 @@
-import type { Client, Connection } from '@temporalio/client';
-import type { DataRestoreInput, RunState } from '@runbooks/contracts';
+import type { RunState } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
-import { eventually, testClient } from '../harness/worker';
+import { eventually } from '../harness/worker';
 import { killHard } from '../harness/worker-process';
-import { RESTORE_PASSWORD, RESTORE_PASSWORD_ENV, WorkerFleet, approveWhenPending, launchRestore, processesMatching } from './fault-harness';
+import {
+  RESTORE_PASSWORD,
+  RESTORE_PASSWORD_ENV,
+  WorkerFleet,
+  approveWhenPending,
+  faultTestContext,
+  launchRestore,
+  processesMatching,
+  restoreInput,
+} from './fault-harness';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 
-let client: Client;
-let connection: Connection;
-let root: string;
+const ctx = faultTestContext('faults-restic');
 let fixture: ResticFixture;
-let fleet: WorkerFleet;
 let source: string;
+let fleet: WorkerFleet;
 /** 40 MiB read at 8 MiB/s (RUNBOOKS_RESTIC_LIMIT_DOWNLOAD_KIB): restic restores for ~5 s, time to kill its worker. */
 const content: Record<string, Buffer> = Object.fromEntries(
   Array.from({ length: 40 }, (_, i) => [`part-${String(i).padStart(2, '0')}.bin`, randomBytes(1024 * 1024)]),
 );
 
 beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'faults-restic-'));
-  fixture = await ResticFixture.init(path.join(root, 'repo'), RESTORE_PASSWORD);
-  source = path.join(root, 'srv', 'projects');
+  fixture = await ResticFixture.init(path.join(ctx.root, 'repo'), RESTORE_PASSWORD);
+  source = path.join(ctx.root, 'srv', 'projects');
   await writeTree(source, content);
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
-  ({ client, connection } = await testClient());
-  fleet = new WorkerFleet({
-    RUNBOOKS_DATA_DIR: path.join(root, 'data'),
+  fleet = ctx.fleet = new WorkerFleet({
+    RUNBOOKS_DATA_DIR: path.join(ctx.root, 'data'),
     [RESTORE_PASSWORD_ENV]: RESTORE_PASSWORD,
     RUNBOOKS_RESTIC_LIMIT_DOWNLOAD_KIB: '8192',
   });
 });
-
-afterAll(async () => {
-  await fleet?.killAll();
-  await connection?.close();
-  await fs.rm(root, { recursive: true, force: true });
-});
-
-function input(target: string): DataRestoreInput {
-  return {
-    repository: { url: fixture.repository, passwordRef: `env:${RESTORE_PASSWORD_ENV}` },
-    path: source,
-    before: '2026-11-10T00:00:00Z',
-    target,
-    affectedUsers: ['jane@example.test'],
-    approval: { timeoutSeconds: 600, escalationContact: 'ops-2nd-line' },
-  };
-}
 
 /** The repository's lock files, read without locking. */
 function repositoryLocks(): string[] {
@@ -64,10 +50,10 @@ function repositoryLocks(): string[] {
 }
 
 test('a worker killed while restic restores leaves no restic running, the run finishes on another worker, and the next restore removes the stale lock', async () => {
-  const target = path.join(root, 'targets', 'first', 'projects');
+  const target = path.join(ctx.root, 'targets', 'first', 'projects');
   await writeTree(target, { 'report.txt': 'DAMAGED\n' });
   const first = fleet.start();
-  const handle = await launchRestore(client, fleet.taskQueue, input(target));
+  const handle = await launchRestore(ctx.client, fleet.taskQueue, restoreInput(fixture, source, target));
   await approveWhenPending(handle);
 
   // Kill the worker while its restic restore runs (restic writes into <target>.restore-staging-…).
@@ -100,9 +86,9 @@ test('a worker killed while restic restores leaves no restic running, the run fi
 
   // The next restore of the same repository needs restic check's exclusive lock: the stale lock
   // left by the killed restic is removed with restic unlock and the step says so.
-  const secondTarget = path.join(root, 'targets', 'second', 'projects');
+  const secondTarget = path.join(ctx.root, 'targets', 'second', 'projects');
   await writeTree(secondTarget, { 'report.txt': 'DAMAGED\n' });
-  const second = await launchRestore(client, fleet.taskQueue, input(secondTarget));
+  const second = await launchRestore(ctx.client, fleet.taskQueue, restoreInput(fixture, source, secondTarget));
   await approveWhenPending(second);
   const secondState = (await second.result()) as RunState;
   expect(secondState.status).toBe('succeeded');

@@ -1,10 +1,16 @@
-import type { Client, Connection } from '@temporalio/client';
-import type { DataRestoreInput, RunState } from '@runbooks/contracts';
+import type { RunState } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
-import { testClient } from '../harness/worker';
-import { RESTORE_PASSWORD, RESTORE_PASSWORD_ENV, WorkerFleet, approveWhenPending, killAtEveryHold, launchRestore } from './fault-harness';
+import {
+  RESTORE_PASSWORD,
+  RESTORE_PASSWORD_ENV,
+  WorkerFleet,
+  approveWhenPending,
+  faultTestContext,
+  killAtEveryHold,
+  launchRestore,
+  restoreInput,
+} from './fault-harness';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 
 /** Every activity step of a restore, and the step that calls it. */
@@ -17,48 +23,27 @@ const HELD: Record<string, string> = {
   writeReport: 'write-report',
 };
 
-let client: Client;
-let connection: Connection;
-let root: string;
-let fleet: WorkerFleet;
-
-beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'faults-steps-restore-'));
-  ({ client, connection } = await testClient());
-});
-
-afterAll(async () => {
-  await fleet?.killAll();
-  await connection?.close();
-  await fs.rm(root, { recursive: true, force: true });
-});
+const ctx = faultTestContext('faults-steps-restore');
 
 test('a worker killed by SIGKILL in each step of a restore is replaced and every step resumes on the next worker, done once', async () => {
-  const fixture = await ResticFixture.init(path.join(root, 'repo'), RESTORE_PASSWORD);
-  const source = path.join(root, 'srv', 'projects');
+  const fixture = await ResticFixture.init(path.join(ctx.root, 'repo'), RESTORE_PASSWORD);
+  const source = path.join(ctx.root, 'srv', 'projects');
   const v1 = { 'report.txt': 'quarterly report v1\n', 'data/ledger.csv': 'id,amount\n1,100\n' };
   await writeTree(source, v1);
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
-  const target = path.join(root, 'target', 'projects');
+  const target = path.join(ctx.root, 'target', 'projects');
   await writeTree(target, { 'report.txt': 'DAMAGED\n' });
-  const markerDir = path.join(root, 'held');
+  const markerDir = path.join(ctx.root, 'held');
   await fs.mkdir(markerDir);
-  const dataDir = path.join(root, 'data');
-  fleet = new WorkerFleet({
+  const dataDir = path.join(ctx.root, 'data');
+  const fleet = (ctx.fleet = new WorkerFleet({
     RUNBOOKS_DATA_DIR: dataDir,
     [RESTORE_PASSWORD_ENV]: RESTORE_PASSWORD,
     RUNBOOKS_FAULT_HOLD_AFTER: Object.keys(HELD).join(','),
     RUNBOOKS_FAULT_HOLD_DIR: markerDir,
-  });
-  const input: DataRestoreInput = {
-    repository: { url: fixture.repository, passwordRef: `env:${RESTORE_PASSWORD_ENV}` },
-    path: source,
-    target,
-    affectedUsers: ['jane@example.test'],
-    approval: { timeoutSeconds: 600, escalationContact: 'ops-2nd-line' },
-  };
+  }));
 
-  const handle = await launchRestore(client, fleet.taskQueue, input);
+  const handle = await launchRestore(ctx.client, fleet.taskQueue, restoreInput(fixture, source, target));
   const result = handle.result() as Promise<RunState>;
   const approved = approveWhenPending(handle, 240_000);
   const held = await killAtEveryHold(fleet, markerDir, result);
