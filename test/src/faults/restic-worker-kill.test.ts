@@ -65,11 +65,11 @@ test('a worker killed while restic restores leaves no restic running, the run fi
     60_000,
     'restic restore running',
   );
-  // Once restic has locked the repository and written some of the files, not before.
+  // Once restic holds its lock in the repository and has written some of the files, not before.
   await eventually(
-    async () => ((await bytesUnder(path.dirname(target), '.restore-staging-')) > 0 ? true : undefined),
+    async () => (repositoryLocks().length > 0 && (await bytesUnder(path.dirname(target), '.restore-staging-')) > 0 ? true : undefined),
     30_000,
-    'restore writing',
+    'restore locked and writing',
   );
   await killHard(first);
 
