@@ -29,7 +29,8 @@ test(`a crash-looping worker (${KILLS} SIGKILLs, one every ${KILL_EVERY_MS / 100
     targets: { tags: ['lab'] },
     patches: [{ package: 'openssl', version: '3.0.15' }],
     waves: ['rest'],
-    concurrency: 6,
+    // Few hosts at once, so the rollout outlasts the 15 kills even on a fast machine.
+    concurrency: 3,
     batchSize: 30,
     bakeSeconds: 0,
     hostTimeoutSeconds: 60,
