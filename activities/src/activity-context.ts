@@ -32,9 +32,30 @@ export async function withHeartbeat<T>(
   const timeoutMs = activity.info.heartbeatTimeoutMs;
   const everyMs = delayFirstBeat && timeoutMs ? Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2) : HEARTBEAT_INTERVAL_MS;
   if (!delayFirstBeat) activity.heartbeat(progress());
+  latestProgress.set(activity, progress);
   const timer = setInterval(() => activity.heartbeat(progress()), everyMs);
   try {
     return await work(activity.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** What the activity last said about its progress, so a keep-alive beat repeats it rather than erase it. */
+const latestProgress = new WeakMap<Context, () => unknown>();
+
+/**
+ * Heartbeats for as long as `work` runs, whatever it is: the worker wraps every activity in it,
+ * so a short heartbeat timeout tells the server of a lost worker within seconds for every step,
+ * and every activity can be told it was cancelled. The first beat comes after one interval:
+ * an activity done before then costs no heartbeat call.
+ */
+export async function keepAlive<T>(work: () => Promise<T>): Promise<T> {
+  const activity = currentActivity();
+  if (!activity) return work();
+  const timer = setInterval(() => activity.heartbeat(latestProgress.get(activity)?.()), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
   } finally {
     clearInterval(timer);
   }

@@ -176,17 +176,14 @@ async function restoreVerifySwap(
     'restore-to-staging',
     (a) => a.restoreToStaging({ repository, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
     {
-      activity: onWorker({
-        heartbeatTimeout: '1 minute',
-        retry: { maximumAttempts: 3 },
-      }),
+      activity: onWorker({ retry: { maximumAttempts: 3 } }),
       summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
       ...withWorker,
     },
   );
 
   const verified = await run.step('verify-restored-content', (a) => a.verifyRestoredContent({ repository, snapshotId, path, stagingDir }), {
-    activity: onWorker({ heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } }),
+    activity: onWorker({ retry: { maximumAttempts: 3 } }),
     summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
     details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
   });

@@ -12,6 +12,8 @@ import type {
   VerifyRestoredContentInput,
   VerifyRestoredContentResult,
 } from '../types';
+import { RestoreProcessFile, waitForPreviousRestore } from './previous-attempt';
+import type { RemovedLock } from './repository-locks';
 import type { BackupDriver, BackupRepositoryAccess } from './restic';
 
 export const CHECKSUM_MISMATCH = 'ChecksumMismatch';
@@ -32,24 +34,37 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
   return {
     async checkBackupRepository({ repository }) {
       const repo = await access(repository);
-      const snapshots = await withHeartbeat(
+      const { snapshots, removed } = await withHeartbeat(
         () => 'restic check',
         async (signal) => {
+          // A lock left by a restic that died with its worker would block the check (and every
+          // later one) until someone unlocks by hand; the step removes it and says so.
+          const removed = await driver.removeStaleLocks(repo, signal);
           await driver.check(repo, signal);
-          return driver.listSnapshots(repo, signal);
+          return { snapshots: await driver.listSnapshots(repo, signal), removed };
         },
       );
-      return { snapshots, summary: `restic check: no errors; ${plural(snapshots.length, 'snapshot')}` };
+      return {
+        snapshots,
+        summary: `restic check: no errors; ${plural(snapshots.length, 'snapshot')}${removed.length ? `; ${describeRemoved(removed)}` : ''}`,
+      };
     },
 
     async restoreToStaging({ repository, snapshotId, path: snapshotPath, stagingDir }) {
       const repo = await access(repository);
-      // A retry finds what a failed attempt left; restoring over it could keep stray files.
-      await emptyDirectory(stagingDir);
+      const processFile = restoreProcessFile(stagingDir);
       await withHeartbeat(
         () => `restic restore ${snapshotId}`,
-        (signal) => driver.restore(repo, snapshotId, snapshotPath, stagingDir, signal),
+        async (signal) => {
+          // A previous attempt's restic may still be writing into staging (its worker lost, or
+          // not yet stopped): wait until it is gone before clearing what it left.
+          await waitForPreviousRestore(processFile, driver, repo, signal);
+          // A retry finds what a failed attempt left; restoring over it could keep stray files.
+          await emptyDirectory(stagingDir);
+          await driver.restore(repo, snapshotId, snapshotPath, stagingDir, signal, (pid) => processFile.record(pid));
+        },
       );
+      await processFile.clear();
       const files = (await listTree(stagingDir)).filter((entry) => entry.type === 'file');
       return { stagingDir, files: files.length, bytes: sum(files.map((file) => file.size)), resticVerified: true };
     },
@@ -63,6 +78,16 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
       );
     },
   };
+}
+
+/** Where a restore records its restic process: beside the staging folder (inside, it would be restored content). */
+function restoreProcessFile(stagingDir: string): RestoreProcessFile {
+  return new RestoreProcessFile(path.join(path.dirname(stagingDir), `.${path.basename(stagingDir)}.restic-process.json`));
+}
+
+function describeRemoved(removed: RemovedLock[]): string {
+  const locks = removed.map((lock) => `PID ${lock.pid} on ${lock.hostname} since ${lock.createdAt}: ${lock.why}`);
+  return `removed ${plural(removed.length, 'stale lock')} with restic unlock (${locks.join('; ')})`;
 }
 
 /** What a heartbeat reports while files are being compared. */

@@ -1,12 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { SnapshotSummary } from '@runbooks/contracts';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { spawnInGroup, stopGroup } from '../child-processes';
 import type { EntryType, TreeEntry } from '../files/tree';
+import { RepositoryLocks, lockHolder, type RemovedLock, type RepositoryLock } from './repository-locks';
+import { abortableDelay } from '../wait';
 
 /** A repository with its password resolved; lives only inside one activity call. */
 export interface BackupRepositoryAccess {
@@ -40,12 +42,43 @@ export interface BackupDriver {
    * Restores the directory `snapshotPath` of the snapshot so that its content becomes the content
    * of `stagingDir` (created if absent; must be empty), with the tool's own verification.
    */
-  restore(repo: BackupRepositoryAccess, snapshotId: string, snapshotPath: string, stagingDir: string, signal?: AbortSignal): Promise<void>;
+  restore(
+    repo: BackupRepositoryAccess,
+    snapshotId: string,
+    snapshotPath: string,
+    stagingDir: string,
+    signal?: AbortSignal,
+    /** Called with the restoring process's id once it started (the group it leads is killed with it). */
+    onSpawn?: (pid: number) => void,
+  ): Promise<void>;
+  /** The locks held in the repository now (read without locking). */
+  listLocks(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<RepositoryLock[]>;
   /** Every entry below the directory `snapshotPath` in the snapshot, paths relative to it. */
   listFiles(repo: BackupRepositoryAccess, snapshotId: string, snapshotPath: string, signal?: AbortSignal): Promise<TreeEntry[]>;
   /** sha256 (hex) of one file's bytes as the snapshot holds them. */
   fileSha256(repo: BackupRepositoryAccess, snapshotId: string, filePath: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Removes the locks whose holder is gone (`restic unlock`, which removes only stale locks: its
+   * process no longer runs on this machine, or it is older than restic's bound) and says which.
+   */
+  removeStaleLocks(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<RemovedLock[]>;
 }
+
+export interface ResticDriverOptions {
+  /**
+   * How long a command waits for a lock another live restic holds before it fails (retryably).
+   * restic 0.14 has no --retry-lock: the driver retries itself, with backoff, while the activity
+   * heartbeats. Default 30 minutes.
+   */
+  lockWaitMs?: number;
+  /** First and longest pause between two tries for a held lock (jittered). */
+  lockRetryMs?: { initial: number; max: number };
+  /** Caps restic's download rate (KiB/s, `--limit-download`), so a restore does not saturate the link to a remote repository. */
+  limitDownloadKiB?: number;
+}
+
+const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
+const DEFAULT_LOCK_RETRY_MS = { initial: 250, max: 5_000 };
 
 /** Enough of restic's complaints to explain a failure without holding a runaway log in memory. */
 const STDERR_LIMIT = 64 * 1024;
@@ -74,18 +107,44 @@ interface LsLineJson {
  * restic only through its environment (never argv, which any local user can read in `ps`).
  */
 export class ResticDriver implements BackupDriver {
+  private readonly lockWaitMs: number;
+  private readonly lockRetryMs: { initial: number; max: number };
+  private readonly locks: RepositoryLocks;
+  private readonly globalArgs: string[];
+
   constructor(
     private readonly binary = 'restic',
     /** restic's local cache; under the temp dir so the worker's $HOME stays untouched. */
     private readonly cacheDir = path.join(os.tmpdir(), 'runbooks-restic-cache'),
-  ) {}
+    options: ResticDriverOptions = {},
+  ) {
+    this.lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+    this.lockRetryMs = options.lockRetryMs ?? DEFAULT_LOCK_RETRY_MS;
+    this.locks = new RepositoryLocks((repo, args, signal) => this.runOnce(repo, args, { signal }));
+    this.globalArgs = [
+      '--cache-dir',
+      cacheDir,
+      ...(options.limitDownloadKiB ? ['--limit-download', String(options.limitDownloadKiB)] : []),
+    ];
+  }
 
+  /** Needs restic's exclusive lock: waits its turn behind other restic processes (see run). */
   async check(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<void> {
     await this.run(repo, ['check'], { signal });
   }
 
+  removeStaleLocks(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<RemovedLock[]> {
+    return this.locks.removeStale(repo, signal);
+  }
+
+  listLocks(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<RepositoryLock[]> {
+    return this.locks.list(repo, signal);
+  }
+
   async listSnapshots(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<SnapshotSummary[]> {
-    const stdout = await this.run(repo, ['snapshots', '--json'], { signal });
+    // Snapshot files never change once written: reading them needs no lock, so no exclusive
+    // `check` or `prune` of another run can make this wait or fail.
+    const stdout = await this.run(repo, ['--no-lock', 'snapshots', '--json'], { signal });
     const snapshots = JSON.parse(stdout) as SnapshotJson[];
     return snapshots
       .map((s) => ({
@@ -105,6 +164,7 @@ export class ResticDriver implements BackupDriver {
     snapshotPath: string,
     stagingDir: string,
     signal?: AbortSignal,
+    onSpawn?: (pid: number) => void,
   ): Promise<void> {
     const root = normalizeSnapshotPath(snapshotPath);
     await mkdir(stagingDir, { recursive: true });
@@ -113,8 +173,11 @@ export class ResticDriver implements BackupDriver {
     // empties stagingDir also clears what a crashed attempt left.
     const scratch = await mkdtemp(path.join(stagingDir, '.restic-restore-'));
     try {
+      // Keeps its shared lock: it coexists with other restores and reads, and keeps a prune from
+      // deleting what it is reading. onSpawn lets a retried attempt find this process (see restoreToStaging).
       await this.run(repo, ['restore', snapshotId, '--target', scratch, '--include', filterPattern(root), '--verify'], {
         signal,
+        onSpawn,
       });
       const restoredRoot = path.join(scratch, root);
       const restored = await lstat(restoredRoot).catch(() => undefined);
@@ -146,7 +209,9 @@ export class ResticDriver implements BackupDriver {
       }
     };
     const lines = lineReader(onLine);
-    await this.run(repo, ['ls', '--json', '--recursive', snapshotId, root], { signal, onStdout: lines.push });
+    // Read-only, and restic checks every blob it reads: without a lock, a concurrent prune can
+    // only make it fail (and be retried), never return wrong content.
+    await this.run(repo, ['--no-lock', 'ls', '--json', '--recursive', snapshotId, root], { signal, onStdout: lines.push });
     lines.end();
     // restic ls only warns ("Ignoring ...") and exits 0 when the snapshot id matches nothing.
     if (!snapshotFound) throw snapshotNotFound(snapshotId, repo);
@@ -156,22 +221,49 @@ export class ResticDriver implements BackupDriver {
 
   async fileSha256(repo: BackupRepositoryAccess, snapshotId: string, filePath: string, signal?: AbortSignal): Promise<string> {
     const hash = createHash('sha256');
-    await this.run(repo, ['dump', snapshotId, filePath], { signal, onStdout: (chunk) => hash.update(chunk) });
+    await this.run(repo, ['--no-lock', 'dump', snapshotId, filePath], { signal, onStdout: (chunk) => hash.update(chunk) });
     return hash.digest('hex');
   }
 
+  /**
+   * Runs one restic command and waits its turn for the repository lock: while another live restic
+   * holds a conflicting lock it retries with jittered backoff (the lock in the repository is what
+   * serializes workers on any machine); a lock whose holder is gone is removed with `restic unlock`.
+   * Every retry starts the command afresh, so streamed output must be reset by the caller: only
+   * lock failures are retried, and restic takes its lock before it writes any output.
+   */
+  private async run(repo: BackupRepositoryAccess, args: string[], options: RunOptions): Promise<string> {
+    const deadline = Date.now() + this.lockWaitMs;
+    let pause = this.lockRetryMs.initial;
+    for (;;) {
+      try {
+        return await this.runOnce(repo, args, options);
+      } catch (error) {
+        if (!(error instanceof ApplicationFailure) || error.type !== BackupFailureType.locked) throw error;
+        const holder = lockHolder(error.message);
+        const removed = holder?.stale ? await this.locks.removeStale(repo, options.signal) : [];
+        if (removed.length > 0) continue;
+        if (Date.now() + pause > deadline) throw error;
+        await abortableDelay(pause * (0.5 + Math.random()), options.signal);
+        pause = Math.min(pause * 2, this.lockRetryMs.max);
+      }
+    }
+  }
+
   /** Runs one restic command; resolves with stdout (unless streamed to onStdout), rejects with a classified failure. */
-  private run(
-    repo: BackupRepositoryAccess,
-    args: string[],
-    options: { signal?: AbortSignal; onStdout?: (chunk: Buffer) => void },
-  ): Promise<string> {
+  private runOnce(repo: BackupRepositoryAccess, args: string[], options: RunOptions): Promise<string> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, ['--cache-dir', this.cacheDir, ...args], {
-        env: resticEnvironment(repo),
-        stdio: ['ignore', 'pipe', 'pipe'],
-        signal: options.signal,
-      });
+      if (options.signal?.aborted) return reject(options.signal.reason);
+      const child = spawnInGroup(this.binary, [...this.globalArgs, ...args], { env: resticEnvironment(repo) });
+      if (child.pid !== undefined) options.onSpawn?.(child.pid);
+      // SIGTERM first: restic removes its own lock when it is stopped that way.
+      let cancelKill: (() => void) | undefined;
+      const onAbort = () => (cancelKill ??= stopGroup(child));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        cancelKill?.();
+        options.signal?.removeEventListener('abort', onAbort);
+      };
       const stdout: Buffer[] = [];
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => {
@@ -182,29 +274,39 @@ export class ResticDriver implements BackupDriver {
         try {
           options.onStdout(chunk);
         } catch (error) {
-          child.kill();
+          onAbort();
           reject(error);
         }
       });
       child.stderr.on('data', (chunk: Buffer) => {
         if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8');
       });
+      const toolMissing = () =>
+        ApplicationFailure.nonRetryable(
+          `restic is not installed on the worker (no executable "${this.binary}")`,
+          BackupFailureType.toolMissing,
+        );
       child.on('error', (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') {
-          reject(
-            ApplicationFailure.nonRetryable(
-              `restic is not installed on the worker (no executable "${this.binary}")`,
-              BackupFailureType.toolMissing,
-            ),
-          );
-        } else reject(error);
+        done();
+        reject(error.code === 'ENOENT' ? toolMissing() : error);
       });
       child.on('close', (code) => {
-        if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'));
-        else reject(classifyFailure(repo, args[0], code, stderr));
+        done();
+        if (options.signal?.aborted) reject(options.signal.reason);
+        // setpriv (see spawnInGroup) says so when it cannot start restic.
+        else if (code === 127 && /failed to execute/.test(stderr)) reject(toolMissing());
+        else if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'));
+        else reject(classifyFailure(repo, args.find((arg) => !arg.startsWith('-')) ?? args[0], code, stderr));
       });
     });
   }
+}
+
+interface RunOptions {
+  signal?: AbortSignal;
+  onStdout?: (chunk: Buffer) => void;
+  /** Called with the process id once restic started. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** The variables restic reads; ones from the worker's own environment that would override or clash are dropped. */

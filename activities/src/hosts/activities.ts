@@ -3,7 +3,7 @@ import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
 import type { RunbookActivities } from '../types';
 import type { HostDriver } from './driver';
-import { HostFailureType, nonRetryable } from './failures';
+import { HostFailureType, hostAttempts, nonRetryable } from './failures';
 import { InventoryStore } from './inventory-store';
 import { LabFleet } from './lab-fleet';
 import { LocalHostDriver } from './local';
@@ -67,7 +67,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const { host, driver } = await target(name, idempotencyKey);
       return withHeartbeat(
         () => ({ host: name, step: 'snapshot' }),
-        (signal) => driver.snapshot(host, idempotencyKey, signal, packages),
+        (signal) => hostAttempts(name, 'snapshot', signal, (bounded) => driver.snapshot(host, idempotencyKey, bounded, packages)),
         HOST_HEARTBEAT,
       );
     },
@@ -77,7 +77,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const { host, driver } = await target(name, idempotencyKey);
       return withHeartbeat(
         () => ({ host: name, step: 'patch' }),
-        (signal) => driver.patch(host, valid, idempotencyKey, signal),
+        (signal) => hostAttempts(name, 'patch', signal, (bounded) => driver.patch(host, valid, idempotencyKey, bounded)),
         HOST_HEARTBEAT,
       );
     },
@@ -87,7 +87,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const driver = drivers[host.driver];
       return withHeartbeat(
         () => ({ host: name, step: 'health' }),
-        (signal) => driver.health(host, signal),
+        (signal) => hostAttempts(name, 'health', signal, (bounded) => driver.health(host, bounded)),
         HOST_HEARTBEAT,
       );
     },
@@ -96,7 +96,7 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
       const { host, driver } = await target(name, idempotencyKey);
       return withHeartbeat(
         () => ({ host: name, step: 'restore', snapshotId }),
-        (signal) => driver.restore(host, snapshotId, idempotencyKey, signal),
+        (signal) => hostAttempts(name, 'restore', signal, (bounded) => driver.restore(host, snapshotId, idempotencyKey, bounded)),
         HOST_HEARTBEAT,
       );
     },

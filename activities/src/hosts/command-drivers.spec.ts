@@ -315,6 +315,26 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
       while (processRunning(marker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(processRunning(marker)).toBe(false);
     });
+    it('a cancelled command is stopped with everything it started, on the host too', async () => {
+      const marker = `58.${process.pid}${transport.kind === 'ssh' ? 1 : 2}`;
+      const slow = transport.driver(
+        stateDir,
+        { ...fileCommands(dir), health: `sleep ${marker} & sleep ${marker}; wait` },
+        { health: 120_000 },
+      );
+      const controller = new AbortController();
+
+      const health = slow.health(transport.host(), controller.signal);
+      const runningDeadline = Date.now() + 10_000;
+      while (!processRunning(marker) && Date.now() < runningDeadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(processRunning(marker)).toBe(true);
+      controller.abort(new Error('activity cancelled'));
+
+      await expect(health).rejects.toThrow('activity cancelled');
+      const deadline = Date.now() + 10_000;
+      while (processRunning(marker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(processRunning(marker)).toBe(false);
+    });
   });
 
   describe('ssh only', () => {

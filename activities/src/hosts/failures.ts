@@ -1,4 +1,7 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { HOST_ACTION_TIMEOUT_MARGIN_MS } from '@runbooks/contracts';
+import { abortableDelay } from '../wait';
 
 /** ApplicationFailure types the hosts activities throw; workflows and reports match on them. */
 export const HostFailureType = {
@@ -32,4 +35,85 @@ export function nonRetryable(message: string, type: string, ...details: unknown[
 
 export function retryable(message: string, type: string, ...details: unknown[]): ApplicationFailure {
   return ApplicationFailure.retryable(message, type, ...details);
+}
+
+/** Tries a host action gets for failures the host or its driver report; a lost worker costs none. */
+export const HOST_ERROR_ATTEMPTS = 3;
+/** Pause before the 2nd and 3rd try. */
+const HOST_RETRY_DELAYS_MS = [1_000, 3_000];
+
+/**
+ * Runs one host action with the host's own failure budget. Temporal retries a host action only
+ * when the infrastructure lost it (heartbeat or start-to-close timeout: a dead or hung worker),
+ * without limit (see hostActionOptions in the workflows). So every failure of the host or its
+ * driver is counted here: a retryable one is tried again up to HOST_ERROR_ATTEMPTS times, then
+ * it, or any non-retryable one, leaves as a non-retryable failure the batch charges to the host.
+ * The host timeout is enforced here too, just before the activity's start-to-close timeout, and
+ * is the host's failure. A cancellation (the worker shuts down, the run is cancelled) passes
+ * through untouched: it is nobody's failure.
+ */
+export async function hostAttempts<T>(
+  host: string,
+  step: string,
+  signal: AbortSignal | undefined,
+  work: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const budgetMs = hostTimeBudgetMs();
+  const timeout = budgetMs !== undefined ? AbortSignal.timeout(budgetMs) : undefined;
+  const bounded = signal && timeout ? AbortSignal.any([signal, timeout]) : (signal ?? timeout);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(bounded);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      if (timeout?.aborted) {
+        throw nonRetryable(
+          `host ${host}: ${step} did not finish within the host timeout (${Math.round((budgetMs ?? 0) / 1000)}s)`,
+          HostFailureType.commandTimedOut,
+          { host },
+        );
+      }
+      const retryAllowed = !(error instanceof ApplicationFailure && error.nonRetryable);
+      if (!retryAllowed || attempt >= HOST_ERROR_ATTEMPTS) throw hostFailure(error, attempt);
+      try {
+        await abortableDelay(HOST_RETRY_DELAYS_MS[attempt - 1] ?? 0, bounded);
+      } catch {
+        if (signal?.aborted) throw signal.reason;
+        throw hostFailure(error, attempt);
+      }
+    }
+  }
+}
+
+/** The host's time for this action: the activity's start-to-close timeout less the margin; none outside an activity. */
+function hostTimeBudgetMs(): number | undefined {
+  let startToClose: number | undefined;
+  try {
+    startToClose = Context.current().info.startToCloseTimeoutMs;
+  } catch {
+    return undefined;
+  }
+  const budget = startToClose - HOST_ACTION_TIMEOUT_MARGIN_MS;
+  return budget > 0 ? budget : undefined;
+}
+
+/** The driver's failure as one the batch charges to the host: same type and message, never retried by Temporal. */
+function hostFailure(error: unknown, attempts: number): ApplicationFailure {
+  const tried = attempts > 1 ? ` (after ${attempts} attempts)` : '';
+  if (error instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      message: `${error.message}${tried}`,
+      type: error.type ?? HostFailureType.commandFailed,
+      nonRetryable: true,
+      details: error.details ?? undefined,
+      cause: error.cause,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return ApplicationFailure.create({
+    message: `${message}${tried}`,
+    type: HostFailureType.commandFailed,
+    nonRetryable: true,
+    cause: error instanceof Error ? error : undefined,
+  });
 }

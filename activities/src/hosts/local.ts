@@ -1,5 +1,5 @@
 import type { Host } from '@runbooks/contracts';
-import { spawn } from 'node:child_process';
+import { shellInGroup, stopGroup } from '../child-processes';
 import {
   CommandHostDriver,
   OutputCollector,
@@ -10,10 +10,10 @@ import {
 } from './command-driver';
 import { HostFailureType, retryable } from './failures';
 
-/** Time a command gets to end after SIGTERM before its whole process group is killed. */
-const KILL_GRACE_MS = 10_000;
-
-/** Runs each command as `bash -c` on the worker itself, in its own process group. */
+/**
+ * Runs each command as `bash -c` on the worker itself, in its own process group that is killed
+ * whole on cancel, on timeout, and when the worker dies (see shellInGroup).
+ */
 export class LocalTransport implements CommandTransport {
   readonly kind = 'local';
 
@@ -37,24 +37,12 @@ export class LocalHostDriver extends CommandHostDriver {
 function runLocal(script: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = shellInGroup(script);
     const output = new OutputCollector();
     let timedOut = false;
     let cancelled = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const stop = () => {
-      const group = child.pid;
-      if (group === undefined) return;
-      const kill = (sig: NodeJS.Signals) => {
-        try {
-          process.kill(-group, sig);
-        } catch {
-          // the group has ended already
-        }
-      };
-      kill('SIGTERM');
-      killTimer ??= setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS);
-    };
+    let cancelKill: (() => void) | undefined;
+    const stop = () => void (cancelKill ??= stopGroup(child));
     const timer = setTimeout(() => {
       timedOut = true;
       stop();
@@ -66,7 +54,7 @@ function runLocal(script: string, timeoutMs: number, signal?: AbortSignal): Prom
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => {
       clearTimeout(timer);
-      clearTimeout(killTimer);
+      cancelKill?.();
       signal?.removeEventListener('abort', onAbort);
     };
     child.stdout.on('data', output.stdout);

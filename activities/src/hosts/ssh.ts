@@ -189,8 +189,21 @@ function normalizeFingerprint(value: string | undefined): string | undefined {
   return value ? value.replace(/^SHA256:/, '').replace(/=+$/, '') : undefined;
 }
 
+/**
+ * How the host runs a command: in a session of its own (setsid) under `timeout`, and a watcher
+ * that kills that whole session when the channel's stdin closes, which sshd does when the channel
+ * is closed (the activity was cancelled) or the connection drops (the worker died). Without it,
+ * the command would run on after its worker, until its time limit. The watcher reads the
+ * channel's stdin through fd 3: a background job's own stdin would be /dev/null.
+ */
+const REMOTE_WRAPPER =
+  'exec 3<&0; setsid timeout -k 10 "$1" bash -c "$2" </dev/null & command=$!; ' +
+  '{ cat <&3 >/dev/null; kill -TERM -- "-$command"; sleep 10; kill -KILL -- "-$command"; } >/dev/null 2>&1 & watcher=$!; ' +
+  'exec 3<&-; wait "$command"; code=$?; kill "$watcher"; exit "$code"';
+
 function runRemote(client: Client, where: string, script: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
-  const command = `timeout -k 10 ${Math.max(1, Math.ceil(timeoutMs / 1000))} bash -c ${shellQuote(script)}`;
+  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const command = `bash -c ${shellQuote(REMOTE_WRAPPER)} runbooks-command ${seconds} ${shellQuote(script)}`;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const output = new OutputCollector();
@@ -239,7 +252,7 @@ function runRemote(client: Client, where: string, script: string, timeoutMs: num
         const stoppedByTimeout = exitCode !== null && TIMEOUT_EXIT_CODES.has(exitCode);
         finish(() => resolve(output.result(exitCode, timedOut || stoppedByTimeout)));
       });
-      stream.end();
+      // stdin stays open while the command runs: its closing is the host's signal to stop it.
     });
   });
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NotifyInput, NotifyResult } from '../types';
 import { approvalGateOf, slackMessage } from './slack-blocks';
@@ -100,8 +100,13 @@ export class LogNotifier implements Notifier {
   constructor(private readonly file: string) {}
 
   async send(notification: NotifyInput): Promise<NotifyResult> {
+    const channel = `log:${this.file}`;
     await mkdir(path.dirname(this.file), { recursive: true });
+    // A retry after a lost worker finds the notice already written under its key: written once.
+    const key = `"idempotencyKey":${JSON.stringify(notification.idempotencyKey)}`;
+    const written = await readFile(this.file, 'utf8').catch(() => '');
+    if (notification.idempotencyKey && written.includes(key)) return { delivered: true, channel };
     await appendFile(this.file, `${JSON.stringify({ at: new Date().toISOString(), ...notification })}\n`);
-    return { delivered: true, channel: `log:${this.file}` };
+    return { delivered: true, channel };
   }
 }

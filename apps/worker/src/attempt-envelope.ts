@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
+import { keepAlive } from '@runbooks/activities';
 import type { AttemptDetail, AttemptEnvelope, Enveloped } from '@runbooks/contracts';
 
 /**
  * Wraps every activity so the step engine learns how many attempts it took: the result travels
  * as `{ value, attempt }`, a failure carries `{ attempt }` as its last detail (type, message and
- * retryability unchanged). See AttemptEnvelope in contracts.
+ * retryability unchanged). See AttemptEnvelope in contracts. Every activity heartbeats while it
+ * runs (keepAlive), so the steps' short heartbeat timeout catches a lost worker in seconds.
  */
 export function withAttemptEnvelopes<A extends object>(activities: A): Enveloped<A> {
   const wrapped: Record<string, unknown> = {};
@@ -14,7 +16,7 @@ export function withAttemptEnvelopes<A extends object>(activities: A): Enveloped
     wrapped[name] = async (...args: unknown[]): Promise<AttemptEnvelope<unknown>> => {
       const attempt = Context.current().info.attempt;
       try {
-        return { value: await fn(...args), attempt };
+        return { value: await keepAlive(() => fn(...args)), attempt };
       } catch (error) {
         throw withAttempt(error, attempt);
       }

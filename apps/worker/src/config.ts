@@ -39,6 +39,10 @@ const workerConfigSchema = z.object({
   calendarFile: z.string().min(1),
   /** Today's file of approvals given ahead, imported into the store once if it exists. */
   preApprovalsFile: z.string().min(1),
+  /** Caps restic's download rate (KiB/s); unset: no cap. */
+  resticLimitDownloadKiB: z.coerce.number().int().positive().optional(),
+  /** Fault injection for the crash tests (see withFaultHold); absent in production. */
+  faultHold: z.object({ activities: z.array(z.string().min(1)).min(1), markerDir: z.string().min(1) }).optional(),
   hosts: z.object({
     /** Today's inventory file, imported into the store once if it exists. */
     inventoryFile: z.string().min(1),
@@ -74,6 +78,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       : undefined,
     calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),
     preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
+    resticLimitDownloadKiB: env.RUNBOOKS_RESTIC_LIMIT_DOWNLOAD_KIB || undefined,
+    faultHold: env.RUNBOOKS_FAULT_HOLD_AFTER
+      ? { activities: env.RUNBOOKS_FAULT_HOLD_AFTER.split(','), markerDir: env.RUNBOOKS_FAULT_HOLD_DIR }
+      : undefined,
     hosts: {
       inventoryFile: env.RUNBOOKS_INVENTORY_FILE ?? path.join(dataDir, 'inventory.json'),
       labRoot: env.RUNBOOKS_LAB_ROOT ?? path.join(dataDir, 'lab'),

@@ -69,6 +69,9 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     namespace: options.namespace,
     shutdownGraceTime: options.shutdownGraceMs ?? 30_000,
     dataConverter: { payloadCodecs: options.payloadCodec ? [options.payloadCodec] : [] },
+    // The SDK sends heartbeats at most every 0.8 x the heartbeat timeout by default: with the
+    // steps' 10 s timeout that leaves 2 s of slack, too little on a busy machine. Every 2 s leaves 8.
+    maxHeartbeatThrottleInterval: '2 seconds' as const,
   };
   const shared = await Worker.create({
     ...common,

@@ -1,10 +1,18 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection } from '@temporalio/worker';
-import { SecretResolver, createActivities, createNotifier, loadPayloadCodec } from '@runbooks/activities';
+import {
+  ResticDriver,
+  SecretResolver,
+  createActivities,
+  createNotifier,
+  killAllProcessGroups,
+  loadPayloadCodec,
+} from '@runbooks/activities';
 import { Store } from '@runbooks/store';
 import { WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker, type RunbookWorker } from './create-worker';
+import { withFaultHold } from './fault-hold';
 
 /**
  * Owns the worker's lifetime: connects and starts polling at bootstrap, keeps the run()
@@ -39,15 +47,21 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       workerId: config.workerId,
-      activities: createActivities({
-        store: this.store,
-        reportsDir: config.reportsDir,
-        notifier,
-        hosts: config.hosts,
-        calendarFile: config.calendarFile,
-        preApprovalsFile: config.preApprovalsFile,
-        secrets: config.secrets,
-      }),
+      activities: withFaultHold(
+        createActivities({
+          store: this.store,
+          reportsDir: config.reportsDir,
+          notifier,
+          backup: config.resticLimitDownloadKiB
+            ? new ResticDriver(undefined, undefined, { limitDownloadKiB: config.resticLimitDownloadKiB })
+            : undefined,
+          hosts: config.hosts,
+          calendarFile: config.calendarFile,
+          preApprovalsFile: config.preApprovalsFile,
+          secrets: config.secrets,
+        }),
+        config.faultHold,
+      ),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
       assertions: config.assertions,
@@ -70,6 +84,8 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     await this.running?.catch(() => undefined);
     await this.connection?.close();
     await this.store?.close();
+    // Cancelled activities stopped their commands; whatever still runs would outlive the worker.
+    killAllProcessGroups();
   }
 
   /** Resolves when the worker stops for any reason. */

@@ -65,3 +65,9 @@ export function selectHosts(hosts: readonly Host[], selector: HostSelector): { h
   const known = new Set(hosts.map((h) => h.name));
   return { hosts: picked, unknownNames: [...names].filter((n) => !known.has(n)) };
 }
+
+/**
+ * A host action stops its own work this long before its activity's start-to-close timeout and
+ * reports the host timeout as the host's failure; the timeout itself then means a lost worker.
+ */
+export const HOST_ACTION_TIMEOUT_MARGIN_MS = 5_000;

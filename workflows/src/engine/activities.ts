@@ -1,12 +1,52 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import { isAttemptDetail, type Enveloped } from '@runbooks/contracts';
+import { HOST_ACTION_TIMEOUT_MARGIN_MS, isAttemptDetail, type Enveloped } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
 
-/** Defaults for every step's activity; a step may override them. */
+/**
+ * Defaults for every step's activity; a step may override them. Every activity heartbeats while
+ * it runs (the worker's attempt envelope does it for those that do not themselves), so a worker
+ * that dies is noticed at the heartbeat timeout, in seconds, whatever the step; the start-to-close
+ * timeout only bounds work that hangs, and is sized per activity below.
+ */
 export const DEFAULT_STEP_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 };
+
+/** How long each activity's work may take, by what it does (a lost worker is caught by the heartbeat instead). */
+export const ACTIVITY_START_TO_CLOSE: Partial<Record<keyof RunbookActivities, ActivityOptions['startToCloseTimeout']>> = {
+  // restic check reads every index and tree, and may wait its turn for the repository lock.
+  checkBackupRepository: '2 hours',
+  // Proportional to the data: bounded generously, the heartbeat watches the worker.
+  restoreToStaging: '24 hours',
+  verifyRestoredContent: '24 hours',
+  // Renames on one filesystem; putting back or discarding removes a whole tree.
+  swapIntoTarget: '5 minutes',
+  restorePreviousContents: '30 minutes',
+  discardStaging: '30 minutes',
+  notify: '30 seconds',
+  writeReport: '30 seconds',
+  resolveTargets: '1 minute',
+  checkMaintenanceWindow: '30 seconds',
+  claimPreApprovals: '30 seconds',
+};
+
+/**
+ * Host actions (snapshot, patch, health, restore). Temporal retries only what the infrastructure
+ * lost, without limit: a heartbeat timeout or a start-to-close timeout means the worker died or
+ * hung, never that the host failed. Failures of the host or its driver are counted by the activity
+ * itself (a few attempts, then a non-retryable failure the batch records against the host), and
+ * the activity stops its own work at the host timeout, HOST_ACTION_TIMEOUT_MARGIN_MS before this
+ * start-to-close timeout, reporting it as the host's failure.
+ */
+export function hostActionOptions(hostTimeoutSeconds: number): ActivityOptions {
+  return {
+    startToCloseTimeout: hostTimeoutSeconds * 1000 + HOST_ACTION_TIMEOUT_MARGIN_MS,
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: Number.POSITIVE_INFINITY },
+  };
+}
 
 /** Observes the attempts of the activities a step calls. */
 export interface AttemptObserver {
@@ -18,18 +58,27 @@ export interface AttemptObserver {
  * to the step's observer (see AttemptEnvelope).
  */
 export function stepActivities(options: ActivityOptions, observer: AttemptObserver): RunbookActivities {
-  const enveloped = proxyActivities<Enveloped<RunbookActivities>>({
-    ...DEFAULT_STEP_OPTIONS,
-    ...options,
-    retry: { ...DEFAULT_STEP_OPTIONS.retry, ...options.retry },
-  });
+  const proxies = new Map<string, (...a: unknown[]) => Promise<{ value: unknown; attempt: number }>>();
+  const proxyFor = (name: string) => {
+    let proxy = proxies.get(name);
+    if (!proxy) {
+      const startToClose = ACTIVITY_START_TO_CLOSE[name as keyof RunbookActivities];
+      const enveloped = proxyActivities<Enveloped<RunbookActivities>>({
+        ...DEFAULT_STEP_OPTIONS,
+        ...(startToClose ? { startToCloseTimeout: startToClose } : {}),
+        ...options,
+        retry: { ...DEFAULT_STEP_OPTIONS.retry, ...options.retry },
+      });
+      proxy = (enveloped as unknown as Record<string, (...a: unknown[]) => Promise<{ value: unknown; attempt: number }>>)[name];
+      proxies.set(name, proxy);
+    }
+    return proxy;
+  };
   return new Proxy({} as RunbookActivities, {
     get(_target, name: string) {
       return async (...args: unknown[]) => {
         try {
-          const envelope = await (
-            enveloped as unknown as Record<string, (...a: unknown[]) => Promise<{ value: unknown; attempt: number }>>
-          )[name](...args);
+          const envelope = await proxyFor(name)(...args);
           observer.attempted(envelope.attempt);
           return envelope.value;
         } catch (error) {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation, setHandler, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
 import {
   batchControlSignal,
   batchProgressQuery,
@@ -11,19 +11,12 @@ import {
 } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
 import { procedureFor, type HostCall, type HostProcedure } from '../procedures';
-import { describeError, stepActivities } from './activities';
+import { describeError, hostActionOptions, stepActivities } from './activities';
 import { slidingWindow } from './sliding-window';
 
 /** Host actions: each bounded by the run's host timeout; a hung host fails instead of stalling the wave. */
 function hostActivities(hostTimeoutSeconds: number): RunbookActivities {
-  const options: ActivityOptions = {
-    startToCloseTimeout: hostTimeoutSeconds * 1000,
-    heartbeatTimeout: Math.min(30, hostTimeoutSeconds) * 1000,
-    retry: {
-      maximumAttempts: 3,
-    },
-  };
-  return stepActivities(options, { attempted: () => undefined });
+  return stepActivities(hostActionOptions(hostTimeoutSeconds), { attempted: () => undefined });
 }
 
 /** Batches started before procedures existed carry security patching's parameters instead of a call. */

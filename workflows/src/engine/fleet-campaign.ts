@@ -150,6 +150,12 @@ export class FleetCampaign {
         }),
       { summarize: () => summarizeHosts(rollout.state.hosts.filter((h) => h.wave > 0)) },
     );
+    // Reached only within the failure threshold: a run that succeeds with failed hosts says how many, and that the policy allowed it.
+    if (rollout.state.failures > 0) {
+      this.run.setOutcome({
+        hostsFailed: `${rollout.state.failures} (rolled back; tolerated: the failure threshold allows ${rollout.state.maxFailures})`,
+      });
+    }
   }
 
   /** Hosts are only changed while the window is open: wait for it, then watch it until the work is done. */
