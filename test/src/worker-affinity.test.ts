@@ -4,6 +4,7 @@ import { decideApprovalUpdate, runStateQuery, type DataRestoreInput, type RunSta
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { eventually, testClient } from './harness/worker';
 import { killHard, spawnWorkerProcess } from './harness/worker-process';
+import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { PINNED_RESTORE_ACTIVITIES, activityPlacements } from './harness/worker-affinity';
 import { recordHistoryIfAsked } from './harness/recorded-histories';
 import type { ChildProcess } from 'node:child_process';
@@ -21,6 +22,7 @@ let root: string;
 let fixture: ResticFixture;
 let source: string;
 const workers: ChildProcess[] = [];
+let secrets: TestSecrets;
 const taskQueue = `affinity-${randomUUID()}`;
 
 beforeAll(async () => {
@@ -30,13 +32,24 @@ beforeAll(async () => {
   await writeTree(source, { 'report.txt': 'kept in the backup\n', 'data/ledger.csv': 'id,amount\n1,100\n' });
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
   ({ client, connection } = await testClient());
+  secrets = new TestSecrets([
+    {
+      name: 'backup/affinity',
+      source: { backend: 'env', variable: 'RUNBOOKS_SECRET_AFFINITY_IT' },
+      runbooks: ['data-restore'],
+      roles: ['technician'],
+      repositories: [fixture.repository],
+    },
+  ]);
   for (const id of ['one', 'two']) {
     workers.push(
       spawnWorkerProcess({
         RUNBOOKS_TASK_QUEUE: taskQueue,
         RUNBOOKS_WORKER_ID: `worker-${id}`,
         RUNBOOKS_DATA_DIR: path.join(root, `data-${id}`),
-        AFFINITY_IT_PASSWORD: PASSWORD,
+        RUNBOOKS_SECRETS_FILE: secrets.config.catalogFile,
+        RUNBOOKS_SECRETS_DIR: secrets.config.secretsDir,
+        RUNBOOKS_SECRET_AFFINITY_IT: PASSWORD,
       }),
     );
   }
@@ -45,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) await killHard(w);
   await connection?.close();
+  secrets?.remove();
   await fs.rm(root, { recursive: true, force: true });
 });
 
@@ -71,7 +85,7 @@ test('with two worker processes, each restore runs staging, verify and swap on t
   const handles = await Promise.all(
     targets.map((target) => {
       const input: DataRestoreInput = {
-        repository: { url: fixture.repository, passwordRef: 'env:AFFINITY_IT_PASSWORD' },
+        repository: { url: fixture.repository, passwordRef: 'secret:backup/affinity' },
         path: source,
         target,
         affectedUsers: ['jane@example.test'],

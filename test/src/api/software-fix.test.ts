@@ -48,7 +48,7 @@ describe('the software-fix runbook through the API, over a lab fleet', () => {
       .set(auth('ada'))
       .send({ runbook: 'software-fix', input: { ...input, windowOverride: { reason: 'urgent' } } })
       .expect(400);
-    expect(override.body.issues).toEqual([{ path: 'input', message: expect.stringContaining('windowOverride') }]);
+    expect(override.body.issues).toEqual([{ path: 'input.windowOverride', message: expect.stringContaining('windowOverride') }]);
 
     const launched = await request(api.server).post('/v1/runs').set(auth('tess')).send({ runbook: 'software-fix', input }).expect(201);
     const runId: string = launched.body.runId;

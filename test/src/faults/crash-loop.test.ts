@@ -20,8 +20,8 @@ test(`a crash-looping worker (${KILLS} SIGKILLs, one every ${KILL_EVERY_MS / 100
     slowPatchMs: 1_500,
   });
   const fleet = (ctx.fleet = new WorkerFleet({
-    RUNBOOKS_DATA_DIR: path.join(ctx.root, 'data'),
-    RUNBOOKS_INVENTORY_FILE: lab.inventoryFile,
+    // The fleet's folder is the data folder: its runbooks.sqlite is the store the fixture filled.
+    RUNBOOKS_DATA_DIR: path.join(ctx.root, 'fleet'),
     RUNBOOKS_LAB_ROOT: lab.labRoot,
     RUNBOOKS_HOST_STATE_DIR: lab.stateDir,
   }));

@@ -18,9 +18,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { eventually, testClient } from '../harness/worker';
 import { killHard, spawnWorkerProcess } from '../harness/worker-process';
+import { TestSecrets } from '../../../activities/src/test-support/secrets';
 
-export const RESTORE_PASSWORD_ENV = 'FAULTS_RESTORE_PASSWORD';
+/** The restore password reaches the workers as a named secret (env backend), like any deployment's. */
+export const RESTORE_PASSWORD_ENV = 'RUNBOOKS_SECRET_FAULTS_RESTORE';
 export const RESTORE_PASSWORD = 'faults-repo-pw-4411';
+const RESTORE_SECRET = 'backup/faults';
+
+let restoreSecrets: TestSecrets | undefined;
+/** The secrets file the fault tests' workers read; each test's repository is allowed as it is made. */
+function faultSecrets(): TestSecrets {
+  restoreSecrets ??= new TestSecrets([
+    { name: RESTORE_SECRET, source: { backend: 'env', variable: RESTORE_PASSWORD_ENV }, runbooks: ['data-restore'], roles: ['technician'] },
+  ]);
+  return restoreSecrets;
+}
+afterAll(() => restoreSecrets?.remove());
 export const technician = { id: 'tess', displayName: 'Tess Technician' };
 export const approver: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
 
@@ -35,7 +48,14 @@ export class WorkerFleet {
   constructor(private readonly env: Record<string, string>) {}
 
   start(extraEnv: Record<string, string> = {}): ChildProcess {
-    const child = spawnWorkerProcess({ RUNBOOKS_TASK_QUEUE: this.taskQueue, ...this.env, ...extraEnv });
+    const secrets = faultSecrets().config;
+    const child = spawnWorkerProcess({
+      RUNBOOKS_TASK_QUEUE: this.taskQueue,
+      RUNBOOKS_SECRETS_FILE: secrets.catalogFile,
+      RUNBOOKS_SECRETS_DIR: secrets.secretsDir,
+      ...this.env,
+      ...extraEnv,
+    });
     this.all.push(child);
     return child;
   }
@@ -156,8 +176,9 @@ export function faultTestContext(prefix: string): { root: string; client: Client
 
 /** A restore of `source` from the fixture's repository into `target`. */
 export function restoreInput(fixture: ResticFixture, source: string, target: string): DataRestoreInput {
+  faultSecrets().allowRepository(RESTORE_SECRET, fixture.repository);
   return {
-    repository: { url: fixture.repository, passwordRef: `env:${RESTORE_PASSWORD_ENV}` },
+    repository: { url: fixture.repository, passwordRef: `secret:${RESTORE_SECRET}` },
     path: source,
     target,
     affectedUsers: ['jane@example.test'],

@@ -11,8 +11,8 @@ test('a worker killed by SIGKILL while building the inventory, during a host act
   const markerDir = path.join(ctx.root, 'held');
   await fs.mkdir(markerDir);
   const fleet = (ctx.fleet = new WorkerFleet({
-    RUNBOOKS_DATA_DIR: path.join(ctx.root, 'data'),
-    RUNBOOKS_INVENTORY_FILE: lab.inventoryFile,
+    // The fleet's folder is the data folder: its runbooks.sqlite is the store the fixture filled.
+    RUNBOOKS_DATA_DIR: path.join(ctx.root, 'fleet'),
     RUNBOOKS_LAB_ROOT: lab.labRoot,
     RUNBOOKS_HOST_STATE_DIR: lab.stateDir,
     RUNBOOKS_FAULT_HOLD_AFTER: 'resolveTargets,patchHost,writeReport',

@@ -52,7 +52,7 @@ export function useLabFleets(prefix: string, packages: Record<string, string>): 
     client: undefined as unknown as Client,
     async labWithWorker(canary: number, production: number) {
       const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary, production, packages });
-      return { lab, worker: await startTestWorker({ hosts: lab }) };
+      return { lab, worker: await startTestWorker({ hosts: lab, store: lab.store }) };
     },
   };
   let close = async () => undefined as void;
