@@ -180,6 +180,8 @@ SQL
   node -e "require('./apps/worker/dist/bundle').bundleRunbookWorkflows().then((b) => require('fs').writeFileSync(process.argv[1], b.code))" \
     "$STACK/workflow-bundle.js"
 
+  write_secrets
+
   cat >"$STACK/env" <<ENV
 export RUNBOOKS_STACK_DIR=$STACK
 export TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS
@@ -188,6 +190,12 @@ export RUNBOOKS_DATABASE_URL=postgres://runbooks:$runbooks_pw@127.0.0.1:$TEMPORA
 export RUNBOOKS_DATA_DIR=$STACK/data
 export RUNBOOKS_WORKFLOW_BUNDLE=$STACK/workflow-bundle.js
 export RUNBOOKS_PRINCIPALS_FILE=${RUNBOOKS_PRINCIPALS_FILE:-$ROOT/config/principals.demo.json}
+export RUNBOOKS_SECRETS_FILE=$STACK/secrets.json
+export RUNBOOKS_SECRETS_DIR=$STACK/secrets
+export RUNBOOKS_CODEC_KEYS=secret:codec/stack
+export RUNBOOKS_ASSERTION_KEYS=stack1:$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')
+export RUNBOOKS_STACK_RESTIC_REPOSITORY=$STACK/data/restic/repo
+export RUNBOOKS_STACK_RESTIC_PASSWORD_REF=secret:backup/stack
 export RUNBOOKS_API_A=http://127.0.0.1:${api_ports[0]}
 export RUNBOOKS_API_B=http://127.0.0.1:${api_ports[1]}
 export RUNBOOKS_STACK_WORKERS="a b"
@@ -196,11 +204,9 @@ ENV
   # shellcheck disable=SC1091
   source "$STACK/env"
 
-  # The store's migrations once, before any replica starts (each would also run them at start).
-  if [[ -f libs/store/dist/migrate-cli.js ]]; then
-    log "store migrations"
-    node libs/store/dist/migrate-cli.js >"$STACK/logs/migrate.log" 2>&1
-  fi
+  # The store's migrations once, before any replica starts.
+  log "store migrations"
+  node libs/store/dist/migrate-cli.js >"$STACK/logs/migrate.log" 2>&1
 
   local w i=0
   for w in a b; do start_worker "$w"; done
@@ -213,6 +219,25 @@ ENV
   wait_for "API b" 120 api-b http_ok "$RUNBOOKS_API_B/readyz"
   trap - EXIT
   log "up: API $RUNBOOKS_API_A and $RUNBOOKS_API_B, Temporal $TEMPORAL_ADDRESS (scripts/production-stack.sh env)"
+}
+
+# The secrets every replica reads by name (same file, same folder): the payload codec key, which the
+# APIs and workers must share, and the password of the stack's restic repository, usable by
+# technicians' data-restore runs against that repository only. Random values, made once per stack.
+write_secrets() {
+  local random_key='console.log(require("crypto").randomBytes(32).toString("base64"))'
+  mkdir -p "$STACK/secrets/codec" "$STACK/secrets/backup"
+  chmod 700 "$STACK/secrets"
+  (umask 077 && node -e "$random_key" >"$STACK/secrets/codec/stack" && node -e "$random_key" >"$STACK/secrets/backup/stack")
+  (umask 077 && cat >"$STACK/secrets.json") <<JSON
+{ "secrets": [
+  { "name": "codec/stack", "description": "payload codec key of this stack",
+    "source": { "backend": "file", "file": "codec/stack" }, "runbooks": [], "roles": [] },
+  { "name": "backup/stack", "description": "restic password of the stack's repository",
+    "source": { "backend": "file", "file": "backup/stack" }, "runbooks": ["data-restore"], "roles": ["technician"],
+    "repositories": ["$STACK/data/restic/repo"] }
+] }
+JSON
 }
 
 # Worker a or b, on its own stable id (its own task queue survives a restart).

@@ -4,8 +4,6 @@ import { createLabFleet } from '../../apps/worker/src/demo/lab-fixture';
 import { eventually } from '../src/harness/worker';
 import { TOKENS, callApi, stackCommand, workerPid } from './stack';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 
 const OLD = { openssl: '3.0.11' };
 const NEW = { openssl: '3.0.15' };
@@ -32,19 +30,16 @@ async function runState(runId: string): Promise<RunState> {
 }
 
 /**
- * Exactly once across two workers needs the host-operation ledger claimed in the shared database
- * (issue 7 item 2, @runbooks/store): until then each worker keeps its own index of the ledger file,
- * so a patch the killed worker recorded but did not report is applied again by the other (seen
- * here: 1 of 200 hosts patched twice). That test runs once libs/store is in the tree.
+ * Exactly once across two workers rests on the host-operation ledger of the shared store: an
+ * idempotency key is claimed in the database (a unique constraint) before the change is applied, so
+ * a patch the killed worker recorded but did not report is not applied again by the other.
  */
-const ledgerInStore = fs.existsSync(path.resolve(__dirname, '..', '..', 'libs', 'store', 'package.json'));
 /** This fleet's ledger after the rollout, for the exactly-once test. */
 let patchesPerHost: Map<string, number> | undefined;
 
 test('a 200-host rollout on both workers, one killed with SIGKILL mid-wave, finishes on the worker left: every host patched, the unhealthy ones rolled back', async () => {
-  // The lab hosts and the inventory both workers and both APIs read: the hosts' state in the
-  // stack's data folder; with @runbooks/store (createLabFleet's `store`) the inventory and the
-  // ledger in the stack's database, before it in that folder too.
+  // The lab hosts both workers act on: their state in the stack's data folder, the inventory and
+  // the host-operation ledger in the stack's database, which both APIs and both workers share.
   const inStackDatabase = { store: { kind: 'postgres' as const, url: process.env.RUNBOOKS_DATABASE_URL as string } };
   const lab = await createLabFleet({
     ...inStackDatabase,
@@ -123,7 +118,7 @@ test('a 200-host rollout on both workers, one killed with SIGKILL mid-wave, fini
   }
 });
 
-(ledgerInStore ? test : test.skip)('in that rollout no host was patched twice, though a worker died mid-patch', () => {
+test('in that rollout no host was patched twice, though a worker died mid-patch', () => {
   expect(patchesPerHost?.size).toBe(200);
   expect([...(patchesPerHost ?? [])].filter(([, n]) => n !== 1)).toEqual([]);
 });

@@ -14,16 +14,20 @@ let client: Client;
 let connection: Connection;
 let root: string;
 let repository: ResticFixture;
-let passwordFile: string;
 let source: string;
 
 beforeAll(async () => {
   // The stack's workers read this folder; the repository and the targets are "on the file server".
   root = path.join(process.env.RUNBOOKS_DATA_DIR as string, `restore-${randomUUID()}`);
-  passwordFile = path.join(root, 'restic-password');
   await fs.mkdir(root, { recursive: true });
-  await fs.writeFile(passwordFile, 'production-suite-restic-password\n', { mode: 0o600 });
-  repository = await ResticFixture.init(path.join(root, 'repo'), 'production-suite-restic-password');
+  // The one repository the stack's password secret may open; the operator who made it knows the password.
+  const repositoryPath = process.env.RUNBOOKS_STACK_RESTIC_REPOSITORY as string;
+  const password = (await fs.readFile(path.join(process.env.RUNBOOKS_SECRETS_DIR as string, 'backup', 'stack'), 'utf8')).trim();
+  const initialized = await fs.access(path.join(repositoryPath, 'config')).then(
+    () => true,
+    () => false,
+  );
+  repository = initialized ? new ResticFixture(repositoryPath, password) : await ResticFixture.init(repositoryPath, password);
   source = path.join(root, 'srv', 'projects');
   await writeTree(source, snapshotContent);
   await repository.backup(source, new Date('2026-11-01T10:00:00Z'));
@@ -41,7 +45,7 @@ async function launchRestore(from = source): Promise<{ runId: string; target: st
   const launched = await callApi<{ runId: string }>('A', 'POST', '/v1/runs', TOKENS.technician, {
     runbook: 'data-restore',
     input: {
-      repository: { url: repository.repository, passwordRef: `file:${passwordFile}` },
+      repository: { url: repository.repository, passwordRef: process.env.RUNBOOKS_STACK_RESTIC_PASSWORD_REF },
       path: from,
       target,
       affectedUsers: ['jane@example.test'],

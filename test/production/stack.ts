@@ -30,6 +30,7 @@ export function stackEnv(): Record<string, string> | undefined {
 export const TOKENS = {
   technician: 'demo-technician-token',
   approver: 'demo-approver-token',
+  scheduler: 'demo-scheduler-token',
   admin: 'demo-admin-token',
 } as const;
 
