@@ -1,6 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createActivities, LogNotifier, WebhookNotifier, type RunbookActivities } from '@runbooks/activities';
+import { createActivities, LogNotifier, WebhookNotifier, type HostActivitiesConfig, type RunbookActivities } from '@runbooks/activities';
 import { createRunbookWorker } from '@runbooks/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,7 +20,7 @@ export interface TestWorkerOptions {
   /** Where notifications go; without it they are appended to a JSONL file in the worker's tmp dir. */
   webhookUrl?: string;
   /** The inventory and lab fleet the host activities act on. */
-  hosts?: { inventoryFile: string; labRoot: string; stateDir: string };
+  hosts?: HostActivitiesConfig;
   /** The maintenance calendar (windows and change freezes). */
   calendarFile?: string;
   /** Approvals given ahead for scheduled runs. */
