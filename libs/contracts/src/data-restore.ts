@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secretRefSchema } from './secrets';
 
-const absolutePath = (what: string) =>
+export const absolutePath = (what: string) =>
   z
     .string()
     .min(1)
@@ -20,13 +20,15 @@ export const approvalPolicyInputSchema = z.object({
   escalationContact: z.string().min(1).default('2nd-line on-call'),
 });
 
+export const backupRepositorySchema = z.object({
+  /** A restic repository location as restic accepts it (a local path, sftp:, rest:, s3:...). */
+  url: z.string().min(1),
+  passwordRef: secretRefSchema,
+});
+
 export const dataRestoreInputSchema = z
   .object({
-    repository: z.object({
-      /** A restic repository location as restic accepts it (a local path, sftp:, rest:, s3:...). */
-      url: z.string().min(1),
-      passwordRef: secretRefSchema,
-    }),
+    repository: backupRepositorySchema,
     /** The path inside the backup to bring back, e.g. /srv/projects. */
     path: absolutePath('path'),
     /** Restore this snapshot (id or its short form). */
