@@ -11,7 +11,7 @@ import {
 } from '@runbooks/contracts';
 import { debianCommands } from '@runbooks/activities';
 import { createAptRepository, type AptRepositoryFixture } from '../../activities/src/test-support/apt-repository';
-import { startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
+import { sshHostOn, startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
 import { gatePending, operator, requester, whenState } from './harness/fleet-campaign';
 import { startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
@@ -51,16 +51,9 @@ afterAll(async () => {
 /** The host as the inventory lists it: its health is its two programs answering. */
 function hostFor(driver: 'local' | 'ssh', packageRoot: string): Host {
   const health = { units: [], commands: [`${packageRoot}/usr/bin/rb-hello`, `${packageRoot}/usr/bin/rb-motd`] };
-  const common = { name: `${driver}-apt-1`, osFamily: 'debian' as const, tags: ['apt-lab'], health };
   return driver === 'local'
-    ? { ...common, address: 'localhost', driver }
-    : {
-        ...common,
-        address: '127.0.0.1',
-        port: server.port,
-        driver,
-        ssh: { user: os.userInfo().username, privateKeyRef: `file:${server.clientKeyFile}`, hostKeySha256: server.hostKeySha256 },
-      };
+    ? { name: 'local-apt-1', address: 'localhost', osFamily: 'debian', tags: ['apt-lab'], driver, health }
+    : sshHostOn(server, 'ssh-apt-1', { tags: ['apt-lab'], health });
 }
 
 interface AptHost {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createAptRepository, type AptRepositoryFixture } from '../test-support/apt-repository';
-import { startSshServer, type SshServer } from '../test-support/ssh-server';
+import { sshHostOn, startSshServer, type SshServer } from '../test-support/ssh-server';
 import type { CommandHostDriver } from './command-driver';
 import { LocalHostDriver } from './local';
 import { debianCommands } from './os-commands';
@@ -56,16 +56,7 @@ describe('default Debian commands with real apt and dpkg (local, and ssh on loop
       kind: 'ssh',
       driver: (stateDir: string, root: string): CommandHostDriver =>
         new SshHostDriver({ stateDir, osCommands: { debian: debianCommands(root) } }),
-      host: (health: Host['health']): Host => ({
-        name: 'web-1',
-        address: '127.0.0.1',
-        port: server.port,
-        osFamily: 'debian',
-        tags: [],
-        driver: 'ssh',
-        health,
-        ssh: { user: os.userInfo().username, privateKeyRef: `file:${server.clientKeyFile}`, hostKeySha256: server.hostKeySha256 },
-      }),
+      host: (health: Host['health']): Host => sshHostOn(server, 'web-1', { tags: [], health }),
     },
   ];
 

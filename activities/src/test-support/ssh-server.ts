@@ -1,6 +1,8 @@
+import type { Host } from '@runbooks/contracts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 const SSHD = '/usr/sbin/sshd';
@@ -88,5 +90,18 @@ export async function startSshServer(dir: string): Promise<SshServer> {
       sshd.kill();
       await exited;
     },
+  };
+}
+
+/** An inventory entry for a host reached through `server` as the current user, its host key pinned. */
+export function sshHostOn(server: SshServer, name: string, extra: Pick<Host, 'tags' | 'health'> = { tags: [] }): Host {
+  return {
+    name,
+    address: '127.0.0.1',
+    port: server.port,
+    osFamily: 'debian',
+    driver: 'ssh',
+    ...extra,
+    ssh: { user: os.userInfo().username, privateKeyRef: `file:${server.clientKeyFile}`, hostKeySha256: server.hostKeySha256 },
   };
 }
