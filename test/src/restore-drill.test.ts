@@ -2,6 +2,7 @@ import { WorkflowFailedError, type Client, type Connection, type WorkflowHandle 
 import { drillPath, runStateQuery, type RestoreDrillInput, type RunState, type RunbookStartArgs } from '@runbooks/contracts';
 import { createResticRepository, type ResticRepositoryFixture } from '../../activities/src/test-support/restic-repository';
 import { auth, startTestApi, type TestApi } from './api/app';
+import { recordHistoryIfAsked } from './harness/recorded-histories';
 import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -83,6 +84,7 @@ describe('restore-drill runbook on a real Temporal server with real restic', () 
     expect(existsSync(scratchOf(handle.workflowId))).toBe(false);
     const report = await fs.readFile(path.join(worker.reportsDir, `${handle.workflowId}.md`), 'utf8');
     expect(report).toContain('timeToRestoreSeconds');
+    await recordHistoryIfAsked(handle, 'restore-drill-passed');
   });
 
   test('draws the path from the run id: the one drillPath names for that id, among the given paths', async () => {
@@ -129,6 +131,7 @@ describe('restore-drill runbook on a real Temporal server with real restic', () 
       expect(state.error).toContain('report.txt: content differs from the snapshot');
       expect(state.compensations).toEqual([expect.objectContaining({ title: 'Discard the scratch copy', state: 'done' })]);
       expect(existsSync(scratchOf(handle.workflowId))).toBe(false);
+      await recordHistoryIfAsked(handle, 'restore-drill-checksum-mismatch');
     } finally {
       await damaging.stop();
     }
