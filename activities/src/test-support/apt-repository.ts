@@ -33,6 +33,9 @@ export interface AptRepositoryFixture {
  * apt and dpkg act on those roots only (see debianCommands), never on the machine's own packages.
  */
 export function createAptRepository(packages: TestPackage[]): AptRepositoryFixture {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the apt tests run as root (as CI does): dpkg installs only as root, even into a separate package root');
+  }
   for (const tool of ['dpkg-deb', 'apt-ftparchive', 'apt-get']) {
     try {
       execFileSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
@@ -74,7 +77,7 @@ export function createAptRepository(packages: TestPackage[]): AptRepositoryFixtu
       writeFileSync(path.join(root, 'var/lib/dpkg/status'), '');
       writeFileSync(path.join(root, 'etc/apt/sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
       // Read through APT_CONFIG: apt then takes its parts and sources from the root, and hands dpkg the root.
-      // The sandbox user cannot read a root-owned temp folder; these tests run apt as root or as the owner.
+      // Downloads run as root: apt's sandbox user (_apt) may not reach a private temp folder.
       writeFileSync(
         path.join(root, 'etc/apt/apt.conf'),
         [`Dir "${root}/";`, `DPkg::Options { "--root=${root}"; };`, 'APT::Sandbox::User "root";', ''].join('\n'),
