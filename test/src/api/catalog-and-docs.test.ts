@@ -84,10 +84,9 @@ describe('OpenAPI document', () => {
     const { body } = await request(api.server).get('/openapi.json').expect(200);
     for (const path of ['/v1/runs', '/v1/schedules']) {
       const bodies = body.paths[path].post.requestBody.content['application/json'].schema.oneOf;
-      expect(bodies.map((b: { properties: { runbook: { const: string } } }) => b.properties.runbook.const)).toEqual([
-        'data-restore',
-        'security-patching',
-      ]);
+      expect(bodies.map((b: { properties: { runbook: { const: string } } }) => b.properties.runbook.const)).toEqual(
+        RUNBOOKS.map((r) => r.name),
+      );
       const [restore, patching] = bodies.map((b: { properties: { input: Record<string, unknown> } }) => b.properties.input);
       expect(restore).toMatchObject({ additionalProperties: false, required: expect.arrayContaining(['repository', 'target']) });
       expect(restore.properties.repository.properties.passwordRef.pattern).toContain('secret:');

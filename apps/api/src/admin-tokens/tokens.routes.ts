@@ -1,4 +1,4 @@
-import { principalSchema, roleSchema } from '@runbooks/contracts';
+import { principalSchema, roleSchema, singleLine } from '@runbooks/contracts';
 import { z } from 'zod';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute } from '../http/route';
@@ -10,9 +10,9 @@ const principalIdSchema = z
 export const createTokenBodySchema = z
   .object({
     principalId: principalIdSchema,
-    label: z.string().min(1).max(200).meta({ description: 'What the token is for (shown in listings and the audit log)' }),
+    label: singleLine(200).min(1).meta({ description: 'What the token is for (shown in listings and the audit log)' }),
     principal: z
-      .object({ displayName: z.string().min(1).max(200), roles: z.array(roleSchema).min(1) })
+      .object({ displayName: singleLine(200).min(1), roles: z.array(roleSchema).min(1) })
       .strict()
       .optional()
       .meta({ description: 'Creates the principal, or replaces its name and roles; required for a principal the API does not know' }),

@@ -1,3 +1,4 @@
+import { isoInstant, singleLine } from '@runbooks/contracts';
 import { z } from 'zod';
 import { errorBodySchema } from '../http/errors';
 import { defineRoute } from '../http/route';
@@ -7,11 +8,11 @@ export const MAX_AUDIT_PAGE = 500;
 
 export const auditQuerySchema = z
   .object({
-    actor: z.string().min(1).max(200).optional().meta({ description: 'Only entries by this principal id (or `system`)' }),
-    action: z.string().min(1).max(200).optional().meta({ description: 'Only this action, e.g. replaceInventory, decideApproval' }),
-    target: z.string().min(1).max(2000).optional().meta({ description: 'Only entries about this target (a request path, or a run id)' }),
-    since: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries at or after this instant' }),
-    until: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries before this instant' }),
+    actor: singleLine(200).min(1).optional().meta({ description: 'Only entries by this principal id (or `system`)' }),
+    action: singleLine(200).min(1).optional().meta({ description: 'Only this action, e.g. replaceInventory, decideApproval' }),
+    target: singleLine(2000).min(1).optional().meta({ description: 'Only entries about this target (a request path, or a run id)' }),
+    since: isoInstant().optional().meta({ description: 'Entries at or after this instant' }),
+    until: isoInstant().optional().meta({ description: 'Entries before this instant' }),
     pageSize: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE).default(100),
     pageToken: pageTokenSchema.optional(),
   })
