@@ -1,5 +1,6 @@
 /** Every workflow the worker registers: one file per runbook, plus the fleet batch children. */
 export { dataRestore } from './data-restore';
+export { restoreDrill } from './restore-drill';
 export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';

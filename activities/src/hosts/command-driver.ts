@@ -1,10 +1,17 @@
-import type { Host, OsFamily, Patch } from '@runbooks/contracts';
+import { HOST_COMMAND_SECONDS, type Host, type OsFamily, type Patch } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import type { HostHealthResult, PatchHostResult, RestoreHostSnapshotResult, SnapshotHostResult } from '../types';
 import type { HostDriver } from './driver';
 import { HostFailureType, nonRetryable, retryable } from './failures';
 import { OperationLedger, snapshotIdFor, type LedgerEntry } from './ledger';
-import { DEFAULT_OS_COMMANDS, parsePackageVersions, renderCommand, versionMatches, type OsCommands } from './os-commands';
+import {
+  DEFAULT_OS_COMMANDS,
+  parsePackageVersions,
+  renderCommand,
+  versionMatches,
+  type CommandValues,
+  type OsCommands,
+} from './os-commands';
 
 /** What one command did. Output beyond the caps is dropped (stdout: `stdoutTruncated`; stderr keeps its end). */
 export interface CommandResult {
@@ -58,11 +65,12 @@ export interface CommandSnapshotFile {
   packages: Record<string, string>;
 }
 
+/** The commands' limits, from the contract the runbooks derive their host timeout from (HOST_COMMAND_SECONDS). */
 export const DEFAULT_COMMAND_TIMEOUTS: CommandTimeouts = {
-  snapshot: 120_000,
-  patch: 30 * 60_000,
-  health: 5 * 60_000,
-  restore: 30 * 60_000,
+  snapshot: HOST_COMMAND_SECONDS.snapshot * 1000,
+  patch: HOST_COMMAND_SECONDS.patch * 1000,
+  health: HOST_COMMAND_SECONDS.health * 1000,
+  restore: HOST_COMMAND_SECONDS.restore * 1000,
 };
 
 export const STDOUT_LIMIT = 16 * 1024 * 1024;
@@ -106,6 +114,8 @@ export class CommandHostDriver implements HostDriver {
         const installed = await this.installedVersions(session, host, commands, signal);
         const wanted = packages ? new Set(packages) : undefined;
         const snapshotId = snapshotIdFor(host.name, key);
+        if (commands.keepPackages && packages)
+          await this.keepPackages(session, host, commands.keepPackages, commands, snapshotId, installed, packages, signal);
         const file: CommandSnapshotFile = {
           host: host.name,
           snapshotId,
@@ -153,7 +163,11 @@ export class CommandHostDriver implements HostDriver {
   health(host: Host, signal?: AbortSignal): Promise<HostHealthResult> {
     const commands = this.commandsFor(host);
     return this.withSession(host, signal, async (session) => {
-      const result = await session.run(this.render(host, commands.health, commands), this.timeouts.health, signal);
+      const result = await session.run(
+        this.render(host, commands.health, commands, undefined, { health: host.health }),
+        this.timeouts.health,
+        signal,
+      );
       if (result.timedOut) {
         return { healthy: false, detail: `${this.where(host)}: the health check did not finish within ${seconds(this.timeouts.health)}` };
       }
@@ -174,7 +188,11 @@ export class CommandHostDriver implements HostDriver {
           .filter(([name, version]) => current.get(name) !== version)
           .map(([name, version]) => ({ package: name, version }));
         if (back.length === 0) return { restored: [] };
-        const result = await session.run(this.render(host, commands.restore, commands, back), this.timeouts.restore, signal);
+        const result = await session.run(
+          this.render(host, commands.restore, commands, back, { snapshotId }),
+          this.timeouts.restore,
+          signal,
+        );
         if (result.timedOut || result.code !== 0) {
           throw retryable(this.failureMessage(host, 'the restore command', result, this.timeouts.restore), HostFailureType.commandFailed, {
             host: host.name,
@@ -220,8 +238,42 @@ export class CommandHostDriver implements HostDriver {
     return parsePackageVersions(result.stdout);
   }
 
-  private render(host: Host, template: string, commands: OsCommands, patches?: readonly Patch[]): string {
-    return renderCommand(template, commands, { patches, sudo: this.transport.needsSudo(host) });
+  /** Keeps on the host the installed versions of the snapshot's packages, for a rollback after they leave the index. */
+  private async keepPackages(
+    session: CommandSession,
+    host: Host,
+    template: string,
+    commands: OsCommands,
+    snapshotId: string,
+    installed: Map<string, string>,
+    packages: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const present = packages
+      .filter((name) => installed.has(name))
+      .map((name) => ({ package: name, version: installed.get(name) as string }));
+    if (present.length === 0) return;
+    const result = await session.run(this.render(host, template, commands, present, { snapshotId }), this.timeouts.snapshot, signal);
+    if (result.timedOut || result.code !== 0) {
+      throw retryable(
+        this.failureMessage(host, 'keeping the installed packages for a rollback', result, this.timeouts.snapshot),
+        HostFailureType.commandFailed,
+        {
+          host: host.name,
+          exitCode: result.code,
+        },
+      );
+    }
+  }
+
+  private render(
+    host: Host,
+    template: string,
+    commands: OsCommands,
+    patches?: readonly Patch[],
+    extra?: Pick<CommandValues, 'snapshotId' | 'health'>,
+  ): string {
+    return renderCommand(template, commands, { patches, sudo: this.transport.needsSudo(host), ...extra });
   }
 
   private commandsFor(host: Host): OsCommands {

@@ -1,20 +1,18 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Host } from '@runbooks/contracts';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { Store } from '@runbooks/store';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { storeIn } from '../test-support/store';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandHostDriver, CommandTimeouts } from './command-driver';
 import { HostFailureType } from './failures';
 import { LocalHostDriver } from './local';
-import { shellQuote, type OsCommands } from './os-commands';
+import { debianCommands, shellQuote, type OsCommands } from './os-commands';
 import { SshHostDriver } from './ssh';
 import { TestSecrets } from '../test-support/secrets';
-
-const SSHD = '/usr/sbin/sshd';
+import { freePort, startSshServer, type SshServer } from '../test-support/ssh-server';
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const error = await promise.then(
@@ -40,92 +38,6 @@ function fileCommands(dir: string): OsCommands {
     health: `if [ -e ${d}/healthy ]; then echo running; else echo degraded >&2; exit 1; fi`,
     restore: write,
     packageSpec: '{{package}}={{version}}',
-  };
-}
-
-/** A real OpenSSH server on a free loopback port, with its own host key and one authorized client key. */
-interface SshServer {
-  port: number;
-  hostKeySha256: string;
-  clientKeyFile: string;
-  clientKey: string;
-  /** A key the server does not accept. */
-  strangerKeyFile: string;
-  stop(): Promise<void>;
-}
-
-function keygen(file: string): void {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'runbooks-test', '-f', file]);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startSshServer(dir: string): Promise<SshServer> {
-  if (!existsSync(SSHD)) {
-    throw new Error(
-      `${SSHD} is missing: the ssh driver tests need a real OpenSSH server (install the Debian package openssh-server: apt-get install openssh-server)`,
-    );
-  }
-  keygen(path.join(dir, 'host_key'));
-  keygen(path.join(dir, 'client_key'));
-  keygen(path.join(dir, 'stranger_key'));
-  writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client_key.pub')));
-  // `ssh-keygen -l` prints "256 SHA256:<base64> comment (ED25519)".
-  const hostKeySha256 = execFileSync('ssh-keygen', ['-lf', path.join(dir, 'host_key.pub')], { encoding: 'utf8' })
-    .split(' ')[1]
-    .replace(/^SHA256:/, '');
-  // sshd started as root insists on its privilege separation directory.
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
-  const config = [
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${dir}/host_key`,
-    `AuthorizedKeysFile ${dir}/authorized_keys`,
-    `PidFile ${dir}/sshd.pid`,
-    'UsePAM no',
-    'StrictModes no',
-    'PermitRootLogin prohibit-password',
-    'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'LogLevel VERBOSE',
-  ];
-  writeFileSync(path.join(dir, 'sshd_config'), `${config.join('\n')}\n`);
-  const sshd: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not start listening within 10 s:\n${log}`)), 10_000);
-    sshd.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes('Server listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    sshd.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sshd exited with code ${code} before listening:\n${log}`));
-    });
-  });
-  return {
-    port,
-    hostKeySha256,
-    clientKeyFile: path.join(dir, 'client_key'),
-    clientKey: readFileSync(path.join(dir, 'client_key'), 'utf8'),
-    strangerKeyFile: path.join(dir, 'stranger_key'),
-    stop: async () => {
-      if (sshd.exitCode !== null) return;
-      const exited = new Promise((resolve) => sshd.once('exit', resolve));
-      sshd.kill();
-      await exited;
-    },
   };
 }
 
@@ -426,7 +338,8 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
     it("runs the default debian snapshot command on this machine and records the packages' versions", async () => {
       const stateDir = mkdtempSync(path.join(root, 'local-debian-'));
       const store = storeIn(stateDir);
-      const driver = new LocalHostDriver({ stateDir, store });
+      // Without keepPackages: keeping .debs for a rollback is proven on a test apt repository (debian-commands.spec.ts).
+      const driver = new LocalHostDriver({ stateDir, store, osCommands: { debian: { ...debianCommands(), keepPackages: undefined } } });
       const expected = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'bash'], { encoding: 'utf8' });
 
       const { snapshotId } = await driver.snapshot(local.host(), 'k', undefined, ['bash', 'dpkg']);

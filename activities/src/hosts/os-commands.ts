@@ -1,47 +1,32 @@
-import type { OsFamily, Patch } from '@runbooks/contracts';
+import type { HostHealthChecks, OsFamily, Patch } from '@runbooks/contracts';
 
 /**
  * The shell commands that act on a host of one OS family: configuration, not code. Templates
  * hold `{{placeholder}}`s that `renderCommand` fills with shell-quoted values:
  * - `{{patches}}`: the package specs to install (each rendered with `packageSpec`), space-separated;
  * - `{{packages}}`: the package names alone, space-separated;
- * - `{{sudo}}`: `sudo -n` when the command runs as another user than root, else nothing.
+ * - `{{sudo}}`: `sudo -n` when the command runs as another user than root, else nothing;
+ * - `{{snapshotId}}`: the snapshot being taken or restored (16 hex digits);
+ * - `{{units}}`, `{{checks}}`: the host's service units and check commands (inventory `health`), space-separated.
  * Commands run under bash, on the host (ssh) or on the worker (local).
  */
 export interface OsCommands {
   /** Prints every installed package as one `name=version` line; must exit 0. */
   snapshot: string;
+  /**
+   * Keeps on the host what `restore` needs to put back the versions of `{{patches}}` (installed
+   * now) under snapshot `{{snapshotId}}`, so a rollback works after they leave the index; must exit 0.
+   */
+  keepPackages?: string;
   /** Upgrades the packages of `{{patches}}` to exactly those versions; must exit 0. */
   patch: string;
-  /** Exits 0 when the host is healthy, non-zero otherwise; what it prints becomes the detail. */
+  /** Exits 0 when the host's services are healthy, non-zero otherwise; what it prints becomes the detail. */
   health: string;
-  /** Installs the versions of `{{patches}}` (those recorded in a snapshot), downgrading if need be; must exit 0. */
+  /** Installs the versions of `{{patches}}` (those recorded in snapshot `{{snapshotId}}`), downgrading if need be; must exit 0. */
   restore: string;
   /** One package at one version as the package manager names it: `{{package}}` and `{{version}}`. */
   packageSpec: string;
 }
-
-/** Package commands of the supported families. A worker may override any of them (config `osCommands`). */
-export const DEFAULT_OS_COMMANDS: Readonly<Partial<Record<OsFamily, OsCommands>>> = {
-  debian: {
-    snapshot: `dpkg-query -W -f='\${db:Status-Abbrev} \${Package}=\${Version}\\n' | awk '$1 == "ii" { print $2 }'`,
-    patch:
-      '{{sudo}} apt-get update -q && {{sudo}} env DEBIAN_FRONTEND=noninteractive ' +
-      'apt-get install -y -q --only-upgrade -o Dpkg::Options::=--force-confold {{patches}}',
-    health: 'systemctl is-system-running --wait',
-    restore:
-      '{{sudo}} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades -o Dpkg::Options::=--force-confold {{patches}}',
-    packageSpec: '{{package}}={{version}}',
-  },
-  rhel: {
-    snapshot: `rpm -qa --qf '%{NAME}=%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n'`,
-    patch: '{{sudo}} dnf -y -q upgrade {{patches}}',
-    health: 'systemctl is-system-running --wait',
-    // dnf installs exactly the version named, downgrading an installed package if need be.
-    restore: '{{sudo}} dnf -y -q install {{patches}}',
-    packageSpec: '{{package}}-{{version}}',
-  },
-};
 
 /** Words that need no quoting in bash. */
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -52,8 +37,63 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Runs each unit and check of `{{units}}` / `{{checks}}`; fails when any fails, naming it. */
+const SERVICE_CHECKS =
+  'failed=0; for unit in {{units}}; do if state=$(systemctl is-active "$unit"); then echo "$unit: $state"; ' +
+  'else echo "$unit: $state" >&2; failed=1; fi; done; ' +
+  'for check in {{checks}}; do if out=$(bash -c "$check" 2>&1); then echo "passed: $check"; ' +
+  'else echo "failed: $check: $out" >&2; failed=1; fi; done; exit $failed';
+
+/**
+ * The Debian commands, apt and dpkg acting on the machine itself (`root` unset) or, for tests, on
+ * a separate package root: `<root>/etc/apt/apt.conf` sets `Dir` and dpkg's `--root` there (read
+ * through APT_CONFIG, so the machine's own apt configuration and hooks are not), and the
+ * dpkg database is `<root>/var/lib/dpkg`. Nothing else differs between the two.
+ */
+export function debianCommands(root?: string): OsCommands {
+  const at = (dir: string) => shellQuote(`${root ?? ''}${dir}`);
+  const apt = `{{sudo}} env DEBIAN_FRONTEND=noninteractive${root ? ` APT_CONFIG=${at('/etc/apt/apt.conf')}` : ''} apt-get -q`;
+  const dpkg = root ? `dpkg --root=${at('')}` : 'dpkg';
+  const dpkgQuery = root ? `dpkg-query --admindir=${at('/var/lib/dpkg')}` : 'dpkg-query';
+  const kept = at('/var/cache/runbooks/snapshots/') + '{{snapshotId}}';
+  // The .deb of one `name=version` spec as apt names it (an epoch's colon becomes %3a).
+  const debName = '"${spec%%=*}_$(v="${spec#*=}"; echo "${v//:/%3a}")"_*.deb';
+  return {
+    snapshot: `${dpkgQuery} -W -f='\${db:Status-Abbrev} \${Package}=\${Version}\\n' | awk '$1 == "ii" { print $2 }'`,
+    // From apt's own cache when it still holds the installed .deb, else from the index (still listing it now).
+    keepPackages:
+      `{{sudo}} mkdir -p ${kept} && cd ${kept} && for spec in {{patches}}; do ` +
+      `cached=$(ls ${at('/var/cache/apt/archives/')}${debName} 2>/dev/null | head -n 1); ` +
+      `if [ -n "$cached" ]; then {{sudo}} cp "$cached" . || exit 1; ` +
+      `else ${apt} download "$spec" || { echo "cannot keep $spec for a rollback: no .deb in apt's cache or index" >&2; exit 1; }; fi; done`,
+    patch: `${apt} update && ${apt} install -y --only-upgrade -o Dpkg::Options::=--force-confold {{patches}}`,
+    health: `audit=$(${dpkg} --audit 2>&1); if [ -n "$audit" ]; then echo "dpkg --audit: $audit" >&2; exit 1; fi; ` + SERVICE_CHECKS,
+    // The .debs kept at snapshot time first: the old versions have usually left the index.
+    restore:
+      `debs=(); for spec in {{patches}}; do kept_deb=$(ls ${kept}/${debName} 2>/dev/null | head -n 1); debs+=("\${kept_deb:-$spec}"); done; ` +
+      `${apt} install -y --allow-downgrades -o Dpkg::Options::=--force-confold "\${debs[@]}"`,
+    packageSpec: '{{package}}={{version}}',
+  };
+}
+
+/** Package commands of the supported families. A worker may override any of them (config `osCommands`). */
+export const DEFAULT_OS_COMMANDS: Readonly<Partial<Record<OsFamily, OsCommands>>> = {
+  debian: debianCommands(),
+  rhel: {
+    snapshot: `rpm -qa --qf '%{NAME}=%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n'`,
+    patch: '{{sudo}} dnf -y -q upgrade {{patches}}',
+    health: SERVICE_CHECKS,
+    // dnf installs exactly the version named, downgrading an installed package if need be.
+    restore: '{{sudo}} dnf -y -q install {{patches}}',
+    packageSpec: '{{package}}-{{version}}',
+  },
+};
+
 export interface CommandValues {
   patches?: readonly Patch[];
+  snapshotId?: string;
+  /** The host's own health checks (inventory `health`); none when absent. */
+  health?: HostHealthChecks;
   /** Whether `{{sudo}}` renders as `sudo -n`. */
   sudo: boolean;
 }
@@ -69,6 +109,9 @@ export function renderCommand(template: string, commands: Pick<OsCommands, 'pack
     patches:
       values.patches && patches.map((p) => shellQuote(fill(commands.packageSpec, { package: p.package, version: p.version }))).join(' '),
     packages: values.patches && patches.map((p) => shellQuote(p.package)).join(' '),
+    snapshotId: values.snapshotId,
+    units: (values.health?.units ?? []).map(shellQuote).join(' '),
+    checks: (values.health?.commands ?? []).map(shellQuote).join(' '),
   };
   return fill(template, filled);
 }

@@ -3,6 +3,7 @@ import { dataRestoreInputSchema } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
 import type { Role } from './principal';
+import { restoreDrillInputSchema } from './restore-drill';
 import { securityPatchingInputSchema, type SecurityPatchingInput } from './security-patching';
 import { softwareFixInputSchema, type SoftwareFixInput } from './software-fix';
 
@@ -146,11 +147,31 @@ export const diskReplacementRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const restoreDrillRunbook = {
+  name: 'restore-drill',
+  title: 'Restore drill',
+  summary:
+    'Prove a backup restores: restore a named path, or one drawn per run, from the newest snapshot into a scratch folder, ' +
+    'verify every checksum against the backup, discard the copy, and record the result and the time to restore. ' +
+    'No approval: it changes nothing but its scratch folder, and is meant to run on a schedule.',
+  workflowType: 'restoreDrill',
+  inputSchema: restoreDrillInputSchema,
+  steps: [
+    { id: 'check-repository', title: 'Verify the backup repository is reachable and healthy' },
+    { id: 'choose-drill-path', title: 'Choose the path and its newest snapshot' },
+    { id: 'restore-to-scratch', title: 'Restore into a scratch folder with restic' },
+    { id: 'verify-checksums', title: 'Verify every restored file against the backup (sha256)' },
+    { id: 'discard-scratch', title: 'Discard the scratch copy' },
+    { id: 'write-report', title: 'Record the result and the time to restore' },
+  ],
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
   softwareFixRunbook,
   diskReplacementRunbook,
+  restoreDrillRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { secretRefSchema } from './secrets';
 import { ABSOLUTE_PATH, isoInstant, singleLine } from './text';
 
-const absolutePath = (what: string) =>
+export const absolutePath = (what: string) =>
   z
     .string()
     .min(1)
@@ -22,13 +22,15 @@ export const approvalPolicyInputSchema = z.strictObject({
   escalationContact: singleLine(200).min(1).default('2nd-line on-call'),
 });
 
+export const backupRepositorySchema = z.strictObject({
+  /** A restic repository location as restic accepts it (a local path, sftp:, rest:, s3:...). */
+  url: singleLine(2000).min(1),
+  passwordRef: secretRefSchema,
+});
+
 export const dataRestoreInputSchema = z
   .strictObject({
-    repository: z.strictObject({
-      /** A restic repository location as restic accepts it (a local path, sftp:, rest:, s3:...). */
-      url: singleLine(2000).min(1),
-      passwordRef: secretRefSchema,
-    }),
+    repository: backupRepositorySchema,
     /** The path inside the backup to bring back, e.g. /srv/projects. */
     path: absolutePath('path'),
     /** Restore this snapshot (id or its short form). */

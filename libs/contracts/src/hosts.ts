@@ -18,6 +18,19 @@ const tagSchema = z
   .max(63)
   .regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'must be a tag: lowercase letters, digits and _.:-');
 
+/**
+ * What "healthy" means on one host after a change: its services' systemd units are active and its
+ * check commands exit 0 (run under bash on the host). Without them only the package database is checked.
+ */
+export const hostHealthChecksSchema = z.strictObject({
+  units: z
+    .array(z.string().regex(/^[A-Za-z0-9@_.:\\-]{1,255}$/, 'must be a systemd unit name'))
+    .max(50)
+    .default([]),
+  commands: z.array(singleLine(2000).min(1)).max(20).default([]),
+});
+export type HostHealthChecks = z.infer<typeof hostHealthChecksSchema>;
+
 export const hostSchema = z
   .strictObject({
     name: hostNameSchema,
@@ -35,6 +48,7 @@ export const hostSchema = z
         hostKeySha256: singleLine(100).min(1).optional(),
       })
       .optional(),
+    health: hostHealthChecksSchema.optional(),
   })
   .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] });
 export type Host = z.infer<typeof hostSchema>;
@@ -71,3 +85,12 @@ export function selectHosts(hosts: readonly Host[], selector: HostSelector): { h
  * reports the host timeout as the host's failure; the timeout itself then means a lost worker.
  */
 export const HOST_ACTION_TIMEOUT_MARGIN_MS = 5_000;
+
+/** How long each host command may run: the ssh and local drivers' default limits. */
+export const HOST_COMMAND_SECONDS = { snapshot: 120, patch: 30 * 60, health: 5 * 60, restore: 30 * 60 } as const;
+
+/**
+ * The default limit of one host action, derived from the command limits so the action always
+ * outlasts its commands: patching (and restoring) lists the packages, runs the change, lists them again.
+ */
+export const DEFAULT_HOST_TIMEOUT_SECONDS = 2 * HOST_COMMAND_SECONDS.snapshot + HOST_COMMAND_SECONDS.patch + 60;

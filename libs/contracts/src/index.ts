@@ -1,5 +1,6 @@
 export * from './catalog';
 export * from './data-restore';
+export * from './restore-drill';
 export * from './messages';
 export * from './principal';
 export * from './report';

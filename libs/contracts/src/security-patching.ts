@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostSelectorSchema } from './hosts';
+import { DEFAULT_HOST_TIMEOUT_SECONDS, hostSelectorSchema } from './hosts';
 import { freeText, isoInstant, singleLine } from './text';
 
 export const patchSchema = z.strictObject({
@@ -57,8 +57,12 @@ export const securityPatchingInputSchema = z.strictObject({
     .union([z.strictObject({ count: z.number().int().min(0).max(50_000) }), z.strictObject({ percent: z.number().min(0).max(100) })])
     .default({ percent: 10 }),
   bakeSeconds: z.number().int().min(0).max(86_400).default(30),
-  /** Longest a host may take for one action (snapshot, patch, health check) before it counts as failed. */
-  hostTimeoutSeconds: z.number().int().min(1).max(3600).default(600),
+  /**
+   * Longest a host may take for one action (snapshot, patch, health check) before it counts as failed.
+   * The default outlasts the drivers' own command limits (HOST_COMMAND_SECONDS), so a slow but
+   * working apt run is never abandoned (and retried) while it still holds dpkg's lock.
+   */
+  hostTimeoutSeconds: z.number().int().min(1).max(3600).default(DEFAULT_HOST_TIMEOUT_SECONDS),
   /** On a stop: roll back only the failed hosts, or every host this run changed. */
   rollback: z.enum(['failed-hosts', 'all-changed-hosts']).default('failed-hosts'),
   approval: z

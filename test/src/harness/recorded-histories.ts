@@ -1,6 +1,9 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { ENCRYPTED_ENCODING } from '@runbooks/activities';
+import { testPayloadCodec } from './worker';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,7 +62,7 @@ export async function recordRunChainIfAsked(client: Client, handle: WorkflowHand
 }
 
 async function save(history: temporal.api.history.v1.IHistory, name: string, workflowId?: string): Promise<void> {
-  neutralisePaths(history);
+  await neutralisePaths(history);
   await fs.writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
   if (!workflowId) return;
   const ids = await recordedWorkflowIds();
@@ -70,14 +73,21 @@ async function save(history: temporal.api.history.v1.IHistory, name: string, wor
 /**
  * Fixtures must not name this machine: the tests' temp folders become /srv/fixture/<kind>, and
  * stack traces (which name the checkout) are dropped. Replay compares commands, not payloads, so
- * a consistent rewrite keeps the history replayable.
+ * a consistent rewrite keeps the history replayable. Encrypted payloads are decrypted, rewritten
+ * and encrypted again with the tests' key (rewriting their ciphertext as text would corrupt it).
  */
-function neutralisePaths(history: temporal.api.history.v1.IHistory): void {
+async function neutralisePaths(history: temporal.api.history.v1.IHistory): Promise<void> {
+  const codec = testPayloadCodec();
+  const encrypted: Payload[] = [];
   const tmp = new RegExp(`${escape(os.tmpdir())}/([a-z]+(?:-[a-z]+)*)-[A-Za-z0-9]{6}(?![A-Za-z0-9])`, 'g');
   const rewrite = (text: string) => text.replace(tmp, '/srv/fixture/$1').split(`${repoRoot}/`).join('');
   const walk = (node: unknown): void => {
     if (!node || typeof node !== 'object') return;
     const record = node as Record<string, unknown>;
+    if (isEncrypted(record)) {
+      encrypted.push(record as Payload);
+      return;
+    }
     for (const [key, value] of Object.entries(record)) {
       if (key === 'stackTrace' && typeof value === 'string') record[key] = '';
       else if (value instanceof Uint8Array) record[key] = Buffer.from(rewrite(Buffer.from(value).toString('utf8')), 'utf8');
@@ -86,6 +96,17 @@ function neutralisePaths(history: temporal.api.history.v1.IHistory): void {
     }
   };
   walk(history);
+  for (const payload of encrypted) {
+    const plain = codec.decodeOne(payload);
+    walk(plain);
+    const [again] = await codec.encode([plain]);
+    Object.assign(payload, again);
+  }
+}
+
+function isEncrypted(record: Record<string, unknown>): boolean {
+  const encoding = (record.metadata as Record<string, unknown> | undefined)?.encoding;
+  return encoding instanceof Uint8Array && Buffer.from(encoding).toString('utf8') === ENCRYPTED_ENCODING;
 }
 
 function escape(text: string): string {

@@ -7,6 +7,7 @@ import {
   LogNotifier,
   parseCodecKey,
   WebhookNotifier,
+  type HostActivitiesConfig,
   type RunbookActivities,
   type SecretsConfig,
 } from '@runbooks/activities';
@@ -32,8 +33,8 @@ export interface TestWorkerOptions {
   webhookUrl?: string;
   /** The store (inventory, calendar, approvals given ahead, ledger); default: a fresh SQLite store of the worker's own. */
   store?: Store;
-  /** The lab fleet and ssh driver folders the host activities use. */
-  hosts?: { labRoot: string; stateDir: string };
+  /** The lab fleet and ssh driver folders the host activities use, and OS commands replacing the defaults. */
+  hosts?: Omit<HostActivitiesConfig, 'store'>;
   /** Verify signed caller assertions with these keys (`kid:base64,...`); without, nothing is verified. */
   assertions?: { keys: string; maxAgeMs: number };
   /** The secret definitions and folder (a TestSecrets' config); without it, no secret is defined. */
