@@ -18,6 +18,7 @@ describe('createActivities', () => {
         'checkBackupRepository',
         'restoreToStaging',
         'verifyRestoredContent',
+        'checkRestoreTarget',
         'swapIntoTarget',
         'restorePreviousContents',
         'discardStaging',

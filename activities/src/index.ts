@@ -6,6 +6,7 @@ import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
+import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
@@ -23,6 +24,7 @@ export type { RemovedLock } from './backup/repository-locks';
 export { killAllProcessGroups } from './child-processes';
 export { keepAlive } from './activity-context';
 export * from './files/activities';
+export * from './files/target-policy';
 export type { EntryType, TreeEntry } from './files/tree';
 export * from './notify/webhook';
 export * from './notify/activities';
@@ -57,6 +59,8 @@ export interface ActivitiesConfig {
   preApprovalsFile?: string;
   /** The secret definitions and their backends; default: from the environment (secretsConfigFromEnv). */
   secrets?: SecretsConfig;
+  /** The service's data folder (RUNBOOKS_DATA_DIR): never a restore target, nor is the SQLite store's folder. */
+  dataDir?: string;
 }
 
 /** Folders under `<tmp>/runbooks-hosts/`: for callers that configure no hosts. */
@@ -70,6 +74,8 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
+    checkRestoreTarget: (input) =>
+      new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
     ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),

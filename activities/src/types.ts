@@ -12,6 +12,8 @@ export interface RunbookActivities {
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;
   verifyRestoredContent(input: VerifyRestoredContentInput): Promise<VerifyRestoredContentResult>;
   // files
+  /** Right before the swap, on the swapping worker: the target canonicalized there, checked against the stored policy. */
+  checkRestoreTarget(input: { repository: string; target: string }): Promise<{ target: string }>;
   swapIntoTarget(input: SwapIntoTargetInput): Promise<SwapIntoTargetResult>;
   restorePreviousContents(input: RestorePreviousContentsInput): Promise<RestorePreviousContentsResult>;
   discardStaging(input: DiscardStagingInput): Promise<void>;

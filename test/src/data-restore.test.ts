@@ -7,6 +7,7 @@ import {
   type Principal,
   type RunState,
   type RunbookStartArgs,
+  type RestoreTargetPolicy,
 } from '@runbooks/contracts';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
@@ -62,7 +63,7 @@ beforeAll(async () => {
       repositories: [fixture.repository],
     },
   ]);
-  worker = await startTestWorker({ webhookUrl, secrets: secrets.config });
+  worker = await startTestWorker({ webhookUrl, secrets: secrets.config, restoreTargets: allowTargets() });
 });
 
 afterAll(async () => {
@@ -72,6 +73,11 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
   secrets?.remove();
 });
+
+/** The policy every worker of this file restores under: the fixture's repository into the targets folder. */
+function allowTargets(): RestoreTargetPolicy {
+  return { rules: [{ repository: fixture.repository, roots: [path.join(root, 'targets')] }] };
+}
 
 async function freshTarget(content: Record<string, string> = { 'report.txt': 'DAMAGED\n' }): Promise<string> {
   const target = path.join(root, 'targets', randomUUID(), 'projects');
@@ -268,6 +274,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     const notifyReached = new Promise<void>((resolve) => (notifyStarted = resolve));
     const slowWorker = await startTestWorker({
       secrets: secrets.config,
+      restoreTargets: allowTargets(),
       overrideActivities: (real) => ({
         notify: async (input) => {
           if (input.kind === 'run-completed') {
@@ -335,6 +342,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     let calls = 0;
     const flakyWorker = await startTestWorker({
       secrets: secrets.config,
+      restoreTargets: allowTargets(),
       overrideActivities: (real) => ({
         checkBackupRepository: async (input) => {
           calls += 1;
@@ -356,6 +364,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
   test('a checksum mismatch after restore fails verification and leaves the target untouched', async () => {
     const corruptingWorker = await startTestWorker({
       secrets: secrets.config,
+      restoreTargets: allowTargets(),
       overrideActivities: (real) => ({
         restoreToStaging: async (input) => {
           const result = await real.restoreToStaging(input);

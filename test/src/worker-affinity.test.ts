@@ -3,7 +3,7 @@ import { temporal } from '@temporalio/proto';
 import { decideApprovalUpdate, runStateQuery, type DataRestoreInput, type RunState, type RunbookStartArgs } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { eventually, testClient } from './harness/worker';
-import { killHard, spawnWorkerProcess } from './harness/worker-process';
+import { allowRestoresIn, killHard, spawnWorkerProcess } from './harness/worker-process';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { PINNED_RESTORE_ACTIVITIES, activityPlacements } from './harness/worker-affinity';
 import { recordHistoryIfAsked } from './harness/recorded-histories';
@@ -42,6 +42,7 @@ beforeAll(async () => {
     },
   ]);
   for (const id of ['one', 'two']) {
+    await allowRestoresIn(path.join(root, `data-${id}`), fixture.repository, root);
     workers.push(
       spawnWorkerProcess({
         RUNBOOKS_TASK_QUEUE: taskQueue,

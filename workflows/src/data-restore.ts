@@ -17,6 +17,11 @@ import { RunbookRun, now } from './engine/run';
  */
 export const ONE_WORKER_PATCH = 'restore-on-one-worker';
 /**
+ * Runs that check the target against the stored policy again, on the swapping worker, right
+ * before the swap; runs recorded before it swap without that activity.
+ */
+export const TARGET_POLICY_PATCH = 'restore-target-policy-recheck';
+/**
  * A task that waits this long on a worker's own queue means that worker is gone (nobody else
  * polls it). Long enough for a worker restarted with the same RUNBOOKS_WORKER_ID to come back.
  */
@@ -188,9 +193,14 @@ async function restoreVerifySwap(
     details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
   });
 
+  // The policy may have changed since the launch (or the target's symlinks since the approval).
+  const recheckPolicy = patched(TARGET_POLICY_PATCH);
   const swapped = await run.step(
     'swap-into-target',
-    (a) => a.swapIntoTarget({ target, stagingDir, retainedCopyDir, idempotencyKey: `${run.idempotencyKey}/swap` }),
+    async (a) => {
+      if (recheckPolicy) await a.checkRestoreTarget({ repository: repository.url, target });
+      return a.swapIntoTarget({ target, stagingDir, retainedCopyDir, idempotencyKey: `${run.idempotencyKey}/swap` });
+    },
     {
       // Two renames: a pinned swap that outlives this has lost its worker.
       activity: onWorker(pinned ? { startToCloseTimeout: '1 minute' } : {}),

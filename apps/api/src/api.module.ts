@@ -24,6 +24,8 @@ import { MaintenanceController } from './maintenance/maintenance.controller';
 import { MaintenanceService, calendarStoreProvider } from './maintenance/maintenance.service';
 import { RolloutController } from './rollout/rollout.controller';
 import { RolloutService } from './rollout/rollout.service';
+import { PolicyController } from './policy/policy.controller';
+import { PolicyService, restoreTargetPolicyStoreProvider } from './policy/policy.service';
 import { RunAdmission } from './runs/admission';
 import { RunListing } from './runs/run-listing';
 import { RunsController } from './runs/runs.controller';
@@ -72,6 +74,7 @@ export class ApiModule {
         TasksController,
         RolloutController,
         InventoryController,
+        PolicyController,
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
@@ -98,6 +101,8 @@ export class ApiModule {
         RolloutService,
         inventoryStoreProvider,
         InventoryService,
+        restoreTargetPolicyStoreProvider,
+        PolicyService,
         SchedulesService,
         PreApprovalsService,
         preApprovalStoreProvider,

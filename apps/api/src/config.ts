@@ -20,6 +20,8 @@ export const apiConfigSchema = z.object({
   store: z
     .custom<StoreLocation>((v) => typeof v === 'object' && v !== null && 'kind' in v)
     .default({ kind: 'sqlite', file: path.join(repoRoot, 'data', 'runbooks.sqlite') }),
+  /** The service's own data folder (RUNBOOKS_DATA_DIR): never a restore target, whatever the policy says. */
+  dataDir: z.string().min(1).default(path.join(repoRoot, 'data')),
   /** Principals and their token hashes, imported into the store at its first start (then managed through /v1/admin/tokens). */
   principalsFile: z
     .string()
@@ -89,6 +91,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     namespace: get('TEMPORAL_NAMESPACE'),
     taskQueue: get('RUNBOOKS_TASK_QUEUE'),
     store: storeLocationFromEnv(env, path.join(repoRoot, 'data')),
+    dataDir,
     principalsFile: get('RUNBOOKS_PRINCIPALS_FILE'),
     // Like the worker: RUNBOOKS_DATA_DIR moves the default, so both find the same file.
     inventoryFile: get('RUNBOOKS_INVENTORY_FILE') ?? (dataDir === undefined ? undefined : path.join(dataDir, 'inventory.json')),

@@ -8,6 +8,7 @@ import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
 import { slackRoutes } from './integrations/slack.routes';
 import { inventoryRoutes } from './inventory/inventory.routes';
+import { policyRoutes } from './policy/policy.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
@@ -26,6 +27,7 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(taskRoutes),
   ...Object.values(rolloutRoutes),
   ...Object.values(inventoryRoutes),
+  ...Object.values(policyRoutes),
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),

@@ -53,7 +53,12 @@ const workerConfigSchema = z.object({
   }),
 });
 /** The settings, and where the secret definitions and backends are (secretsConfigFromEnv). */
-export type WorkerConfig = z.infer<typeof workerConfigSchema> & { secrets: SecretsConfig; codecKeys: string[] };
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & {
+  secrets: SecretsConfig;
+  codecKeys: string[];
+  /** The service's own data folder, never a restore target. */
+  dataDir: string;
+};
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const dataDir = env.RUNBOOKS_DATA_DIR ?? path.join(repoRoot, 'data');
@@ -88,5 +93,5 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       stateDir: env.RUNBOOKS_HOST_STATE_DIR ?? path.join(dataDir, 'host-state'),
     },
   });
-  return { ...settings, secrets: secretsConfigFromEnv(env, dataDir), codecKeys: codecKeyRefsFromEnv(env) };
+  return { ...settings, secrets: secretsConfigFromEnv(env, dataDir), codecKeys: codecKeyRefsFromEnv(env), dataDir };
 }

@@ -51,6 +51,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
         createActivities({
           store: this.store,
           reportsDir: config.reportsDir,
+          dataDir: config.dataDir,
           notifier,
           backup: config.resticLimitDownloadKiB
             ? new ResticDriver(undefined, undefined, { limitDownloadKiB: config.resticLimitDownloadKiB })

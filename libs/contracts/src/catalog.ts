@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dataRestoreInputSchema } from './data-restore';
+import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
 import type { Role } from './principal';
@@ -25,6 +25,12 @@ export interface RunbookAdmission {
   hostSelectors?(input: never): { field: string; selector: HostSelector }[];
   /** Fields of this input only some roles may set (e.g. windowOverride: admin). */
   restrictedFields?(input: never): { field: string; roles: readonly Role[]; why: string }[];
+  /**
+   * Folders the run writes into (`field` names the input field) and the backup repository it
+   * restores from: each must be allowed by the stored restore target policy. Directories and file
+   * servers (accounts) would declare their bases the same way, checked by a policy of their own.
+   */
+  restoreTargets?(input: never): { field: string; repository: string; target: string }[];
   /** The maintenance window the run waits for, if any. */
   maintenanceWindow?(input: never): { field: string; name?: string; startAt?: string; overridden: boolean } | undefined;
 }
@@ -59,6 +65,9 @@ export const dataRestoreRunbook = {
     { id: 'notify-users', title: 'Notify the affected users' },
     { id: 'write-report', title: 'Document the steps and post-checks' },
   ],
+  admission: {
+    restoreTargets: (input: DataRestoreInput) => [{ field: 'target', repository: input.repository.url, target: input.target }],
+  },
 } as const satisfies RunbookDefinition;
 
 export const securityPatchingRunbook = {

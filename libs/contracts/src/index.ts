@@ -23,3 +23,4 @@ export * from './evidence';
 export * from './disk-replacement';
 export * from './assertion';
 export * from './text';
+export * from './target-policy';

@@ -111,6 +111,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002-restore-target-policy': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.insertInto('versions').values({ name: 'restore-targets', version: 0, updated_at: null }).execute();
+      await db.schema
+        .createTable('restore_target_rules')
+        .addColumn('repository', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

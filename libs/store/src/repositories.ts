@@ -108,6 +108,36 @@ export class InventoryRepository {
   }
 }
 
+/** The restore target policy: one rule per repository (JSON), in policy order, versioned as a whole. */
+export class RestoreTargetRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly ready: Ready,
+  ) {}
+
+  async read(): Promise<DocumentVersion & { rules: string[] }> {
+    await this.ready();
+    const { value, ...version } = await consistent(this.db, 'restore-targets', () =>
+      this.db.selectFrom('restore_target_rules').select('body').orderBy('position').execute(),
+    );
+    return { ...version, rules: value.map((r) => r.body) };
+  }
+
+  /** Replaces every rule; with `expected`, only if the policy is still at that version. */
+  async replace(rules: readonly { repository: string; body: string }[], expected?: number): Promise<DocumentVersion> {
+    await this.ready();
+    return this.db.transaction().execute(async (t) => {
+      const version = await bump(t, 'restore-targets', expected);
+      await t.deleteFrom('restore_target_rules').execute();
+      for (let i = 0; i < rules.length; i += INSERT_CHUNK) {
+        const rows = rules.slice(i, i + INSERT_CHUNK).map((r, j) => ({ repository: r.repository, position: i + j, body: r.body }));
+        await t.insertInto('restore_target_rules').values(rows).execute();
+      }
+      return version;
+    });
+  }
+}
+
 export type CalendarKind = 'window' | 'freeze';
 const CALENDAR_TABLES = { window: 'maintenance_windows', freeze: 'change_freezes' } as const;
 

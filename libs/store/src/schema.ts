@@ -3,7 +3,7 @@
  * time as an ISO-8601 string in UTC, so the same columns and queries serve SQLite and PostgreSQL.
  */
 export interface StoreTables {
-  /** One row per versioned document ('inventory', 'calendar'): its version is the ETag. */
+  /** One row per versioned document ('inventory', 'calendar', 'restore-targets'): its version is the ETag. */
   versions: { name: string; version: number; updated_at: string | null };
   inventory_hosts: { name: string; position: number; body: string };
   maintenance_windows: { name: string; created_at: string; body: string };
@@ -44,6 +44,8 @@ export interface StoreTables {
     revoked_by: string | null;
   };
   audit_log: { id: string; at: string; actor: string; action: string; target: string; detail: string };
+  /** Where restores from each repository may write (one rule per repository, JSON), versioned as 'restore-targets'. */
+  restore_target_rules: { repository: string; position: number; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
 }

@@ -11,6 +11,7 @@ import {
   PreApprovalRepository,
   PrincipalRepository,
   ReportRepository,
+  RestoreTargetRepository,
   SnapshotRepository,
 } from './repositories';
 import type { StoreTables } from './schema';
@@ -38,6 +39,7 @@ export class Store {
   readonly reports: ReportRepository;
   readonly principals: PrincipalRepository;
   readonly audit: AuditRepository;
+  readonly restoreTargets: RestoreTargetRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -51,6 +53,7 @@ export class Store {
     this.reports = new ReportRepository(this.db, ready);
     this.principals = new PrincipalRepository(this.db, ready);
     this.audit = new AuditRepository(this.db, ready);
+    this.restoreTargets = new RestoreTargetRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {

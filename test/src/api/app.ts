@@ -1,5 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { createApiApp, type ApiConfigInput } from '@runbooks/api';
+import { RestoreTargetPolicyStore } from '@runbooks/activities';
+import type { RestoreTargetPolicy } from '@runbooks/contracts';
+import { Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +31,8 @@ export interface TestApi {
   app: INestApplication;
   server: App;
   taskQueue: string;
+  /** The API's store, for a worker that must see what the API writes (e.g. the restore target policy). */
+  store: Store;
 }
 
 /**
@@ -66,8 +71,17 @@ export function testApiSecrets(): TestSecrets {
 }
 afterAll(() => defaultSecrets?.remove());
 
-/** The API against the run's dev server, on a task queue of its own, with the demo principals. */
-export async function startTestApi(overrides: ApiConfigInput = {}): Promise<TestApi> {
+/** What a test API lets restores write into unless told otherwise: `restoreInput`'s repository into /srv. */
+export const TEST_RESTORE_TARGETS: RestoreTargetPolicy = { rules: [{ repository: TEST_REPOSITORY, roots: ['/srv'] }] };
+
+/**
+ * The API against the run's dev server, on a task queue of its own, with the demo principals;
+ * its store's restore target policy is `restoreTargets` (default TEST_RESTORE_TARGETS) unless it has one.
+ */
+export async function startTestApi(
+  overrides: ApiConfigInput = {},
+  { restoreTargets = TEST_RESTORE_TARGETS }: { restoreTargets?: RestoreTargetPolicy } = {},
+): Promise<TestApi> {
   const taskQueue = overrides.taskQueue ?? `api-test-${randomUUID()}`;
   const app = await createApiApp({
     temporalAddress: process.env.TEMPORAL_ADDRESS,
@@ -80,7 +94,9 @@ export async function startTestApi(overrides: ApiConfigInput = {}): Promise<Test
     ...overrides,
     taskQueue,
   });
-  return { app, server: app.getHttpServer() as App, taskQueue };
+  const policy = app.get(RestoreTargetPolicyStore);
+  if ((await policy.read()).updatedAt === null) await policy.replace(restoreTargets);
+  return { app, server: app.getHttpServer() as App, taskQueue, store: app.get(Store) };
 }
 
 /** A valid data-restore input: every required field, secrets as references. */

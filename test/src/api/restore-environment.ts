@@ -20,6 +20,10 @@ export interface RestoreEnvironment {
   api: TestApi;
   worker: TestWorker;
   temporal: { client: Client; connection: Connection };
+  /** Where the policy lets this environment's restores write (targets of `input()` are below). */
+  targetsRoot: string;
+  /** The restic repository `input()` restores from. */
+  repository: string;
   /** A valid launch input restoring into a fresh target folder. */
   input(): Promise<Record<string, unknown>>;
   /** Launches as `who` and waits until the run waits for approval; returns the run id. */
@@ -47,14 +51,20 @@ export async function startRestoreEnvironment(
       repositories: [fixture.repository],
     },
   ]);
-  const api = await startTestApi({ secretsFile: secrets.config.catalogFile });
+  // Restores from the fixture's repository may write under <root>/targets; the worker shares the API's store, so it sees the same policy.
+  const api = await startTestApi(
+    { secretsFile: secrets.config.catalogFile },
+    { restoreTargets: { rules: [{ repository: fixture.repository, roots: [path.join(root, 'targets')] }] } },
+  );
   const [worker, temporal] = await Promise.all([
-    startTestWorker({ ...options.worker, taskQueue: api.taskQueue, secrets: secrets.config }),
+    startTestWorker({ ...options.worker, taskQueue: api.taskQueue, secrets: secrets.config, store: api.store }),
     testClient(),
   ]);
   let targets = 0;
 
   const env: RestoreEnvironment = {
+    targetsRoot: path.join(root, 'targets'),
+    repository: fixture.repository,
     api,
     worker,
     temporal,
@@ -88,8 +98,8 @@ export async function startRestoreEnvironment(
       return runId;
     },
     async stop() {
+      await worker.stop(); // before the API closes the store they share
       await api.app.close();
-      await worker.stop();
       await temporal.connection.close();
       await fs.rm(root, { recursive: true, force: true });
       secrets.remove();

@@ -1,3 +1,4 @@
+import { allowRestoresIn } from '../harness/worker-process';
 import type { RunState } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
 import {
@@ -21,6 +22,7 @@ test(`${RESTORES} restores launched together on one repository, on two worker pr
   const source = path.join(ctx.root, 'srv', 'projects');
   await writeTree(source, v1);
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
+  await allowRestoresIn(path.join(ctx.root, 'data'), fixture.repository, ctx.root);
   const fleet = (ctx.fleet = new WorkerFleet({ RUNBOOKS_DATA_DIR: path.join(ctx.root, 'data'), [RESTORE_PASSWORD_ENV]: RESTORE_PASSWORD }));
   // Two processes: the queueing rests on restic's lock in the repository, not on anything in one process.
   fleet.start();

@@ -1,7 +1,7 @@
 import type { RunState } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
 import { eventually } from '../harness/worker';
-import { killHard } from '../harness/worker-process';
+import { killHard, allowRestoresIn } from '../harness/worker-process';
 import {
   RESTORE_PASSWORD,
   RESTORE_PASSWORD_ENV,
@@ -32,6 +32,7 @@ beforeAll(async () => {
   source = path.join(ctx.root, 'srv', 'projects');
   await writeTree(source, content);
   await fixture.backup(source, new Date('2026-11-01T10:00:00Z'));
+  await allowRestoresIn(path.join(ctx.root, 'data'), fixture.repository, ctx.root);
   fleet = ctx.fleet = new WorkerFleet({
     RUNBOOKS_DATA_DIR: path.join(ctx.root, 'data'),
     [RESTORE_PASSWORD_ENV]: RESTORE_PASSWORD,

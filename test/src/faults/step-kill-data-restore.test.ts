@@ -1,3 +1,4 @@
+import { allowRestoresIn } from '../harness/worker-process';
 import type { RunState } from '@runbooks/contracts';
 import { ResticFixture, readTree, writeTree } from '../../../apps/worker/src/demo/restic-fixture';
 import {
@@ -36,6 +37,7 @@ test('a worker killed by SIGKILL in each step of a restore is replaced and every
   const markerDir = path.join(ctx.root, 'held');
   await fs.mkdir(markerDir);
   const dataDir = path.join(ctx.root, 'data');
+  await allowRestoresIn(path.join(ctx.root, 'data'), fixture.repository, ctx.root);
   const fleet = (ctx.fleet = new WorkerFleet({
     RUNBOOKS_DATA_DIR: dataDir,
     [RESTORE_PASSWORD_ENV]: RESTORE_PASSWORD,

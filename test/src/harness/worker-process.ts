@@ -1,4 +1,7 @@
+import { RestoreTargetPolicyStore } from '@runbooks/activities';
+import { Store } from '@runbooks/store';
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TEST_CODEC_KEY_REF, TestSecrets } from '../../../activities/src/test-support/secrets';
 import { temporalAddress } from './worker';
@@ -38,4 +41,18 @@ export async function killHard(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
+}
+
+/**
+ * Lets worker processes whose RUNBOOKS_DATA_DIR is `dataDir` (their SQLite store's default place)
+ * restore from `repository` into `root` and below: the policy they check right before each swap.
+ */
+export async function allowRestoresIn(dataDir: string, repository: string, root: string): Promise<void> {
+  await fs.mkdir(dataDir, { recursive: true });
+  const store = Store.open({ kind: 'sqlite', file: path.join(dataDir, 'runbooks.sqlite') });
+  try {
+    await new RestoreTargetPolicyStore(store, { dirs: [], except: [] }).replace({ rules: [{ repository, roots: [root] }] });
+  } finally {
+    await store.close();
+  }
 }

@@ -4,6 +4,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
   AesGcmPayloadCodec,
   createActivities,
+  RestoreTargetPolicyStore,
   LogNotifier,
   parseCodecKey,
   WebhookNotifier,
@@ -14,6 +15,7 @@ import {
 import { TEST_CODEC_KEY } from '../../../activities/src/test-support/secrets';
 import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
 import { Store } from '@runbooks/store';
+import type { RestoreTargetPolicy } from '@runbooks/contracts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,8 @@ export interface TestWorkerOptions {
   assertions?: { keys: string; maxAgeMs: number };
   /** The secret definitions and folder (a TestSecrets' config); without it, no secret is defined. */
   secrets?: SecretsConfig;
+  /** Where restores may write: written into the store before the worker starts (without it, the store's policy as it is). */
+  restoreTargets?: RestoreTargetPolicy;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -52,9 +56,11 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const notifier = options.webhookUrl ? new WebhookNotifier(options.webhookUrl) : new LogNotifier(path.join(tmp, 'notifications.jsonl'));
   const ownStore = options.store ? undefined : Store.open({ kind: 'sqlite', file: path.join(tmp, 'runbooks.sqlite') });
   const store = options.store ?? (ownStore as Store);
+  if (options.restoreTargets) await new RestoreTargetPolicyStore(store, { dirs: [], except: [] }).replace(options.restoreTargets);
   const real = createActivities({
     store,
     reportsDir,
+    dataDir: tmp,
     notifier,
     hosts: options.hosts,
     secrets: options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') },

@@ -12,7 +12,7 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
   it('migrates once when several instances start at the same moment, and again is a no-op', async () => {
     const stores = Array.from({ length: 4 }, () => openStore(location));
     const applied = await Promise.all(stores.map((s) => s.migrate()));
-    expect(applied.flat()).toEqual(['0001-shared-state']);
+    expect(applied.flat()).toEqual(['0001-shared-state', '0002-restore-target-policy']);
     expect(await stores[0].migrate()).toEqual([]);
     expect(await stores[1].inventory.version()).toEqual({ version: 0, updatedAt: null });
   });
@@ -27,6 +27,18 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect(read.version).toBe(2);
     expect(read.hosts).toEqual(['{"name":"h2"}']);
     expect(await b.inventory.get('h2')).toBe('{"name":"h2"}');
+  });
+
+  it('replaces the restore target policy as a whole, refusing a write carrying a stale version', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    expect(await a.restoreTargets.read()).toEqual({ version: 0, updatedAt: null, rules: [] });
+    const v1 = await a.restoreTargets.replace([
+      { repository: 'r1', body: '{"repository":"r1"}' },
+      { repository: 'r2', body: '{"repository":"r2"}' },
+    ]);
+    await b.restoreTargets.replace([{ repository: 'r3', body: '{"repository":"r3"}' }], v1.version);
+    await expect(a.restoreTargets.replace([], v1.version)).rejects.toThrow(StaleVersionError);
+    expect(await a.restoreTargets.read()).toMatchObject({ version: 2, rules: ['{"repository":"r3"}'] });
   });
 
   it('keeps all of 20 freezes written at once through two instances, each a new calendar version', async () => {

@@ -21,6 +21,7 @@ const TAGS: Record<string, string> = {
   tasks: 'Human tasks: claim, complete with evidence, release, reassign; SLA escalation through the support tiers',
   rollouts: 'Steer a running fleet rollout: pause, resume, concurrency, skip a host, abort',
   inventory: 'The hosts runbooks can target',
+  policy: 'What runbooks may act on: the folders restores may write into',
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
   integrations: 'Chat integrations: Slack approval buttons (signed requests, no bearer token)',

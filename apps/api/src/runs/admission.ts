@@ -3,6 +3,7 @@ import { hasAnyRole, type Principal, type RunbookDefinition } from '@runbooks/co
 import { FieldForbiddenError } from '../http/errors';
 import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService, type WaitsForWindow } from '../maintenance/maintenance.service';
+import { PolicyService } from '../policy/policy.service';
 
 /**
  * What a launch or a schedule must pass before Temporal is asked: the rules each runbook's
@@ -13,10 +14,11 @@ export class RunAdmission {
   constructor(
     private readonly inventory: InventoryService,
     private readonly maintenance: MaintenanceService,
+    private readonly policy: PolicyService,
   ) {}
 
   /**
-   * Refuses a field the caller may not set (403 naming it) and hosts the inventory lacks (400);
+   * Refuses a field the caller may not set or a target the policy does not allow (403 naming it) and hosts the inventory lacks (400);
    * answers when the run would wait for its maintenance window (a closed window does not refuse).
    */
   async admit(
@@ -31,6 +33,7 @@ export class RunAdmission {
         throw new FieldForbiddenError(['input', field], `only ${who} may ${why} (${principal.id} has ${principal.roles.join(', ')})`);
       }
     }
+    await this.policy.refuseTargetsOutsidePolicy(runbook, input);
     await this.inventory.refuseUnknownHosts(runbook, input);
     return this.maintenance.admission(runbook, input, options);
   }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CalendarStore } from '@runbooks/activities';
+import { CalendarStore, RestoreTargetPolicyStore, demoFileServer, serviceDataDirs } from '@runbooks/activities';
 import type { SecretCatalogContent } from '@runbooks/contracts';
-import { storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
+import { Store, storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
 
@@ -15,12 +15,17 @@ import { ResticFixture, writeTree } from './restic-fixture';
 export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{ requestFile: string; created: boolean }> {
   const demo = path.join(dataDir, 'demo');
   const requestFile = path.join(demo, 'restore-request.json');
-  if (await exists(requestFile)) return { requestFile, created: false };
+  if (await exists(requestFile)) {
+    // A demo seeded before restore target policies existed gets its policy now.
+    const { input } = JSON.parse(await fs.readFile(requestFile, 'utf8')) as { input: { repository: { url: string }; target: string } };
+    await seedDemoRestorePolicy(dataDir, store, input.repository.url, path.dirname(input.target));
+    return { requestFile, created: false };
+  }
 
   const password = 'demo-only-restic-password'; // demo data only; real repositories use a secret store
   await fs.mkdir(demo, { recursive: true });
 
-  const share = path.join(demo, 'fileserver', 'srv', 'projects');
+  const share = path.join(demoFileServer(dataDir), 'srv', 'projects');
   const repo = await ResticFixture.init(path.join(demo, 'backups', 'projects'), password);
   const passwordRef = await seedDemoSecret(dataDir, repo.repository, password);
   const week = (n: number) => ({
@@ -50,6 +55,7 @@ export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{
     },
   };
   await seedDemoFleet(dataDir, store);
+  await seedDemoRestorePolicy(dataDir, store, repo.repository, path.dirname(share));
   // Written last: its presence means the whole demo is in place.
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
   return { requestFile, created: true };
@@ -79,6 +85,20 @@ async function seedDemoSecret(dataDir: string, repository: string, password: str
   };
   await fs.writeFile(path.join(dataDir, 'secrets.json'), `${JSON.stringify(catalog, null, 2)}\n`, { mode: 0o600 });
   return `secret:${name}`;
+}
+
+/**
+ * The restore target policy lets the demo repository restore into the demo share's folder, and
+ * nowhere else; a policy an admin already wrote is left as it is.
+ */
+async function seedDemoRestorePolicy(dataDir: string, location: StoreLocation, repository: string, root: string): Promise<void> {
+  const store = Store.open(location);
+  try {
+    const policy = new RestoreTargetPolicyStore(store, serviceDataDirs(dataDir, store));
+    if ((await policy.read()).updatedAt === null) await policy.replace({ rules: [{ repository, roots: [root] }] });
+  } finally {
+    await store.close();
+  }
 }
 
 /**
