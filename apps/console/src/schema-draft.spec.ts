@@ -22,14 +22,14 @@ describe('forms generated from a runbook input schema', () => {
 
     const filled: Fields = {
       ...draft,
-      repository: { url: '/srv/backups/restic', passwordRef: 'env:RESTIC_PASSWORD' },
+      repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/projects' },
       path: '/srv/projects',
       target: '/srv/projects',
       affectedUsers: ' erin@example.com\n\njane@example.com ',
     };
     const value = draftToValue(schema, filled);
     expect(value).toEqual({
-      repository: { url: '/srv/backups/restic', passwordRef: 'env:RESTIC_PASSWORD' },
+      repository: { url: '/srv/backups/restic', passwordRef: 'secret:backup/projects' },
       path: '/srv/projects',
       target: '/srv/projects',
       affectedUsers: ['erin@example.com', 'jane@example.com'],
