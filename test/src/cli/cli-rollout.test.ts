@@ -26,10 +26,10 @@ let lab: LabFleetFixture;
 beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-rollout-'));
   lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 1, production: 4, packages: { openssl: '3.0.11' } });
-  api = await startTestApi();
+  api = await startTestApi({ store: lab.storeLocation });
   await api.app.listen(0, '127.0.0.1');
   apiUrl = `http://127.0.0.1:${(api.app.getHttpServer().address() as AddressInfo).port}`;
-  worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab });
+  worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store });
 });
 afterAll(async () => {
   await api?.app.close();
