@@ -2,9 +2,9 @@
  * The API's answers as the CLI reads them. Types only: the CLI carries no runtime dependency on
  * the contracts (zod, Temporal), so it stays a small install.
  */
-import type { GateRecord, RunState } from '@runbooks/contracts';
+import type { GateRecord, RunState, TaskRecord } from '@runbooks/contracts';
 
-export type { GateRecord, RunState, StepRecord, WaveRecord, HostRecord } from '@runbooks/contracts';
+export type { GateRecord, RunState, StepRecord, WaveRecord, HostRecord, TaskRecord } from '@runbooks/contracts';
 
 /** GET /v1/runs/{id}: the run state with Temporal's execution status. Status is a string: newer APIs may add some. */
 export type RunDetail = Omit<RunState, 'status'> & { status: string; temporalStatus: string };
@@ -84,4 +84,16 @@ export interface ScheduleActionAccepted {
   id: string;
   action: string;
   requestedAt: string;
+}
+
+/** GET /v1/tasks: an open human task with what it asks and the evidence form (JSON Schema). */
+export interface OpenTask extends Pick<
+  TaskRecord,
+  'title' | 'instructions' | 'state' | 'assignedRole' | 'eligibleRoles' | 'claimedBy' | 'openedAt' | 'deadline' | 'overdue' | 'escalations'
+> {
+  runId: string;
+  runbook: string;
+  taskId: string;
+  requestedBy: { id: string; displayName: string };
+  evidenceForm: Record<string, unknown>;
 }

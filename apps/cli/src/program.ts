@@ -5,6 +5,7 @@ import { registerRunCommands } from './commands/runs';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerSessionCommands } from './commands/session';
+import { registerTaskCommands } from './commands/tasks';
 import type { CommandContext, Handler } from './command-kit';
 import { resolveConnection } from './config';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
@@ -16,7 +17,7 @@ const { version } = require('../package.json') as { version: string };
 /** Builds the `runbooks` program; `setExitCode` receives each command's exit status. */
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('runbooks')
-    .description('Launch, watch, approve and schedule runbooks through the runbooks API.')
+    .description('Launch, watch, approve, work tasks of and schedule runbooks through the runbooks API.')
     .version(version)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -55,6 +56,7 @@ Configuration: "runbooks login" saves the API URL and token in ${'$XDG_CONFIG_HO
   registerRunbookCommands(program, action);
   registerRunCommands(program, action);
   registerApprovalCommands(program, action);
+  registerTaskCommands(program, action);
   registerScheduleCommands(program, action);
   return program;
 }

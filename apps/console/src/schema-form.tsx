@@ -7,8 +7,9 @@
  * next to the field of that path.
  */
 import type { ComponentChildren } from 'preact';
-import type { Issue } from './api';
-import { fieldId, humanize, initialDraft, kindOf, variants, type Draft, type JsonSchema } from './schema-draft';
+import { useEffect, useRef } from 'preact/hooks';
+import type { ApiError, Issue } from './api';
+import { fieldId, humanize, initialDraft, kindOf, shownPaths, variants, type Draft, type JsonSchema } from './schema-draft';
 
 interface FieldProps {
   schema: JsonSchema;
@@ -221,6 +222,43 @@ export function SchemaForm(props: { schema: JsonSchema; root: string; draft: Dra
   return (
     <div class="schema-form">
       <ObjectFields schema={props.schema} path={props.root} draft={props.draft} issues={props.issues} onChange={props.onChange} />
+    </div>
+  );
+}
+
+/**
+ * What the API refused, above the form it refused: the status and message, then each issue,
+ * linked to its field when the form shows that field. It takes the focus when it appears.
+ */
+export function ErrorSummary(props: { title: string; error: ApiError | null; schema: JsonSchema; root: string; draft: Draft }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const { error } = props;
+  useEffect(() => {
+    if (error) ref.current?.focus();
+  }, [error]);
+  if (!error) return null;
+  const shown = new Set(shownPaths(props.schema, props.root, props.draft));
+  return (
+    <div class="error-summary" role="alert" tabIndex={-1} ref={ref}>
+      <h3>{props.title}</h3>
+      <p>
+        {error.status ? `${error.status} — ` : ''}
+        {error.message}
+      </p>
+      {error.issues.length ? (
+        <ul>
+          {error.issues.map((i) => (
+            <li key={i.path + i.message}>
+              {shown.has(i.path) || /\.\d+$/.test(i.path) ? (
+                <a href={`#${fieldId(shown.has(i.path) ? i.path : i.path.replace(/\.\d+$/, ''))}`}>{i.path}</a>
+              ) : (
+                <code>{i.path || '(body)'}</code>
+              )}
+              : {i.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
     </div>
   );
 }

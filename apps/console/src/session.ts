@@ -3,7 +3,7 @@
  * sessionStorage so it ends with the tab. Single sign-on plugs in here: an OIDC sign-in yields
  * an access token the API accepts as a Bearer token too, stored and sent the same way.
  */
-export type Role = 'technician' | 'approver' | 'scheduler' | 'admin';
+export type Role = 'technician' | 'approver' | 'scheduler' | 'admin' | 'tier1' | 'tier2' | 'tier3';
 
 export interface Principal {
   id: string;

@@ -3,10 +3,10 @@
  * type-only imports (erased from the bundle); the API-side views are declared here as the
  * route files define them (apps/api/src/*\/*.routes.ts).
  */
-import type { GateRecord, RunState } from '@runbooks/contracts';
+import type { GateRecord, RunState, TaskRecord } from '@runbooks/contracts';
 import type { JsonSchema } from './schema-draft';
 
-export type { GateRecord, HostRecord, RolloutState, RunState, StepRecord, WaveRecord } from '@runbooks/contracts';
+export type { GateRecord, HostRecord, RolloutState, RunState, StepRecord, TaskRecord, WaveRecord } from '@runbooks/contracts';
 
 export interface RunDetail extends RunState {
   temporalStatus: string;
@@ -43,6 +43,18 @@ export interface PendingApproval extends Pick<
   runbook: string;
   gateId: string;
   requestedBy: { id: string; displayName: string };
+}
+
+/** GET /v1/tasks: an open human task with its instructions and evidence form (apps/api/src/tasks/tasks.routes.ts). */
+export interface OpenTask extends Pick<
+  TaskRecord,
+  'title' | 'instructions' | 'state' | 'assignedRole' | 'eligibleRoles' | 'claimedBy' | 'openedAt' | 'deadline' | 'overdue' | 'escalations'
+> {
+  runId: string;
+  runbook: string;
+  taskId: string;
+  requestedBy: { id: string; displayName: string };
+  evidenceForm: JsonSchema;
 }
 
 export interface ScheduleSummary {

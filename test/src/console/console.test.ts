@@ -9,6 +9,7 @@ import { createLabFleet, type LabFleetFixture } from '../../../apps/worker/src/d
 import { inputDigest } from '../../../apps/api/src/runs/runs.service';
 import { auth, restoreInput, startTestApi, type TestApi } from '../api/app';
 import { startRestoreEnvironment, type RestoreEnvironment } from '../api/restore-environment';
+import { WebhookReceiver } from '../harness/webhook-receiver';
 import { eventually, startTestWorker, testClient, type TestWorker } from '../harness/worker';
 import { listen, openConsoleBrowser, type ConsoleBrowser } from './browser';
 
@@ -381,5 +382,105 @@ describe('the web console, in Chromium: steering a patch rollout and the calenda
     } finally {
       await request(api.server).delete(`/v1/schedules/${scheduleId}`).set(auth('sam'));
     }
+  });
+});
+
+describe('the web console, in Chromium: a human task of a disk replacement', () => {
+  let receiver: WebhookReceiver;
+  let api: TestApi;
+  let worker: TestWorker;
+  let browser: ConsoleBrowser;
+
+  beforeAll(async () => {
+    receiver = new WebhookReceiver();
+    const webhookUrl = await receiver.start();
+    api = await startTestApi();
+    worker = await startTestWorker({ taskQueue: api.taskQueue, webhookUrl });
+    browser = await openConsoleBrowser(await listen(api.app));
+  });
+  afterEach(() => {
+    expect(browser.errors).toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await api?.app.close();
+    await worker?.stop();
+    await receiver?.stop();
+  });
+
+  it('launched from its form, the swap-disk task is claimed by a tier1 person in the inbox, wrong evidence shown at its field, and completed to the end', async () => {
+    const tess = await browser.signedIn('tess', '/console/launch/disk-replacement');
+    await tess.getByLabel(/^Host/).fill('db-07');
+    await tess.getByLabel(/^Slot/).fill('bay 3');
+    await tess.getByLabel(/^Notify/).fill('dba-team');
+    await tess.getByLabel(/^Sla seconds/).fill('600');
+    await tess.getByRole('button', { name: 'Launch disk-replacement' }).click();
+    await tess.waitForURL(/\/console\/runs\/disk-replacement-/);
+    const runId = decodeURIComponent(new URL(tess.url()).pathname.split('/').pop()!);
+    await waitForRunStatus(tess, 'awaiting task');
+
+    // An approver holds no tier: the task is not in his inbox.
+    const alex = await browser.signedIn('alex', '/console/');
+    await alex.getByText('No task waits for you.').waitFor();
+    expect(await alex.getByRole('article').filter({ hasText: runId }).count()).toBe(0);
+    await alex.close();
+
+    // Fran (tier1) sees it with its instructions, deadline and tier, and claims it.
+    const fran = await browser.signedIn('fran', '/console/');
+    const card = fran.getByRole('article').filter({ hasText: runId });
+    await card.waitFor();
+    const cardText = (await card.textContent())!;
+    expect(cardText).toContain('Tess Technician (tess)');
+    expect(cardText).toContain('Tiertier1 (first line)');
+    expect(cardText).toMatch(/Deadline.*in (9|10) minutes/);
+    expect(await card.locator('details').textContent()).toMatch(/Find db-07 and the disk in bay 3/);
+    await browser.screenshot(fran, 'inbox-task');
+    await expectAccessible(fran);
+    await card.getByRole('button', { name: 'Claim' }).click();
+    await card.getByRole('status').filter({ hasText: 'Claimed: it is yours to do.' }).waitFor();
+    // Released, it is open to the line again; Fran claims it back.
+    await card.getByRole('button', { name: 'Release' }).click();
+    await card.getByRole('status').filter({ hasText: 'Released: others of its roles may claim it.' }).waitFor();
+    await card.getByRole('button', { name: 'Claim' }).click();
+    await card.getByRole('status').filter({ hasText: 'Claimed: it is yours to do.' }).waitFor();
+    expect(
+      (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess'))).body.tasks[0].events.map((e: { action: string }) => e.action),
+    ).toEqual(['claim', 'release', 'claim']);
+
+    // The evidence form, generated from the task's JSON Schema: a serial that is no serial is refused at its field.
+    const form = card.getByRole('form', { name: /^Evidence for/ });
+    await form.getByLabel(/^Removed serial/).fill('WD-OLD-1234');
+    await form.getByLabel(/^Installed serial/).fill('no!');
+    await form.getByRole('checkbox', { name: /Rebuild started/ }).check();
+    await form.getByRole('button', { name: 'Complete' }).click();
+    const summary = form.getByRole('alert').filter({ hasText: 'Not completed' });
+    await summary.waitFor();
+    expect(await summary.textContent()).toMatch(/400/);
+    await expect(summary.getByRole('link', { name: 'evidence.installedSerial' }).count()).resolves.toBe(1);
+    const installed = form.getByLabel(/^Installed serial/);
+    await expect(installed.getAttribute('aria-invalid')).resolves.toBe('true');
+    expect(await fran.locator('#field-evidence_installedSerial-errors').textContent()).toContain('must match ^[A-Za-z0-9-]{4,64}$');
+    await expect(form.getByLabel(/^Removed serial/).getAttribute('aria-invalid')).resolves.toBeNull();
+    await browser.screenshot(fran, 'task-evidence-400-at-field');
+    await expectAccessible(fran);
+    const stillOpen = (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess'))).body as RunState;
+    expect(stillOpen.tasks?.[0]).toMatchObject({ state: 'claimed', claimedBy: { id: 'fran' } });
+
+    await installed.fill('WD-NEW-5678');
+    await form.getByLabel('Comment').fill('array rebuilding');
+    await form.getByRole('button', { name: 'Complete' }).click();
+    await card.getByRole('status').filter({ hasText: 'Completed: the task is done' }).waitFor();
+
+    // The run finishes on its page.
+    await card.getByRole('link', { name: runId }).click();
+    await waitForRunStatus(fran, 'succeeded');
+    await browser.screenshot(fran, 'task-run-succeeded');
+    const ended = (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess'))).body as RunState;
+    expect(ended.status).toBe('succeeded');
+    expect(ended.tasks?.[0]).toMatchObject({
+      state: 'done',
+      completedBy: { id: 'fran' },
+      evidence: { removedSerial: 'WD-OLD-1234', installedSerial: 'WD-NEW-5678', rebuildStarted: true },
+    });
   });
 });

@@ -3,13 +3,23 @@ import { encode, post, type ApiError } from '../api';
 import { getJson, formatTime, relative, toApiError, useLoad } from '../data';
 import { href } from '../router';
 import type { Principal } from '../session';
-import type { GateRecord, PendingApproval, RunDetail } from '../types';
+import type { GateRecord, OpenTask, PendingApproval, RunDetail, TaskRecord } from '../types';
 import { ErrorNote, Json, Section, Status } from '../ui';
+import { TaskCard } from './task-card';
+
+/** The tasks I may act on: those of my roles (tiers included) and those claimed by or reassigned to me. */
+async function myTasks(): Promise<OpenTask[]> {
+  const [byRole, mine] = await Promise.all([
+    getJson<{ tasks: OpenTask[] }>('/v1/tasks?myRoles=true'),
+    getJson<{ tasks: OpenTask[] }>('/v1/tasks?mine=true'),
+  ]);
+  const key = (t: OpenTask) => `${t.runId}/${t.taskId}`;
+  return [...byRole.tasks, ...mine.tasks.filter((t) => !byRole.tasks.some((b) => key(b) === key(t)))];
+}
 
 /**
- * What I may act on. Each source lists its items; approvals are the first. Human tasks
- * (GET /v1/tasks, completed with an evidence form from their JSON Schema through SchemaForm)
- * are the next source once their endpoints exist.
+ * What I may act on, from two sources: approvals (GET /v1/approvals) and human tasks
+ * (GET /v1/tasks, completed with an evidence form generated from their JSON Schema).
  */
 export function Inbox({ me }: { me: Principal }) {
   const approvals = useLoad('approvals', () => getJson<{ approvals: PendingApproval[] }>('/v1/approvals?status=pending'), { pollMs: 5000 });
@@ -18,12 +28,18 @@ export function Inbox({ me }: { me: Principal }) {
   const key = (a: PendingApproval) => `${a.runId}/${a.gateId}`;
   const listed = approvals.data?.approvals ?? [];
   const items = [...listed, ...decided.filter((d) => !listed.some((a) => key(a) === key(d)))];
+  const tasks = useLoad('tasks', myTasks, { pollMs: 5000 });
+  // Likewise a task completed here stays, with its outcome, after the API stops listing it.
+  const [completed, setCompleted] = useState<OpenTask[]>([]);
+  const taskKey = (t: OpenTask) => `${t.runId}/${t.taskId}`;
+  const listedTasks = tasks.data ?? [];
+  const taskItems = [...listedTasks, ...completed.filter((c) => !listedTasks.some((t) => taskKey(t) === taskKey(c)))];
   return (
     <>
       <h1 tabIndex={-1}>Inbox</h1>
       <p>
         Signed in as {me.displayName} ({me.roles.join(', ')}). The approvals below are the ones you may decide: you hold the gate's role,
-        did not request the run, and have not decided yet.
+        did not request the run, and have not decided yet. The tasks are those you may claim (you hold one of their roles or tiers) or hold.
       </p>
       <Section title={`Approvals (${listed.length})`} id="approvals">
         <ErrorNote error={approvals.error} />
@@ -33,6 +49,25 @@ export function Inbox({ me }: { me: Principal }) {
           {items.map((a) => (
             <li key={key(a)}>
               <ApprovalCard runId={a.runId} gateId={a.gateId} onDecided={() => setDecided((d) => [...d, a])} />
+            </li>
+          ))}
+        </ul>
+      </Section>
+      <Section title={`Tasks (${listedTasks.length})`} id="tasks">
+        <ErrorNote error={tasks.error} />
+        {tasks.loading && !tasks.data ? <p>Loading…</p> : null}
+        {tasks.data && taskItems.length === 0 ? <p>No task waits for you.</p> : null}
+        <ul class="cards">
+          {taskItems.map((t) => (
+            <li key={taskKey(t)}>
+              <TaskCard
+                task={t}
+                me={me}
+                onChanged={(done?: TaskRecord) => {
+                  if (done) setCompleted((c) => [...c, { ...t, state: done.state, claimedBy: done.claimedBy }]);
+                  tasks.reload();
+                }}
+              />
             </li>
           ))}
         </ul>

@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { ApiError, post } from '../api';
 import { getJson, toApiError, useLoad } from '../data';
 import { href, navigate } from '../router';
-import { draftToValue, fieldId, initialDraft, shownPaths, type Draft } from '../schema-draft';
-import { SchemaForm } from '../schema-form';
+import { draftToValue, initialDraft, type Draft } from '../schema-draft';
+import { ErrorSummary, SchemaForm } from '../schema-form';
 import type { RunbookSummary } from '../types';
 import { ErrorNote } from '../ui';
 
@@ -40,13 +40,8 @@ function LaunchForm({ runbook }: { runbook: RunbookSummary }) {
   const [draft, setDraft] = useState<Draft>(() => initialDraft(runbook.inputSchema, {}));
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  const summaryRef = useRef<HTMLDivElement>(null);
   // One key per attempt: a retry after a lost answer returns the run it started instead of a second run.
   const retryKey = useRef<string | null>(null);
-
-  useEffect(() => {
-    if (error) summaryRef.current?.focus();
-  }, [error]);
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -69,7 +64,6 @@ function LaunchForm({ runbook }: { runbook: RunbookSummary }) {
   };
 
   const issues = error?.issues ?? [];
-  const shown = new Set(shownPaths(runbook.inputSchema, 'input', draft));
   return (
     <form onSubmit={submit} noValidate aria-labelledby="launch-heading">
       <h2 id="launch-heading">{runbook.title}</h2>
@@ -82,29 +76,7 @@ function LaunchForm({ runbook }: { runbook: RunbookSummary }) {
           ))}
         </ol>
       </details>
-      {error ? (
-        <div class="error-summary" role="alert" tabIndex={-1} ref={summaryRef}>
-          <h3>The run was not launched</h3>
-          <p>
-            {error.status ? `${error.status} — ` : ''}
-            {error.message}
-          </p>
-          {issues.length ? (
-            <ul>
-              {issues.map((i) => (
-                <li key={i.path + i.message}>
-                  {shown.has(i.path) || /\.\d+$/.test(i.path) ? (
-                    <a href={`#${fieldId(shown.has(i.path) ? i.path : i.path.replace(/\.\d+$/, ''))}`}>{i.path}</a>
-                  ) : (
-                    <code>{i.path || '(body)'}</code>
-                  )}
-                  : {i.message}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-      ) : null}
+      <ErrorSummary title="The run was not launched" error={error} schema={runbook.inputSchema} root="input" draft={draft} />
       <SchemaForm schema={runbook.inputSchema} root="input" draft={draft} issues={issues} onChange={setDraft} />
       <div class="actions">
         <button type="submit" disabled={busy}>
