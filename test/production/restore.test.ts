@@ -17,8 +17,10 @@ let repository: ResticFixture;
 let source: string;
 
 beforeAll(async () => {
-  // The stack's workers read this folder; the repository and the targets are "on the file server".
-  root = path.join(process.env.RUNBOOKS_DATA_DIR as string, `restore-${randomUUID()}`);
+  // The stack's workers read this folder: the targets are "on the file server", outside the
+  // service's data folder (which no restore may write into, whatever the policy says).
+  const fileServer = path.join(process.env.RUNBOOKS_STACK_DIR as string, 'fileserver');
+  root = path.join(fileServer, `restore-${randomUUID()}`);
   await fs.mkdir(root, { recursive: true });
   // The one repository the stack's password secret may open; the operator who made it knows the password.
   const repositoryPath = process.env.RUNBOOKS_STACK_RESTIC_REPOSITORY as string;
@@ -31,6 +33,11 @@ beforeAll(async () => {
   source = path.join(root, 'srv', 'projects');
   await writeTree(source, snapshotContent);
   await repository.backup(source, new Date('2026-11-01T10:00:00Z'));
+  // Restores are refused until an admin says where this repository may restore into.
+  const policy = await callApi('B', 'PUT', '/v1/policy/restore-targets', TOKENS.admin, {
+    rules: [{ repository: repositoryPath, roots: [fileServer] }],
+  });
+  expect(policy.status).toBe(200);
   ({ client, connection } = await testClient());
 });
 
