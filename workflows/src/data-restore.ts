@@ -31,6 +31,12 @@ const WORKERS_TRIED = 3;
 /** Timeouts that mean "the worker holding the files stopped answering", not "the work failed". */
 const WORKER_LOST_TIMEOUTS: ReadonlySet<string> = new Set(['SCHEDULE_TO_START', 'SCHEDULE_TO_CLOSE', 'HEARTBEAT']);
 const WORKER_LOST = 'WorkerLost';
+/**
+ * A staging or verify attempt whose worker stops heartbeating is not retried on that worker's
+ * queue (where it would wait WORKER_LOST_AFTER for nobody): it fails at once, within the heartbeat
+ * timeout, and the sequence starts again on whichever worker answers. The swap keeps its retries.
+ */
+const LOST_WHILE_RUNNING = ['TemporalTimeout:Heartbeat'];
 const PINNED_STEPS = ['restore-to-staging', 'verify-restored-content', 'swap-into-target'] as const;
 
 const affinity = proxyActivities<WorkerAffinityActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
@@ -134,13 +140,16 @@ interface RestorePlan {
  */
 async function restoreOnOneWorker(run: RunbookRun, plan: RestorePlan): Promise<RestoreResults> {
   const workersLost: string[] = [];
+  // Each step's attempts go on counting across the workers the sequence was started on.
+  const attemptsBefore: Record<string, number> = {};
   for (let tried = 1; ; tried++) {
     const taskQueue = await affinity.workerTaskQueue();
     try {
-      return await restoreVerifySwap(run, plan, { taskQueue, scheduleToStartTimeout: WORKER_LOST_AFTER });
+      return await restoreVerifySwap(run, plan, { taskQueue, scheduleToStartTimeout: WORKER_LOST_AFTER }, attemptsBefore);
     } catch (error) {
       const failed = run.state.steps.find((s) => s.state === 'failed' && (PINNED_STEPS as readonly string[]).includes(s.id));
-      if (!failed || !workerLost(error)) throw error;
+      const lostBy = workerLost(error);
+      if (!failed || !lostBy) throw error;
       if (failed.id === 'swap-into-target') {
         failed.error = `the worker holding ${plan.target} (${taskQueue}) was lost during the swap; check ${plan.target} and ${plan.retainedCopyDir} on that machine`;
         throw ApplicationFailure.create({ type: WORKER_LOST, message: failed.error, nonRetryable: true, cause: error as Error });
@@ -150,7 +159,10 @@ async function restoreOnOneWorker(run: RunbookRun, plan: RestorePlan): Promise<R
       run.setOutcome({ workersLost });
       log.warn('the worker holding the restore was lost; starting again on another worker', { taskQueue, step: failed.id });
       for (const step of run.state.steps) {
-        if ((PINNED_STEPS as readonly string[]).includes(step.id)) Object.assign(step, { state: 'pending', error: undefined });
+        if (!(PINNED_STEPS as readonly string[]).includes(step.id)) continue;
+        // The attempt that lost its worker reported nothing; it counts if it had started.
+        attemptsBefore[step.id] = step.attempts + (step === failed && lostBy !== 'SCHEDULE_TO_START' ? 1 : 0);
+        Object.assign(step, { state: 'pending', error: undefined });
       }
     }
   }
@@ -167,6 +179,7 @@ async function restoreVerifySwap(
   run: RunbookRun,
   { repository, snapshotId, path, target, stagingDir, retainedCopyDir }: RestorePlan,
   pinned?: Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'>,
+  attemptsBefore: Record<string, number> = {},
 ): Promise<RestoreResults> {
   // Undo actions get the shared queue's activities from the engine; pinned ones use the worker's.
   const undoOn = (shared: RunbookActivities) => (pinned ? stepActivities(pinned, { attempted: () => undefined }) : shared);
@@ -174,6 +187,8 @@ async function restoreVerifySwap(
   const onWorker = pinned
     ? (options: ActivityOptions): ActivityOptions => ({ ...options, ...pinned })
     : (options: ActivityOptions) => options;
+  const untilWorkerLost = (retry: ActivityOptions['retry']): ActivityOptions['retry'] =>
+    pinned ? { ...retry, nonRetryableErrorTypes: LOST_WHILE_RUNNING } : retry;
   const withWorker = pinned ? { details: () => where() } : {};
 
   run.onUndo('restore-to-staging', 'Discard the staging folder', (a) => undoOn(a).discardStaging({ stagingDir }));
@@ -181,14 +196,16 @@ async function restoreVerifySwap(
     'restore-to-staging',
     (a) => a.restoreToStaging({ repository, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
     {
-      activity: onWorker({ retry: { maximumAttempts: 3 } }),
+      activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
       summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
+      attemptsBefore: attemptsBefore['restore-to-staging'],
       ...withWorker,
     },
   );
 
   const verified = await run.step('verify-restored-content', (a) => a.verifyRestoredContent({ repository, snapshotId, path, stagingDir }), {
-    activity: onWorker({ retry: { maximumAttempts: 3 } }),
+    activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
+    attemptsBefore: attemptsBefore['verify-restored-content'],
     summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
     details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
   });
@@ -204,6 +221,7 @@ async function restoreVerifySwap(
     {
       // Two renames: a pinned swap that outlives this has lost its worker.
       activity: onWorker(pinned ? { startToCloseTimeout: '1 minute' } : {}),
+      attemptsBefore: attemptsBefore['swap-into-target'],
       summarize: (r) => (r.retainedCopyDir ? `previous contents retained at ${r.retainedCopyDir}` : `${target} did not exist before`),
       ...withWorker,
     },
@@ -214,12 +232,13 @@ async function restoreVerifySwap(
   return { restored, verified, swapped };
 }
 
-/** True when the failure chain ends in a timeout that only a vanished worker explains. */
-function workerLost(error: unknown): boolean {
+/** The timeout ending the failure chain when only a vanished worker explains it, else undefined. */
+function workerLost(error: unknown): string | undefined {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e instanceof TimeoutFailure) return e.timeoutType !== undefined && WORKER_LOST_TIMEOUTS.has(e.timeoutType);
+    if (e instanceof TimeoutFailure)
+      return e.timeoutType !== undefined && WORKER_LOST_TIMEOUTS.has(e.timeoutType) ? e.timeoutType : undefined;
   }
-  return false;
+  return undefined;
 }
 
 /** Folder-name-safe form of a run id. */

@@ -112,6 +112,15 @@ export function processesMatching(...parts: string[]): number[] {
   return pids;
 }
 
+/** Running: not ended, and not a zombie waiting for a reaper (it does nothing then). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves once the file exists. */
 export function fileAppears(file: string, timeoutMs: number): Promise<true> {
   return eventually(

@@ -6,6 +6,7 @@ import {
   RESTORE_PASSWORD,
   RESTORE_PASSWORD_ENV,
   WorkerFleet,
+  alive,
   approveWhenPending,
   faultTestContext,
   launchRestore,
@@ -14,7 +15,6 @@ import {
 } from './fault-harness';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -82,7 +82,12 @@ test('a worker killed while restic restores leaves no restic running, the run fi
   fleet.start();
   const state = (await handle.result()) as RunState;
   expect(state.status).toBe('succeeded');
+  // The killed worker's own queue is abandoned at its heartbeat timeout (no other worker polls
+  // it): the staging restore starts again on the new worker, its second attempt, and says why.
   expect(state.steps.find((s) => s.id === 'restore-to-staging')?.attempts).toBe(2);
+  expect(state.outcome?.workersLost).toEqual([
+    expect.stringMatching(/stopped answering during restore-to-staging; started again from the staging restore$/),
+  ]);
   expect(Object.keys(await readTree(target)).sort()).toEqual(Object.keys(content).sort());
 
   // The next restore of the same repository needs restic check's exclusive lock: the stale lock
@@ -100,15 +105,6 @@ test('a worker killed while restic restores leaves no restic running, the run fi
   );
   expect(repositoryLocks()).toEqual([]);
 });
-
-/** Running: not ended, and not a zombie waiting for a reaper (it does nothing then). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** Bytes of the regular files below the entries of `dir` whose name contains `marker`. */
 async function bytesUnder(dir: string, marker: string): Promise<number> {

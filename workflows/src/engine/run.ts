@@ -57,6 +57,8 @@ export interface StepOptions<T> {
   summarize?: (result: T) => string;
   /** Structured facts for the report; never secrets. */
   details?: (result: T) => Record<string, unknown>;
+  /** Attempts made by earlier tries of this step that the runbook started again (e.g. on another worker); the count goes on from them. */
+  attemptsBefore?: number;
 }
 
 type Undo = (activities: RunbookActivities) => Promise<unknown>;
@@ -128,7 +130,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
     record.state = 'running';
     record.startedAt ??= now(); // a step that spans continue-as-new keeps its first start
     try {
-      const result = await body(this.activities(options.activity ?? {}, record));
+      const result = await body(this.activities(options.activity ?? {}, record, options.attemptsBefore));
       record.state = 'succeeded';
       record.summary = options.summarize?.(result);
       record.details = options.details?.(result);
@@ -373,10 +375,10 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
     ]);
   }
 
-  private activities(options: ActivityOptions, record?: StepRecord): RunbookActivities {
+  private activities(options: ActivityOptions, record?: StepRecord, attemptsBefore = 0): RunbookActivities {
     return stepActivities(options, {
       attempted: (attempt) => {
-        if (record) record.attempts = Math.max(record.attempts, attempt);
+        if (record) record.attempts = Math.max(record.attempts, attemptsBefore + attempt);
       },
     });
   }
