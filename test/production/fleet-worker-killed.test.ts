@@ -113,8 +113,9 @@ test('a 200-host rollout on both workers, one killed with SIGKILL mid-wave, fini
       expect((await lab.fleet.readHost(host)).packages).toEqual(NEW);
     }
   } finally {
-    // Leave the stack as found: worker a back on its own queue.
+    // Leave the stack as found: worker a back on its own queue, and this process's connections closed.
     if (!isAlive(victim)) stackCommand('worker', 'a');
+    await lab.store.close();
   }
 });
 

@@ -127,7 +127,11 @@ async function runMigrator(db: Kysely<any>, disableTransactions = false): Promis
 
 function dialectFor(location: StoreLocation) {
   if (location.kind === 'postgres') {
-    return new PostgresDialect({ pool: new Pool({ connectionString: location.url, max: PG_POOL_SIZE }) });
+    const pool = new Pool({ connectionString: location.url, max: PG_POOL_SIZE });
+    // A server that drops an idle connection (a restart, a failover) reports it here; without a
+    // listener Node ends the whole process. The pool opens a new connection for the next query.
+    pool.on('error', (error) => console.warn(`store: an idle PostgreSQL connection was closed: ${error.message}`));
+    return new PostgresDialect({ pool });
   }
   return new PatientSqliteDialect(location.file);
 }
