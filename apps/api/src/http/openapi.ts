@@ -60,6 +60,8 @@ function operation(route: RouteDefinition): Record<string, unknown> {
   const declared: Record<number, RouteResponse> = { ...route.responses };
   const error = (description: string): RouteResponse => ({ description, schema: errorBodySchema });
   if ((route.params || route.query || route.body) && !declared[400]) declared[400] = error('Invalid request; issues name each field');
+  // The JSON parser refuses a body over its size limit before any route sees it.
+  if (route.body) declared[413] ??= error('The body is larger than the API accepts');
   if (route.access !== 'public') {
     declared[401] ??= error('Missing or unknown bearer token');
     if (route.access !== 'authenticated') declared[403] ??= error('The caller lacks the role');
