@@ -4,6 +4,7 @@ import { FieldForbiddenError } from '../http/errors';
 import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService, type WaitsForWindow } from '../maintenance/maintenance.service';
 import { PolicyService } from '../policy/policy.service';
+import { SecretsService } from '../secrets/secrets.service';
 
 /**
  * What a launch or a schedule must pass before Temporal is asked: the rules each runbook's
@@ -15,10 +16,11 @@ export class RunAdmission {
     private readonly inventory: InventoryService,
     private readonly maintenance: MaintenanceService,
     private readonly policy: PolicyService,
+    private readonly secrets: SecretsService,
   ) {}
 
   /**
-   * Refuses a field the caller may not set or a target the policy does not allow (403 naming it) and hosts the inventory lacks (400);
+   * Refuses a secret the caller or runbook may not use, a field the caller may not set or a target the policy does not allow (403 naming it) and hosts the inventory lacks (400);
    * answers when the run would wait for its maintenance window (a closed window does not refuse).
    */
   async admit(
@@ -33,6 +35,7 @@ export class RunAdmission {
         throw new FieldForbiddenError(['input', field], `only ${who} may ${why} (${principal.id} has ${principal.roles.join(', ')})`);
       }
     }
+    await this.secrets.refuseDisallowedSecrets(principal, runbook.name, input);
     await this.policy.refuseTargetsOutsidePolicy(runbook, input);
     await this.inventory.refuseUnknownHosts(runbook, input);
     return this.maintenance.admission(runbook, input, options);

@@ -32,7 +32,6 @@ import { unknownRunbookMessage } from '../catalog/catalog.routes';
 import { parseNested } from '../http/route';
 import { CallerAssertions, principalArg } from '../signing/caller-assertions';
 import { RunAdmission } from './admission';
-import { SecretsService } from '../secrets/secrets.service';
 import { TemporalService } from '../temporal/temporal.service';
 import type { LaunchedRun, RunDetail } from './runs.routes';
 
@@ -56,14 +55,12 @@ export class RunsService {
     private readonly temporal: TemporalService,
     private readonly admission: RunAdmission,
     private readonly assertions: CallerAssertions,
-    private readonly secrets: SecretsService,
   ) {}
 
   async launch(principal: Principal, request: LaunchRequest): Promise<LaunchOutcome> {
     const def = findRunbook(request.runbook);
     if (!def) throw new NotFoundException(unknownRunbookMessage(request.runbook));
     const input = parseNested(def.inputSchema, request.input, ['input']);
-    await this.secrets.refuseDisallowedSecrets(principal, def.name, input);
     // The runbook's admission rules: fields the caller may not set, unknown hosts, an unknown window (a closed one does not refuse).
     const waitsForWindow = await this.admission.admit(principal, def, input);
     const inputSha256 = inputDigest(input);

@@ -33,7 +33,6 @@ import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { parseNested } from '../http/route';
 import { RunAdmission } from '../runs/admission';
 import { CallerAssertions } from '../signing/caller-assertions';
-import { SecretsService } from '../secrets/secrets.service';
 import { quoteVisibility } from '../runs/run-listing';
 import { inputDigest } from '../runs/runs.service';
 import { TemporalService } from '../temporal/temporal.service';
@@ -91,7 +90,6 @@ export class SchedulesService {
     private readonly temporal: TemporalService,
     private readonly admission: RunAdmission,
     private readonly assertions: CallerAssertions,
-    private readonly secrets: SecretsService,
   ) {}
 
   /** Signed like a launch, so runs whose input sets restricted fields can check who set them. */
@@ -104,7 +102,6 @@ export class SchedulesService {
     if (!def) throw new NotFoundException(unknownRunbookMessage(body.runbook));
     const input = parseNested(def.inputSchema, body.input, ['input']);
     // As for a launch: the runbook's admission rules (e.g. a window override is for admins, a named window must exist).
-    await this.secrets.refuseDisallowedSecrets(principal, def.name, input);
     await this.admission.admit(principal, def, input, { whenClosed: false });
     const spec = toTemporalSpec(body.spec);
     const args = this.signedStartArgs(principal, def, body.id, input);
@@ -165,7 +162,6 @@ export class SchedulesService {
     let args = startArgsOf(current);
     if (body.input !== undefined) {
       const input = parseNested(def.inputSchema, body.input, ['input']);
-      await this.secrets.refuseDisallowedSecrets(principal, def.name, input);
       await this.admission.admit(principal, def, input, { whenClosed: false });
       // Whoever sets the input requests the runs it starts (approval gates refuse their self-approval).
       args = this.signedStartArgs(principal, def, id, input);
