@@ -119,7 +119,14 @@ export class Store {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 async function runMigrator(db: Kysely<any>, disableTransactions = false): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: storeMigrations, disableTransactions });
+  // Migrations are added on parallel branches and named by reservation, so one merged later may
+  // sort before one already applied; each is independent of the others' tables.
+  const migrator = new Migrator({
+    db,
+    provider: storeMigrations,
+    disableTransactions,
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(`store migration failed: ${String(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
