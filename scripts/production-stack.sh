@@ -248,10 +248,7 @@ start_temporal() {
 # (Re)starts the Temporal server of the running stack on its old ports, as a supervisor would after
 # a crash, and waits until it answers.
 restart_temporal() {
-  [[ -f "$STACK/temporal.env" ]] || die "no stack running in $STACK"
-  local pid
-  pid="$(cat "$STACK/pids/temporal" 2>/dev/null || true)"
-  [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || die "the Temporal server is still running (pid $pid)"
+  expect_stopped temporal
   temporal_binaries
   # shellcheck disable=SC1091
   source "$STACK/temporal.env"
@@ -272,15 +269,20 @@ start_api() {
   HOST=127.0.0.1 PORT="${!url##*:}" start_process "api-$1" node apps/api/dist/main.js
 }
 
+# Checks that the stack runs and its process `name` does not (any more), then loads the stack's env.
+expect_stopped() {
+  local name="$1" pid
+  [[ -f "$STACK/env" ]] || die "no stack running in $STACK"
+  pid="$(cat "$STACK/pids/$name" 2>/dev/null || true)"
+  [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || die "$name is still running (pid $pid)"
+  # shellcheck disable=SC1091
+  source "$STACK/env"
+}
+
 # (Re)starts API replica a or b of the running stack and waits until it is ready.
 restart_api() {
   [[ "${1:-}" =~ ^(a|b)$ ]] || die "usage: $0 api a|b"
-  [[ -f "$STACK/env" ]] || die "no stack running in $STACK"
-  local pid
-  pid="$(cat "$STACK/pids/api-$1" 2>/dev/null || true)"
-  [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || die "API $1 is still running (pid $pid)"
-  # shellcheck disable=SC1091
-  source "$STACK/env"
+  expect_stopped "api-$1"
   start_api "$1"
   local url="RUNBOOKS_API_${1^^}"
   wait_for "API $1" 120 "api-$1" http_ok "${!url}/readyz"
@@ -289,12 +291,7 @@ restart_api() {
 # (Re)starts worker a or b of the running stack, as a supervisor would after a crash.
 restart_worker() {
   [[ "${1:-}" =~ ^(a|b)$ ]] || die "usage: $0 worker a|b"
-  [[ -f "$STACK/env" ]] || die "no stack running in $STACK"
-  local pid
-  pid="$(cat "$STACK/pids/worker-$1" 2>/dev/null || true)"
-  [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || die "worker $1 is still running (pid $pid)"
-  # shellcheck disable=SC1091
-  source "$STACK/env"
+  expect_stopped "worker-$1"
   start_worker "$1"
 }
 
