@@ -12,7 +12,15 @@ import { ApiExceptionFilter } from './http/errors';
 import { buildOpenApiDocument } from './http/openapi';
 import { slackFormParser } from './integrations/slack-body-parser';
 import { API_ROUTES } from './routes';
-import { SecretResolver, loadPayloadCodec, secretsConfigFromEnv } from '@runbooks/activities';
+import {
+  RunbookMetrics,
+  SecretResolver,
+  createServiceLogger,
+  loadPayloadCodec,
+  nestLoggerFor,
+  secretsConfigFromEnv,
+} from '@runbooks/activities';
+import { RequestSpanInterceptor, metricsEndpoint, observeRequests } from './observability';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -40,11 +48,17 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   const document = buildOpenApiDocument(API_ROUTES, version);
   const secrets = new SecretResolver({ ...secretsConfigFromEnv(), catalogFile: config.secretsFile, secretsDir: config.secretsDir });
   const payloadCodec = await loadPayloadCodec(config.codecKeys, secrets);
+  const logger = createServiceLogger({ service: 'api', level: pinoLevel(config.logLevels) });
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, store, principals, document, payloadCodec), {
-    logger: config.logLevels,
+    logger: nestLoggerFor(logger),
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  // First: every request is timed, counted and traced, whatever answers it.
+  const metrics = new RunbookMetrics();
+  app.use(observeRequests(metrics, API_ROUTES, logger));
+  app.getHttpAdapter().getInstance().get('/metrics', metricsEndpoint(metrics, config.metricsToken));
+  app.useGlobalInterceptors(new RequestSpanInterceptor());
   // An inventory is one document of up to 50,000 hosts, far over the default 100 kB body limit.
   // Parsed here first, the default parser skips it; named so Nest still installs its own.
   const inventoryJson = json({ limit: INVENTORY_BODY_LIMIT });
@@ -63,6 +77,15 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   }
   await app.init();
   return app;
+}
+
+/** Nest's level list as the logger's threshold: the most verbose level listed. */
+function pinoLevel(levels: readonly string[]): string {
+  if (levels.includes('verbose')) return 'trace';
+  if (levels.includes('debug')) return 'debug';
+  if (levels.includes('log')) return 'info';
+  if (levels.includes('warn')) return 'warn';
+  return levels.includes('error') ? 'error' : 'fatal';
 }
 
 /**
