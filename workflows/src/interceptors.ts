@@ -41,12 +41,20 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   return { inbound, outbound: gated(otel.outbound), internals: gated(otel.internals) };
 };
 
-/** `target`'s interceptor methods while `gate.on`; otherwise each passes straight to `next`. */
+/**
+ * Never traced: a span draws on the workflow's seeded random numbers, and replay runs no query
+ * handler and no update validator, so a span made there shifts every later uuid4() of the replay
+ * (a nondeterminism error; temporalio/sdk-typescript#2023).
+ */
+const UNTRACED = new Set<PropertyKey>(['handleQuery', 'validateUpdate']);
+
+/** `target`'s interceptor methods while `gate.on` (except UNTRACED); otherwise each passes straight to `next`. */
 function onlyWhen<T extends object>(gate: { on: boolean }, target: T): T {
   return new Proxy(target, {
     get(object, property, receiver) {
       const value = Reflect.get(object, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
+      if (UNTRACED.has(property)) return (input: unknown, next: (input: unknown) => unknown) => next(input);
       const method = value as (this: T, input: unknown, next: (input: unknown) => unknown) => unknown;
       return (input: unknown, next: (input: unknown) => unknown) => (gate.on ? method.call(object, input, next) : next(input));
     },

@@ -48,6 +48,8 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
+    // The SDK puts failures under `error`: an Error would otherwise serialize as {}.
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
   if (options.destination) return pino(settings, options.destination);
   if (process.stdout.isTTY) {

@@ -1,7 +1,7 @@
 import type { RunState } from '@runbooks/contracts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NotifyInput } from '../types';
 
 /** Waits measured in seconds that span a minute to a day: approvals and human tasks. */
@@ -27,6 +27,21 @@ export class RunbookMetrics {
     help: 'Runs started (a first execution, not a continue-as-new), by runbook and trigger (api or schedule).',
     labelNames: ['runbook', 'trigger'] as const,
     registers: [this.registry],
+  });
+  /** Set by the API: how many runs wait now, by status, read from Temporal at each scrape. */
+  waitingRuns?: () => Promise<Record<string, number>>;
+  readonly runsWaiting = new Gauge({
+    name: 'runbooks_runs_waiting',
+    help: 'Runs waiting now, by status (awaiting_approval, awaiting_task): counted in Temporal at each scrape of the API (every replica reports the same figure).',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      this.runsWaiting.reset();
+      if (!this.waitingRuns) return;
+      // Temporal away: the gauge is absent from this scrape rather than failing the rest.
+      const counts = await this.waitingRuns().catch(() => ({}));
+      for (const [status, count] of Object.entries(counts)) this.runsWaiting.set({ status }, count);
+    },
   });
   readonly runsEnded = new Counter({
     name: 'runbooks_runs_ended_total',

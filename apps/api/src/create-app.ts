@@ -21,6 +21,7 @@ import {
   secretsConfigFromEnv,
 } from '@runbooks/activities';
 import { RequestSpanInterceptor, metricsEndpoint, observeRequests } from './observability';
+import { RunListing } from './runs/run-listing';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -76,6 +77,8 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
     new Logger('Auth').warn(`${config.principalsFile} is the DEMO principals file: its tokens are public; never use it in production`);
   }
   await app.init();
+  const listing = app.get(RunListing);
+  metrics.waitingRuns = () => listing.countWaiting();
   return app;
 }
 

@@ -98,9 +98,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     killAllProcessGroups();
   }
 
-  /** GET /metrics on loopback: ours, then the Temporal SDK's (read from its own port) in the same scrape. */
+  /** GET /metrics: ours, then the Temporal SDK's (read from its own loopback port) in the same scrape. */
   private async serveMetrics(): Promise<void> {
-    const { metricsPort, sdkMetricsPort } = this.config;
+    const { metricsPort, metricsHost, sdkMetricsPort } = this.config;
     if (metricsPort === undefined || !this.observability.metrics) return;
     const sdkMetrics = sdkMetricsPort
       ? async () => {
@@ -109,9 +109,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
           return response.text();
         }
       : undefined;
-    const server = await serveMetrics(this.observability.metrics, { host: '127.0.0.1', port: metricsPort, extra: sdkMetrics });
+    const server = await serveMetrics(this.observability.metrics, { host: metricsHost, port: metricsPort, extra: sdkMetrics });
     this.metricsServer = server;
-    this.logger.log(`metrics at http://127.0.0.1:${server.port}/metrics`);
+    this.logger.log(`metrics at http://${metricsHost}:${server.port}/metrics`);
   }
 
   /** Resolves when the worker stops for any reason. */

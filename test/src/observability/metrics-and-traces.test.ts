@@ -31,12 +31,23 @@ describe('metrics and traces of a real run: launched, approved and ended through
   let env: RestoreEnvironment;
   let workerScrape: { port: number; close(): Promise<void> };
   let runId: string;
+  let waitingAtGate: number;
 
   beforeAll(async () => {
     tracing = startTracing('runbooks-test', new SimpleSpanProcessor(exporter));
     env = await startRestoreEnvironment({ worker: { observability: { metrics: workerMetrics, tracing } } });
     workerScrape = await serveMetrics(workerMetrics, { host: '127.0.0.1', port: 0 });
     runId = await env.launchToApproval('tess');
+    waitingAtGate = await eventually(
+      async () => {
+        const count = sample((await request(env.api.server).get('/metrics').expect(200)).text, 'runbooks_runs_waiting', {
+          status: 'awaiting_approval',
+        });
+        return count > 0 ? count : undefined;
+      },
+      20_000,
+      'the waiting run in the API’s gauge',
+    );
     await request(env.api.server)
       .post(`/v1/runs/${runId}/approvals/approve-restore`)
       .set(auth('alex'))
@@ -73,6 +84,9 @@ describe('metrics and traces of a real run: launched, approved and ended through
     ).toBe(1);
     expect(sample(text, 'runbooks_operator_actions_total', { action: 'approve' })).toBe(1);
     expect(sample(text, 'runbooks_operator_actions_total', { action: 'launchRun' })).toBe(1);
+    // Read from Temporal at each scrape: the run at its gate, then none once it ended.
+    expect(waitingAtGate).toBe(1);
+    expect(sample(text, 'runbooks_runs_waiting', { status: 'awaiting_approval' })).toBe(0);
     // The raw path never becomes a label: no run id in the exposition.
     expect(text).not.toContain(runId);
   });
