@@ -7,7 +7,10 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { freePort } from '../harness/dev-server';
-import { eventually } from '../harness/worker';
+import { Worker } from '@temporalio/worker';
+import { observabilitySinks } from '@runbooks/worker';
+import { recordHistoryIfAsked } from '../harness/recorded-histories';
+import { eventually, testPayloadCodec } from '../harness/worker';
 import { killHard, spawnWorkerProcess } from '../harness/worker-process';
 import { auth } from '../api/app';
 import { startRestoreEnvironment, type RestoreEnvironment } from '../api/restore-environment';
@@ -115,6 +118,21 @@ describe('metrics and traces of a real run: launched, approved and ended through
     // A workflow span is exported by the worker's sink; the activity span is the activity interceptor's.
     const activity = spans.find((s) => s.name === 'RunActivity:restoreToStaging' && s.spanContext().traceId === traceId);
     expect(activity).toBeDefined();
+  });
+
+  it('the traced run replays from its history, after the queries and the update validator it saw live', async () => {
+    const handle = env.temporal.client.workflow.getHandle(runId);
+    const history = await handle.fetchHistory();
+    await recordHistoryIfAsked(handle, 'data-restore-traced');
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string },
+        dataConverter: { payloadCodecs: [testPayloadCodec()] },
+        sinks: observabilitySinks(),
+      },
+      history,
+      runId,
+    );
   });
 });
 
