@@ -65,6 +65,21 @@ describe('metrics and traces of a real run: launched, approved and ended through
       'the run to complete',
     );
     expect(finished.status).toBe('succeeded');
+    // A second run nobody decides: its gate escalates to tier 2 after 2 s, then expires.
+    const launched = await request(env.api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send({ runbook: 'data-restore', input: { ...(await env.input()), approval: { timeoutSeconds: 2, escalationContact: 'noc-tier2' } } })
+      .expect(201);
+    const expired = await eventually(
+      async () => {
+        const state = await request(env.api.server).get(`/v1/runs/${launched.body.runId}`).set(auth('sam')).expect(200);
+        return state.body.temporalStatus === 'FAILED' ? (state.body as RunState) : undefined;
+      },
+      60_000,
+      'the undecided run to end',
+    );
+    expect(expired.status).toBe('rejected');
   });
   afterAll(async () => {
     await workerScrape?.close();
@@ -76,7 +91,7 @@ describe('metrics and traces of a real run: launched, approved and ended through
     const res = await request(env.api.server).get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const text = res.text;
-    expect(sample(text, 'runbooks_api_requests_total', { method: 'POST', route: '/v1/runs', status: '201' })).toBe(1);
+    expect(sample(text, 'runbooks_api_requests_total', { method: 'POST', route: '/v1/runs', status: '201' })).toBe(2);
     expect(sample(text, 'runbooks_api_requests_total', { method: 'GET', route: '/v1/runs/:id', status: '200' })).toBeGreaterThan(0);
     expect(
       sample(text, 'runbooks_api_request_duration_seconds_count', {
@@ -86,7 +101,7 @@ describe('metrics and traces of a real run: launched, approved and ended through
       }),
     ).toBe(1);
     expect(sample(text, 'runbooks_operator_actions_total', { action: 'approve' })).toBe(1);
-    expect(sample(text, 'runbooks_operator_actions_total', { action: 'launchRun' })).toBe(1);
+    expect(sample(text, 'runbooks_operator_actions_total', { action: 'launchRun' })).toBe(2);
     // Read from Temporal at each scrape: the run at its gate, then none once it ended.
     expect(waitingAtGate).toBe(1);
     expect(sample(text, 'runbooks_runs_waiting', { status: 'awaiting_approval' })).toBe(0);
@@ -94,10 +109,13 @@ describe('metrics and traces of a real run: launched, approved and ended through
     expect(text).not.toContain(runId);
   });
 
-  it('the worker counts the run started and ended, times each step and the approval wait', async () => {
+  it('the worker counts the runs started and ended, times each step and the approval waits, and the SLA breach', async () => {
     const text = await (await fetch(`http://127.0.0.1:${workerScrape.port}/metrics`)).text();
-    expect(sample(text, 'runbooks_runs_started_total', { runbook: 'data-restore', trigger: 'api' })).toBe(1);
+    expect(sample(text, 'runbooks_runs_started_total', { runbook: 'data-restore', trigger: 'api' })).toBe(2);
     expect(sample(text, 'runbooks_runs_ended_total', { runbook: 'data-restore', outcome: 'succeeded' })).toBe(1);
+    expect(sample(text, 'runbooks_runs_ended_total', { runbook: 'data-restore', outcome: 'rejected' })).toBe(1);
+    expect(sample(text, 'runbooks_sla_breaches_total', { runbook: 'data-restore', kind: 'approval', tier: '2' })).toBe(1);
+    expect(sample(text, 'runbooks_approval_wait_seconds_count', { runbook: 'data-restore', result: 'expired' })).toBe(1);
     for (const step of ['checkBackupRepository', 'restoreToStaging', 'writeReport']) {
       expect(sample(text, 'runbooks_step_duration_seconds_count', { runbook: 'data-restore', step, outcome: 'succeeded' })).toBeGreaterThan(
         0,
