@@ -1,4 +1,11 @@
-import { proxySinks, workflowInfo, type Sinks, type WorkflowInterceptors, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import {
+  defaultPayloadConverter,
+  proxySinks,
+  workflowInfo,
+  type Sinks,
+  type WorkflowInterceptors,
+  type WorkflowInterceptorsFactory,
+} from '@temporalio/workflow';
 import { interceptors as openTelemetryInterceptors } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 
 /**
@@ -31,7 +38,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
       // Not async: an extra await here would move the run's completion (see above).
       execute(input, next) {
         const info = workflowInfo();
-        traced.on = TRACE_HEADER in input.headers;
+        traced.on = carriesTrace(input.headers[TRACE_HEADER]);
         if (!info.continuedFromExecutionRunId && !info.parent) runMetrics.runStarted();
         return next(input);
       },
@@ -40,6 +47,16 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   ];
   return { inbound, outbound: gated(otel.outbound), internals: gated(otel.internals) };
 };
+
+/**
+ * The API's client interceptor sets the header on every start, with an empty carrier while the API
+ * has no tracer: such a run skips the spans (and their cost per step) as if it had no header.
+ */
+function carriesTrace(header: Parameters<typeof defaultPayloadConverter.fromPayload>[0] | undefined): boolean {
+  if (!header) return false;
+  const carrier = defaultPayloadConverter.fromPayload<Record<string, unknown> | null>(header);
+  return typeof carrier?.traceparent === 'string';
+}
 
 /**
  * Never traced: a span draws on the workflow's seeded random numbers, and replay runs no query
