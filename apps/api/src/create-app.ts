@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import type { DestinationStream } from 'pino';
 import { ApiModule } from './api.module';
 import { Store } from '@runbooks/store';
 import { PrincipalDirectory } from './auth/principals';
@@ -34,7 +35,10 @@ export const INVENTORY_BODY_LIMIT = '25mb';
  * supertest on getHttpServer(). The Temporal connection is lazy, so this works before Temporal is up.
  * The store is opened and migrated first; the app closes it when it closes.
  */
-export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApplication> {
+export async function createApiApp(
+  input: ApiConfigInput = {},
+  options: { logDestination?: DestinationStream } = {},
+): Promise<INestApplication> {
   const config = parseApiConfig(input);
   // Migrations run here, before the API answers (safe when several replicas start at once).
   const store = Store.open(config.store);
@@ -49,7 +53,7 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   const document = buildOpenApiDocument(API_ROUTES, version);
   const secrets = new SecretResolver({ ...secretsConfigFromEnv(), catalogFile: config.secretsFile, secretsDir: config.secretsDir });
   const payloadCodec = await loadPayloadCodec(config.codecKeys, secrets);
-  const logger = createServiceLogger({ service: 'api', level: pinoLevel(config.logLevels) });
+  const logger = createServiceLogger({ service: 'api', level: pinoLevel(config.logLevels), destination: options.logDestination });
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, store, principals, document, payloadCodec), {
     logger: nestLoggerFor(logger),
     abortOnError: false,

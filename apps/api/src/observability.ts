@@ -11,6 +11,8 @@ import type { RouteDefinition } from './http/route';
 /** Route tags whose accepted writes are people acting on runs: counted as operator actions. */
 const OPERATOR_TAGS = new Set(['runs', 'approvals', 'tasks', 'rollouts', 'schedules', 'integrations']);
 
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 type ObservedRequest = Request & { principal?: Principal; requestSpan?: Span };
 
 /**
@@ -43,7 +45,9 @@ export function observeRequests(metrics: RunbookMetrics, routes: readonly RouteD
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
       const runId = typeof req.params?.id === 'string' && route.startsWith('/v1/runs/') ? req.params.id : undefined;
-      logger.info(
+      // Probes and scrapes every few seconds would drown the lines people read.
+      const level = QUIET_ROUTES.has(route) && res.statusCode < 400 ? 'debug' : 'info';
+      logger[level](
         {
           method: req.method,
           route,
