@@ -84,3 +84,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
   };
 }
+export * from './observability/metrics';
+export * from './observability/tracing';
+export * from './observability/logger';
+export * from './observability/nest-logger';

@@ -65,6 +65,8 @@ export const apiConfigSchema = z.object({
    * a reference replaces this literal.
    */
   assertionKeys: z.string().min(1).optional(),
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (RUNBOOKS_METRICS_TOKEN); unset, it is open. */
+  metricsToken: z.string().min(16).optional(),
   /** Where main.ts listens; createApiApp does not listen. */
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(3000),
@@ -104,6 +106,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     updateTimeoutMs: timeout === undefined ? undefined : Number(timeout),
     logLevels: levels === undefined ? undefined : levels.split(',').map((l) => l.trim()),
     assertionKeys: get('RUNBOOKS_ASSERTION_KEYS'),
+    metricsToken: get('RUNBOOKS_METRICS_TOKEN'),
     host: get('HOST'),
     port: port === undefined ? undefined : Number(port),
   });

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import type { DestinationStream } from 'pino';
 import { ApiModule } from './api.module';
 import { Store } from '@runbooks/store';
 import { PrincipalDirectory } from './auth/principals';
@@ -12,7 +13,16 @@ import { ApiExceptionFilter } from './http/errors';
 import { buildOpenApiDocument } from './http/openapi';
 import { slackFormParser } from './integrations/slack-body-parser';
 import { API_ROUTES } from './routes';
-import { SecretResolver, loadPayloadCodec, secretsConfigFromEnv } from '@runbooks/activities';
+import {
+  RunbookMetrics,
+  SecretResolver,
+  createServiceLogger,
+  loadPayloadCodec,
+  nestLoggerFor,
+  secretsConfigFromEnv,
+} from '@runbooks/activities';
+import { RequestSpanInterceptor, metricsEndpoint, observeRequests } from './observability';
+import { RunListing } from './runs/run-listing';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -25,7 +35,10 @@ export const INVENTORY_BODY_LIMIT = '25mb';
  * supertest on getHttpServer(). The Temporal connection is lazy, so this works before Temporal is up.
  * The store is opened and migrated first; the app closes it when it closes.
  */
-export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApplication> {
+export async function createApiApp(
+  input: ApiConfigInput = {},
+  options: { logDestination?: DestinationStream } = {},
+): Promise<INestApplication> {
   const config = parseApiConfig(input);
   // Migrations run here, before the API answers (safe when several replicas start at once).
   const store = Store.open(config.store);
@@ -40,11 +53,17 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
   const document = buildOpenApiDocument(API_ROUTES, version);
   const secrets = new SecretResolver({ ...secretsConfigFromEnv(), catalogFile: config.secretsFile, secretsDir: config.secretsDir });
   const payloadCodec = await loadPayloadCodec(config.codecKeys, secrets);
+  const logger = createServiceLogger({ service: 'api', level: pinoLevel(config.logLevels), destination: options.logDestination });
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, store, principals, document, payloadCodec), {
-    logger: config.logLevels,
+    logger: nestLoggerFor(logger),
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  // First: every request is timed, counted and traced, whatever answers it.
+  const metrics = new RunbookMetrics();
+  app.use(observeRequests(metrics, API_ROUTES, logger));
+  app.getHttpAdapter().getInstance().get('/metrics', metricsEndpoint(metrics, config.metricsToken));
+  app.useGlobalInterceptors(new RequestSpanInterceptor());
   // An inventory is one document of up to 50,000 hosts, far over the default 100 kB body limit.
   // Parsed here first, the default parser skips it; named so Nest still installs its own.
   const inventoryJson = json({ limit: INVENTORY_BODY_LIMIT });
@@ -62,7 +81,18 @@ export async function createApiApp(input: ApiConfigInput = {}): Promise<INestApp
     new Logger('Auth').warn(`${config.principalsFile} is the DEMO principals file: its tokens are public; never use it in production`);
   }
   await app.init();
+  const listing = app.get(RunListing);
+  metrics.waitingRuns = () => listing.countWaiting();
   return app;
+}
+
+/** Nest's level list as the logger's threshold: the most verbose level listed. */
+function pinoLevel(levels: readonly string[]): string {
+  if (levels.includes('verbose')) return 'trace';
+  if (levels.includes('debug')) return 'debug';
+  if (levels.includes('log')) return 'info';
+  if (levels.includes('warn')) return 'warn';
+  return levels.includes('error') ? 'error' : 'fatal';
 }
 
 /**

@@ -1,10 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { describeLocation } from '@runbooks/store';
+import { tracingFromEnv } from '@runbooks/activities';
 import { createApiApp } from './create-app';
 import { loadApiConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadApiConfig(process.env);
+  // Registered before the app exists, so the request spans and the Temporal client use it.
+  const tracing = tracingFromEnv('runbooks-api');
+  process.once('beforeExit', () => void tracing?.shutdown());
   const app = await createApiApp(config);
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);

@@ -41,6 +41,15 @@ const workerConfigSchema = z.object({
   preApprovalsFile: z.string().min(1),
   /** Caps restic's download rate (KiB/s); unset: no cap. */
   resticLimitDownloadKiB: z.coerce.number().int().positive().optional(),
+  /** GET /metrics at this port (RUNBOOKS_WORKER_METRICS_PORT); unset: no listener. */
+  metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Where the metrics listener binds (RUNBOOKS_WORKER_METRICS_HOST): loopback unless a container must be scraped from outside. */
+  metricsHost: z.string().min(1),
+  /**
+   * Where the Temporal SDK serves its own Prometheus metrics (RUNBOOKS_WORKER_SDK_METRICS_PORT, on
+   * 127.0.0.1); the worker's /metrics includes them. Unset: the SDK exports none.
+   */
+  sdkMetricsPort: z.coerce.number().int().min(1).max(65535).optional(),
   /** Fault injection for the crash tests (see withFaultHold); absent in production. */
   faultHold: z.object({ activities: z.array(z.string().min(1)).min(1), markerDir: z.string().min(1) }).optional(),
   hosts: z.object({
@@ -84,6 +93,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     calendarFile: env.RUNBOOKS_CALENDAR_FILE ?? path.join(dataDir, 'calendar.json'),
     preApprovalsFile: env.RUNBOOKS_PRE_APPROVALS_FILE ?? path.join(dataDir, 'pre-approvals.json'),
     resticLimitDownloadKiB: env.RUNBOOKS_RESTIC_LIMIT_DOWNLOAD_KIB || undefined,
+    metricsPort: env.RUNBOOKS_WORKER_METRICS_PORT || undefined,
+    metricsHost: env.RUNBOOKS_WORKER_METRICS_HOST || '127.0.0.1',
+    sdkMetricsPort: env.RUNBOOKS_WORKER_SDK_METRICS_PORT || undefined,
     faultHold: env.RUNBOOKS_FAULT_HOLD_AFTER
       ? { activities: env.RUNBOOKS_FAULT_HOLD_AFTER.split(','), markerDir: env.RUNBOOKS_FAULT_HOLD_DIR }
       : undefined,

@@ -14,6 +14,7 @@ import os from 'node:os';
 import type { PayloadCodec } from '@temporalio/common';
 import { withAttemptEnvelopes } from './attempt-envelope';
 import { bundleRunbookWorkflows } from './bundle';
+import { observabilityInterceptors, observabilitySinks, type WorkerObservability } from './observability';
 
 export interface RunbookWorkerOptions {
   connection: NativeConnection;
@@ -35,6 +36,8 @@ export interface RunbookWorkerOptions {
   assertions?: { keys: string; maxAgeMs: number };
   /** Encrypts payloads (AesGcmPayloadCodec); every client of the deployment must use the same keys. */
   payloadCodec?: PayloadCodec;
+  /** Metrics and traces the worker records (apps/api/README.md "Metrics" and "Traces"); none by default. */
+  observability?: WorkerObservability;
 }
 
 /** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
@@ -72,11 +75,13 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     // The SDK sends heartbeats at most every 0.8 x the heartbeat timeout by default: with the
     // steps' 10 s timeout that leaves 2 s of slack, too little on a busy machine. Every 2 s leaves 8.
     maxHeartbeatThrottleInterval: '2 seconds' as const,
+    interceptors: observabilityInterceptors(options.observability),
   };
   const shared = await Worker.create({
     ...common,
     taskQueue: options.taskQueue,
     workflowBundle,
+    sinks: observabilitySinks(options.observability),
     activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.

@@ -2,3 +2,4 @@ export { withAttemptEnvelopes } from './attempt-envelope';
 export { bundleRunbookWorkflows } from './bundle';
 export { loadWorkerConfig, type WorkerConfig } from './config';
 export { createRunbookWorker, type RunbookWorker, type RunbookWorkerOptions } from './create-worker';
+export { observabilityInterceptors, observabilitySinks, runbookOf, type WorkerObservability } from './observability';

@@ -1,7 +1,16 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { killAllProcessGroups } from '@runbooks/activities';
+import { Runtime } from '@temporalio/worker';
+import {
+  RunbookMetrics,
+  TemporalLogAdapter,
+  createServiceLogger,
+  killAllProcessGroups,
+  nestLoggerFor,
+  tracingFromEnv,
+} from '@runbooks/activities';
 import { loadWorkerConfig } from './config';
+import { runbookOf } from './observability';
 import { WorkerModule } from './worker.module';
 import { RunbookWorkerService } from './worker.service';
 
@@ -13,9 +22,22 @@ import { RunbookWorkerService } from './worker.service';
  */
 async function main(): Promise<void> {
   process.on('exit', killAllProcessGroups);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(loadWorkerConfig()));
+  const config = loadWorkerConfig();
+  const logger = createServiceLogger({ service: 'worker' });
+  // Before any connection: the SDK's logs (its own, workflows', activities') go through our logger,
+  // and its metrics to a local port the worker's /metrics reads.
+  Runtime.install({
+    logger: new TemporalLogAdapter(logger, runbookOf),
+    telemetryOptions: {
+      logging: { forward: {}, filter: 'WARN' },
+      metrics: config.sdkMetricsPort ? { prometheus: { bindAddress: `127.0.0.1:${config.sdkMetricsPort}` } } : undefined,
+    },
+  });
+  const observability = { metrics: new RunbookMetrics(), tracing: tracingFromEnv('runbooks-worker') };
+  const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(config, observability), { logger: nestLoggerFor(logger) });
   app.enableShutdownHooks();
   await app.get(RunbookWorkerService).stopped();
+  await observability.tracing?.shutdown();
 }
 
 main().catch((error) => {

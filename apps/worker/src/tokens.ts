@@ -1,1 +1,2 @@
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
+export const WORKER_OBSERVABILITY = Symbol('WORKER_OBSERVABILITY');

@@ -7,9 +7,11 @@ import {
   createNotifier,
   killAllProcessGroups,
   loadPayloadCodec,
+  serveMetrics,
 } from '@runbooks/activities';
 import { Store } from '@runbooks/store';
-import { WORKER_CONFIG } from './tokens';
+import { WORKER_CONFIG, WORKER_OBSERVABILITY } from './tokens';
+import type { WorkerObservability } from './observability';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker, type RunbookWorker } from './create-worker';
 import { withFaultHold } from './fault-hold';
@@ -25,8 +27,12 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   private worker?: RunbookWorker;
   private running?: Promise<void>;
   private store?: Store;
+  private metricsServer?: { close(): Promise<void> };
 
-  constructor(@Inject(WORKER_CONFIG) private readonly config: WorkerConfig) {}
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(WORKER_OBSERVABILITY) private readonly observability: WorkerObservability,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this;
@@ -67,7 +73,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       shutdownGraceMs: config.shutdownGraceMs,
       assertions: config.assertions,
       payloadCodec,
+      observability: this.observability,
     });
+    await this.serveMetrics();
     if (!config.assertions) this.logger.warn('RUNBOOKS_ASSERTION_KEYS is not set: updates are not checked for the API signature');
     this.running = this.worker.run();
     this.running.catch((error) => {
@@ -83,10 +91,27 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     this.logger.log(`shutting down${signal ? ` on ${signal}` : ''}: finishing in-flight tasks`);
     if (this.worker && this.worker.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
+    await this.metricsServer?.close();
     await this.connection?.close();
     await this.store?.close();
     // Cancelled activities stopped their commands; whatever still runs would outlive the worker.
     killAllProcessGroups();
+  }
+
+  /** GET /metrics: ours, then the Temporal SDK's (read from its own loopback port) in the same scrape. */
+  private async serveMetrics(): Promise<void> {
+    const { metricsPort, metricsHost, sdkMetricsPort } = this.config;
+    if (metricsPort === undefined || !this.observability.metrics) return;
+    const sdkMetrics = sdkMetricsPort
+      ? async () => {
+          const response = await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`);
+          if (!response.ok) throw new Error(`the Temporal SDK's metrics answered ${response.status}`);
+          return response.text();
+        }
+      : undefined;
+    const server = await serveMetrics(this.observability.metrics, { host: metricsHost, port: metricsPort, extra: sdkMetrics });
+    this.metricsServer = server;
+    this.logger.log(`metrics at http://${metricsHost}:${server.port}/metrics`);
   }
 
   /** Resolves when the worker stops for any reason. */

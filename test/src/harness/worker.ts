@@ -13,7 +13,7 @@ import {
   type SecretsConfig,
 } from '@runbooks/activities';
 import { TEST_CODEC_KEY } from '../../../activities/src/test-support/secrets';
-import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
+import { createRunbookWorker, type RunbookWorker, type WorkerObservability } from '@runbooks/worker';
 import { Store } from '@runbooks/store';
 import type { RestoreTargetPolicy } from '@runbooks/contracts';
 import { randomUUID } from 'node:crypto';
@@ -45,6 +45,8 @@ export interface TestWorkerOptions {
   restoreTargets?: RestoreTargetPolicy;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
+  /** Metrics and traces the worker records (none by default). */
+  observability?: WorkerObservability;
 }
 
 /** A real worker on its own task queue, against the run's dev server and the pre-built bundle. */
@@ -76,6 +78,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     shutdownGraceMs: 5_000,
     assertions: options.assertions,
     payloadCodec: testPayloadCodec(),
+    observability: options.observability,
   });
   const running = worker.run();
   return {

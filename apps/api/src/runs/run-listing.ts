@@ -64,6 +64,21 @@ export class RunListing {
     return { runs: (response.executions ?? []).map(toRunSummary), nextPageToken: token };
   }
 
+  /** How many open runs wait for a decision or a person now, by status (the metrics' runbooks_runs_waiting). */
+  async countWaiting(): Promise<Record<string, number>> {
+    const statuses = ['awaiting_approval', 'awaiting_task'] as const;
+    const counts = await Promise.all(
+      statuses.map((status) =>
+        this.temporal.call(
+          'server',
+          () => this.temporal.client.workflow.count(visibilityQuery(this.temporal.taskQueue, { status, openOnly: true })),
+          5_000,
+        ),
+      ),
+    );
+    return Object.fromEntries(statuses.map((status, i) => [status, counts[i].count]));
+  }
+
   /** Every run matching the filters, page by page, up to `limit`. */
   async all(filters: RunFilters, limit: number): Promise<RunSummary[]> {
     const runs: RunSummary[] = [];

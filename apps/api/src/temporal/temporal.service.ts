@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Principal } from '@runbooks/contracts';
 import type { ApiConfig } from '../config';
 import { GrpcStatus, TemporalUnavailableError, WorkerNotAnsweringError, grpcCode } from '../http/errors';
@@ -33,8 +34,20 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(PAYLOAD_CODEC) codec: PayloadCodec | null,
   ) {
     this.dataConverter = { payloadCodecs: codec ? [codec] : [] };
-    this.client = new Client({ connection, namespace: config.namespace, identity: 'api', dataConverter: this.dataConverter });
+    this.client = new Client({
+      connection,
+      namespace: config.namespace,
+      identity: 'api',
+      dataConverter: this.dataConverter,
+      interceptors: this.interceptors,
+    });
   }
+
+  /**
+   * Carries the request's trace into the workflow (a header on start, update, signal); with no
+   * tracer provider registered (tracing off) its spans are no-ops.
+   */
+  private readonly interceptors = { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 
   /** Encrypts what the API sends and decrypts what it reads, with the workers' keys. */
   private readonly dataConverter: DataConverter;
@@ -54,6 +67,7 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
       namespace: this.config.namespace,
       identity: `api:${principal.id}`,
       dataConverter: this.dataConverter,
+      interceptors: this.interceptors,
     });
   }
 

@@ -1,0 +1,69 @@
+import { Writable } from 'node:stream';
+import { TemporalLogAdapter, createServiceLogger } from './logger';
+
+function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('the service logger', () => {
+  it('writes one JSON line with the run id, runbook, step and principal, and censors secret fields by its redaction paths', () => {
+    const { lines, stream } = capture();
+    const logger = createServiceLogger({ service: 'api', destination: stream });
+    logger.info(
+      {
+        runId: 'restore-1',
+        runbook: 'data-restore',
+        step: 'restoreToStaging',
+        principal: 'alex',
+        password: 'hunter2',
+        headers: { authorization: 'Bearer abc' },
+      },
+      'staging restored',
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      service: 'api',
+      msg: 'staging restored',
+      runId: 'restore-1',
+      runbook: 'data-restore',
+      step: 'restoreToStaging',
+      principal: 'alex',
+      password: '[REDACTED]',
+      headers: { authorization: '[REDACTED]' },
+    });
+    expect(JSON.stringify(lines[0])).not.toContain('hunter2');
+    expect(JSON.stringify(lines[0])).not.toContain('Bearer abc');
+  });
+
+  it('carries the Temporal SDK’s activity log fields as runId, runbook and step, through the same redaction', () => {
+    const { lines, stream } = capture();
+    const adapter = new TemporalLogAdapter(createServiceLogger({ service: 'worker', destination: stream }), (t) =>
+      t === 'dataRestore' ? 'data-restore' : t,
+    );
+    adapter.warn('activity failed', {
+      workflowId: 'restore-2',
+      runId: '0193-exec',
+      workflowType: 'dataRestore',
+      activityType: 'swapIntoTarget',
+      token: 's3cret',
+    });
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      service: 'worker',
+      msg: 'activity failed',
+      runId: 'restore-2',
+      temporalRunId: '0193-exec',
+      runbook: 'data-restore',
+      step: 'swapIntoTarget',
+      token: '[REDACTED]',
+    });
+  });
+});

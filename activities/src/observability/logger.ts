@@ -1,0 +1,111 @@
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Where secrets could appear in a log line's fields: the logger replaces them, whoever logged them.
+ * Values only: a secret reference (`secret:name`) is harmless, but a field named like these is
+ * censored whatever it holds.
+ */
+export const REDACTED_PATHS = [
+  'password',
+  'token',
+  'secret',
+  'authorization',
+  'apiKey',
+  'key',
+  'keys',
+  'cookie',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.authorization',
+  '*.apiKey',
+  '*.key',
+  '*.keys',
+  '*.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+];
+
+export interface ServiceLoggerOptions {
+  /** `api` or `worker`: every line carries it as `service`. */
+  service: string;
+  level?: string;
+  /** Where lines go; default stdout, pretty-printed when stdout is a terminal. */
+  destination?: DestinationStream;
+}
+
+/**
+ * The service's one logger: JSON lines (time, level, service, msg and the fields a line knows: runId,
+ * runbook, step, principal), secrets censored by pino's own redaction; human-readable on a terminal.
+ */
+export function createServiceLogger(options: ServiceLoggerOptions): Logger {
+  const settings = {
+    level: options.level ?? process.env.RUNBOOKS_LOG_LEVEL ?? 'info',
+    base: { service: options.service },
+    redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+    // The SDK puts failures under `error`: an Error would otherwise serialize as {}.
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+  };
+  if (options.destination) return pino(settings, options.destination);
+  if (process.stdout.isTTY) {
+    return pino({ ...settings, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  }
+  return pino(settings);
+}
+
+/**
+ * The Temporal SDK's logs (Runtime.install's logger: the worker, its workflows' and activities'
+ * `log`) through the service logger, with the SDK's workflow and activity fields renamed to ours.
+ */
+export class TemporalLogAdapter implements TemporalLogger {
+  constructor(
+    private readonly logger: Logger,
+    private readonly runbookOf: (workflowType: string | undefined) => string | undefined = (t) => t,
+  ) {}
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    const method = PINO_LEVEL[level] ?? 'info';
+    this.logger[method](this.fields(meta), message);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+
+  private fields(meta: LogMetadata | undefined): Record<string, unknown> {
+    if (!meta) return {};
+    // The SDK's runId is Temporal's execution id; ours is the workflow id (the run id the API shows).
+    const { workflowId, workflowType, activityType, runId: temporalRunId, ...rest } = meta as Record<string, unknown>;
+    return {
+      ...rest,
+      ...(temporalRunId === undefined ? {} : { temporalRunId }),
+      ...(typeof workflowId === 'string' ? { runId: workflowId } : {}),
+      ...(typeof workflowType === 'string' ? { runbook: this.runbookOf(workflowType), workflowType } : {}),
+      ...(typeof activityType === 'string' ? { step: activityType } : {}),
+    };
+  }
+}
+
+const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};

@@ -1,0 +1,104 @@
+import type { RunState } from '@runbooks/contracts';
+import { RunbookMetrics } from './metrics';
+
+/** One sample's value by its series name (a histogram's `_sum`, `_count` included) and labels; 0 when absent. */
+async function value(metrics: RunbookMetrics, name: string, labels: Record<string, string>): Promise<number> {
+  const values = (await metrics.registry.getMetricsAsJSON()).flatMap((m) =>
+    m.values.map((v) => ({ ...v, series: v.metricName ?? m.name })),
+  );
+  const sample = values.find((v) => v.series === name && Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return sample?.value ?? 0;
+}
+
+const ended: RunState = {
+  runId: 'patch-1',
+  runbook: 'security-patching',
+  title: 'Security patching',
+  requestedBy: { id: 'tess', displayName: 'Tess' },
+  requestedAt: '2026-11-30T10:00:00Z',
+  status: 'failed',
+  input: {},
+  steps: [],
+  gates: [
+    {
+      id: 'approve-production',
+      title: 'Approval',
+      state: 'approved',
+      allowedRoles: ['approver'],
+      requiredApprovals: 1,
+      openedAt: '2026-11-30T10:00:00Z',
+      closedAt: '2026-11-30T10:05:00Z',
+      decisions: [],
+      escalations: [],
+    },
+    {
+      id: 'late-gate',
+      title: 'Never reached',
+      state: 'not_reached',
+      allowedRoles: ['approver'],
+      requiredApprovals: 1,
+      decisions: [],
+      escalations: [],
+    },
+  ],
+  tasks: [
+    {
+      id: 'swap-disk',
+      title: 'Swap the disk',
+      instructions: '',
+      state: 'done',
+      assignedRole: 'tier1',
+      eligibleRoles: ['tier1'],
+      openedAt: '2026-11-30T10:00:00Z',
+      closedAt: '2026-11-30T11:00:00Z',
+      overdue: false,
+      evidenceSchema: {},
+      escalations: [],
+      holds: [],
+      events: [],
+    },
+  ],
+  compensations: [],
+  rollout: {
+    paused: false,
+    concurrency: 2,
+    maxFailures: 1,
+    failures: 2,
+    waves: [],
+    skipped: [],
+    operatorActions: [],
+    hosts: [
+      { name: 'a', wave: 0, state: 'patched' },
+      { name: 'b', wave: 0, state: 'patched' },
+      { name: 'c', wave: 1, state: 'rolled_back' },
+      { name: 'd', wave: 1, state: 'failed' },
+      { name: 'e', wave: 1, state: 'pending' },
+    ],
+  },
+};
+
+describe('RunbookMetrics from a run’s report and its notices', () => {
+  it('counts the outcome, the gate and task waits in seconds, and hosts by what happened to them', async () => {
+    const metrics = new RunbookMetrics({ processMetrics: false });
+    metrics.recordRunEnded(ended);
+    expect(await value(metrics, 'runbooks_runs_ended_total', { runbook: 'security-patching', outcome: 'failed' })).toBe(1);
+    expect(await value(metrics, 'runbooks_approval_wait_seconds_sum', { runbook: 'security-patching', result: 'approved' })).toBe(300);
+    expect(await value(metrics, 'runbooks_approval_wait_seconds_count', { result: 'not_reached' })).toBe(0);
+    expect(await value(metrics, 'runbooks_task_wait_seconds_sum', { runbook: 'security-patching', result: 'done' })).toBe(3600);
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'changed' })).toBe(2);
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'rolled_back' })).toBe(1);
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'failed' })).toBe(1);
+  });
+
+  it('counts an escalation notice as an SLA breach of its kind and tier, and no other notice', async () => {
+    const metrics = new RunbookMetrics({ processMetrics: false });
+    const notice = { runId: 'r', recipients: ['x'], subject: '', text: '', idempotencyKey: 'k' };
+    metrics.recordNotice('data-restore', { ...notice, kind: 'escalation', fields: { gate: 'approve-restore', tier: '2' } });
+    metrics.recordNotice('disk-replacement', { ...notice, kind: 'escalation', fields: { task: 'swap-disk', tier: '1' } });
+    metrics.recordNotice('data-restore', { ...notice, kind: 'approval-requested', fields: { gate: 'approve-restore' } });
+    expect(await value(metrics, 'runbooks_sla_breaches_total', { runbook: 'data-restore', kind: 'approval', tier: '2' })).toBe(1);
+    expect(await value(metrics, 'runbooks_sla_breaches_total', { runbook: 'disk-replacement', kind: 'task', tier: '1' })).toBe(1);
+    const all = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'runbooks_sla_breaches_total');
+    expect(all?.values.reduce((sum, v) => sum + v.value, 0)).toBe(2);
+  });
+});

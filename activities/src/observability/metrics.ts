@@ -1,0 +1,180 @@
+import type { RunState } from '@runbooks/contracts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NotifyInput } from '../types';
+
+/** Waits measured in seconds that span a minute to a day: approvals and human tasks. */
+const WAIT_BUCKETS = [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400];
+/** Steps take from milliseconds (a store read) to an hour (a restore). */
+const STEP_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Host outcomes a fleet report counts; the metric's `result` label. */
+const HOST_RESULTS = { patched: 'changed', failed: 'failed', rolled_back: 'rolled_back', rollback_failed: 'rollback_failed' } as const;
+
+/**
+ * The service's own Prometheus metrics, on a registry of their own (one per process). The API and
+ * the worker share the definitions so a dashboard names one set; each records what it sees (see
+ * apps/api/README.md "Metrics"). Workflow code never records: activities, the activity
+ * interceptor, the worker's sinks and the API do.
+ */
+export class RunbookMetrics {
+  readonly registry = new Registry();
+
+  readonly runsStarted = new Counter({
+    name: 'runbooks_runs_started_total',
+    help: 'Runs started (a first execution, not a continue-as-new), by runbook and trigger (api or schedule).',
+    labelNames: ['runbook', 'trigger'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the API: how many runs wait now, by status, read from Temporal at each scrape. */
+  waitingRuns?: () => Promise<Record<string, number>>;
+  readonly runsWaiting = new Gauge({
+    name: 'runbooks_runs_waiting',
+    help: 'Runs waiting now, by status (awaiting_approval, awaiting_task): counted in Temporal at each scrape of the API (every replica reports the same figure).',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      this.runsWaiting.reset();
+      if (!this.waitingRuns) return;
+      // Temporal away: the gauge is absent from this scrape rather than failing the rest.
+      const counts = await this.waitingRuns().catch(() => ({}));
+      for (const [status, count] of Object.entries(counts)) this.runsWaiting.set({ status }, count);
+    },
+  });
+  readonly runsEnded = new Counter({
+    name: 'runbooks_runs_ended_total',
+    help: 'Runs ended, counted when their report is written, by runbook and outcome (the final run status).',
+    labelNames: ['runbook', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly stepDuration = new Histogram({
+    name: 'runbooks_step_duration_seconds',
+    help: 'One attempt of a step (an activity), by runbook, step (the activity) and outcome (succeeded or failed).',
+    labelNames: ['runbook', 'step', 'outcome'] as const,
+    buckets: STEP_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly approvalWait = new Histogram({
+    name: 'runbooks_approval_wait_seconds',
+    help: 'From an approval gate opening to its close, by runbook and how it closed (approved, rejected, expired, cancelled).',
+    labelNames: ['runbook', 'result'] as const,
+    buckets: WAIT_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly taskWait = new Histogram({
+    name: 'runbooks_task_wait_seconds',
+    help: 'From a human task opening to its close, by runbook and its final state.',
+    labelNames: ['runbook', 'result'] as const,
+    buckets: WAIT_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly slaBreaches = new Counter({
+    name: 'runbooks_sla_breaches_total',
+    help: 'An approval or task still undone at its deadline, passed to the next tier: by runbook, kind (approval or task) and the tier it went to.',
+    labelNames: ['runbook', 'kind', 'tier'] as const,
+    registers: [this.registry],
+  });
+  readonly hosts = new Counter({
+    name: 'runbooks_hosts_total',
+    help: 'Hosts of ended fleet runs, by runbook and result (changed, failed, rolled_back, rollback_failed).',
+    labelNames: ['runbook', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly operatorActions = new Counter({
+    name: 'runbooks_operator_actions_total',
+    help: 'Actions people took through the API and were accepted (approve, reject, task claim/complete, pause, abort, cancel, ...), by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly apiRequests = new Counter({
+    name: 'runbooks_api_requests_total',
+    help: 'API requests answered, by method, route (the path pattern) and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly apiRequestDuration = new Histogram({
+    name: 'runbooks_api_request_duration_seconds',
+    help: 'API request latency, from arrival to the response sent, by method, route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    // Memory, CPU, event-loop lag: the figures an SRE checks first on a slow worker.
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A run's report was written: its outcome, its waits and its hosts. */
+  recordRunEnded(state: RunState): void {
+    const runbook = state.runbook;
+    this.runsEnded.inc({ runbook, outcome: state.status });
+    for (const gate of state.gates) {
+      const wait = secondsBetween(gate.openedAt, gate.closedAt);
+      if (wait !== undefined) this.approvalWait.observe({ runbook, result: gate.state }, wait);
+    }
+    for (const task of state.tasks ?? []) {
+      const wait = secondsBetween(task.openedAt, task.closedAt);
+      if (wait !== undefined) this.taskWait.observe({ runbook, result: task.state }, wait);
+    }
+    for (const host of state.rollout?.hosts ?? []) {
+      const result = HOST_RESULTS[host.state as keyof typeof HOST_RESULTS];
+      if (result) this.hosts.inc({ runbook, result });
+    }
+  }
+
+  /** An escalation notice is sent: the wait passed its deadline. */
+  recordNotice(runbook: string, notice: NotifyInput): void {
+    if (notice.kind !== 'escalation') return;
+    const kind = notice.fields?.task ? 'task' : 'approval';
+    this.slaBreaches.inc({ runbook, kind, tier: notice.fields?.tier ?? 'unknown' });
+  }
+
+  /** The exposition text: ours, then any extra source's (the Temporal SDK's own metrics on the worker). */
+  async exposition(extra?: () => Promise<string>): Promise<string> {
+    const ours = await this.registry.metrics();
+    if (!extra) return ours;
+    return `${ours}\n${await extra()}`;
+  }
+}
+
+/** The names every RunbookMetrics exports (a dashboard may query only these, plus the SDK's). */
+export function runbookMetricNames(metrics: RunbookMetrics = new RunbookMetrics({ processMetrics: false })): string[] {
+  return metrics.registry.getMetricsAsArray().map((m) => m.name);
+}
+
+function secondsBetween(from?: string, to?: string): number | undefined {
+  if (!from || !to) return undefined;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? ms / 1000 : undefined;
+}
+
+/**
+ * GET /metrics on host:port (the worker has no HTTP server of its own). `extra` adds another
+ * exposition to the same scrape. Port 0 picks a free port; the answer says which.
+ */
+export async function serveMetrics(
+  metrics: RunbookMetrics,
+  options: { host: string; port: number; extra?: () => Promise<string> },
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    metrics.exposition(options.extra).then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (error: Error) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${error.message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

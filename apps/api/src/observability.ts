@@ -1,0 +1,110 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import type { Principal } from '@runbooks/contracts';
+import type { RunbookMetrics } from '@runbooks/activities';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { Observable } from 'rxjs';
+import { timingSafeEqual } from 'node:crypto';
+import type { RouteDefinition } from './http/route';
+
+/** Route tags whose accepted writes are people acting on runs: counted as operator actions. */
+const OPERATOR_TAGS = new Set(['runs', 'approvals', 'tasks', 'rollouts', 'schedules', 'integrations']);
+
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+type ObservedRequest = Request & { principal?: Principal; requestSpan?: Span };
+
+/**
+ * One middleware, first in line, for every request: a server span (the trace the Temporal client
+ * interceptor carries into the workflow), the request counter and latency histogram by route
+ * pattern, the operator-action counter, and one log line with the principal and the run.
+ */
+export function observeRequests(metrics: RunbookMetrics, routes: readonly RouteDefinition[], logger: Logger) {
+  const tracer = trace.getTracer('runbooks-api');
+  const routeByKey = new Map(routes.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r]));
+  return function requestObservation(req: ObservedRequest, res: Response, next: NextFunction): void {
+    const started = process.hrtime.bigint();
+    const span = tracer.startSpan(`${req.method} ${req.path}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': req.method },
+    });
+    req.requestSpan = span;
+    res.on('finish', () => {
+      // The matched pattern (/v1/runs/:id), never the raw path: labels stay few.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const labels = { method: req.method, route, status: String(res.statusCode) };
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.apiRequests.inc(labels);
+      metrics.apiRequestDuration.observe(labels, seconds);
+      const definition = routeByKey.get(`${req.method} ${route}`);
+      const action = operatorAction(req, res, definition);
+      if (action) metrics.operatorActions.inc({ action });
+      span.updateName(`${req.method} ${route}`);
+      span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode });
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      const runId = typeof req.params?.id === 'string' && route.startsWith('/v1/runs/') ? req.params.id : undefined;
+      // Probes and scrapes every few seconds would drown the lines people read.
+      const level = QUIET_ROUTES.has(route) && res.statusCode < 400 ? 'debug' : 'info';
+      logger[level](
+        {
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs: Math.round(seconds * 1000),
+          ...(req.principal ? { principal: req.principal.id } : {}),
+          ...(runId ? { runId } : {}),
+          ...(action ? { action } : {}),
+          traceId: span.spanContext().traceId,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+function operatorAction(req: Request, res: Response, route: RouteDefinition | undefined): string | undefined {
+  if (!route || route.method === 'get' || res.statusCode >= 400 || !OPERATOR_TAGS.has(route.tag)) return undefined;
+  const decision = (req.body as { decision?: unknown } | undefined)?.decision;
+  if (route.operationId === 'decideApproval' && (decision === 'approve' || decision === 'reject')) return decision;
+  return route.operationId;
+}
+
+/**
+ * Makes the request's span the active context while the handler runs (after the body parsers,
+ * whose stream callbacks would lose it), so the Temporal client's spans are its children.
+ */
+@Injectable()
+export class RequestSpanInterceptor implements NestInterceptor {
+  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const span = execution.switchToHttp().getRequest<ObservedRequest>().requestSpan;
+    if (!span) return next.handle();
+    const active = trace.setSpan(context.active(), span);
+    return new Observable((subscriber) => context.with(active, () => next.handle().subscribe(subscriber)));
+  }
+}
+
+/**
+ * GET /metrics: open when no token is configured (scrapers on a private network), otherwise only
+ * with `Authorization: Bearer <RUNBOOKS_METRICS_TOKEN>`. Not an API route: not in the OpenAPI document.
+ */
+export function metricsEndpoint(metrics: RunbookMetrics, token: string | undefined) {
+  return function serveMetrics(req: Request, res: Response): void {
+    if (token && !bearerMatches(req.headers.authorization, token)) {
+      res.status(401).type('text/plain').send('metrics need the bearer token RUNBOOKS_METRICS_TOKEN\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.status(200).type(metrics.registry.contentType).send(text),
+      (error: Error) => res.status(503).type('text/plain').send(`metrics unavailable: ${error.message}\n`),
+    );
+  };
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.match(/^Bearer (.+)$/i)?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

@@ -1,0 +1,85 @@
+import type { Context as ActivityContext } from '@temporalio/activity';
+import type { ActivityInterceptorsFactory, InjectedSinks, WorkerOptions } from '@temporalio/worker';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+  type OpenTelemetrySinks,
+} from '@temporalio/interceptors-opentelemetry';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Resource } from '@opentelemetry/resources';
+import { RUNBOOKS } from '@runbooks/contracts';
+import type { NotifyInput, RunbookMetrics, Tracing, WriteReportInput } from '@runbooks/activities';
+import type { RunMetricsSinks } from '@runbooks/workflows';
+
+/** What the worker records and where its spans go; each part is optional. */
+export interface WorkerObservability {
+  metrics?: RunbookMetrics;
+  /** Spans of workflows and activities; without it, workflow spans are dropped and activities make none. */
+  tracing?: Tracing;
+}
+
+const runbookByWorkflowType = new Map(RUNBOOKS.map((r) => [r.workflowType, r.name]));
+
+/** The catalog's runbook name (the label every metric uses); a fleet batch child keeps its workflow type. */
+export function runbookOf(workflowType: string | undefined): string {
+  return (workflowType && runbookByWorkflowType.get(workflowType)) ?? workflowType ?? 'unknown';
+}
+
+/** The sinks the bundled workflow interceptors call (workflows/src/interceptors.ts, and OpenTelemetry's). */
+export function observabilitySinks(observability: WorkerObservability = {}): InjectedSinks<RunMetricsSinks & OpenTelemetrySinks> {
+  const { metrics, tracing } = observability;
+  return {
+    runMetrics: {
+      runStarted: {
+        fn(info) {
+          const trigger = info.searchAttributes?.TemporalScheduledById ? 'schedule' : 'api';
+          metrics?.runsStarted.inc({ runbook: runbookOf(info.workflowType), trigger });
+        },
+      },
+    },
+    exporter: makeWorkflowExporter(
+      tracing?.spanProcessor ?? new NoopSpanProcessor(),
+      tracing?.resource ?? new Resource({ 'service.name': 'runbooks-worker' }),
+    ),
+  };
+}
+
+/** Activity interceptors: step durations and run outcomes for the metrics, spans for the traces. */
+export function observabilityInterceptors(observability: WorkerObservability = {}): NonNullable<WorkerOptions['interceptors']> {
+  const activity: ActivityInterceptorsFactory[] = [];
+  const { metrics, tracing } = observability;
+  if (tracing) {
+    activity.push((ctx) => ({
+      inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
+      outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+    }));
+  }
+  if (metrics) activity.push((ctx) => ({ inbound: stepMetricsInterceptor(ctx, metrics) }));
+  return { activity };
+}
+
+function stepMetricsInterceptor(
+  ctx: ActivityContext,
+  metrics: RunbookMetrics,
+): NonNullable<ReturnType<ActivityInterceptorsFactory>['inbound']> {
+  return {
+    async execute(input, next) {
+      const { activityType: step, workflowType, attempt } = ctx.info;
+      const runbook = runbookOf(workflowType);
+      const [arg] = input.args as [unknown];
+      // The deadline passed when the notice is sent, whether or not it is delivered; once per escalation.
+      if (step === 'notify' && attempt === 1) metrics.recordNotice(runbook, arg as NotifyInput);
+      const endTimer = metrics.stepDuration.startTimer({ runbook, step });
+      try {
+        const result = await next(input);
+        endTimer({ outcome: 'succeeded' });
+        if (step === 'writeReport') metrics.recordRunEnded((arg as WriteReportInput).state);
+        return result;
+      } catch (error) {
+        endTimer({ outcome: 'failed' });
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import {
+  defaultPayloadConverter,
+  proxySinks,
+  workflowInfo,
+  type Sinks,
+  type WorkflowInterceptors,
+  type WorkflowInterceptorsFactory,
+} from '@temporalio/workflow';
+import { interceptors as openTelemetryInterceptors } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
+
+/**
+ * The worker's metrics sink (apps/worker/src/observability.ts): workflow code cannot reach a metrics
+ * library, but a sink runs in the worker outside the sandbox, and never during replay, so a
+ * run is counted once however often its history is replayed.
+ */
+export interface RunMetricsSinks extends Sinks {
+  runMetrics: { runStarted(): void };
+}
+
+const { runMetrics } = proxySinks<RunMetricsSinks>();
+
+/** The header the API's OpenTelemetry client interceptor puts on a start (the SDK's TRACE_HEADER). */
+const TRACE_HEADER = '_tracer-data';
+
+/**
+ * Counts a run when its first execution starts (not a continue-as-new, not a fleet batch child),
+ * and traces it with the SDK's OpenTelemetry interceptors only when its start carried a trace.
+ * Those interceptors add promise hops around activity results and update handlers; in a history
+ * recorded without them that reorders commands (a nondeterminism error on replay). A run started
+ * before tracing existed has no trace header, so it replays exactly as it was recorded.
+ */
+export const interceptors: WorkflowInterceptorsFactory = () => {
+  const traced = { on: false };
+  const otel = openTelemetryInterceptors();
+  const gated = (targets: object[] | undefined) => (targets ?? []).map((target) => onlyWhen(traced, target));
+  const inbound: NonNullable<WorkflowInterceptors['inbound']> = [
+    {
+      // Not async: an extra await here would move the run's completion (see above).
+      execute(input, next) {
+        const info = workflowInfo();
+        traced.on = carriesTrace(input.headers[TRACE_HEADER]);
+        if (!info.continuedFromExecutionRunId && !info.parent) runMetrics.runStarted();
+        return next(input);
+      },
+    },
+    ...gated(otel.inbound),
+  ];
+  return { inbound, outbound: gated(otel.outbound), internals: gated(otel.internals) };
+};
+
+/**
+ * The API's client interceptor sets the header on every start, with an empty carrier while the API
+ * has no tracer: such a run skips the spans (and their cost per step) as if it had no header.
+ */
+function carriesTrace(header: Parameters<typeof defaultPayloadConverter.fromPayload>[0] | undefined): boolean {
+  if (!header) return false;
+  const carrier = defaultPayloadConverter.fromPayload<Record<string, unknown> | null>(header);
+  return typeof carrier?.traceparent === 'string';
+}
+
+/**
+ * Never traced: a span draws on the workflow's seeded random numbers, and replay runs no query
+ * handler and no update validator, so a span made there shifts every later uuid4() of the replay
+ * (a nondeterminism error; temporalio/sdk-typescript#2023).
+ */
+const UNTRACED = new Set<PropertyKey>(['handleQuery', 'validateUpdate']);
+
+/** `target`'s interceptor methods while `gate.on` (except UNTRACED); otherwise each passes straight to `next`. */
+function onlyWhen<T extends object>(gate: { on: boolean }, target: T): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (UNTRACED.has(property)) return (input: unknown, next: (input: unknown) => unknown) => next(input);
+      const method = value as (this: T, input: unknown, next: (input: unknown) => unknown) => unknown;
+      return (input: unknown, next: (input: unknown) => unknown) => (gate.on ? method.call(object, input, next) : next(input));
+    },
+  });
+}
