@@ -8,6 +8,8 @@ import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approval
  */
 export interface RunbookActivities {
   // backup (restic)
+  /** Before an approval: only what needs no password (see BackupDriver.probe). */
+  probeBackupRepository(input: { repositoryUrl: string }): Promise<{ found: boolean; summary: string }>;
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;
   verifyRestoredContent(input: VerifyRestoredContentInput): Promise<VerifyRestoredContentResult>;

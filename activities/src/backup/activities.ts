@@ -24,7 +24,10 @@ const SAMPLE_SIZE = 20;
 /** Each expected checksum is one `restic dump` process; a few at once hide its start-up cost. */
 const DUMP_CONCURRENCY = 4;
 
-export type BackupActivities = Pick<RunbookActivities, 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'>;
+export type BackupActivities = Pick<
+  RunbookActivities,
+  'probeBackupRepository' | 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'
+>;
 
 export function createBackupActivities(driver: BackupDriver, secrets: SecretResolver): BackupActivities {
   const access = async (ref: BackupRepositoryRef): Promise<BackupRepositoryAccess> => ({
@@ -32,6 +35,10 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
     password: await secrets.resolve(ref.passwordRef, { repositoryUrl: ref.url }),
   });
   return {
+    probeBackupRepository({ repositoryUrl }) {
+      return driver.probe(repositoryUrl);
+    },
+
     async checkBackupRepository({ repository }) {
       const repo = await access(repository);
       const { snapshots, removed } = await withHeartbeat(

@@ -24,6 +24,10 @@ export interface RestoreEnvironment {
   targetsRoot: string;
   /** The restic repository `input()` restores from. */
   repository: string;
+  /** The secret definitions API and worker read (the restic password is `backup/api-test`). */
+  secrets: TestSecrets;
+  /** The path inside the repository's snapshot `input()` restores. */
+  source: string;
   /** A valid launch input restoring into a fresh target folder. */
   input(): Promise<Record<string, unknown>>;
   /** Launches as `who` and waits until the run waits for approval; returns the run id. */
@@ -65,6 +69,8 @@ export async function startRestoreEnvironment(
   const env: RestoreEnvironment = {
     targetsRoot: path.join(root, 'targets'),
     repository: fixture.repository,
+    secrets,
+    source,
     api,
     worker,
     temporal,
