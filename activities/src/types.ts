@@ -1,4 +1,4 @@
-import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { HostSelector, LaunchCredential, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
@@ -42,6 +42,8 @@ export interface BackupRepositoryRef {
 
 export interface CheckBackupRepositoryInput {
   repository: BackupRepositoryRef;
+  /** The run's launch, so the worker checks its launcher may use the repository's password. */
+  launch?: LaunchCredential;
 }
 export interface CheckBackupRepositoryResult {
   /** Every snapshot in the repository, newest last. */
@@ -52,6 +54,7 @@ export interface CheckBackupRepositoryResult {
 
 export interface RestoreToStagingInput {
   repository: BackupRepositoryRef;
+  launch?: LaunchCredential;
   snapshotId: string;
   /** The path inside the snapshot to restore. */
   path: string;
@@ -69,6 +72,7 @@ export interface RestoreToStagingResult {
 
 export interface VerifyRestoredContentInput {
   repository: BackupRepositoryRef;
+  launch?: LaunchCredential;
   snapshotId: string;
   path: string;
   stagingDir: string;

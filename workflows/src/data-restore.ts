@@ -116,7 +116,7 @@ async function approveThenOpen(run: RunbookRun<typeof dataRestoreRunbook>, input
   const wanted = input.snapshotId ? `snapshot ${input.snapshotId}` : `the newest snapshot taken before ${before}`;
   run.setOutcome({ path, target });
   await run.approval('approve-restore', `Restore ${path} from ${wanted} into ${target}`, approvalPolicy(input));
-  const backup = await run.step('open-repository', (a) => a.checkBackupRepository({ repository }), {
+  const backup = await run.step('open-repository', (a) => a.checkBackupRepository({ repository, launch: run.launch }), {
     activity: { retry: { maximumAttempts: 3 } },
     summarize: (r) => r.summary,
   });
@@ -126,7 +126,7 @@ async function approveThenOpen(run: RunbookRun<typeof dataRestoreRunbook>, input
 /** Runs recorded before OPEN_AFTER_APPROVAL_PATCH: open, choose, then approve. */
 async function openThenApprove(run: RunbookRun<typeof dataRestoreRunbook>, input: DataRestoreInput): Promise<SnapshotSummary> {
   const { repository, path, target } = input;
-  const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository }), {
+  const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository, launch: run.launch }), {
     activity: {
       retry: {
         maximumAttempts: 3,
@@ -243,7 +243,8 @@ async function restoreVerifySwap(
   run.onUndo('restore-to-staging', 'Discard the staging folder', (a) => undoOn(a).discardStaging({ stagingDir }));
   const restored = await run.step(
     'restore-to-staging',
-    (a) => a.restoreToStaging({ repository, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
+    (a) =>
+      a.restoreToStaging({ repository, launch: run.launch, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
     {
       activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
       summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
@@ -252,12 +253,16 @@ async function restoreVerifySwap(
     },
   );
 
-  const verified = await run.step('verify-restored-content', (a) => a.verifyRestoredContent({ repository, snapshotId, path, stagingDir }), {
-    activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
-    attemptsBefore: attemptsBefore['verify-restored-content'],
-    summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
-    details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
-  });
+  const verified = await run.step(
+    'verify-restored-content',
+    (a) => a.verifyRestoredContent({ repository, launch: run.launch, snapshotId, path, stagingDir }),
+    {
+      activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
+      attemptsBefore: attemptsBefore['verify-restored-content'],
+      summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
+      details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
+    },
+  );
 
   // The policy may have changed since the launch (or the target's symlinks since the approval).
   const recheckPolicy = patched(TARGET_POLICY_PATCH);
