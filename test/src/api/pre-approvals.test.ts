@@ -83,6 +83,19 @@ async function triggeredRun(id: string): Promise<string> {
   );
 }
 
+/** The run's state once it waits at its first gate (no approval given ahead counted). */
+async function waitingAtGate(runId: string): Promise<RunState> {
+  const handle = temporal.client.workflow.getHandle(runId);
+  return eventually(
+    async () => {
+      const s = await handle.query(runStateQuery);
+      return s.gates[0]?.state === 'pending' ? s : undefined;
+    },
+    60_000,
+    'the run waiting at its gate',
+  );
+}
+
 test('an approval given ahead is used by the triggered run, recorded with who and when', async () => {
   const id = await createWeeklyPatchSchedule();
   // Sam set the schedule's input: the runs are his requests, he cannot approve them ahead.
@@ -125,16 +138,7 @@ test("changing the schedule's input voids an approval given before, and the run 
     .set(auth('ada'))
     .send({ input: { targets: { tags: ['lab'] }, patches: [{ package: 'openssl', version: '3.0.16' }], waves: ['rest'], bakeSeconds: 0 } })
     .expect(200);
-  const runId = await triggeredRun(id);
-  const handle = temporal.client.workflow.getHandle(runId);
-  const state = await eventually(
-    async () => {
-      const s = await handle.query(runStateQuery);
-      return s.gates[0]?.state === 'pending' ? s : undefined;
-    },
-    30_000,
-    'the run waiting at its gate',
-  );
+  const state = await waitingAtGate(await triggeredRun(id));
   expect(state.gates[0].decisions).toEqual([]);
   expect(state.gates[0].notes?.[0]).toContain('void: the schedule input changed after it was given');
 });
@@ -159,15 +163,7 @@ test("an approval given ahead that the API did not sign, or signed for someone w
   const assertion = signAssertion(key, PRE_APPROVAL_ASSERTION, tess, { ...preApprovalSignedArgs(given), principal: tess }, new Date());
   await store.add({ ...given, by: 'tess', displayName: 'Tess Technician', assertion });
 
-  const handle = temporal.client.workflow.getHandle(await triggeredRun(id));
-  const state = await eventually(
-    async () => {
-      const s = await handle.query(runStateQuery);
-      return s.gates[0]?.state === 'pending' ? s : undefined;
-    },
-    60_000,
-    'the run waiting at its gate',
-  );
+  const state = await waitingAtGate(await triggeredRun(id));
   expect(state.gates[0].decisions).toEqual([]);
   expect(state.gates[0].notes).toEqual(
     expect.arrayContaining([
