@@ -12,7 +12,7 @@ import { ApiExceptionFilter } from './http/errors';
 import { buildOpenApiDocument } from './http/openapi';
 import { slackFormParser } from './integrations/slack-body-parser';
 import { API_ROUTES } from './routes';
-import { SecretResolver, loadPayloadCodec, secretsConfigFromEnv } from '@runbooks/activities';
+import { SecretResolver, loadPayloadCodec, secretsConfigFromEnv } from '@runbooks/activities/api-surface';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };

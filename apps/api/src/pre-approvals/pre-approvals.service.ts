@@ -1,5 +1,5 @@
 import { ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
-import { PreApprovalStore } from '@runbooks/activities';
+import { PreApprovalStore } from '@runbooks/activities/api-surface';
 import { PRE_APPROVAL_ASSERTION, preApprovalSignedArgs, type PreApproval, type Principal } from '@runbooks/contracts';
 import { Store } from '@runbooks/store';
 import type { z } from 'zod';
