@@ -22,8 +22,9 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@runbooks/(contracts|store)$': '<rootDir>/libs/$1/src',
+    '^@runbooks/(contracts|store|maintenance)$': '<rootDir>/libs/$1/src',
     '^@runbooks/(workflows|activities)$': '<rootDir>/$1/src',
+    '^@runbooks/activities/api-surface$': '<rootDir>/activities/src/api-surface',
     '^@runbooks/(api|worker)$': '<rootDir>/apps/$1/src',
   },
   globalSetup: '<rootDir>/test/src/harness/global-setup.ts',

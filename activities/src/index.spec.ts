@@ -15,6 +15,7 @@ describe('createActivities', () => {
         hosts: defaultHostFolders(path.join(dir, 'hosts')),
       });
       const names: (keyof RunbookActivities)[] = [
+        'probeBackupRepository',
         'checkBackupRepository',
         'restoreToStaging',
         'verifyRestoredContent',

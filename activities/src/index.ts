@@ -81,7 +81,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createReportActivities(config.reportsDir, config.store),
     ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
-    ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
+    ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
   };
 }
 export * from './observability/metrics';

@@ -1,4 +1,4 @@
-import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { HostSelector, LaunchCredential, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
@@ -8,6 +8,8 @@ import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approval
  */
 export interface RunbookActivities {
   // backup (restic)
+  /** Before an approval: only what needs no password (see BackupDriver.probe). */
+  probeBackupRepository(input: { repositoryUrl: string }): Promise<{ found: boolean; summary: string }>;
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;
   verifyRestoredContent(input: VerifyRestoredContentInput): Promise<VerifyRestoredContentResult>;
@@ -40,6 +42,8 @@ export interface BackupRepositoryRef {
 
 export interface CheckBackupRepositoryInput {
   repository: BackupRepositoryRef;
+  /** The run's launch, so the worker checks its launcher may use the repository's password. */
+  launch?: LaunchCredential;
 }
 export interface CheckBackupRepositoryResult {
   /** Every snapshot in the repository, newest last. */
@@ -50,6 +54,7 @@ export interface CheckBackupRepositoryResult {
 
 export interface RestoreToStagingInput {
   repository: BackupRepositoryRef;
+  launch?: LaunchCredential;
   snapshotId: string;
   /** The path inside the snapshot to restore. */
   path: string;
@@ -67,6 +72,7 @@ export interface RestoreToStagingResult {
 
 export interface VerifyRestoredContentInput {
   repository: BackupRepositoryRef;
+  launch?: LaunchCredential;
   snapshotId: string;
   path: string;
   stagingDir: string;

@@ -147,8 +147,9 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     expect(await readTree(retained)).toEqual({ 'report.txt': 'DAMAGED\n' });
     expect(state.steps.map((s) => [s.id, s.state])).toEqual([
       ['check-repository', 'succeeded'],
-      ['choose-restore-point', 'succeeded'],
       ['approve-restore', 'succeeded'],
+      ['open-repository', 'succeeded'],
+      ['choose-restore-point', 'succeeded'],
       ['restore-to-staging', 'succeeded'],
       ['verify-restored-content', 'succeeded'],
       ['swap-into-target', 'succeeded'],
@@ -170,7 +171,7 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     expect(report).toContain('**Status:** succeeded');
     expect(report).toContain('**approve** by Alex Approver (alex)');
     expect(report).toContain(retained);
-    await recordHistoryIfAsked(handle, 'data-restore-approved-one-worker');
+    await recordHistoryIfAsked(handle, 'data-restore-opened-after-approval');
   });
 
   test('the repository password never enters workflow history', async () => {
@@ -187,16 +188,19 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
   test('refuses clearly when no snapshot of the path was taken before the given time, touching nothing', async () => {
     const target = await freshTarget();
     const handle = await launch(restoreInput(target, { before: '2026-10-01T00:00:00Z' }));
+    // The restore point is chosen once the repository is open, after the approval (issue 10).
+    await gatePending(handle);
+    await approve(handle);
     const error = await failureOf(handle);
     expect(error.cause?.message).toContain('no snapshot of');
     expect(error.cause?.message).toContain('before 2026-10-01T00:00:00Z');
     const state = await handle.query(runStateQuery);
     expect(state.status).toBe('failed');
-    expect(state.steps.find((s) => s.id === 'approve-restore')?.state).toBe('skipped');
+    expect(state.steps.find((s) => s.id === 'restore-to-staging')?.state).toBe('skipped');
     expect(await readTree(target)).toEqual({ 'report.txt': 'DAMAGED\n' });
   });
 
-  test('stops at the health check when the repository is corrupted', async () => {
+  test('stops at the health check after the approval when the repository is corrupted', async () => {
     const broken = await ResticFixture.init(path.join(root, `broken-${randomUUID()}`), PASSWORD);
     secrets.allowRepository('backup/restore-it', broken.repository);
     const src = path.join(root, 'broken-src');
@@ -209,10 +213,12 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     await fs.rm(packs[sizes.indexOf(Math.min(...sizes))]);
     const target = await freshTarget();
     const handle = await launch(restoreInput(target, { repository: { url: broken.repository, passwordRef: PASSWORD_REF }, path: src }));
+    await gatePending(handle);
+    await approve(handle);
     const error = await failureOf(handle);
     expect(error.cause?.message).toContain('is damaged; restic check found');
     const state = await handle.query(runStateQuery);
-    expect(state.steps[0]).toMatchObject({ id: 'check-repository', state: 'failed' });
+    expect(state.steps.find((s) => s.id === 'open-repository')).toMatchObject({ state: 'failed' });
     expect(await readTree(target)).toEqual({ 'report.txt': 'DAMAGED\n' });
   });
 
@@ -344,10 +350,10 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
       secrets: secrets.config,
       restoreTargets: allowTargets(),
       overrideActivities: (real) => ({
-        checkBackupRepository: async (input) => {
+        probeBackupRepository: async (input) => {
           calls += 1;
           if (calls === 1) throw new Error('connection reset while reading the repository config');
-          return real.checkBackupRepository(input);
+          return real.probeBackupRepository(input);
         },
       }),
     });

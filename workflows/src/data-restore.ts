@@ -5,6 +5,7 @@ import {
   type DataRestoreInput,
   type RunState,
   type RunbookStartArgs,
+  type SnapshotSummary,
   type WorkerAffinityActivities,
 } from '@runbooks/contracts';
 import type { BackupRepositoryRef, RunbookActivities } from '@runbooks/activities';
@@ -21,6 +22,11 @@ export const ONE_WORKER_PATCH = 'restore-on-one-worker';
  * before the swap; runs recorded before it swap without that activity.
  */
 export const TARGET_POLICY_PATCH = 'restore-target-policy-recheck';
+/**
+ * Runs that open the repository (with its password) only after the approval; runs recorded before
+ * it opened it and chose the restore point first.
+ */
+export const OPEN_AFTER_APPROVAL_PATCH = 'restore-open-after-approval';
 /**
  * A task that waits this long on a worker's own queue means that worker is gone (nobody else
  * polls it). Long enough for a worker restarted with the same RUNBOOKS_WORKER_ID to come back.
@@ -56,32 +62,7 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
   const retainedCopyDir = `${target}.pre-restore-${safeSuffix(run.idempotencyKey)}`;
 
   return run.execute(async () => {
-    const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository }), {
-      activity: {
-        retry: {
-          maximumAttempts: 3,
-        },
-      },
-      summarize: (r) => r.summary,
-    });
-
-    const restorePoint = await run.step(
-      'choose-restore-point',
-      async () => {
-        const choice = chooseRestorePoint(backup.snapshots, { path, snapshotId: input.snapshotId, before: input.before ?? now() });
-        if ('refusal' in choice) throw ApplicationFailure.create({ type: 'NoRestorePoint', message: choice.refusal, nonRetryable: true });
-        return choice.snapshot;
-      },
-      { summarize: (s) => `snapshot ${s.shortId} taken ${s.time} on ${s.hostname}`, details: (s) => ({ snapshotId: s.id, time: s.time }) },
-    );
-    run.setOutcome({ restorePoint: `${restorePoint.shortId} (${restorePoint.time})`, path, target });
-
-    await run.approval('approve-restore', `Restore ${path} from ${restorePoint.shortId} into ${target}`, {
-      allowedRoles: ['approver'],
-      requiredApprovals: 1,
-      timeoutMs: input.approval.timeoutSeconds * 1000,
-      escalation: [{ tier: 2, contact: input.approval.escalationContact }],
-    });
+    const restorePoint = patched(OPEN_AFTER_APPROVAL_PATCH) ? await approveThenOpen(run, input) : await openThenApprove(run, input);
 
     const plan: RestorePlan = { repository, snapshotId: restorePoint.id, path, target, stagingDir, retainedCopyDir };
     const { restored, verified, swapped } = patched(ONE_WORKER_PATCH)
@@ -117,6 +98,74 @@ export async function dataRestore(args: RunbookStartArgs<DataRestoreInput>): Pro
       { summarize: (r) => `${input.affectedUsers.join(', ')} notified via ${r.channel}` },
     );
   });
+}
+
+/**
+ * Before the approval only what needs no password: an unapproved run looks the same whether the
+ * password is right or a guess (issue 10). After it the repository is opened (a wrong password
+ * fails the run as "could not open the repository") and the restore point chosen; the approver
+ * approves the request as made (the snapshot id, or the newest before an instant).
+ */
+async function approveThenOpen(run: RunbookRun<typeof dataRestoreRunbook>, input: DataRestoreInput): Promise<SnapshotSummary> {
+  const { repository, path, target } = input;
+  const before = input.before ?? now();
+  await run.step('check-repository', (a) => a.probeBackupRepository({ repositoryUrl: repository.url }), {
+    activity: { retry: { maximumAttempts: 3 } },
+    summarize: (r) => r.summary,
+  });
+  const wanted = input.snapshotId ? `snapshot ${input.snapshotId}` : `the newest snapshot taken before ${before}`;
+  run.setOutcome({ path, target });
+  await run.approval('approve-restore', `Restore ${path} from ${wanted} into ${target}`, approvalPolicy(input));
+  const backup = await run.step('open-repository', (a) => a.checkBackupRepository({ repository, launch: run.launch }), {
+    activity: { retry: { maximumAttempts: 3 } },
+    summarize: (r) => r.summary,
+  });
+  return chooseRestorePointStep(run, input, backup.snapshots, before);
+}
+
+/** Runs recorded before OPEN_AFTER_APPROVAL_PATCH: open, choose, then approve. */
+async function openThenApprove(run: RunbookRun<typeof dataRestoreRunbook>, input: DataRestoreInput): Promise<SnapshotSummary> {
+  const { repository, path, target } = input;
+  const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository, launch: run.launch }), {
+    activity: {
+      retry: {
+        maximumAttempts: 3,
+      },
+    },
+    summarize: (r) => r.summary,
+  });
+  const restorePoint = await chooseRestorePointStep(run, input, backup.snapshots, input.before ?? now());
+  await run.approval('approve-restore', `Restore ${path} from ${restorePoint.shortId} into ${target}`, approvalPolicy(input));
+  return restorePoint;
+}
+
+async function chooseRestorePointStep(
+  run: RunbookRun<typeof dataRestoreRunbook>,
+  input: DataRestoreInput,
+  snapshots: SnapshotSummary[],
+  before: string,
+): Promise<SnapshotSummary> {
+  const { path, target } = input;
+  const restorePoint = await run.step(
+    'choose-restore-point',
+    async () => {
+      const choice = chooseRestorePoint(snapshots, { path, snapshotId: input.snapshotId, before });
+      if ('refusal' in choice) throw ApplicationFailure.create({ type: 'NoRestorePoint', message: choice.refusal, nonRetryable: true });
+      return choice.snapshot;
+    },
+    { summarize: (s) => `snapshot ${s.shortId} taken ${s.time} on ${s.hostname}`, details: (s) => ({ snapshotId: s.id, time: s.time }) },
+  );
+  run.setOutcome({ restorePoint: `${restorePoint.shortId} (${restorePoint.time})`, path, target });
+  return restorePoint;
+}
+
+function approvalPolicy(input: DataRestoreInput) {
+  return {
+    allowedRoles: ['approver' as const],
+    requiredApprovals: 1,
+    timeoutMs: input.approval.timeoutSeconds * 1000,
+    escalation: [{ tier: 2, contact: input.approval.escalationContact }],
+  };
 }
 
 interface RestorePlan {
@@ -194,7 +243,8 @@ async function restoreVerifySwap(
   run.onUndo('restore-to-staging', 'Discard the staging folder', (a) => undoOn(a).discardStaging({ stagingDir }));
   const restored = await run.step(
     'restore-to-staging',
-    (a) => a.restoreToStaging({ repository, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
+    (a) =>
+      a.restoreToStaging({ repository, launch: run.launch, snapshotId, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
     {
       activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
       summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}${r.resticVerified ? ' (restic verified)' : ''}`,
@@ -203,12 +253,16 @@ async function restoreVerifySwap(
     },
   );
 
-  const verified = await run.step('verify-restored-content', (a) => a.verifyRestoredContent({ repository, snapshotId, path, stagingDir }), {
-    activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
-    attemptsBefore: attemptsBefore['verify-restored-content'],
-    summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
-    details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
-  });
+  const verified = await run.step(
+    'verify-restored-content',
+    (a) => a.verifyRestoredContent({ repository, launch: run.launch, snapshotId, path, stagingDir }),
+    {
+      activity: onWorker({ retry: untilWorkerLost({ maximumAttempts: 3 }) }),
+      attemptsBefore: attemptsBefore['verify-restored-content'],
+      summarize: (r) => `${r.files} files opened, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,
+      details: (r) => where({ manifestSha256: r.manifestSha256, sample: r.sample }),
+    },
+  );
 
   // The policy may have changed since the launch (or the target's symlinks since the approval).
   const recheckPolicy = patched(TARGET_POLICY_PATCH);

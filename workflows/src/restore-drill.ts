@@ -38,7 +38,7 @@ export async function restoreDrill(args: RunbookStartArgs<RestoreDrillInput>): P
   );
 
   async function drill(): Promise<void> {
-    const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository }), {
+    const backup = await run.step('check-repository', (a) => a.checkBackupRepository({ repository, launch: run.launch }), {
       activity: { retry: { maximumAttempts: 3 } },
       summarize: (r) => r.summary,
     });
@@ -70,7 +70,15 @@ export async function restoreDrill(args: RunbookStartArgs<RestoreDrillInput>): P
     );
     await run.step(
       'restore-to-scratch',
-      (a) => a.restoreToStaging({ repository, snapshotId: snapshot.id, path, stagingDir, idempotencyKey: `${run.idempotencyKey}/restore` }),
+      (a) =>
+        a.restoreToStaging({
+          repository,
+          launch: run.launch,
+          snapshotId: snapshot.id,
+          path,
+          stagingDir,
+          idempotencyKey: `${run.idempotencyKey}/restore`,
+        }),
       {
         activity: onWorker({ heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } }),
         summarize: (r) => `${r.files} files, ${r.bytes} bytes restored into ${r.stagingDir}`,
@@ -79,7 +87,7 @@ export async function restoreDrill(args: RunbookStartArgs<RestoreDrillInput>): P
     );
     const verified = await run.step(
       'verify-checksums',
-      (a) => a.verifyRestoredContent({ repository, snapshotId: snapshot.id, path, stagingDir }),
+      (a) => a.verifyRestoredContent({ repository, launch: run.launch, snapshotId: snapshot.id, path, stagingDir }),
       {
         activity: onWorker({ heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } }),
         summarize: (r) => `${r.files} files, sha256 of every file matches the backup (manifest ${r.manifestSha256.slice(0, 16)})`,

@@ -63,7 +63,11 @@ export class PreApprovalStore {
     return created;
   }
 
-  async claim(input: ClaimPreApprovalsInput): Promise<ClaimPreApprovalsResult> {
+  /** `unverified`: why a pre-approval may not be counted (its signature), or undefined; such a one is claimed as void. */
+  async claim(
+    input: ClaimPreApprovalsInput,
+    unverified: (p: PreApproval) => string | undefined = () => undefined,
+  ): Promise<ClaimPreApprovalsResult> {
     await this.legacy.run();
     const repo = this.store.preApprovals;
     const mine = async () => (await repo.list({ consumedBy: input.runId, gateId: input.gateId })).map(toPreApproval);
@@ -75,7 +79,8 @@ export class PreApprovalStore {
         .map(toPreApproval)
         .filter((p) => (p.fireTime ? wholeSeconds(Date.parse(p.fireTime)) === fireTime : wholeSeconds(Date.parse(p.at)) <= fireTime));
       for (const p of due) {
-        const voidedBecause = p.inputSha256 === input.inputSha256 ? null : 'the schedule input changed after it was given';
+        const voidedBecause =
+          p.inputSha256 !== input.inputSha256 ? 'the schedule input changed after it was given' : (unverified(p) ?? null);
         if (await repo.claim(p.id, input.runId, voidedBecause)) {
           // A decision the run made on the approver's behalf: in the audit log with the operators' actions.
           await this.store.audit.append({

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { LaunchCredential } from '@runbooks/contracts';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { withHeartbeat } from '../activity-context';
@@ -24,16 +25,23 @@ const SAMPLE_SIZE = 20;
 /** Each expected checksum is one `restic dump` process; a few at once hide its start-up cost. */
 const DUMP_CONCURRENCY = 4;
 
-export type BackupActivities = Pick<RunbookActivities, 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'>;
+export type BackupActivities = Pick<
+  RunbookActivities,
+  'probeBackupRepository' | 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'
+>;
 
 export function createBackupActivities(driver: BackupDriver, secrets: SecretResolver): BackupActivities {
-  const access = async (ref: BackupRepositoryRef): Promise<BackupRepositoryAccess> => ({
+  const access = async (ref: BackupRepositoryRef, launch: LaunchCredential | undefined): Promise<BackupRepositoryAccess> => ({
     url: ref.url,
-    password: await secrets.resolve(ref.passwordRef, { repositoryUrl: ref.url }),
+    password: await secrets.resolveForRun(ref.passwordRef, launch, { repositoryUrl: ref.url }),
   });
   return {
-    async checkBackupRepository({ repository }) {
-      const repo = await access(repository);
+    probeBackupRepository({ repositoryUrl }) {
+      return driver.probe(repositoryUrl);
+    },
+
+    async checkBackupRepository({ repository, launch }) {
+      const repo = await access(repository, launch);
       const { snapshots, removed } = await withHeartbeat(
         () => 'restic check',
         async (signal) => {
@@ -50,8 +58,8 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
       };
     },
 
-    async restoreToStaging({ repository, snapshotId, path: snapshotPath, stagingDir }) {
-      const repo = await access(repository);
+    async restoreToStaging({ repository, launch, snapshotId, path: snapshotPath, stagingDir }) {
+      const repo = await access(repository, launch);
       const processFile = restoreProcessFile(stagingDir);
       await withHeartbeat(
         () => `restic restore ${snapshotId}`,
@@ -70,7 +78,7 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
     },
 
     async verifyRestoredContent(input) {
-      const repo = await access(input.repository);
+      const repo = await access(input.repository, input.launch);
       const progress: VerifyProgress = { checkedFiles: 0, of: 0 };
       return withHeartbeat(
         () => progress,

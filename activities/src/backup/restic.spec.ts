@@ -81,12 +81,21 @@ describe('ResticDriver against real restic repositories', () => {
     expect(failure.message).toContain(missing);
   });
 
-  it('reports a wrong password as BackupRepositoryUnauthorized, not retryable', async () => {
+  it('reports a wrong password only as a repository that could not be opened, not retryable', async () => {
     const failure = await failureOf(driver.check({ url: fixture.repoDir, password: 'not-the-password' }));
 
     expect(failure.type).toBe(BackupFailureType.unauthorized);
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(/refused the password/);
+    expect(failure.message).toBe(`could not open the repository at ${fixture.repoDir}`);
+  });
+
+  it('probes a local repository without its password, and says when a folder holds none', async () => {
+    const found = await driver.probe(fixture.repoDir);
+    expect(found.found).toBe(true);
+    expect(found.summary).toContain('password is checked after the approval');
+
+    const failure = await failureOf(driver.probe(path.join(fixture.root, 'no-such-repo')));
+    expect(failure.type).toBe(BackupFailureType.unreachable);
   });
 
   it('redacts the password even where restic echoes it (here: inside the repository path)', async () => {

@@ -16,10 +16,17 @@ export interface BackupRepositoryAccess {
   password: string;
 }
 
+/** The outcome of a password-free probe: `found` false when the backend cannot be probed without the password. */
+export interface RepositoryProbe {
+  found: boolean;
+  summary: string;
+}
+
 /** ApplicationFailure types a backup driver throws; workflows and reports match on them. */
 export const BackupFailureType = {
   /** Missing, unreachable, or not a repository at all: may come back, so retryable. */
   unreachable: 'BackupRepositoryUnreachable',
+  /** The password opened no key: said only as "could not open the repository" (see classifyFailure). */
   unauthorized: 'BackupRepositoryUnauthorized',
   /** `restic check` found damage (missing or corrupt pack files, broken trees). */
   unhealthy: 'BackupRepositoryUnhealthy',
@@ -34,6 +41,12 @@ export const BackupFailureType = {
 
 /** The backup tool as the activities use it. Paths inside a snapshot are absolute, '/'-separated. */
 export interface BackupDriver {
+  /**
+   * What can be learnt about the repository without its password: that its location holds a
+   * restic repository (a config file and at least one key). Checking more would need the password,
+   * and an answer that depends on it, given before an approval, would tell a guess from a miss.
+   */
+  probe(url: string, signal?: AbortSignal): Promise<RepositoryProbe>;
   /** Verifies the repository's structure; throws BackupRepositoryUnhealthy saying what is damaged. */
   check(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<void>;
   /** Every snapshot, oldest first. */
@@ -126,6 +139,16 @@ export class ResticDriver implements BackupDriver {
       cacheDir,
       ...(options.limitDownloadKiB ? ['--limit-download', String(options.limitDownloadKiB)] : []),
     ];
+  }
+
+  async probe(url: string, signal?: AbortSignal): Promise<RepositoryProbe> {
+    const local = localRepositoryPath(url);
+    if (local !== undefined) return probeLocal(local);
+    if (url.startsWith('rest:')) return probeRest(url.slice('rest:'.length), signal);
+    return {
+      found: false,
+      summary: `a ${url.split(':')[0]} repository cannot be checked without its password; it is opened after the approval`,
+    };
   }
 
   /** Needs restic's exclusive lock: waits its turn behind other restic processes (see run). */
@@ -322,11 +345,9 @@ function resticEnvironment(repo: BackupRepositoryAccess): NodeJS.ProcessEnv {
 function classifyFailure(repo: BackupRepositoryAccess, command: string, code: number | null, stderr: string): ApplicationFailure {
   const where = `the backup repository at ${repositoryName(repo)}`;
   const detail = redact(stderrSummary(stderr), repo);
+  // Generic words, no restic detail: what a guessed password gets is no more than "it did not open".
   if (/wrong password or no key found/.test(stderr)) {
-    return ApplicationFailure.nonRetryable(
-      `${where} refused the password (wrong password, or no key for it)`,
-      BackupFailureType.unauthorized,
-    );
+    return ApplicationFailure.nonRetryable(`could not open the repository at ${repositoryName(repo)}`, BackupFailureType.unauthorized);
   }
   if (/repository contains errors/.test(stderr)) {
     return ApplicationFailure.nonRetryable(`${where} is damaged; restic check found: ${detail}`, BackupFailureType.unhealthy);
@@ -380,6 +401,43 @@ function stderrSummary(stderr: string): string {
 }
 
 /** The repository location fit for a message (a URL or path may embed credentials). */
+/** The folder of a local repository (restic takes a bare path or `local:path`), else undefined. */
+function localRepositoryPath(url: string): string | undefined {
+  if (url.startsWith('local:')) return url.slice('local:'.length);
+  return url.startsWith('/') ? url : undefined;
+}
+
+async function probeLocal(folder: string): Promise<RepositoryProbe> {
+  const config = await lstat(path.join(folder, 'config')).catch(() => undefined);
+  const keys = await readdir(path.join(folder, 'keys')).catch(() => [] as string[]);
+  if (!config?.isFile() || keys.length === 0) throw noRepositoryAt(folder);
+  return {
+    found: true,
+    summary: `a restic repository is at ${folder} (config and ${keys.length} key${keys.length === 1 ? '' : 's'}); its password is checked after the approval`,
+  };
+}
+
+/** restic's REST protocol answers HEAD /config without a password (the server's own credentials aside). */
+async function probeRest(base: string, signal?: AbortSignal): Promise<RepositoryProbe> {
+  const where = base.replace(/(\w+:\/\/)[^/\s@]+@/g, '$1***@');
+  const configUrl = `${base.replace(/\/$/, '')}/config`;
+  const response = await fetch(configUrl, { method: 'HEAD', signal: signal ?? AbortSignal.timeout(30_000) }).catch((error: Error) => {
+    throw ApplicationFailure.retryable(
+      `the backup repository at ${where} cannot be reached: ${error.message}`,
+      BackupFailureType.unreachable,
+    );
+  });
+  if (!response.ok) throw noRepositoryAt(where, `HEAD config answered ${response.status}`);
+  return { found: true, summary: `a restic repository answers at ${where}; its password is checked after the approval` };
+}
+
+function noRepositoryAt(where: string, detail = 'no config file or no key'): ApplicationFailure {
+  return ApplicationFailure.retryable(
+    `the backup repository at ${where} cannot be reached or holds no restic repository (${detail})`,
+    BackupFailureType.unreachable,
+  );
+}
+
 function repositoryName(repo: BackupRepositoryAccess): string {
   return redact(repo.url, repo);
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createMaintenanceActivities } from './activities';
 import { storeIn } from '../test-support/store';
 import { CalendarStore } from './calendar-store';
-import { MaintenanceFailureType } from './failures';
+import { MaintenanceFailureType } from '@runbooks/maintenance';
 
 describe('checkMaintenanceWindow', () => {
   let dir: string;

@@ -2,8 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { RunbookActivities } from '../types';
 import type { CalendarStore } from './calendar-store';
-import { evaluateWindow } from './evaluate-window';
-import { MaintenanceFailureType } from './failures';
+import { MaintenanceFailureType, evaluateWindow } from '@runbooks/maintenance';
 
 /** The maintenance part of RunbookActivities. */
 export type MaintenanceActivities = Pick<RunbookActivities, 'checkMaintenanceWindow'>;

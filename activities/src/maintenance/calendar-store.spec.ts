@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { storeIn } from '../test-support/store';
 import { CalendarStore, type ChangeFreezeInput, type MaintenanceWindowInput } from './calendar-store';
-import { MaintenanceFailureType } from './failures';
+import { MaintenanceFailureType } from '@runbooks/maintenance';
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const error = await promise.then(

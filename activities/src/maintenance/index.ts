@@ -1,5 +1,4 @@
 export * from './activities';
 export * from './calendar-store';
-export * from './evaluate-window';
-export * from './failures';
-export { WindowOccurrences, cronProblem, type OpenInterval } from './window-occurrences';
+// Pure window logic lives in libs/maintenance (the API uses it too); re-exported for the worker's callers.
+export * from '@runbooks/maintenance';

@@ -2,10 +2,14 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   RUNBOOKS,
+  launchCredentialRefusal,
+  parseAssertionKeys,
   secretCatalogSchema,
   secretNameOf,
   secretRefSchema,
   secretUseRefusal,
+  type AssertionKey,
+  type LaunchCredential,
   type SecretCatalogContent,
   type SecretDefinition,
   type SecretRef,
@@ -29,6 +33,11 @@ export interface SecretsConfig {
   secretsDir: string;
   /** The KV v2 secret store `vault` secrets are read from; without it they are unavailable. */
   vault?: VaultConfig;
+  /**
+   * The keys that verify the API's signed launches (RUNBOOKS_ASSERTION_KEYS) and their maximum age:
+   * with them, a secret resolved for a run is checked against its launcher's signed roles.
+   */
+  assertions?: { keys: string; maxAgeMs: number };
 }
 
 /**
@@ -87,13 +96,32 @@ export class SecretCatalog {
  */
 export class SecretResolver {
   readonly catalog: SecretCatalog;
+  private readonly assertionKeys?: AssertionKey[];
 
   constructor(private readonly config: SecretsConfig) {
     this.catalog = new SecretCatalog(config.catalogFile);
+    this.assertionKeys = config.assertions ? parseAssertionKeys(config.assertions.keys) : undefined;
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): SecretResolver {
     return new SecretResolver(secretsConfigFromEnv(env));
+  }
+
+  /**
+   * Resolves a secret a run names, for that run: with assertion keys configured, the run's launch
+   * must be one the API signed (a run started directly through Temporal has no such signature), and
+   * the definition's roles are checked against the launcher's signed roles, now, not only at launch
+   * (the definition may have changed since). Refused before the value is read.
+   */
+  async resolveForRun(ref: SecretRef, launch: LaunchCredential | undefined, use: SecretUse = {}): Promise<string> {
+    if (!this.assertionKeys || !this.config.assertions) return this.resolve(ref, use);
+    const workflowType = workflowTypeOfCurrentActivity();
+    const refusal = !launch
+      ? 'the run passed no launch credential with its secret reference'
+      : launchCredentialRefusal(this.assertionKeys, this.config.assertions.maxAgeMs, workflowType ?? '', launch);
+    if (refusal || !launch?.assertion)
+      throw ApplicationFailure.nonRetryable(`the run may not use a secret: ${refusal}`, SECRET_NOT_ALLOWED);
+    return this.resolve(ref, { ...use, roles: launch.assertion.principal.roles });
   }
 
   async resolve(ref: SecretRef, use: SecretUse = {}): Promise<string> {
@@ -147,6 +175,14 @@ export class SecretResolver {
  * the workflow type, or for the engine's child workflows (batches of a rollout) the run id their
  * workflow id starts with.
  */
+function workflowTypeOfCurrentActivity(): string | undefined {
+  try {
+    return Context.current().info.workflowType;
+  } catch {
+    return undefined; // called outside an activity
+  }
+}
+
 function runbookOfCurrentActivity(): string | undefined {
   let info: { workflowType?: string; workflowExecution?: { workflowId: string } };
   try {

@@ -1,4 +1,4 @@
-import { codecKeyRefsFromEnv } from '@runbooks/activities';
+import { codecKeyRefsFromEnv } from '@runbooks/activities/api-surface';
 import { RUNBOOK_TASK_QUEUE } from '@runbooks/contracts';
 import { storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
 import path from 'node:path';

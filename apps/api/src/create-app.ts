@@ -20,7 +20,7 @@ import {
   loadPayloadCodec,
   nestLoggerFor,
   secretsConfigFromEnv,
-} from '@runbooks/activities';
+} from '@runbooks/activities/api-surface';
 import { RequestSpanInterceptor, metricsEndpoint, observeRequests } from './observability';
 import { RunListing } from './runs/run-listing';
 

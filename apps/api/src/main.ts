@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { describeLocation } from '@runbooks/store';
-import { tracingFromEnv } from '@runbooks/activities';
+import { tracingFromEnv } from '@runbooks/activities/api-surface';
 import { createApiApp } from './create-app';
 import { loadApiConfig } from './config';
 

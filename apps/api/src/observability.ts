@@ -1,7 +1,7 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import type { Principal } from '@runbooks/contracts';
-import type { RunbookMetrics } from '@runbooks/activities';
+import type { RunbookMetrics } from '@runbooks/activities/api-surface';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { Observable } from 'rxjs';

@@ -65,7 +65,8 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
           hosts: config.hosts,
           calendarFile: config.calendarFile,
           preApprovalsFile: config.preApprovalsFile,
-          secrets: config.secrets,
+          // With the assertion keys, a secret a run resolves is checked against its launcher's signed roles.
+          secrets: { ...config.secrets, assertions: config.assertions },
         }),
         config.faultHold,
       ),

@@ -1,5 +1,13 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { argsDigest, assertionRefusal, parseAssertionKeys, signAssertion, type AssertionKey } from './assertion';
+import {
+  argsDigest,
+  assertionRefusal,
+  launchAssertionName,
+  launchCredentialRefusal,
+  parseAssertionKeys,
+  signAssertion,
+  type AssertionKey,
+} from './assertion';
 import type { Principal } from './principal';
 import { fromBase64, hmacSha256, sha256, toBase64, toHex, utf8 } from './sha256';
 
@@ -66,5 +74,28 @@ describe('caller assertions', () => {
   test('a malformed or short key is refused when configured', () => {
     expect(() => parseAssertionKeys('k1:short')).toThrow(/at least 32 bytes/);
     expect(() => parseAssertionKeys(`:${randomBytes(32).toString('base64')}`)).toThrow(/kid:base64/);
+  });
+});
+
+describe("a run's launch credential, as the worker checks it before resolving a secret", () => {
+  const [key] = parseAssertionKeys(`k1:${randomBytes(32).toString('base64')}`);
+  const startArgs = { input: { target: '/srv/projects' }, requestedBy: { id: 'gus', displayName: gus.displayName }, principal: gus };
+  const startedAt = '2026-11-30T12:00:05Z';
+  const signed = signAssertion(key, launchAssertionName('dataRestore'), gus, startArgs, new Date('2026-11-30T12:00:00Z'));
+  const credential = { assertion: signed, startArgsSha256: argsDigest(startArgs), startedAt, scheduled: false };
+  const refusal = (changes: Partial<typeof credential>, workflowType = 'dataRestore') =>
+    launchCredentialRefusal([key], 60_000, workflowType, { ...credential, ...changes });
+
+  test('accepts the launch the API signed for these start arguments', () => {
+    expect(refusal({})).toBeUndefined();
+  });
+
+  test('refuses a run started without the API, one signed for other arguments or another runbook, and a stale one', () => {
+    expect(refusal({ assertion: undefined })).toMatch(/not vouched for by the API: .*no signed assertion/);
+    expect(refusal({ startArgsSha256: argsDigest({ ...startArgs, input: { target: '/etc' } }) })).toMatch(/signed for another launch/);
+    expect(refusal({}, 'restoreDrill')).toMatch(/is for start:dataRestore, not start:restoreDrill/);
+    expect(refusal({ assertion: { ...signed, principal: { ...gus, roles: ['admin'] } } })).toMatch(/signature is wrong/);
+    expect(refusal({ startedAt: '2026-11-30T13:00:00Z' })).toMatch(/not fresh when the run started: .*stale/);
+    expect(refusal({ startedAt: '2026-11-30T13:00:00Z', scheduled: true })).toBeUndefined(); // a schedule's assertion is as old as its input
   });
 });

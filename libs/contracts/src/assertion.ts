@@ -93,6 +93,18 @@ const MAX_CLOCK_SKEW_MS = 60_000;
 /** Why the assertion is not acceptable, or undefined when it is. */
 export function assertionRefusal(keys: readonly AssertionKey[], { update, args, nowMs, maxAgeMs }: AssertionCheck): string | undefined {
   const a = args.assertion;
+  const unsigned = signatureRefusal(keys, a, update);
+  if (unsigned || !a) return unsigned;
+  const p = args.principal;
+  if (a.principal.id !== p.id || canonicalJson([...a.principal.roles].sort()) !== canonicalJson([...p.roles].sort())) {
+    return `the principal in the request (${p.id}) is not the one the API vouched for (${a.principal.id})`;
+  }
+  if (a.argsSha256 !== argsDigest(args)) return 'the caller assertion was signed for other arguments';
+  return ageRefusal(a, nowMs, maxAgeMs);
+}
+
+/** Why `a` is not a signature of ours for `update` (missing, unknown key, wrong MAC, another Update), or undefined. */
+function signatureRefusal(keys: readonly AssertionKey[], a: CallerAssertion | undefined, update: string): string | undefined {
   if (!a || typeof a !== 'object')
     return 'the caller is not vouched for: the request carries no signed assertion (send it through the API)';
   const key = keys.find((k) => k.kid === a.kid);
@@ -100,17 +112,47 @@ export function assertionRefusal(keys: readonly AssertionKey[], { update, args, 
   const { mac, ...fields } = a;
   if (!constantTimeEqual(macOf(key.key, fields), String(mac))) return 'the caller assertion does not verify: its signature is wrong';
   if (a.update !== update) return `the caller assertion is for ${a.update}, not ${update}`;
-  const p = args.principal;
-  if (a.principal.id !== p.id || canonicalJson([...a.principal.roles].sort()) !== canonicalJson([...p.roles].sort())) {
-    return `the principal in the request (${p.id}) is not the one the API vouched for (${a.principal.id})`;
-  }
-  if (a.argsSha256 !== argsDigest(args)) return 'the caller assertion was signed for other arguments';
+  return undefined;
+}
+
+function ageRefusal(a: CallerAssertion, nowMs: number, maxAgeMs: number): string | undefined {
   const issued = Date.parse(a.issuedAt);
   if (!Number.isFinite(issued)) return 'the caller assertion has no valid issuedAt';
   if (nowMs - issued > maxAgeMs)
     return `the caller assertion is stale: issued ${Math.round((nowMs - issued) / 1000)} s ago, at most ${Math.round(maxAgeMs / 1000)} s accepted`;
   if (issued - nowMs > MAX_CLOCK_SKEW_MS) return 'the caller assertion is dated in the future';
   return undefined;
+}
+
+/**
+ * What a run hands the activities that resolve secrets for it, so the worker checks who launched
+ * it with the API's signature, not with what the run's input says. Built by workflow code from the
+ * run's real start arguments: whoever starts a workflow directly controls those, but not the code.
+ */
+export interface LaunchCredential {
+  /** The API's signed word on the launcher (absent when the run was started without the API). */
+  assertion?: CallerAssertion;
+  /** argsDigest of the run's start arguments (as first started: without what continue-as-new carries). */
+  startArgsSha256: string;
+  /** When the run first started (Temporal's record): the assertion must have been fresh then. */
+  startedAt: string;
+  /** A scheduled run's assertion is as old as its schedule's input: only its signature counts. */
+  scheduled: boolean;
+}
+
+/** Why the run's launch is not one the API vouched for, or undefined (then `assertion.principal` is its launcher). */
+export function launchCredentialRefusal(
+  keys: readonly AssertionKey[],
+  maxAgeMs: number,
+  workflowType: string,
+  credential: LaunchCredential,
+): string | undefined {
+  const a = credential.assertion;
+  const unsigned = signatureRefusal(keys, a, launchAssertionName(workflowType));
+  if (unsigned || !a) return `the run's launch is not vouched for by the API: ${unsigned}`;
+  if (a.argsSha256 !== credential.startArgsSha256) return "the run's launch assertion was signed for another launch";
+  const stale = credential.scheduled ? undefined : ageRefusal(a, Date.parse(credential.startedAt), maxAgeMs);
+  return stale ? `the run's launch assertion was not fresh when the run started: ${stale}` : undefined;
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

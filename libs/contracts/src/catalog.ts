@@ -51,14 +51,17 @@ export const dataRestoreRunbook = {
   name: 'data-restore',
   title: 'Data restore',
   summary:
-    'Bring a path back from a restic backup: verify the repository, choose a restore point, wait for approval, ' +
-    'restore into staging, verify checksums, swap into place keeping the previous contents, notify the users.',
+    'Bring a path back from a restic backup: check the repository can be reached, wait for approval, open it and ' +
+    'choose a restore point, restore into staging, verify checksums, swap into place keeping the previous contents, notify the users.',
   workflowType: 'dataRestore',
   inputSchema: dataRestoreInputSchema,
   steps: [
-    { id: 'check-repository', title: 'Verify the backup repository is reachable and healthy' },
+    // Nothing before the approval depends on the password (issue 10): a run awaiting approval
+    // looks the same whether the password is right or a guess.
+    { id: 'check-repository', title: 'Verify the backup repository can be reached (without its password)' },
+    { id: 'approve-restore', title: 'Approval before the repository is opened and the target is touched', approval: true },
+    { id: 'open-repository', title: 'Open the repository with its password and check its health' },
     { id: 'choose-restore-point', title: 'Choose a safe restore point' },
-    { id: 'approve-restore', title: 'Approval before the target is touched', approval: true },
     { id: 'restore-to-staging', title: 'Restore into a staging folder with the approved tool (restic)' },
     { id: 'verify-restored-content', title: 'Validate integrity: restic verify, checksums match, every file opens' },
     { id: 'swap-into-target', title: 'Swap the restored content into the target, retaining the previous contents' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { callerAssertionSchema } from './assertion';
 import { freeText, isoInstant } from './text';
 
 /**
@@ -17,6 +18,8 @@ export const preApprovalSchema = z.object({
   displayName: z.string().min(1),
   comment: z.string().max(2000),
   at: z.iso.datetime({ offset: true }),
+  /** The API's signed word on the approver (PRE_APPROVAL_ASSERTION over preApprovalSignedArgs); never shown by the API. */
+  assertion: callerAssertionSchema.optional(),
   /** Set when a run used it (or found it void); a pre-approval is used once. */
   consumedBy: z.string().optional(),
   voidedBecause: z.string().optional(),
@@ -31,3 +34,17 @@ export const createPreApprovalSchema = z.strictObject({
   fireTime: isoInstant().optional(),
   comment: freeText(2000).default(''),
 });
+
+/** The name an approval given ahead is signed under (the assertion's `update`). */
+export const PRE_APPROVAL_ASSERTION = 'preApproval';
+
+/**
+ * What the API signs when someone approves ahead, and the worker verifies before a run counts it:
+ * the approval's own fields, so a record edited in the store (another gate, schedule, input, or
+ * approver) no longer verifies.
+ */
+export function preApprovalSignedArgs(
+  p: Pick<PreApproval, 'scheduleId' | 'gateId' | 'fireTime' | 'inputSha256' | 'comment'>,
+): Record<string, unknown> {
+  return { scheduleId: p.scheduleId, gateId: p.gateId, fireTime: p.fireTime, inputSha256: p.inputSha256, comment: p.comment };
+}

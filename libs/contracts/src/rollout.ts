@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { callerAssertionSchema } from './assertion';
 import { freeText } from './text';
 import { principalSchema } from './principal';
 import type { Patch } from './security-patching';
@@ -67,11 +68,14 @@ export function countHosts(hosts: readonly HostRecord[]): Record<HostState, numb
 
 // --- operator steering (updates on the rollout's parent workflow) ---
 
-export const pauseRolloutArgsSchema = z.object({ principal: principalSchema, reason: freeText(500).default('') });
+/** The API's signed word on the principal (assertion.ts); the run's validators refuse steering without it when the workers hold keys. */
+const assertion = callerAssertionSchema.optional();
+export const pauseRolloutArgsSchema = z.object({ principal: principalSchema, assertion, reason: freeText(500).default('') });
 export const resumeRolloutArgsSchema = pauseRolloutArgsSchema;
-export const setConcurrencyArgsSchema = z.object({ principal: principalSchema, concurrency: z.number().int().min(1).max(200) });
+export const setConcurrencyArgsSchema = z.object({ principal: principalSchema, assertion, concurrency: z.number().int().min(1).max(200) });
 export const skipHostArgsSchema = z.object({
   principal: principalSchema,
+  assertion,
   host: z
     .string()
     .max(253)
@@ -80,6 +84,7 @@ export const skipHostArgsSchema = z.object({
 });
 export const abortRolloutArgsSchema = z.object({
   principal: principalSchema,
+  assertion,
   reason: freeText(500).min(1),
   /** Roll back every host this run changed (default), or leave them as they are. */
   rollback: z.boolean().default(true),

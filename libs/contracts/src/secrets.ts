@@ -97,7 +97,10 @@ export const secretCatalogSchema = z
   });
 export type SecretCatalogContent = z.infer<typeof secretCatalogSchema>;
 
-/** Who uses a secret, for what. Fields left out are not checked (the worker cannot see the requester's roles). */
+/**
+ * Who uses a secret, for what. Fields left out are not checked; the worker learns the requester's
+ * roles from the run's LaunchCredential (assertion.ts), verified with the API's keys.
+ */
 export interface SecretUse {
   runbook?: string;
   roles?: readonly Role[];

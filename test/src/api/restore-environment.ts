@@ -12,6 +12,9 @@ const PASSWORD = 'api-test-restic-password-5150';
 const PASSWORD_ENV = 'RUNBOOKS_SECRET_API_TEST_RESTIC_PASSWORD';
 const PASSWORD_REF = 'secret:backup/api-test';
 
+/** The secret holding the repository's password (the env var above). */
+export const RESTORE_SECRET = 'backup/api-test';
+
 /**
  * The API and a real worker on one task queue, with a real restic repository holding one snapshot
  * of /…/srv/projects, so a data-restore run goes through its steps up to the approval gate and beyond.
@@ -24,6 +27,10 @@ export interface RestoreEnvironment {
   targetsRoot: string;
   /** The restic repository `input()` restores from. */
   repository: string;
+  /** The secret definitions API and worker read (the restic password is `backup/api-test`). */
+  secrets: TestSecrets;
+  /** The path inside the repository's snapshot `input()` restores. */
+  source: string;
   /** A valid launch input restoring into a fresh target folder. */
   input(): Promise<Record<string, unknown>>;
   /** Launches as `who` and waits until the run waits for approval; returns the run id. */
@@ -33,7 +40,11 @@ export interface RestoreEnvironment {
 
 /** `worker`: options of the test worker (its task queue is the API's), e.g. a notifier of the test's own. */
 export async function startRestoreEnvironment(
-  options: { worker?: Omit<TestWorkerOptions, 'taskQueue'> } = {},
+  options: {
+    worker?: Omit<TestWorkerOptions, 'taskQueue'>;
+    /** Sign caller assertions with these keys (`kid:base64,...`) in the API and verify them on the worker. */
+    assertionKeys?: string;
+  } = {},
 ): Promise<RestoreEnvironment> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'api-restore-'));
   process.env[PASSWORD_ENV] = PASSWORD;
@@ -44,7 +55,7 @@ export async function startRestoreEnvironment(
 
   const secrets = new TestSecrets([
     {
-      name: 'backup/api-test',
+      name: RESTORE_SECRET,
       source: { backend: 'env', variable: PASSWORD_ENV },
       runbooks: ['data-restore'],
       roles: ['technician', 'scheduler'],
@@ -53,11 +64,17 @@ export async function startRestoreEnvironment(
   ]);
   // Restores from the fixture's repository may write under <root>/targets; the worker shares the API's store, so it sees the same policy.
   const api = await startTestApi(
-    { secretsFile: secrets.config.catalogFile },
+    { secretsFile: secrets.config.catalogFile, ...(options.assertionKeys ? { assertionKeys: options.assertionKeys } : {}) },
     { restoreTargets: { rules: [{ repository: fixture.repository, roots: [path.join(root, 'targets')] }] } },
   );
   const [worker, temporal] = await Promise.all([
-    startTestWorker({ ...options.worker, taskQueue: api.taskQueue, secrets: secrets.config, store: api.store }),
+    startTestWorker({
+      ...options.worker,
+      taskQueue: api.taskQueue,
+      secrets: secrets.config,
+      store: api.store,
+      ...(options.assertionKeys ? { assertions: { keys: options.assertionKeys, maxAgeMs: 60_000 } } : {}),
+    }),
     testClient(),
   ]);
   let targets = 0;
@@ -65,6 +82,8 @@ export async function startRestoreEnvironment(
   const env: RestoreEnvironment = {
     targetsRoot: path.join(root, 'targets'),
     repository: fixture.repository,
+    secrets,
+    source,
     api,
     worker,
     temporal,

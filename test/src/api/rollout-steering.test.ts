@@ -1,5 +1,5 @@
-import type { RolloutState, RunState } from '@runbooks/contracts';
-import { randomUUID } from 'node:crypto';
+import { RejectionType, pauseRolloutUpdate, type RolloutState, type RunState } from '@runbooks/contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,8 +108,13 @@ describe('steering a live security-patching rollout over a lab fleet', () => {
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'api-rollout-'));
     lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 1, production: 4, packages: OLD });
-    api = await startTestApi();
-    [worker, temporal] = await Promise.all([startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store }), testClient()]);
+    // Steering is signed by the API and verified by the run, as in production.
+    const assertionKeys = `k1:${randomBytes(32).toString('base64')}`;
+    api = await startTestApi({ assertionKeys });
+    [worker, temporal] = await Promise.all([
+      startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store, assertions: { keys: assertionKeys, maxAgeMs: 60_000 } }),
+      testClient(),
+    ]);
   });
   afterAll(async () => {
     await api?.app.close();
@@ -178,6 +183,22 @@ describe('steering a live security-patching rollout over a lab fleet', () => {
       return accepted?.input?.name === 'pauseRollout' ? [accepted.meta?.identity] : [];
     });
     expect(identities).toEqual(['api:tess']);
+
+    // Steering sent around the API, whoever it claims to come from, is refused before it enters history.
+    const forged = await temporal.client.workflow
+      .getHandle(runId)
+      .executeUpdate(pauseRolloutUpdate, {
+        args: [{ principal: { id: 'ada', displayName: 'Ada Admin', roles: ['admin'] }, reason: 'forged' }],
+      })
+      .then(
+        () => undefined,
+        (error: { cause?: unknown }) => error.cause,
+      );
+    expect(forged).toMatchObject({ type: RejectionType.forbidden, message: expect.stringMatching(/carries no signed assertion/) });
+    const after = await temporal.client.workflow.getHandle(runId).fetchHistory();
+    expect(
+      after.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'pauseRollout'),
+    ).toHaveLength(1);
 
     // The run's validators answer through the API: unknown host 404, a host already patched 409.
     const unknown = await steer(api.server, runId, 'skip', 'tess', { host: 'not-in-this-rollout' }).expect(404);

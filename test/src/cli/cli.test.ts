@@ -202,11 +202,20 @@ describe('a restore launched and watched with the CLI, approved by another perso
   });
 
   it('exits 10 when the watched run fails', async () => {
-    // A snapshot the repository does not hold: the run fails choosing its restore point.
+    // A snapshot the repository does not hold: once approved (the repository is opened only then),
+    // the run fails choosing its restore point.
     const file = await inputFile();
     const input = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     fs.writeFileSync(file, JSON.stringify({ ...input, snapshotId: '0123abcd' }));
-    const watched = await cli('tess', 'launch', 'data-restore', '-f', file, '--watch', '--interval', '250');
+    const launched = await cli('tess', 'launch', 'data-restore', '-f', file, '-o', 'json');
+    const { runId } = JSON.parse(launched.stdout) as { runId: string };
+    const watching = cli('tess', 'runs', 'watch', runId, '--interval', '250');
+    await eventually(
+      async () => ((await cli('alex', 'approvals', 'approve', runId, 'approve-restore')).code === 0 ? true : undefined),
+      60_000,
+      'the approval to be taken',
+    );
+    const watched = await watching;
     expect(watched.code).toBe(10);
     expect(watched.stdout).toMatch(/step ✗ .+ \(failed\): /);
     expect(watched.stdout.trimEnd().split('\n').pop()).toMatch(/ ended: failed/);

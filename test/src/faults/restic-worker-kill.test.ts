@@ -98,7 +98,7 @@ test('a worker killed while restic restores leaves no restic running, the run fi
   await approveWhenPending(second);
   const secondState = (await second.result()) as RunState;
   expect(secondState.status).toBe('succeeded');
-  const check = secondState.steps.find((s) => s.id === 'check-repository');
+  const check = secondState.steps.find((s) => s.id === 'open-repository');
   expect(check?.attempts).toBe(1);
   expect(check?.summary).toMatch(
     /removed 1 stale lock with restic unlock \(PID \d+ on \S+ since .*: its process \(PID \d+ on \S+\) no longer runs\)/,

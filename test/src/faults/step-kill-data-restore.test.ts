@@ -21,7 +21,15 @@ import path from 'node:path';
  * Every activity of a restore, held once each, in the order they are first called. The first
  * `notify` is the approval notice sent when the gate opens, so the notify-users step is not held.
  */
-const HELD = ['checkBackupRepository', 'notify', 'restoreToStaging', 'verifyRestoredContent', 'swapIntoTarget', 'writeReport'];
+const HELD = [
+  'probeBackupRepository',
+  'notify',
+  'checkBackupRepository',
+  'restoreToStaging',
+  'verifyRestoredContent',
+  'swapIntoTarget',
+  'writeReport',
+];
 /**
  * Attempts of each step once the run is done. A staging or verify attempt whose worker dies
  * starts the staging, verify and swap sequence again (workflows/src/data-restore.ts), so the
@@ -29,6 +37,7 @@ const HELD = ['checkBackupRepository', 'notify', 'restoreToStaging', 'verifyRest
  */
 const ATTEMPTS: Record<string, number> = {
   'check-repository': 2,
+  'open-repository': 2,
   'restore-to-staging': 3,
   'verify-restored-content': 2,
   'swap-into-target': 2,

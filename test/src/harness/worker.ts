@@ -65,7 +65,10 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     dataDir: tmp,
     notifier,
     hosts: options.hosts,
-    secrets: options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') },
+    secrets: {
+      ...(options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') }),
+      assertions: options.assertions,
+    },
   });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });

@@ -91,8 +91,14 @@ export class ApprovalGates {
 
   /** Approvals given ahead for a scheduled run count like decisions; void ones are noted. */
   private applyApprovalsGivenAhead(gate: GateRecord, ahead: { approvals: PreApproval[]; voided: PreApproval[] }, required: number): void {
+    const voided = [...ahead.voided];
     for (const p of ahead.approvals) {
       if (p.by === this.state.requestedBy.id) continue; // never one's own request, ahead or not
+      // The approver's roles as the API signed them (the worker verified the signature when claiming).
+      if (p.assertion && !hasAnyRole(p.assertion.principal, gate.allowedRoles)) {
+        voided.push({ ...p, voidedBecause: `${p.by} does not hold ${gate.allowedRoles.join(' or ')}` });
+        continue;
+      }
       gate.decisions.push({
         by: p.by,
         displayName: p.displayName,
@@ -101,7 +107,7 @@ export class ApprovalGates {
         at: p.at,
       });
     }
-    gate.notes = ahead.voided.map((p) => `approval given ahead by ${p.displayName} at ${p.at} is void: ${p.voidedBecause ?? 'no reason'}`);
+    gate.notes = voided.map((p) => `approval given ahead by ${p.displayName} at ${p.at} is void: ${p.voidedBecause ?? 'no reason'}`);
     if (gate.decisions.length >= required) {
       gate.state = 'approved';
       gate.closedAt = now();

@@ -24,12 +24,14 @@ import {
   type HostRecord,
   type HostBatchResult,
   type OperatorAction,
+  type CallerAssertion,
   type Principal,
   type ProcedureCall,
   type RolloutState,
 } from '@runbooks/contracts';
 import { patchBatch, rollbackBatch } from './fleet-batches';
 import { now, type RunbookRun } from './run';
+import { verifyCaller } from './signing';
 
 export interface RolloutOptions {
   /** The per-host procedure every batch runs (see workflows/src/procedures). */
@@ -249,14 +251,20 @@ export class Rollout {
   }
 
   private registerSteering(): void {
-    const steer = { validator: ({ principal }: { principal: Principal }) => this.validateSteering(principal) };
+    // Steering is checked like decisions: the principal must be the one the API signed for.
+    const steerAs = (update: { name: string }) => ({
+      validator: (args: { principal: Principal; assertion?: CallerAssertion }) => {
+        verifyCaller(update.name, args);
+        this.validateSteering(args.principal);
+      },
+    });
     setHandler(
       pauseRolloutUpdate,
       ({ principal, reason }) => {
         this.state.paused = true;
         return this.record('pause', principal, reason || 'paused');
       },
-      steer,
+      steerAs(pauseRolloutUpdate),
     );
     setHandler(
       resumeRolloutUpdate,
@@ -264,7 +272,7 @@ export class Rollout {
         this.state.paused = false;
         return this.record('resume', principal, reason || 'resumed');
       },
-      steer,
+      steerAs(resumeRolloutUpdate),
     );
     setHandler(
       setConcurrencyUpdate,
@@ -273,7 +281,7 @@ export class Rollout {
         this.state.concurrency = concurrency;
         return this.record('set-concurrency', principal, `concurrency ${before} -> ${concurrency}`);
       },
-      steer,
+      steerAs(setConcurrencyUpdate),
     );
     setHandler(
       skipHostUpdate,
@@ -282,7 +290,9 @@ export class Rollout {
         return this.record('skip-host', principal, `${host}${reason ? `: ${reason}` : ''}`);
       },
       {
-        validator: ({ principal, host }) => {
+        validator: (args) => {
+          const { principal, host } = args;
+          verifyCaller(skipHostUpdate.name, args);
           this.validateSteering(principal);
           const record = this.state.hosts.find((h) => h.name === host);
           if (!record)
@@ -308,7 +318,7 @@ export class Rollout {
         this.stop(`aborted by ${principal.id}: ${reason}`);
         return this.record('abort', principal, `${reason}${rollback ? ' (rolling back changed hosts)' : ' (no rollback)'}`);
       },
-      steer,
+      steerAs(abortRolloutUpdate),
     );
   }
 

@@ -21,6 +21,7 @@ import {
   RunStatusAttr,
   TERMINAL_RUN_STATUSES,
   TemporalScheduledStartTimeAttr,
+  argsDigest,
   hasAnyRole,
   launchAssertionName,
   requestCancelUpdate,
@@ -29,6 +30,7 @@ import {
   type RunStatus,
   type RunbookDefinition,
   type LaunchAssertionActivities,
+  type LaunchCredential,
   type RunbookStartArgs,
   type StepRecord,
 } from '@runbooks/contracts';
@@ -288,6 +290,21 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
       restricted: [...restricted],
     });
     if (verdict.refusal) throw ApplicationFailure.create({ type: LAUNCH_REFUSED, message: verdict.refusal, nonRetryable: true });
+  }
+
+  private launchCredential?: LaunchCredential;
+  /**
+   * The run's launch as activities that resolve its secrets need it (they check the launcher's
+   * signed roles): computed from the start arguments, less what continue-as-new carried.
+   */
+  get launch(): LaunchCredential {
+    this.launchCredential ??= {
+      assertion: this.args.assertion,
+      startArgsSha256: argsDigest({ ...this.args, carried: undefined } as Record<string, unknown>),
+      startedAt: this.state.requestedAt,
+      scheduled: this.args.scheduleId !== undefined,
+    };
+    return this.launchCredential;
   }
 
   /** Where the run goes on after continuing as new (undefined on the first run). */

@@ -1,5 +1,5 @@
 import { HttpException, Inject, Injectable, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
-import { isLinkAction, parseApprovalActionId } from '@runbooks/activities';
+import { isLinkAction, parseApprovalActionId } from '@runbooks/activities/api-surface';
 import type { GateRecord } from '@runbooks/contracts';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 import { ConflictException, Injectable, InternalServerErrorException } from '@nestjs/common';
-import { HostFailureType, InventoryStore } from '@runbooks/activities';
+import { HostFailureType, InventoryStore } from '@runbooks/activities/api-surface';
 import { selectHosts, type Host, type Inventory, type RunbookDefinition } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';

@@ -1,12 +1,12 @@
 import { Injectable, InternalServerErrorException, NotFoundException } from '@nestjs/common';
+import { CalendarStore } from '@runbooks/activities/api-surface';
 import {
-  CalendarStore,
   MaintenanceFailureType,
   evaluateWindow,
   parseChangeFreeze,
   parseMaintenanceWindow,
   type CalendarProblem,
-} from '@runbooks/activities';
+} from '@runbooks/maintenance';
 import { type ChangeFreeze, type MaintenanceCalendar, type RunbookDefinition, type WindowVerdict } from '@runbooks/contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';

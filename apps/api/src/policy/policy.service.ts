@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RestoreTargetPolicyStore, serviceDataDirs } from '@runbooks/activities';
+import { RestoreTargetPolicyStore, serviceDataDirs } from '@runbooks/activities/api-surface';
 import type { RestoreTargetPolicy, RunbookDefinition } from '@runbooks/contracts';
 import { Store } from '@runbooks/store';
 import type { ApiConfig } from '../config';

@@ -5,7 +5,9 @@ import { defineRoute } from '../http/route';
 import { scheduleParamsSchema } from '../schedules/schedules.routes';
 
 export const createPreApprovalBodySchema = createPreApprovalSchema.strict();
-export const preApprovalListSchema = z.object({ preApprovals: z.array(preApprovalSchema) });
+/** As clients see one: without the API's signature, which only the workers read. */
+export const preApprovalViewSchema = preApprovalSchema.omit({ assertion: true });
+export const preApprovalListSchema = z.object({ preApprovals: z.array(preApprovalViewSchema) });
 
 const error = (description: string) => ({ description, schema: errorBodySchema });
 
@@ -25,7 +27,7 @@ export const preApprovalRoutes = {
     body: createPreApprovalBodySchema,
     status: 201,
     responses: {
-      201: { description: 'The approval given ahead', schema: preApprovalSchema },
+      201: { description: 'The approval given ahead', schema: preApprovalViewSchema },
       400: error('Not a gate of this runbook, or a fire time in the past'),
       403: error("The caller requests the schedule's runs, or lacks the approver role"),
       404: error('No such schedule'),

@@ -1,11 +1,12 @@
 import { ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
-import { PreApprovalStore } from '@runbooks/activities';
-import type { PreApproval, Principal } from '@runbooks/contracts';
+import { PreApprovalStore } from '@runbooks/activities/api-surface';
+import { PRE_APPROVAL_ASSERTION, preApprovalSignedArgs, type PreApproval, type Principal } from '@runbooks/contracts';
 import { Store } from '@runbooks/store';
 import type { z } from 'zod';
 import type { ApiConfig } from '../config';
 import { RequestValidationError } from '../http/errors';
 import { SchedulesService } from '../schedules/schedules.service';
+import { CallerAssertions } from '../signing/caller-assertions';
 import { API_CONFIG } from '../tokens';
 import type { createPreApprovalBodySchema } from './pre-approvals.routes';
 
@@ -21,9 +22,10 @@ export class PreApprovalsService {
   constructor(
     private readonly schedules: SchedulesService,
     @Inject(PreApprovalStore) private readonly store: PreApprovalStore,
+    private readonly assertions: CallerAssertions,
   ) {}
 
-  async create(principal: Principal, scheduleId: string, body: z.infer<typeof createPreApprovalBodySchema>): Promise<PreApproval> {
+  async create(principal: Principal, scheduleId: string, body: z.infer<typeof createPreApprovalBodySchema>): Promise<PreApprovalView> {
     const { runbook, inputSha256, requestedBy } = await this.schedules.runInputOf(scheduleId);
     if (!runbook.steps.some((s) => s.id === body.gateId && s.approval)) {
       const gates = runbook.steps.filter((s) => s.approval).map((s) => s.id);
@@ -41,19 +43,22 @@ export class PreApprovalsService {
     }
     if (!inputSha256)
       throw new ConflictException(`schedule ${scheduleId} has no input hash to bind an approval to; update its input first`);
-    return this.store.add({
-      scheduleId,
-      gateId: body.gateId,
-      fireTime: body.fireTime,
-      inputSha256,
-      by: principal.id,
-      displayName: principal.displayName,
-      comment: body.comment,
-    });
+    const given = { scheduleId, gateId: body.gateId, fireTime: body.fireTime, inputSha256, comment: body.comment };
+    // Signed like a decision: the run counts it only if the workers can verify who gave it, with which roles.
+    const { assertion } = this.assertions.args({ name: PRE_APPROVAL_ASSERTION }, principal, preApprovalSignedArgs(given));
+    return view(await this.store.add({ ...given, by: principal.id, displayName: principal.displayName, assertion }));
   }
 
-  async list(scheduleId: string): Promise<{ preApprovals: PreApproval[] }> {
+  async list(scheduleId: string): Promise<{ preApprovals: PreApprovalView[] }> {
     await this.schedules.runInputOf(scheduleId); // 404 for an unknown schedule
-    return { preApprovals: await this.store.list(scheduleId) };
+    return { preApprovals: (await this.store.list(scheduleId)).map(view) };
   }
+}
+
+type PreApprovalView = Omit<PreApproval, 'assertion'>;
+
+function view(p: PreApproval): PreApprovalView {
+  const shown: Partial<PreApproval> = { ...p };
+  delete shown.assertion;
+  return shown as PreApprovalView;
 }

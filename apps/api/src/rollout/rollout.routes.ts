@@ -10,12 +10,12 @@ import { errorBodySchema } from '../http/errors';
 import { defineRoute, type RouteDefinition } from '../http/route';
 import { runParamsSchema } from '../runs/runs.routes';
 
-/** The update's own arguments without the principal: the API adds the caller. */
-export const pauseRolloutBodySchema = pauseRolloutArgsSchema.omit({ principal: true }).strict();
-export const resumeRolloutBodySchema = resumeRolloutArgsSchema.omit({ principal: true }).strict();
-export const setConcurrencyBodySchema = setConcurrencyArgsSchema.omit({ principal: true }).strict();
-export const skipHostBodySchema = skipHostArgsSchema.omit({ principal: true }).strict();
-export const abortRolloutBodySchema = abortRolloutArgsSchema.omit({ principal: true }).strict();
+/** The update's own arguments without the principal and its assertion: the API adds the caller, signed. */
+export const pauseRolloutBodySchema = pauseRolloutArgsSchema.omit({ principal: true, assertion: true }).strict();
+export const resumeRolloutBodySchema = resumeRolloutArgsSchema.omit({ principal: true, assertion: true }).strict();
+export const setConcurrencyBodySchema = setConcurrencyArgsSchema.omit({ principal: true, assertion: true }).strict();
+export const skipHostBodySchema = skipHostArgsSchema.omit({ principal: true, assertion: true }).strict();
+export const abortRolloutBodySchema = abortRolloutArgsSchema.omit({ principal: true, assertion: true }).strict();
 
 const error = (description: string) => ({ description, schema: errorBodySchema });
 

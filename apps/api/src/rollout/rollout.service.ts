@@ -9,7 +9,8 @@ import {
   type Principal,
   type RolloutState,
 } from '@runbooks/contracts';
-import { RunsService, principalArg } from '../runs/runs.service';
+import { RunsService } from '../runs/runs.service';
+import { CallerAssertions } from '../signing/caller-assertions';
 import { TemporalService } from '../temporal/temporal.service';
 
 /**
@@ -31,40 +32,54 @@ export class RolloutService {
   constructor(
     private readonly temporal: TemporalService,
     private readonly runs: RunsService,
+    private readonly assertions: CallerAssertions,
   ) {}
 
   pause(runId: string, principal: Principal, body: { reason: string }): Promise<RolloutState> {
-    return this.steer(runId, principal, (handle, who) => handle.executeUpdate(pauseRolloutUpdate, { args: [{ principal: who, ...body }] }));
+    return this.steer(
+      runId,
+      (handle) => handle.executeUpdate(pauseRolloutUpdate, { args: [this.assertions.args(pauseRolloutUpdate, principal, body)] }),
+      principal,
+    );
   }
 
   resume(runId: string, principal: Principal, body: { reason: string }): Promise<RolloutState> {
-    return this.steer(runId, principal, (handle, who) =>
-      handle.executeUpdate(resumeRolloutUpdate, { args: [{ principal: who, ...body }] }),
+    return this.steer(
+      runId,
+      (handle) => handle.executeUpdate(resumeRolloutUpdate, { args: [this.assertions.args(resumeRolloutUpdate, principal, body)] }),
+      principal,
     );
   }
 
   setConcurrency(runId: string, principal: Principal, body: { concurrency: number }): Promise<RolloutState> {
-    return this.steer(runId, principal, (handle, who) =>
-      handle.executeUpdate(setConcurrencyUpdate, { args: [{ principal: who, ...body }] }),
+    return this.steer(
+      runId,
+      (handle) => handle.executeUpdate(setConcurrencyUpdate, { args: [this.assertions.args(setConcurrencyUpdate, principal, body)] }),
+      principal,
     );
   }
 
   skipHost(runId: string, principal: Principal, body: { host: string; reason: string }): Promise<RolloutState> {
-    return this.steer(runId, principal, (handle, who) => handle.executeUpdate(skipHostUpdate, { args: [{ principal: who, ...body }] }));
+    return this.steer(
+      runId,
+      (handle) => handle.executeUpdate(skipHostUpdate, { args: [this.assertions.args(skipHostUpdate, principal, body)] }),
+      principal,
+    );
   }
 
   abort(runId: string, principal: Principal, body: { reason: string; rollback: boolean }): Promise<RolloutState> {
-    return this.steer(runId, principal, (handle, who) => handle.executeUpdate(abortRolloutUpdate, { args: [{ principal: who, ...body }] }));
+    return this.steer(
+      runId,
+      (handle) => handle.executeUpdate(abortRolloutUpdate, { args: [this.assertions.args(abortRolloutUpdate, principal, body)] }),
+      principal,
+    );
   }
 
-  private async steer(
-    runId: string,
-    principal: Principal,
-    send: (handle: WorkflowHandle, principal: Principal) => Promise<RolloutState>,
-  ): Promise<RolloutState> {
+  /** Sends the update as the caller, with the API's signed word on who that is (the run's validators check it). */
+  private async steer(runId: string, send: (handle: WorkflowHandle) => Promise<RolloutState>, principal: Principal): Promise<RolloutState> {
     const handle = this.temporal.handle(runId, principal);
     try {
-      return await this.runs.update(handle, () => send(handle, principalArg(principal)));
+      return await this.runs.update(handle, () => send(handle));
     } catch (error) {
       // A run of another runbook has no steering handlers: that is about the request, not a bug.
       if (isUnknownUpdate(error)) throw new ConflictException(`run ${runId} is not a fleet rollout`);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SecretCatalog } from '@runbooks/activities';
+import { SecretCatalog } from '@runbooks/activities/api-surface';
 import { SECRET_REF_PREFIX, secretNameOf, secretUseRefusal, type Principal } from '@runbooks/contracts';
 import type { ApiConfig } from '../config';
 import { FieldForbiddenError, RequestValidationError } from '../http/errors';
