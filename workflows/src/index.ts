@@ -4,4 +4,5 @@ export { restoreDrill } from './restore-drill';
 export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';
+export { softwareConflict } from './software-conflict';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';

@@ -17,3 +17,4 @@ export { HostLocks, OperationLedger, snapshotIdFor, type LedgerEntry, type Ledge
 export * from './local';
 export * from './os-commands';
 export * from './ssh';
+export { ConflictCommands, parseDpkgLog } from './conflict-commands';

@@ -26,6 +26,8 @@ export interface OsCommands {
   restore: string;
   /** One package at one version as the package manager names it: `{{package}}` and `{{version}}`. */
   packageSpec: string;
+  /** The separate package root the commands act on (tests); unset: the machine's own packages. */
+  packageRoot?: string;
 }
 
 /** Words that need no quoting in bash. */
@@ -73,6 +75,7 @@ export function debianCommands(root?: string): OsCommands {
       `debs=(); for spec in {{patches}}; do kept_deb=$(ls ${kept}/${debName} 2>/dev/null | head -n 1); debs+=("\${kept_deb:-$spec}"); done; ` +
       `${apt} install -y --allow-downgrades -o Dpkg::Options::=--force-confold "\${debs[@]}"`,
     packageSpec: '{{package}}={{version}}',
+    ...(root ? { packageRoot: root } : {}),
   };
 }
 

@@ -10,6 +10,12 @@ export interface TestPackage {
   version: string;
   /** Non-zero makes a broken release: its program fails, so a health check that runs it fails. */
   exitCode?: number;
+  /** Replaces the default program's script (a library's user, a service). */
+  program?: string;
+  /** More files, by path under the root (`usr/lib/<name>/lib.sh`), with their content. */
+  files?: Record<string, string>;
+  /** The control file's Depends. */
+  depends?: string;
 }
 
 export interface AptRepositoryFixture {
@@ -22,6 +28,8 @@ export interface AptRepositoryFixture {
    * repository, then `install` installed with the real apt through the default Debian templates.
    */
   packageRoot(name: string, install: { package: string; version: string }[]): string;
+  /** Installs (upgrades, downgrades) packages in a root with apt, as an administrator would; dpkg logs it in the root. */
+  install(root: string, install: { package: string; version: string }[]): void;
   /** The packages installed in a root, `name → version`, as the default snapshot template lists them. */
   installed(root: string): Map<string, string>;
   remove(): void;
@@ -80,16 +88,21 @@ export function createAptRepository(packages: TestPackage[]): AptRepositoryFixtu
       // Downloads run as root: apt's sandbox user (_apt) may not reach a private temp folder.
       writeFileSync(
         path.join(root, 'etc/apt/apt.conf'),
-        [`Dir "${root}/";`, `DPkg::Options { "--root=${root}"; };`, 'APT::Sandbox::User "root";', ''].join('\n'),
+        // dpkg logs into the root too (its default log is the machine's /var/log/dpkg.log).
+        [
+          `Dir "${root}/";`,
+          `DPkg::Options { "--root=${root}"; "--log=${root}/var/log/dpkg.log"; };`,
+          'APT::Sandbox::User "root";',
+          '',
+        ].join('\n'),
       );
-      const apt = (args: string[]) =>
-        execFileSync('apt-get', ['-q', ...args], {
-          env: { ...process.env, APT_CONFIG: path.join(root, 'etc/apt/apt.conf'), DEBIAN_FRONTEND: 'noninteractive' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-      apt(['update']);
-      if (install.length > 0) apt(['install', '-y', ...install.map((p) => `${p.package}=${p.version}`)]);
+      aptIn(root, ['update']);
+      if (install.length > 0) aptIn(root, ['install', '-y', ...install.map((p) => `${p.package}=${p.version}`)]);
       return root;
+    },
+    install(root, install) {
+      aptIn(root, ['update']);
+      aptIn(root, ['install', '-y', ...install.map((p) => `${p.package}=${p.version}`)]);
     },
     installed(root) {
       const commands = debianCommands(root);
@@ -99,6 +112,14 @@ export function createAptRepository(packages: TestPackage[]): AptRepositoryFixtu
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs apt-get on a package root (its apt.conf read through APT_CONFIG). */
+function aptIn(root: string, args: string[]): void {
+  execFileSync('apt-get', ['-q', ...args], {
+    env: { ...process.env, APT_CONFIG: path.join(root, 'etc/apt/apt.conf'), DEBIAN_FRONTEND: 'noninteractive' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function buildPackage(dir: string, repo: string, p: TestPackage): void {
@@ -113,12 +134,17 @@ function buildPackage(dir: string, repo: string, p: TestPackage): void {
       'Architecture: all',
       'Maintainer: Runbooks tests <tests@example.invalid>',
       `Description: test package ${p.name} ${p.version}`,
+      ...(p.depends ? [`Depends: ${p.depends}`] : []),
       '',
     ].join('\n'),
   );
   const program = path.join(tree, 'usr/bin', p.name);
-  writeFileSync(program, `#!/bin/sh\necho "${p.name} ${p.version}"\nexit ${p.exitCode ?? 0}\n`);
+  writeFileSync(program, p.program ?? `#!/bin/sh\necho "${p.name} ${p.version}"\nexit ${p.exitCode ?? 0}\n`);
   chmodSync(program, 0o755);
+  for (const [file, content] of Object.entries(p.files ?? {})) {
+    mkdirSync(path.dirname(path.join(tree, file)), { recursive: true });
+    writeFileSync(path.join(tree, file), content);
+  }
   execFileSync('dpkg-deb', ['-Zgzip', '--root-owner-group', '--build', tree, path.join(repo, `${p.name}_${p.version}_all.deb`)], {
     stdio: 'ignore',
   });

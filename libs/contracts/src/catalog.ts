@@ -5,6 +5,7 @@ import type { HostSelector } from './hosts';
 import type { Role } from './principal';
 import { restoreDrillInputSchema } from './restore-drill';
 import { securityPatchingInputSchema, type SecurityPatchingInput } from './security-patching';
+import { softwareConflictRunbook } from './software-conflict';
 import { softwareFixInputSchema, type SoftwareFixInput } from './software-fix';
 
 export interface StepDescription {
@@ -181,6 +182,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   softwareFixRunbook,
   diskReplacementRunbook,
   restoreDrillRunbook,
+  softwareConflictRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {
