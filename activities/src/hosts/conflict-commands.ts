@@ -1,5 +1,5 @@
 import type { ConflictFix, PackageChange, Patch } from '@runbooks/contracts';
-import { shellQuote } from './os-commands';
+import { debianCommands, shellQuote } from './os-commands';
 
 /**
  * The Debian commands of the software-conflict runbook, acting on a host's package root (`''`:
@@ -24,8 +24,8 @@ export class ConflictCommands {
   }
 
   /** Every installed package, one `name=version` line. */
-  installed(root = this.root): string {
-    return `${this.dpkgQuery(root)} -W -f='\${db:Status-Abbrev} \${Package}=\${Version}\\n' | awk '$1 == "ii" { print $2 }'`;
+  installed(): string {
+    return debianCommands(this.root || undefined).snapshot;
   }
 
   /** The version apt would install now of each package, `name=version` (none printed when the index has none). */
@@ -161,13 +161,6 @@ export class ConflictCommands {
   private dpkg(root: string): string {
     if (!root) return 'dpkg';
     return root.startsWith('$') ? `dpkg --root="${root}"` : `dpkg --root=${shellQuote(root)}`;
-  }
-
-  private dpkgQuery(root: string): string {
-    if (!root) return 'dpkg-query';
-    return root.startsWith('$')
-      ? `dpkg-query --admindir="${root}/var/lib/dpkg"`
-      : `dpkg-query --admindir=${shellQuote(`${root}/var/lib/dpkg`)}`;
   }
 }
 

@@ -37,7 +37,7 @@ export interface AptRepositoryFixture {
 
 /**
  * A real apt repository in a temp folder: the given package versions built with `dpkg-deb`, indexed
- * with `apt-ftparchive` (package apt-utils), served as a `file:` source to package roots beside it.
+ * with `apt-ftparchive` (package apt-utils), served as a `copy:` source to package roots beside it.
  * apt and dpkg act on those roots only (see debianCommands), never on the machine's own packages.
  */
 export function createAptRepository(packages: TestPackage[]): AptRepositoryFixture {
@@ -83,7 +83,9 @@ export function createAptRepository(packages: TestPackage[]): AptRepositoryFixtu
         mkdirSync(path.join(root, sub), { recursive: true });
       }
       writeFileSync(path.join(root, 'var/lib/dpkg/status'), '');
-      writeFileSync(path.join(root, 'etc/apt/sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
+      // copy:, not file:: apt then keeps what it installs in its cache, as it does from a real mirror
+      // (a rollback after a plain `apt-get upgrade` finds the previous .deb there).
+      writeFileSync(path.join(root, 'etc/apt/sources.list'), `deb [trusted=yes] copy:${repo} ./\n`);
       // Read through APT_CONFIG: apt then takes its parts and sources from the root, and hands dpkg the root.
       // Downloads run as root: apt's sandbox user (_apt) may not reach a private temp folder.
       writeFileSync(
