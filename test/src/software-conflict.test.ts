@@ -5,26 +5,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createAptRepository, type AptRepositoryFixture } from '../../activities/src/test-support/apt-repository';
+import { GREETER_PACKAGES, GREETER_REPRODUCTION, brokenGreeterRoot, seedDemoConflict } from '../../apps/worker/src/demo/conflict-fixture';
 import { auth, startTestApi, type TestApi } from './api/app';
 import { eventually, startTestWorker, type TestWorker } from './harness/worker';
 
-/**
- * A real library conflict: rb-greeter calls `greet` from rb-libgreet's library. rb-libgreet 2.0-1
- * renamed it (greet_user), so after last night's upgrade rb-greeter fails; 3.0-1, the vendor's
- * next release, is still broken (greet writes nothing); 1.0-1 works. rb-reporter uses the
- * 2.0 name, so on a host that has it, rolling the library back breaks rb-reporter instead.
- */
-const LIB = 'usr/lib/rb-libgreet/greet.sh';
+/** The demo's greeter and its library, and rb-reporter, which uses the 2.0 name: rolling the library back breaks it. */
 const PACKAGES = [
-  { name: 'rb-libgreet', version: '1.0-1', files: { [LIB]: 'greet() { echo "hello, $1"; }\n' } },
-  { name: 'rb-libgreet', version: '2.0-1', files: { [LIB]: 'greet_user() { echo "hello, $1"; }\n' } },
-  { name: 'rb-libgreet', version: '3.0-1', files: { [LIB]: 'greet() { :; }\ngreet_user() { echo "hello, $1"; }\n' } },
-  {
-    name: 'rb-greeter',
-    version: '1.0-1',
-    depends: 'rb-libgreet',
-    program: '#!/bin/sh\n. "$(dirname "$0")/../lib/rb-libgreet/greet.sh"\ngreet world\n',
-  },
+  ...GREETER_PACKAGES,
   {
     name: 'rb-reporter',
     version: '1.0-1',
@@ -32,8 +19,7 @@ const PACKAGES = [
     program: '#!/bin/sh\n. "$(dirname "$0")/../lib/rb-libgreet/greet.sh"\ngreet_user report\n',
   },
 ];
-/** The user's steps: run the greeter, it must greet. */
-const REPRODUCE = '"$RUNBOOK_ROOT/usr/bin/rb-greeter" | grep -q "hello, world"';
+const REPRODUCE = GREETER_REPRODUCTION;
 
 let api: TestApi;
 let tmp: string;
@@ -60,16 +46,12 @@ interface ConflictHost {
 
 /**
  * A local host whose packages live in a package root: rb-greeter and rb-libgreet 1.0-1 (and
- * `more`), then rb-libgreet upgraded to 2.0-1 with apt, as last night's update did. The version
- * before it then leaves the index: the rollback must come from the .deb apt kept.
+ * `more`), then rb-libgreet upgraded to 2.0-1 with apt, as last night's update did, as in the
+ * demo. The version before it has left the index: the rollback must come from the .deb apt kept.
  */
 async function conflictHost(name: string, more: string[] = []): Promise<ConflictHost> {
   const apt = createAptRepository(PACKAGES);
-  const installed = ['rb-greeter', 'rb-libgreet', ...more].map((p) => ({ package: p, version: '1.0-1' }));
-  const packageRoot = apt.packageRoot(name, installed);
-  const upgradedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-  apt.install(packageRoot, [{ package: 'rb-libgreet', version: '2.0-1' }]);
-  apt.drop('rb-libgreet', '1.0-1');
+  const { packageRoot, upgradedAt } = brokenGreeterRoot(apt, name, more);
 
   const health = { units: [], commands: ['rb-greeter', ...more].map((p) => `${packageRoot}/usr/bin/${p}`) };
   const host: Host = { name, address: 'localhost', osFamily: 'debian', tags: ['conflict-lab'], driver: 'local', health };
@@ -116,7 +98,7 @@ async function runState(runId: string): Promise<RunState & { temporalStatus: str
   return (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess')).expect(200)).body;
 }
 
-async function approveFix(runId: string): Promise<RunState> {
+async function awaitingApproval(runId: string): Promise<RunState> {
   const atGate = await eventually(
     async () => {
       const state = await runState(runId);
@@ -128,6 +110,11 @@ async function approveFix(runId: string): Promise<RunState> {
   if (atGate.status !== 'awaiting_approval') {
     throw new Error(`the run ended before its approval: ${atGate.status}: ${atGate.error} ${JSON.stringify(atGate.steps)}`);
   }
+  return atGate;
+}
+
+async function approveFix(runId: string): Promise<RunState> {
+  const atGate = await awaitingApproval(runId);
   await request(api.server).post(`/v1/runs/${runId}/approvals/approve-fix`).set(auth('alex')).send({ decision: 'approve' }).expect(200);
   return atGate;
 }
@@ -239,5 +226,40 @@ describe('software-conflict with real apt and dpkg in a package root, through th
     await request(api.server).get('/v1/kb/not-an-id').set(auth('fran')).expect(400);
     await request(api.server).get('/v1/kb/kb-0000000000000000').set(auth('fran')).expect(404);
     await request(api.server).get('/v1/kb').query({ q: 'x' }).expect(401);
+  });
+});
+
+describe('the demo software conflict (README walk-through)', () => {
+  test('npm start seeds desk-01 and a request the API accepts; cancelled at the approval, the run discards its sandbox and leaves the host as it was', async () => {
+    const dataDir = await fs.mkdtemp(path.join(tmp, 'demo-data-'));
+    const requestFile = await seedDemoConflict(dataDir, api.store.location);
+    expect(requestFile).toBe(path.join(dataDir, 'demo', 'conflict-request.json'));
+    expect(await seedDemoConflict(dataDir, api.store.location)).toBe(requestFile); // seeded once
+    const packageRoot = path.join(dataDir, 'demo', 'apt', 'roots', 'desk-01');
+    const dir = await fs.mkdtemp(path.join(tmp, 'demo-worker-'));
+    const worker = await startTestWorker({
+      taskQueue: api.taskQueue,
+      store: api.store,
+      hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
+    });
+    try {
+      const body = JSON.parse(await fs.readFile(requestFile as string, 'utf8'));
+      const { runId } = (await request(api.server).post('/v1/runs').set(auth('tess')).send(body).expect(201)).body;
+      const atGate = await awaitingApproval(runId);
+      expect(atGate.gates[0]?.title).toBe(
+        'On desk-01: roll rb-libgreet back to 1.0-1 and hold it there (it made the reproduction pass in the sandbox)',
+      );
+      expect(await fs.readdir(path.join(packageRoot, 'var/tmp/runbooks-sandboxes'))).toHaveLength(1);
+
+      await request(api.server).post(`/v1/runs/${runId}/cancel`).set(auth('tess')).send({ reason: 'user found a workaround' }).expect(202);
+      const state = await finished(runId);
+      expect(state.status).toBe('cancelled');
+      expect(state.compensations.map((c) => c.state)).toEqual(['done']);
+      expect(await fs.readdir(path.join(packageRoot, 'var/tmp/runbooks-sandboxes'))).toEqual([]);
+      const installed = await fs.readFile(path.join(packageRoot, 'var/lib/dpkg/status'), 'utf8');
+      expect(installed).toMatch(/Package: rb-libgreet\nStatus: install ok installed\n(.+\n)*Version: 2\.0-1/);
+    } finally {
+      await worker.stop();
+    }
   });
 });

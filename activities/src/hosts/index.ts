@@ -18,3 +18,4 @@ export * from './local';
 export * from './os-commands';
 export * from './ssh';
 export { ConflictCommands, parseDpkgLog } from './conflict-commands';
+export { createAptRepository, type AptPackage, type AptRepositoryFixture } from './apt-repository';

@@ -5,8 +5,10 @@ import {
   SecretResolver,
   createActivities,
   createNotifier,
+  debianCommands,
   killAllProcessGroups,
   loadPayloadCodec,
+  type HostActivitiesConfig,
 } from '@runbooks/activities';
 import { Store } from '@runbooks/store';
 import { WORKER_CONFIG } from './tokens';
@@ -56,7 +58,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
           backup: config.resticLimitDownloadKiB
             ? new ResticDriver(undefined, undefined, { limitDownloadKiB: config.resticLimitDownloadKiB })
             : undefined,
-          hosts: config.hosts,
+          hosts: withPackageRoot(config.hosts),
           calendarFile: config.calendarFile,
           preApprovalsFile: config.preApprovalsFile,
           secrets: config.secrets,
@@ -93,4 +95,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   stopped(): Promise<void> {
     return this.running ?? Promise.resolve();
   }
+}
+
+/** The hosts configuration, with the Debian commands acting on RUNBOOKS_DEBIAN_PACKAGE_ROOT when it is set. */
+function withPackageRoot({ debianPackageRoot, ...hosts }: WorkerConfig['hosts']): Omit<HostActivitiesConfig, 'store'> {
+  return debianPackageRoot ? { ...hosts, osCommands: { debian: debianCommands(debianPackageRoot) } } : hosts;
 }
