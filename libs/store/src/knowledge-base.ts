@@ -57,7 +57,7 @@ export class KnowledgeBaseRepository {
       const pattern = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       q = q.where(sql<boolean>`search_text like ${pattern} escape '\\'`);
     }
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map((row) => ({ id: row.id, runId: row.run_id, createdAt: row.created_at, title: row.title, body: row.body }));
   }
 }
