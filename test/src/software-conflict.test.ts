@@ -218,6 +218,24 @@ describe('software-conflict with real apt and dpkg in a package root, through th
     }
   });
 
+  test('a launch naming a host the inventory lacks, or with a bad or unknown field, is refused with a 400 naming it', async () => {
+    const input = {
+      host: 'nowhere-01',
+      reportedAt: '2026-11-30T09:00:00Z',
+      symptom: 'the greeter fails',
+      reproduce: REPRODUCE,
+      packages: ['rb-greeter'],
+    };
+    const launch = (body: Record<string, unknown>) => request(api.server).post('/v1/runs').set(auth('tess')).send(body);
+    const unknownHost = await launch({ runbook: 'software-conflict', input }).expect(400);
+    expect(unknownHost.body.issues).toEqual([
+      { path: 'input.host', message: expect.stringContaining('nowhere-01 is not in the inventory') },
+    ]);
+    const bad = await launch({ runbook: 'software-conflict', input: { ...input, packages: ['Not A Package'], colour: 'red' } }).expect(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.colour', 'input.packages.0']);
+    await request(api.server).post('/v1/runs').set(auth('alex')).send({ runbook: 'software-conflict', input }).expect(403);
+  });
+
   test('the knowledge-base endpoints refuse bad input with 400s naming the field, and unknown articles with 404', async () => {
     const empty = await request(api.server).get('/v1/kb').query({ q: '  ' }).set(auth('fran')).expect(400);
     expect(JSON.stringify(empty.body)).toContain('q');

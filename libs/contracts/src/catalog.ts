@@ -22,8 +22,11 @@ export interface StepDescription {
  * that adding one touches no API service. Each reads the input the runbook's schema parsed.
  */
 export interface RunbookAdmission {
-  /** Host selectors of the input whose names must be in the inventory (`field` names the input field). */
-  hostSelectors?(input: never): { field: string; selector: HostSelector }[];
+  /**
+   * Host selectors of the input whose names must be in the inventory (`field` names the input field;
+   * `oneHost`: the field is a single host name, not a selector, and a refusal names the field itself).
+   */
+  hostSelectors?(input: never): { field: string; selector: HostSelector; oneHost?: true }[];
   /** Fields of this input only some roles may set (e.g. windowOverride: admin). */
   restrictedFields?(input: never): { field: string; roles: readonly Role[]; why: string }[];
   /**

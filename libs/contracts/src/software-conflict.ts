@@ -186,6 +186,6 @@ export const softwareConflictRunbook = {
     { id: 'write-report', title: 'Document the conflict, the trials and the fix' },
   ],
   admission: {
-    hostSelectors: (input: SoftwareConflictInput) => [{ field: 'host', selector: { names: [input.host] } }],
+    hostSelectors: (input: SoftwareConflictInput) => [{ field: 'host', selector: { names: [input.host] }, oneHost: true as const }],
   },
 } as const satisfies RunbookDefinition;
