@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createAptRepository, type AptRepositoryFixture } from '../../activities/src/test-support/apt-repository';
 import { GREETER_PACKAGES, GREETER_REPRODUCTION, brokenGreeterRoot, seedDemoConflict } from '../../apps/worker/src/demo/conflict-fixture';
+import { TestSecrets } from '../../activities/src/test-support/secrets';
+import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
 import { auth, startTestApi, type TestApi } from './api/app';
 import { eventually, startTestWorker, type TestWorker } from './harness/worker';
 
@@ -23,14 +25,20 @@ const REPRODUCE = GREETER_REPRODUCTION;
 
 let api: TestApi;
 let tmp: string;
+let sshd: SshServer;
+const secrets = new TestSecrets();
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'software-conflict-it-'));
   api = await startTestApi();
+  sshd = await startSshServer(await fs.mkdtemp(path.join(tmp, 'sshd-')));
+  defineSshClientKey(secrets, sshd, ['software-conflict']);
 });
 
 afterAll(async () => {
   await api?.app.close();
+  await sshd?.stop();
+  secrets.remove();
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
@@ -49,18 +57,22 @@ interface ConflictHost {
  * `more`), then rb-libgreet upgraded to 2.0-1 with apt, as last night's update did, as in the
  * demo. The version before it has left the index: the rollback must come from the .deb apt kept.
  */
-async function conflictHost(name: string, more: string[] = []): Promise<ConflictHost> {
+async function conflictHost(name: string, more: string[] = [], driver: 'local' | 'ssh' = 'local'): Promise<ConflictHost> {
   const apt = createAptRepository(PACKAGES);
   const { packageRoot, upgradedAt } = brokenGreeterRoot(apt, name, more);
 
   const health = { units: [], commands: ['rb-greeter', ...more].map((p) => `${packageRoot}/usr/bin/${p}`) };
-  const host: Host = { name, address: 'localhost', osFamily: 'debian', tags: ['conflict-lab'], driver: 'local', health };
+  const host: Host =
+    driver === 'local'
+      ? { name, address: 'localhost', osFamily: 'debian', tags: ['conflict-lab'], driver, health }
+      : sshHostOn(sshd, name, { tags: ['conflict-lab'], health });
   await new InventoryStore(api.store).replace({ hosts: [host] });
   const dir = await fs.mkdtemp(path.join(tmp, `${name}-`));
   const worker = await startTestWorker({
     taskQueue: api.taskQueue,
     store: api.store,
     hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
+    secrets: secrets.config,
   });
   return {
     name,
@@ -133,9 +145,9 @@ async function finished(runId: string): Promise<RunState> {
 const step = (state: RunState, id: string) => state.steps.find((s) => s.id === id);
 const versionsIn = (host: ConflictHost) => host.apt.installed(host.packageRoot);
 
-describe('software-conflict with real apt and dpkg in a package root, through the API, on a real Temporal server', () => {
+describe.each(['local', 'ssh'] as const)('software-conflict with real apt and dpkg in a package root, through the %s driver', (driver) => {
   test('reproduces the broken library in a sandbox, finds the rollback there, fixes the host after approval and documents it in the knowledge base', async () => {
-    const host = await conflictHost('greeter-1');
+    const host = await conflictHost(`greeter-${driver}`, [], driver);
     try {
       const runId = await launch(host, ['rb-greeter']);
       const atGate = await approveFix(runId);
@@ -166,17 +178,21 @@ describe('software-conflict with real apt and dpkg in a package root, through th
       expect(versionsIn(host).get('rb-libgreet')).toBe('1.0-1');
       const holds = await fs.readFile(path.join(host.packageRoot, 'var/lib/dpkg/status'), 'utf8');
       expect(holds).toMatch(/Package: rb-libgreet\nStatus: hold ok installed/);
-      expect(step(state, 'verify-fix')?.summary).toContain('the reproduction passes on greeter-1');
+      expect(step(state, 'verify-fix')?.summary).toContain(`the reproduction passes on ${host.name}`);
       expect(await fs.readdir(sandboxes)).toEqual([]);
 
       // The article: in the store, found by words of its symptom and cause, linked from the report.
       const link = state.outcome?.knowledgeBaseArticle as string;
       expect(link).toMatch(/^\/v1\/kb\/kb-[0-9a-f]{16}$/);
-      const found = await request(api.server).get('/v1/kb').query({ q: 'RB-GREETER rb-libgreet' }).set(auth('fran')).expect(200);
+      const found = await request(api.server)
+        .get('/v1/kb')
+        .query({ q: `RB-GREETER rb-libgreet ${host.name}` })
+        .set(auth('fran'))
+        .expect(200);
       expect(found.body.articles.map((a: { id: string }) => `/v1/kb/${a.id}`)).toContain(link);
       const article = (await request(api.server).get(link).set(auth('fran')).expect(200)).body;
       expect(article).toMatchObject({
-        hosts: ['greeter-1'],
+        hosts: [host.name],
         runId,
         symptom: expect.stringContaining('rb-greeter prints nothing'),
         cause: expect.stringContaining('rb-libgreet 1.0-1 → 2.0-1'),
@@ -192,7 +208,9 @@ describe('software-conflict with real apt and dpkg in a package root, through th
       await host.stop();
     }
   });
+});
 
+describe('software-conflict: undo and input checks', () => {
   test("a fix the host's own health check refuses is undone: the library goes back to 2.0-1 from the kept .deb, unheld", async () => {
     // rb-reporter needs the 2.0 library; the sandbox holds only what the user named, so the rollback passes there.
     const host = await conflictHost('greeter-2', ['rb-reporter']);
