@@ -1,4 +1,4 @@
-import { HOST_COMMAND_SECONDS, type ConflictEvidence, type Host } from '@runbooks/contracts';
+import { HOST_COMMAND_SECONDS, type ConflictEvidence, type Host, type HostDriverName } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
 import { withHeartbeat } from '../activity-context';
@@ -10,7 +10,6 @@ import { HostFailureType, hostAttempts, nonRetryable, retryable } from './failur
 import type { InventoryStore } from './inventory-store';
 import { OperationLedger, snapshotIdFor } from './ledger';
 import { parsePackageVersions } from './os-commands';
-import type { HostDriverName } from '@runbooks/contracts';
 
 export type ConflictActivities = Pick<
   RunbookActivities,
