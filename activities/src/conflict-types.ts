@@ -43,8 +43,8 @@ export interface ReproductionResult {
 
 export interface CreateSandboxInput {
   host: string;
-  /** The sandbox's id derives from it: a retry rebuilds the same sandbox. */
-  idempotencyKey: string;
+  /** 16 hex digits, chosen by the run (it names the sandbox's folder); a retry rebuilds the same sandbox. */
+  sandboxId: string;
   /** The packages at the host's versions. */
   packages: Patch[];
 }

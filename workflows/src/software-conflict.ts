@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, uuid4 } from '@temporalio/workflow';
 import {
   DEFAULT_HOST_TIMEOUT_SECONDS,
   candidateFixes,
@@ -67,10 +67,12 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
     const sandbox = await run.step(
       'reproduce-in-sandbox',
       async (a) => {
-        const made = await a.createSandbox({ host, idempotencyKey: key('sandbox'), packages: sandboxPackages(input, evidence) });
-        run.onUndo('reproduce-in-sandbox', `Discard the sandbox ${made.sandboxId} on ${host}`, () =>
-          stepActivities(onHost.activity, { attempted: () => undefined }).discardSandbox({ host, sandboxId: made.sandboxId }),
+        // Registered first: a sandbox half built by a failed attempt is discarded too.
+        const sandboxId = uuid4().replace(/-/g, '').slice(0, 16);
+        run.onUndo('reproduce-in-sandbox', `Discard the sandbox ${sandboxId} on ${host}`, () =>
+          stepActivities(onHost.activity, { attempted: () => undefined }).discardSandbox({ host, sandboxId }),
         );
+        const made = await a.createSandbox({ host, sandboxId, packages: sandboxPackages(input, evidence) });
         return { ...made, reproduction: await a.runReproduction({ host, command: reproduce, sandboxId: made.sandboxId }) };
       },
       {

@@ -8,7 +8,7 @@ import { ConflictCommands, parseDpkgLog } from './conflict-commands';
 import type { HostDriver } from './driver';
 import { HostFailureType, hostAttempts, nonRetryable, retryable } from './failures';
 import type { InventoryStore } from './inventory-store';
-import { OperationLedger, snapshotIdFor } from './ledger';
+import { OperationLedger } from './ledger';
 import { parsePackageVersions } from './os-commands';
 
 export type ConflictActivities = Pick<
@@ -91,6 +91,7 @@ export function createConflictActivities(deps: {
     },
 
     async runReproduction({ host: name, command, sandboxId }) {
+      if (sandboxId !== undefined) checkSandboxId(sandboxId);
       const { host, driver } = await target(name);
       const result = await run(
         host,
@@ -105,15 +106,16 @@ export function createConflictActivities(deps: {
       return { passes: exitCode === 0, exitCode, output: summary(output.replace(/exit=\d+\s*$/, '')) };
     },
 
-    async createSandbox({ host: name, idempotencyKey, packages }) {
+    async createSandbox({ host: name, sandboxId, packages }) {
+      checkSandboxId(sandboxId);
       const { host, driver } = await target(name);
-      const sandboxId = snapshotIdFor(name, idempotencyKey);
       const result = await run(host, driver, 'sandbox', (c) => c.createSandbox(sandboxId, packages), PACKAGES_MS);
       mustSucceed(host, 'building the sandbox', result);
       return { sandboxId, dir: new ConflictCommands('').sandboxDir(sandboxId) };
     },
 
     async trySandboxFix({ host: name, sandboxId, trial, fix, command }) {
+      checkSandboxId(sandboxId);
       const { host, driver } = await target(name);
       const result = await run(host, driver, 'sandbox trial', (c) => c.trial(sandboxId, trial, fix, command), PACKAGES_MS);
       const output = mustSucceed(host, `trial ${trial} in the sandbox`, result);
@@ -129,6 +131,7 @@ export function createConflictActivities(deps: {
     },
 
     async discardSandbox({ host: name, sandboxId }) {
+      checkSandboxId(sandboxId);
       const { host, driver } = await target(name);
       mustSucceed(
         host,
@@ -181,4 +184,11 @@ export function createConflictActivities(deps: {
       return { id, createdAt: row.createdAt };
     },
   };
+}
+
+/** A sandbox id names a folder on the host: 16 hex digits and nothing else. */
+function checkSandboxId(sandboxId: string): void {
+  if (!/^[0-9a-f]{16}$/.test(sandboxId)) {
+    throw nonRetryable(`invalid input: sandboxId must be 16 hex digits, not ${JSON.stringify(sandboxId)}`, HostFailureType.invalidInput);
+  }
 }
