@@ -54,6 +54,11 @@ pids+=($!)
 wait_for_temporal
 
 node apps/worker/dist/demo/seed-demo.js "$DATA"
+# The demo's desk-01 keeps its packages in a package root under data/ (seeded when run as root with
+# dpkg-deb and apt-ftparchive): apt and dpkg act there, never on this machine's own packages.
+if [[ -z "${RUNBOOKS_DEBIAN_PACKAGE_ROOT:-}" && -d "$DATA/demo/apt/roots/desk-01" ]]; then
+  export RUNBOOKS_DEBIAN_PACKAGE_ROOT="$DATA/demo/apt/roots/desk-01"
+fi
 # The API signs what it asserts about each caller; the worker verifies it with the same key.
 # A demo key is generated once per data folder; set RUNBOOKS_ASSERTION_KEYS to use your own.
 if [[ -z "${RUNBOOKS_ASSERTION_KEYS:-}" ]]; then

@@ -32,6 +32,14 @@ describe('createActivities', () => {
         'restoreHostSnapshot',
         'checkMaintenanceWindow',
         'claimPreApprovals',
+        'collectConflictEvidence',
+        'runReproduction',
+        'createSandbox',
+        'trySandboxFix',
+        'discardSandbox',
+        'applyConflictFix',
+        'undoConflictFix',
+        'writeKnowledgeBaseArticle',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

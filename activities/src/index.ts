@@ -8,6 +8,7 @@ import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
+import { createConflictActivities } from './hosts/conflict-activities';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -17,6 +18,7 @@ import { SecretResolver, secretsConfigFromEnv, type SecretsConfig } from './secr
 import type { RunbookActivities } from './types';
 
 export * from './types';
+export * from './conflict-types';
 export * from './approvals';
 export * from './backup/restic';
 export * from './backup/activities';
@@ -72,6 +74,7 @@ export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
+  const hostDeps = createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets });
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
@@ -79,7 +82,8 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
-    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
+    ...createHostActivities(hostDeps),
+    ...createConflictActivities({ ...hostDeps, store: config.store }),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
   };

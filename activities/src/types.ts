@@ -1,12 +1,13 @@
 import type { HostSelector, LaunchCredential, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
+import type { SoftwareConflictActivities } from './conflict-types';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities {
+export interface RunbookActivities extends SoftwareConflictActivities {
   // backup (restic)
   /** Before an approval: only what needs no password (see BackupDriver.probe). */
   probeBackupRepository(input: { repositoryUrl: string }): Promise<{ found: boolean; summary: string }>;

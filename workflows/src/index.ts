@@ -4,5 +4,6 @@ export { restoreDrill } from './restore-drill';
 export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';
+export { softwareConflict } from './software-conflict';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export type { RunMetricsSinks } from './interceptors';

@@ -8,6 +8,7 @@ import {
   DEFAULT_OS_COMMANDS,
   parsePackageVersions,
   renderCommand,
+  shellQuote,
   versionMatches,
   type CommandValues,
   type OsCommands,
@@ -212,6 +213,17 @@ export class CommandHostDriver implements HostDriver {
         return { restored: back.map((p) => p.package).sort() };
       });
     });
+  }
+
+  /**
+   * Runs one bash script on the host (as root: through sudo when the transport needs it), built
+   * for the host's package root (OsCommands.packageRoot; '' for the machine itself). For runbooks
+   * whose commands are their own (software-conflict); their ledger and failures are theirs too.
+   */
+  runScript(host: Host, build: (packageRoot: string) => string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
+    const script = build(this.commandsFor(host).packageRoot ?? '');
+    const asRoot = this.transport.needsSudo(host) ? `sudo -n bash -c ${shellQuote(script)}` : script;
+    return this.withSession(host, signal, (session) => session.run(asRoot, timeoutMs, signal));
   }
 
   /** Runs the snapshot template: every installed package and its version. */

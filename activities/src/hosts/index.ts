@@ -17,3 +17,5 @@ export { HostLocks, OperationLedger, snapshotIdFor, type LedgerEntry, type Ledge
 export * from './local';
 export * from './os-commands';
 export * from './ssh';
+export { ConflictCommands, parseDpkgLog } from './conflict-commands';
+export { createAptRepository, type AptPackage, type AptRepositoryFixture } from './apt-repository';

@@ -26,6 +26,8 @@ export interface OsCommands {
   restore: string;
   /** One package at one version as the package manager names it: `{{package}}` and `{{version}}`. */
   packageSpec: string;
+  /** The separate package root the commands act on (tests); unset: the machine's own packages. */
+  packageRoot?: string;
 }
 
 /** Words that need no quoting in bash. */
@@ -59,7 +61,8 @@ export function debianCommands(root?: string): OsCommands {
   // The .deb of one `name=version` spec as apt names it (an epoch's colon becomes %3a).
   const debName = '"${spec%%=*}_$(v="${spec#*=}"; echo "${v//:/%3a}")"_*.deb';
   return {
-    snapshot: `${dpkgQuery} -W -f='\${db:Status-Abbrev} \${Package}=\${Version}\\n' | awk '$1 == "ii" { print $2 }'`,
+    // Installed whatever its selection: `ii`, and `hi` for a held package (a held package is still installed).
+    snapshot: `${dpkgQuery} -W -f='\${db:Status-Abbrev} \${Package}=\${Version}\\n' | awk 'substr($1, 2, 1) == "i" { print $2 }'`,
     // From apt's own cache when it still holds the installed .deb, else from the index (still listing it now).
     keepPackages:
       `{{sudo}} mkdir -p ${kept} && cd ${kept} && for spec in {{patches}}; do ` +
@@ -73,6 +76,7 @@ export function debianCommands(root?: string): OsCommands {
       `debs=(); for spec in {{patches}}; do kept_deb=$(ls ${kept}/${debName} 2>/dev/null | head -n 1); debs+=("\${kept_deb:-$spec}"); done; ` +
       `${apt} install -y --allow-downgrades -o Dpkg::Options::=--force-confold "\${debs[@]}"`,
     packageSpec: '{{package}}={{version}}',
+    ...(root ? { packageRoot: root } : {}),
   };
 }
 

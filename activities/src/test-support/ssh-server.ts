@@ -97,13 +97,13 @@ export async function startSshServer(dir: string): Promise<SshServer> {
 /** The secret name under which the tests give the workers the server's client key. */
 export const SSH_CLIENT_KEY_SECRET = 'ssh/test-client';
 
-/** Defines the client key of `server` in `secrets` as SSH_CLIENT_KEY_SECRET, for security-patching runs. */
-export function defineSshClientKey(secrets: TestSecrets, server: SshServer): void {
+/** Defines the client key of `server` in `secrets` as SSH_CLIENT_KEY_SECRET, for the runs of `runbooks` (default security-patching). */
+export function defineSshClientKey(secrets: TestSecrets, server: SshServer, runbooks: string[] = ['security-patching']): void {
   secrets.writeFileSecret(SSH_CLIENT_KEY_SECRET, server.clientKey);
   secrets.define({
     name: SSH_CLIENT_KEY_SECRET,
     source: { backend: 'file', file: SSH_CLIENT_KEY_SECRET },
-    runbooks: ['security-patching'],
+    runbooks,
     roles: ['admin'],
   });
 }

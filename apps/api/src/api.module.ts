@@ -4,6 +4,7 @@ import { Store } from '@runbooks/store';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
 import { AuditController } from './audit/audit.controller';
+import { KnowledgeBaseController } from './knowledge-base/knowledge-base.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuthGuard } from './auth/auth.guard';
 import { OidcAuthenticator } from './auth/oidc';
@@ -82,6 +83,7 @@ export class ApiModule {
         CodecController,
         TokensController,
         AuditController,
+        KnowledgeBaseController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

@@ -8,6 +8,7 @@ import { healthRoutes } from './health/health.routes';
 import type { RouteDefinition } from './http/route';
 import { slackRoutes } from './integrations/slack.routes';
 import { inventoryRoutes } from './inventory/inventory.routes';
+import { knowledgeBaseRoutes } from './knowledge-base/knowledge-base.routes';
 import { policyRoutes } from './policy/policy.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
@@ -36,4 +37,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(codecRoutes),
   ...Object.values(tokenRoutes),
   ...Object.values(auditRoutes),
+  ...Object.values(knowledgeBaseRoutes),
 ];

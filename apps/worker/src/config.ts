@@ -59,6 +59,8 @@ const workerConfigSchema = z.object({
     labRoot: z.string().min(1),
     /** The ssh driver's pinned host keys (its ledger and snapshot records are the store's). */
     stateDir: z.string().min(1),
+    /** Debian hosts' apt and dpkg act on this separate package root instead of the machine's packages (the demo's desk-01). */
+    debianPackageRoot: z.string().min(1).optional(),
   }),
 });
 /** The settings, and where the secret definitions and backends are (secretsConfigFromEnv). */
@@ -103,6 +105,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       inventoryFile: env.RUNBOOKS_INVENTORY_FILE ?? path.join(dataDir, 'inventory.json'),
       labRoot: env.RUNBOOKS_LAB_ROOT ?? path.join(dataDir, 'lab'),
       stateDir: env.RUNBOOKS_HOST_STATE_DIR ?? path.join(dataDir, 'host-state'),
+      debianPackageRoot: env.RUNBOOKS_DEBIAN_PACKAGE_ROOT || undefined,
     },
   });
   return { ...settings, secrets: secretsConfigFromEnv(env, dataDir), codecKeys: codecKeyRefsFromEnv(env), dataDir };

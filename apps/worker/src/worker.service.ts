@@ -5,9 +5,11 @@ import {
   SecretResolver,
   createActivities,
   createNotifier,
+  debianCommands,
   killAllProcessGroups,
   loadPayloadCodec,
   serveMetrics,
+  type HostActivitiesConfig,
 } from '@runbooks/activities';
 import { Store } from '@runbooks/store';
 import { WORKER_CONFIG, WORKER_OBSERVABILITY } from './tokens';
@@ -62,7 +64,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
           backup: config.resticLimitDownloadKiB
             ? new ResticDriver(undefined, undefined, { limitDownloadKiB: config.resticLimitDownloadKiB })
             : undefined,
-          hosts: config.hosts,
+          hosts: withPackageRoot(config.hosts),
           calendarFile: config.calendarFile,
           preApprovalsFile: config.preApprovalsFile,
           // With the assertion keys, a secret a run resolves is checked against its launcher's signed roles.
@@ -119,4 +121,9 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
   stopped(): Promise<void> {
     return this.running ?? Promise.resolve();
   }
+}
+
+/** The hosts configuration, with the Debian commands acting on RUNBOOKS_DEBIAN_PACKAGE_ROOT when it is set. */
+function withPackageRoot({ debianPackageRoot, ...hosts }: WorkerConfig['hosts']): Omit<HostActivitiesConfig, 'store'> {
+  return debianPackageRoot ? { ...hosts, osCommands: { debian: debianCommands(debianPackageRoot) } } : hosts;
 }

@@ -5,6 +5,7 @@ import type { HostSelector } from './hosts';
 import type { Role } from './principal';
 import { restoreDrillInputSchema } from './restore-drill';
 import { securityPatchingInputSchema, type SecurityPatchingInput } from './security-patching';
+import { softwareConflictRunbook } from './software-conflict';
 import { softwareFixInputSchema, type SoftwareFixInput } from './software-fix';
 
 export interface StepDescription {
@@ -21,8 +22,11 @@ export interface StepDescription {
  * that adding one touches no API service. Each reads the input the runbook's schema parsed.
  */
 export interface RunbookAdmission {
-  /** Host selectors of the input whose names must be in the inventory (`field` names the input field). */
-  hostSelectors?(input: never): { field: string; selector: HostSelector }[];
+  /**
+   * Host selectors of the input whose names must be in the inventory (`field` names the input field;
+   * `oneHost`: the field is a single host name, not a selector, and a refusal names the field itself).
+   */
+  hostSelectors?(input: never): { field: string; selector: HostSelector; oneHost?: true }[];
   /** Fields of this input only some roles may set (e.g. windowOverride: admin). */
   restrictedFields?(input: never): { field: string; roles: readonly Role[]; why: string }[];
   /**
@@ -184,6 +188,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   softwareFixRunbook,
   diskReplacementRunbook,
   restoreDrillRunbook,
+  softwareConflictRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

@@ -15,6 +15,7 @@ export * from './hosts';
 export * from './rollout';
 export * from './security-patching';
 export * from './software-fix';
+export * from './software-conflict';
 export * from './maintenance';
 export * from './schedules';
 export * from './pre-approvals';

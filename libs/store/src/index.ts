@@ -1,4 +1,5 @@
 export * from './known-host-keys';
 export * from './location';
 export * from './repositories';
+export * from './knowledge-base';
 export { Store, type StoreDb, type StoreTransaction } from './store';

@@ -134,6 +134,21 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008-knowledge-base': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('knowledge_base_articles')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('search_text', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('knowledge_base_by_time').on('knowledge_base_articles').columns(['created_at', 'id']).execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

@@ -50,4 +50,6 @@ export interface StoreTables {
   restore_target_rules: { repository: string; position: number; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
+  /** Knowledge-base articles (JSON body); `search_text` is the article's words in lowercase, for LIKE. */
+  knowledge_base_articles: { id: string; run_id: string; created_at: string; title: string; search_text: string; body: string };
 }

@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely
 import { Pool } from 'pg';
 import type { StoreLocation } from './location';
 import { KnownHostKeyRepository } from './known-host-keys';
+import { KnowledgeBaseRepository } from './knowledge-base';
 import { storeMigrations } from './migrations';
 import { PatientSqliteDialect } from './patient-sqlite';
 import {
@@ -42,6 +43,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
   readonly knownHostKeys: KnownHostKeyRepository;
+  readonly knowledgeBase: KnowledgeBaseRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -57,6 +59,7 @@ export class Store {
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
     this.knownHostKeys = new KnownHostKeyRepository(this.db, ready);
+    this.knowledgeBase = new KnowledgeBaseRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {

@@ -47,9 +47,9 @@ export class InventoryService {
     if (selectors.length === 0) return;
     const hosts = (await this.store.read().catch(() => undefined))?.hosts;
     if (!hosts) return; // an unreadable inventory is the run's to report
-    const issues = selectors.flatMap(({ field, selector }) =>
+    const issues = selectors.flatMap(({ field, selector, oneHost }) =>
       selectHosts(hosts, selector).unknownNames.map((name) => ({
-        path: ['input', field, 'names', selector.names?.indexOf(name) ?? 0],
+        path: oneHost ? ['input', field] : ['input', field, 'names', selector.names?.indexOf(name) ?? 0],
         message: `${name} is not in the inventory (GET /v1/inventory lists the hosts)`,
       })),
     );

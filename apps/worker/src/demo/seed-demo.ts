@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CalendarStore, RestoreTargetPolicyStore, demoFileServer, serviceDataDirs } from '@runbooks/activities';
 import type { SecretCatalogContent } from '@runbooks/contracts';
 import { Store, storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
+import { seedDemoConflict } from './conflict-fixture';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
 
@@ -196,6 +197,8 @@ if (require.main === module) {
   seedDemo(dataDir, storeLocationFromEnv(process.env, dataDir))
     .then(async ({ requestFile, created }) => {
       console.log(`${created ? 'seeded' : 'found'} the demo restore: ${requestFile}`);
+      const conflict = await seedDemoConflict(dataDir, storeLocationFromEnv(process.env, dataDir));
+      if (conflict) console.log(`the demo software conflict on desk-01: ${conflict}`);
       await ensureDemoCodecKey(dataDir);
     })
     .catch((error) => {

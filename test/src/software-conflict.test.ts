@@ -1,0 +1,301 @@
+import type { Host, RunState } from '@runbooks/contracts';
+import { debianCommands, InventoryStore } from '@runbooks/activities';
+import request from 'supertest';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createAptRepository, type AptRepositoryFixture } from '../../activities/src/test-support/apt-repository';
+import { GREETER_PACKAGES, GREETER_REPRODUCTION, brokenGreeterRoot, seedDemoConflict } from '../../apps/worker/src/demo/conflict-fixture';
+import { TestSecrets } from '../../activities/src/test-support/secrets';
+import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
+import { auth, startTestApi, type TestApi } from './api/app';
+import { eventually, startTestWorker, type TestWorker } from './harness/worker';
+
+/** The demo's greeter and its library, and rb-reporter, which uses the 2.0 name: rolling the library back breaks it. */
+const PACKAGES = [
+  ...GREETER_PACKAGES,
+  {
+    name: 'rb-reporter',
+    version: '1.0-1',
+    depends: 'rb-libgreet',
+    program: '#!/bin/sh\n. "$(dirname "$0")/../lib/rb-libgreet/greet.sh"\ngreet_user report\n',
+  },
+];
+const REPRODUCE = GREETER_REPRODUCTION;
+
+let api: TestApi;
+let tmp: string;
+let sshd: SshServer;
+const secrets = new TestSecrets();
+
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'software-conflict-it-'));
+  api = await startTestApi();
+  sshd = await startSshServer(await fs.mkdtemp(path.join(tmp, 'sshd-')));
+  defineSshClientKey(secrets, sshd, ['software-conflict']);
+});
+
+afterAll(async () => {
+  await api?.app.close();
+  await sshd?.stop();
+  secrets.remove();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+interface ConflictHost {
+  name: string;
+  apt: AptRepositoryFixture;
+  packageRoot: string;
+  worker: TestWorker;
+  /** When the broken upgrade went in. */
+  upgradedAt: Date;
+  stop(): Promise<void>;
+}
+
+/**
+ * A local host whose packages live in a package root: rb-greeter and rb-libgreet 1.0-1 (and
+ * `more`), then rb-libgreet upgraded to 2.0-1 with apt, as last night's update did, as in the
+ * demo. The version before it has left the index: the rollback must come from the .deb apt kept.
+ */
+async function conflictHost(name: string, more: string[] = [], driver: 'local' | 'ssh' = 'local'): Promise<ConflictHost> {
+  const apt = createAptRepository(PACKAGES);
+  const { packageRoot, upgradedAt } = brokenGreeterRoot(apt, name, more);
+
+  const health = { units: [], commands: ['rb-greeter', ...more].map((p) => `${packageRoot}/usr/bin/${p}`) };
+  const host: Host =
+    driver === 'local'
+      ? { name, address: 'localhost', osFamily: 'debian', tags: ['conflict-lab'], driver, health }
+      : sshHostOn(sshd, name, { tags: ['conflict-lab'], health });
+  await new InventoryStore(api.store).replace({ hosts: [host] });
+  const dir = await fs.mkdtemp(path.join(tmp, `${name}-`));
+  const worker = await startTestWorker({
+    taskQueue: api.taskQueue,
+    store: api.store,
+    hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
+    secrets: secrets.config,
+  });
+  return {
+    name,
+    apt,
+    packageRoot,
+    worker,
+    upgradedAt,
+    async stop() {
+      await worker.stop();
+      apt.remove();
+    },
+  };
+}
+
+async function launch(host: ConflictHost, packages: string[]): Promise<string> {
+  const res = await request(api.server)
+    .post('/v1/runs')
+    .set(auth('tess'))
+    .send({
+      runbook: 'software-conflict',
+      input: {
+        host: host.name,
+        reportedAt: new Date(host.upgradedAt.getTime() + 60_000).toISOString(),
+        symptom: 'rb-greeter prints nothing and exits with an error since the nightly update',
+        reproduce: REPRODUCE,
+        packages,
+        ticket: 'INC-4242',
+      },
+    })
+    .expect(201);
+  return res.body.runId;
+}
+
+async function runState(runId: string): Promise<RunState & { temporalStatus: string }> {
+  return (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess')).expect(200)).body;
+}
+
+async function awaitingApproval(runId: string): Promise<RunState> {
+  const atGate = await eventually(
+    async () => {
+      const state = await runState(runId);
+      return state.status === 'awaiting_approval' || state.temporalStatus !== 'RUNNING' ? state : undefined;
+    },
+    240_000,
+    'the fix to await approval',
+  );
+  if (atGate.status !== 'awaiting_approval') {
+    throw new Error(`the run ended before its approval: ${atGate.status}: ${atGate.error} ${JSON.stringify(atGate.steps)}`);
+  }
+  return atGate;
+}
+
+async function approveFix(runId: string): Promise<RunState> {
+  const atGate = await awaitingApproval(runId);
+  await request(api.server).post(`/v1/runs/${runId}/approvals/approve-fix`).set(auth('alex')).send({ decision: 'approve' }).expect(200);
+  return atGate;
+}
+
+async function finished(runId: string): Promise<RunState> {
+  return eventually(
+    async () => {
+      const state = await runState(runId);
+      return state.temporalStatus === 'RUNNING' ? undefined : state;
+    },
+    240_000,
+    `${runId} to end`,
+  );
+}
+
+const step = (state: RunState, id: string) => state.steps.find((s) => s.id === id);
+const versionsIn = (host: ConflictHost) => host.apt.installed(host.packageRoot);
+
+describe.each(['local', 'ssh'] as const)('software-conflict with real apt and dpkg in a package root, through the %s driver', (driver) => {
+  test('reproduces the broken library in a sandbox, finds the rollback there, fixes the host after approval and documents it in the knowledge base', async () => {
+    const host = await conflictHost(`greeter-${driver}`, [], driver);
+    try {
+      const runId = await launch(host, ['rb-greeter']);
+      const atGate = await approveFix(runId);
+
+      // Identified from dpkg's log; reproduced and isolated in the sandbox, the host untouched so far.
+      expect(step(atGate, 'identify')?.details).toMatchObject({
+        changes: expect.arrayContaining([
+          expect.objectContaining({ action: 'upgrade', package: 'rb-libgreet', from: '1.0-1', to: '2.0-1' }),
+        ]),
+        candidates: { 'rb-libgreet': '3.0-1', 'rb-greeter': '1.0-1' },
+        reproductionOnHost: expect.objectContaining({ passes: false }),
+      });
+      expect(step(atGate, 'identify')?.details?.listening).toMatch(/State|LISTEN/);
+      expect(step(atGate, 'reproduce-in-sandbox')?.details).toMatchObject({ reproduction: expect.objectContaining({ passes: false }) });
+      const trials = (step(atGate, 'isolate-in-sandbox')?.details as { trials: { fix: unknown; passes: boolean }[] }).trials;
+      expect(trials.map((t) => [t.fix, t.passes])).toEqual([
+        [{ action: 'update', package: 'rb-libgreet', version: '3.0-1' }, false],
+        [{ action: 'rollback', package: 'rb-libgreet', version: '1.0-1', hold: true }, true],
+      ]);
+      expect(atGate.gates[0]?.title).toContain('roll rb-libgreet back to 1.0-1');
+      expect(versionsIn(host).get('rb-libgreet')).toBe('2.0-1');
+      const sandboxes = path.join(host.packageRoot, 'var/tmp/runbooks-sandboxes');
+      expect(await fs.readdir(sandboxes)).toHaveLength(1); // the sandbox; each trial's copy is gone
+
+      const state = await finished(runId);
+      expect(state.status).toBe('succeeded');
+      // Fixed on the host from the kept .deb (1.0-1 is no longer in the index), held, verified.
+      expect(versionsIn(host).get('rb-libgreet')).toBe('1.0-1');
+      const holds = await fs.readFile(path.join(host.packageRoot, 'var/lib/dpkg/status'), 'utf8');
+      expect(holds).toMatch(/Package: rb-libgreet\nStatus: hold ok installed/);
+      expect(step(state, 'verify-fix')?.summary).toContain(`the reproduction passes on ${host.name}`);
+      expect(await fs.readdir(sandboxes)).toEqual([]);
+
+      // The article: in the store, found by words of its symptom and cause, linked from the report.
+      const link = state.outcome?.knowledgeBaseArticle as string;
+      expect(link).toMatch(/^\/v1\/kb\/kb-[0-9a-f]{16}$/);
+      const found = await request(api.server)
+        .get('/v1/kb')
+        .query({ q: `RB-GREETER rb-libgreet ${host.name}` })
+        .set(auth('fran'))
+        .expect(200);
+      expect(found.body.articles.map((a: { id: string }) => `/v1/kb/${a.id}`)).toContain(link);
+      const article = (await request(api.server).get(link).set(auth('fran')).expect(200)).body;
+      expect(article).toMatchObject({
+        hosts: [host.name],
+        runId,
+        symptom: expect.stringContaining('rb-greeter prints nothing'),
+        cause: expect.stringContaining('rb-libgreet 1.0-1 → 2.0-1'),
+        fix: expect.stringContaining('roll rb-libgreet back to 1.0-1 and hold it there'),
+        commands: [REPRODUCE, expect.stringContaining('apt-get install --allow-downgrades rb-libgreet=1.0-1'), 'apt-mark hold rb-libgreet'],
+      });
+      expect((await request(api.server).get('/v1/kb').query({ q: 'rb-libgreet nosuchword' }).set(auth('fran')).expect(200)).body).toEqual({
+        articles: [],
+      });
+      const report = await request(api.server).get(`/v1/runs/${runId}/report`).set(auth('tess')).set('Accept', 'text/markdown').expect(200);
+      expect(report.text).toContain(link);
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
+describe('software-conflict: undo and input checks', () => {
+  test("a fix the host's own health check refuses is undone: the library goes back to 2.0-1 from the kept .deb, unheld", async () => {
+    // rb-reporter needs the 2.0 library; the sandbox holds only what the user named, so the rollback passes there.
+    const host = await conflictHost('greeter-2', ['rb-reporter']);
+    try {
+      const runId = await launch(host, ['rb-greeter']);
+      await approveFix(runId);
+      host.apt.drop('rb-libgreet', '2.0-1'); // the undo must not need the index either
+
+      const state = await finished(runId);
+      expect(state.status).toBe('failed');
+      expect(state.error).toMatch(/after the fix on greeter-2: the host is not healthy: .*rb-reporter/);
+      expect(state.compensations.map((c) => [c.title, c.state])).toEqual([
+        [expect.stringContaining('Discard the sandbox'), 'done'],
+        ['Undo on greeter-2: roll rb-libgreet back to 1.0-1 and hold it there', 'done'],
+      ]);
+      expect(versionsIn(host).get('rb-libgreet')).toBe('2.0-1');
+      const status = await fs.readFile(path.join(host.packageRoot, 'var/lib/dpkg/status'), 'utf8');
+      expect(status).toMatch(/Package: rb-libgreet\nStatus: install ok installed/);
+      expect(await fs.readdir(path.join(host.packageRoot, 'var/tmp/runbooks-sandboxes'))).toEqual([]);
+      expect((await request(api.server).get('/v1/kb').query({ q: 'greeter-2' }).set(auth('fran')).expect(200)).body.articles).toEqual([]);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  test('a launch naming a host the inventory lacks, or with a bad or unknown field, is refused with a 400 naming it', async () => {
+    const input = {
+      host: 'nowhere-01',
+      reportedAt: '2026-11-30T09:00:00Z',
+      symptom: 'the greeter fails',
+      reproduce: REPRODUCE,
+      packages: ['rb-greeter'],
+    };
+    const launch = (body: Record<string, unknown>) => request(api.server).post('/v1/runs').set(auth('tess')).send(body);
+    const unknownHost = await launch({ runbook: 'software-conflict', input }).expect(400);
+    expect(unknownHost.body.issues).toEqual([
+      { path: 'input.host', message: expect.stringContaining('nowhere-01 is not in the inventory') },
+    ]);
+    const bad = await launch({ runbook: 'software-conflict', input: { ...input, packages: ['Not A Package'], colour: 'red' } }).expect(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.colour', 'input.packages.0']);
+    await request(api.server).post('/v1/runs').set(auth('alex')).send({ runbook: 'software-conflict', input }).expect(403);
+  });
+
+  test('the knowledge-base endpoints refuse bad input with 400s naming the field, and unknown articles with 404', async () => {
+    const empty = await request(api.server).get('/v1/kb').query({ q: '  ' }).set(auth('fran')).expect(400);
+    expect(JSON.stringify(empty.body)).toContain('q');
+    const unknown = await request(api.server).get('/v1/kb').query({ q: 'x', colour: 'red' }).set(auth('fran')).expect(400);
+    expect(JSON.stringify(unknown.body)).toContain('colour');
+    await request(api.server).get('/v1/kb/not-an-id').set(auth('fran')).expect(400);
+    await request(api.server).get('/v1/kb/kb-0000000000000000').set(auth('fran')).expect(404);
+    await request(api.server).get('/v1/kb').query({ q: 'x' }).expect(401);
+  });
+});
+
+describe('the demo software conflict (README walk-through)', () => {
+  test('npm start seeds desk-01 and a request the API accepts; cancelled at the approval, the run discards its sandbox and leaves the host as it was', async () => {
+    const dataDir = await fs.mkdtemp(path.join(tmp, 'demo-data-'));
+    const requestFile = await seedDemoConflict(dataDir, api.store.location);
+    expect(requestFile).toBe(path.join(dataDir, 'demo', 'conflict-request.json'));
+    expect(await seedDemoConflict(dataDir, api.store.location)).toBe(requestFile); // seeded once
+    const packageRoot = path.join(dataDir, 'demo', 'apt', 'roots', 'desk-01');
+    const dir = await fs.mkdtemp(path.join(tmp, 'demo-worker-'));
+    const worker = await startTestWorker({
+      taskQueue: api.taskQueue,
+      store: api.store,
+      hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
+    });
+    try {
+      const body = JSON.parse(await fs.readFile(requestFile as string, 'utf8'));
+      const { runId } = (await request(api.server).post('/v1/runs').set(auth('tess')).send(body).expect(201)).body;
+      const atGate = await awaitingApproval(runId);
+      expect(atGate.gates[0]?.title).toBe(
+        'On desk-01: roll rb-libgreet back to 1.0-1 and hold it there (it made the reproduction pass in the sandbox)',
+      );
+      expect(await fs.readdir(path.join(packageRoot, 'var/tmp/runbooks-sandboxes'))).toHaveLength(1);
+
+      await request(api.server).post(`/v1/runs/${runId}/cancel`).set(auth('tess')).send({ reason: 'user found a workaround' }).expect(202);
+      const state = await finished(runId);
+      expect(state.status).toBe('cancelled');
+      expect(state.compensations.map((c) => c.state)).toEqual(['done']);
+      expect(await fs.readdir(path.join(packageRoot, 'var/tmp/runbooks-sandboxes'))).toEqual([]);
+      const installed = await fs.readFile(path.join(packageRoot, 'var/lib/dpkg/status'), 'utf8');
+      expect(installed).toMatch(/Package: rb-libgreet\nStatus: install ok installed\n(.+\n)*Version: 2\.0-1/);
+    } finally {
+      await worker.stop();
+    }
+  });
+});

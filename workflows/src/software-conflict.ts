@@ -1,0 +1,220 @@
+import { ApplicationFailure, uuid4 } from '@temporalio/workflow';
+import {
+  DEFAULT_HOST_TIMEOUT_SECONDS,
+  candidateFixes,
+  describeFix,
+  manualFixCommands,
+  softwareConflictRunbook,
+  type ConflictEvidence,
+  type ConflictFix,
+  type RunState,
+  type RunbookStartArgs,
+  type SandboxTrial,
+  type SoftwareConflictInput,
+} from '@runbooks/contracts';
+import { hostActionOptions, stepActivities } from './engine/activities';
+import { RunbookRun } from './engine/run';
+
+/** Failure types of this runbook: nothing to fix, or no fix found. */
+export const NOT_REPRODUCED = 'ConflictNotReproduced';
+export const NO_FIX_FOUND = 'NoConflictFixFound';
+export const FIX_NOT_VERIFIED = 'ConflictFixNotVerified';
+
+/**
+ * Software conflict resolution (shared/docs/runbooks.md) on one host: identify (logs, versions,
+ * ports, dpkg's recent changes), reproduce in a sandbox with the same packages, isolate by trying
+ * fixes there until the reproduction passes, apply the winner to the host after approval (undone
+ * if it does not verify, or on cancel), verify, and document it in the knowledge base.
+ */
+export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictInput>): Promise<RunState> {
+  const run = new RunbookRun(softwareConflictRunbook, args);
+  const { input } = args;
+  const { host, reproduce } = input;
+  const onHost = { activity: hostActionOptions(DEFAULT_HOST_TIMEOUT_SECONDS) };
+  const key = (op: string) => `${run.idempotencyKey}/${op}/${host}`;
+
+  return run.execute(async () => {
+    const until = new Date(input.reportedAt);
+    const since = new Date(until.getTime() - input.lookbackHours * 3600_000);
+    const { evidence, onHostNow } = await run.step(
+      'identify',
+      async (a) => ({
+        evidence: await a.collectConflictEvidence({
+          host,
+          since: since.toISOString(),
+          until: until.toISOString(),
+          packages: input.packages,
+        }),
+        onHostNow: await a.runReproduction({ host, command: reproduce }),
+      }),
+      {
+        ...onHost,
+        summarize: ({ evidence: e, onHostNow: r }) =>
+          `${e.changes.length} package change(s) since ${since.toISOString()}: ${e.changes.map(changeLine).join('; ') || 'none'}; ` +
+          `the reproduction ${r.passes ? 'passes' : `fails (exit ${r.exitCode})`} on ${host}`,
+        details: ({ evidence: e, onHostNow: r }) => ({
+          involved: Object.fromEntries(sandboxPackages(input, e).map((p) => [p.package, p.version])),
+          changes: e.changes,
+          candidates: e.candidates,
+          listening: e.listening,
+          logs: e.logs,
+          reproductionOnHost: r,
+        }),
+      },
+    );
+    if (onHostNow.passes) fail(NOT_REPRODUCED, `the reproduction passes on ${host} now: there is nothing to fix`);
+
+    const sandbox = await run.step(
+      'reproduce-in-sandbox',
+      async (a) => {
+        // Registered first: a sandbox half built by a failed attempt is discarded too.
+        const sandboxId = uuid4().replace(/-/g, '').slice(0, 16);
+        run.onUndo('reproduce-in-sandbox', `Discard the sandbox ${sandboxId} on ${host}`, () =>
+          stepActivities(onHost.activity, { attempted: () => undefined }).discardSandbox({ host, sandboxId }),
+        );
+        const made = await a.createSandbox({ host, sandboxId, packages: sandboxPackages(input, evidence) });
+        return { ...made, reproduction: await a.runReproduction({ host, command: reproduce, sandboxId: made.sandboxId }) };
+      },
+      {
+        ...onHost,
+        summarize: (s) =>
+          `sandbox ${s.dir} on ${host}: the reproduction ${s.reproduction.passes ? 'passes' : `fails (exit ${s.reproduction.exitCode})`}`,
+        details: (s) => ({ sandboxId: s.sandboxId, dir: s.dir, reproduction: s.reproduction }),
+      },
+    );
+    if (sandbox.reproduction.passes) {
+      fail(
+        NOT_REPRODUCED,
+        `the sandbox does not reproduce the problem: it lacks a package the problem involves (add it to input.packages)`,
+      );
+    }
+
+    const trials = await run.step(
+      'isolate-in-sandbox',
+      async (a) => {
+        const tried: SandboxTrial[] = [];
+        for (const [i, fix] of candidateFixes(evidence).entries()) {
+          const trial = await a.trySandboxFix({ host, sandboxId: sandbox.sandboxId, trial: i + 1, fix, command: reproduce });
+          tried.push(trial);
+          if (trial.passes) break;
+        }
+        return tried;
+      },
+      {
+        ...onHost,
+        summarize: (t) => t.map((x) => `${describeFix(x.fix)}: ${x.passes ? 'passes' : 'still fails'}`).join('; ') || 'no candidate fix',
+        details: (t) => ({ trials: t }),
+      },
+    );
+    const winner = trials.find((t) => t.passes);
+    if (!winner) {
+      fail(
+        NO_FIX_FOUND,
+        trials.length === 0
+          ? `dpkg's log shows no package change on ${host} in the ${input.lookbackHours} h before the report to undo or update`
+          : `no candidate fix makes the reproduction pass in the sandbox (tried: ${trials.map((t) => describeFix(t.fix)).join('; ')})`,
+      );
+    }
+    const { fix } = winner;
+    run.setOutcome({ host, fix: describeFix(fix) });
+
+    await run.approval('approve-fix', `On ${host}: ${describeFix(fix)} (it made the reproduction pass in the sandbox)`, {
+      allowedRoles: ['approver'],
+      requiredApprovals: 1,
+      timeoutMs: input.approval.timeoutSeconds * 1000,
+      escalation: [{ tier: 2, contact: input.approval.escalationContact }],
+    });
+
+    await run.step(
+      'apply-fix',
+      async (a) => {
+        const { snapshotId } = await a.snapshotHost({ host, packages: [fix.package], idempotencyKey: key('snapshot') });
+        run.onUndo('apply-fix', `Undo on ${host}: ${describeFix(fix)}`, () =>
+          stepActivities(onHost.activity, { attempted: () => undefined }).undoConflictFix({
+            host,
+            fix,
+            snapshotId,
+            idempotencyKey: key('undo'),
+          }),
+        );
+        return { snapshotId, ...(await a.applyConflictFix({ host, fix, idempotencyKey: key('fix') })) };
+      },
+      {
+        ...onHost,
+        summarize: (r) =>
+          `${describeFix(fix)} on ${host}: ${r.package} is ${r.version ?? 'removed'} (snapshot ${r.snapshotId} for the undo)`,
+      },
+    );
+
+    const verified = await run.step(
+      'verify-fix',
+      async (a) => {
+        const reproduction = await a.runReproduction({ host, command: reproduce });
+        const health = await a.checkHostHealth({ host, idempotencyKey: key('health') });
+        if (!reproduction.passes || !health.healthy) {
+          fail(
+            FIX_NOT_VERIFIED,
+            `after the fix on ${host}: ` +
+              (reproduction.passes ? '' : `the reproduction still fails (exit ${reproduction.exitCode}: ${reproduction.output}); `) +
+              (health.healthy ? '' : `the host is not healthy: ${health.detail}`),
+          );
+        }
+        return { reproduction, health };
+      },
+      { ...onHost, summarize: (v) => `the reproduction passes on ${host}; ${v.health.detail}` },
+    );
+    run.pointOfNoReturn();
+
+    const cause = causeOf(fix, evidence);
+    const article = await run.step(
+      'write-knowledge-base',
+      (a) =>
+        a.writeKnowledgeBaseArticle({
+          idempotencyKey: run.idempotencyKey,
+          article: {
+            title: `${input.symptom.split('\n')[0].slice(0, 150)}: ${describeFix(fix)}`,
+            symptom: `${input.symptom}\nReproduced with: ${reproduce} (exit ${sandbox.reproduction.exitCode}: ${sandbox.reproduction.output})`,
+            cause,
+            fix:
+              `${describeFix(fix)}. Tried in a sandbox with the host's packages: ` +
+              trials.map((t) => `${describeFix(t.fix)} (${t.passes ? 'passes' : `fails: ${t.detail}`})`).join('; ') +
+              `. Applied to ${host} after approval; verified: the reproduction passes and ${verified.health.detail}.`,
+            commands: [reproduce, ...manualFixCommands(fix)],
+            hosts: [host],
+            runId: run.state.runId,
+          },
+        }),
+      { summarize: (r) => `knowledge-base article ${r.id}: /v1/kb/${r.id}` },
+    );
+    run.setOutcome({ cause, knowledgeBaseArticle: `/v1/kb/${article.id}` });
+
+    await run.step('discard-sandbox', (a) => a.discardSandbox({ host, sandboxId: sandbox.sandboxId }), {
+      ...onHost,
+      summarize: () => `${sandbox.dir} removed from ${host}`,
+    });
+  });
+}
+
+/** The sandbox's packages: those the problem involves and those dpkg changed, at the host's versions. */
+function sandboxPackages(input: SoftwareConflictInput, evidence: ConflictEvidence): { package: string; version: string }[] {
+  const names = [...new Set([...input.packages, ...evidence.changes.map((c) => c.package)])];
+  return names
+    .filter((name) => evidence.installed[name] !== undefined)
+    .map((name) => ({ package: name, version: evidence.installed[name] }));
+}
+
+function causeOf(fix: ConflictFix, evidence: ConflictEvidence): string {
+  const change = [...evidence.changes].reverse().find((c) => c.package === fix.package);
+  return change
+    ? `${changeLine(change)} at ${change.at} (dpkg's log): with ${fix.package} ${change.to ?? '(removed)'} the reproduction fails, ` +
+        `and ${describeFix(fix)} makes it pass`
+    : `${fix.package}: ${describeFix(fix)} makes the reproduction pass`;
+}
+
+function changeLine(c: ConflictEvidence['changes'][number]): string {
+  return c.action === 'upgrade' ? `${c.package} ${c.from} → ${c.to}` : `${c.action} ${c.package} ${c.to ?? c.from ?? ''}`;
+}
+
+function fail(type: string, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
