@@ -35,7 +35,19 @@ export interface RunbookWorkerOptions {
   assertions?: { keys: string; maxAgeMs: number };
   /** Encrypts payloads (AesGcmPayloadCodec); every client of the deployment must use the same keys. */
   payloadCodec?: PayloadCodec;
+  /**
+   * Runs kept in memory between their workflow tasks (RUNBOOKS_WORKER_MAX_CACHED_WORKFLOWS).
+   * A run waiting longer than the cache holds it is evicted and replayed from history on its
+   * next task, so the cap bounds the worker's memory, not the number of waiting runs.
+   */
+  maxCachedWorkflows?: number;
 }
+
+/**
+ * The SDK sizes its cache from the heap limit (about 1,100 runs on a 2 GB heap), far more than
+ * the memory waiting runs may take: bench/README.md measures the memory per cached run.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
 
 /** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
 export interface RunbookWorker {
@@ -77,6 +89,7 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     ...common,
     taskQueue: options.taskQueue,
     workflowBundle,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.

@@ -1,4 +1,4 @@
 export { withAttemptEnvelopes } from './attempt-envelope';
 export { bundleRunbookWorkflows } from './bundle';
 export { loadWorkerConfig, type WorkerConfig } from './config';
-export { createRunbookWorker, type RunbookWorker, type RunbookWorkerOptions } from './create-worker';
+export { DEFAULT_MAX_CACHED_WORKFLOWS, createRunbookWorker, type RunbookWorker, type RunbookWorkerOptions } from './create-worker';
