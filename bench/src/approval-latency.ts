@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     const [dev, ourBundle, bareBundle] = await Promise.all([
       startBenchServer(),
       bundleBenchWorkflows('overhead/workflows.ts', root),
-      bundleBenchWorkflows('baseline/plain-workflows.ts', root),
+      bundleBenchWorkflows('baseline/plain-workflows.ts', root, { bare: true }),
     ]);
     server = dev;
     connection = await Connection.connect({ address: server.address });

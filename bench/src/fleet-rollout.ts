@@ -111,7 +111,7 @@ async function main(): Promise<number> {
     const [dev, ourBundle, bareBundle] = await Promise.all([
       startBenchServer(),
       bundleRunbookWorkflows().then((b) => writeBundle(b.code, root, 'runbooks')),
-      bundleBenchWorkflows('baseline/workflows.ts', root),
+      bundleBenchWorkflows('baseline/workflows.ts', root, { bare: true }),
     ]);
     server = dev;
     console.log(

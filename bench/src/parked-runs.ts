@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     const [dev, ourBundle, bareBundle] = await Promise.all([
       startBenchServer(),
       bundleBenchWorkflows('overhead/workflows.ts', root),
-      bundleBenchWorkflows('baseline/plain-workflows.ts', root),
+      bundleBenchWorkflows('baseline/plain-workflows.ts', root, { bare: true }),
     ]);
     server = dev;
     const address = server.address;

@@ -70,7 +70,7 @@ async function main(): Promise<number> {
     const [dev, engineBundle, bareBundle] = await Promise.all([
       startBenchServer(),
       bundleBenchWorkflows('overhead/workflows.ts', root),
-      bundleBenchWorkflows('baseline/plain-workflows.ts', root),
+      bundleBenchWorkflows('baseline/plain-workflows.ts', root, { bare: true }),
     ]);
     server = dev;
     connection = await Connection.connect({ address: server.address });
@@ -123,7 +123,8 @@ async function main(): Promise<number> {
 
     const rows: (string | number)[][] = [];
     const ratios: number[] = [];
-    let extraEventsPerStep = 0;
+    /** Extra history events of the engine's run over the bare one, per K: fixed per run plus any per step. */
+    const extraEvents = new Map<number, number>();
     for (const steps of STEP_COUNTS) {
       const samples: Record<Kind, Sample[]> = { engine: [], bare: [] };
       const roundRatios: number[] = [];
@@ -153,8 +154,7 @@ async function main(): Promise<number> {
           50,
         );
       const eventsPerStep = (kind: Kind) => Math.max(...samples[kind].map((s) => s.events)) / steps;
-      // The run's fixed events (search attribute upserts at start and end) spread over K steps.
-      extraEventsPerStep = Math.max(extraEventsPerStep, eventsPerStep('engine') - eventsPerStep('bare'));
+      extraEvents.set(steps, (eventsPerStep('engine') - eventsPerStep('bare')) * steps);
       const ratio = percentile(roundRatios, 50);
       ratios.push(ratio);
       rows.push([
@@ -193,7 +193,16 @@ async function main(): Promise<number> {
     );
     const worst = Math.max(...ratios);
     report.goal('step overhead: p50 ratio at ' + STEP_COUNTS.join('/') + ' steps', '≤ 1.05', `worst ${fixed(worst)}`, worst <= 1.05);
-    report.goal('step overhead: extra history events per step', '≤ 1', fixed(extraEventsPerStep, 1), extraEventsPerStep <= 1);
+    // Per step is the slope between the smallest and largest K; what does not grow with K is per run
+    // (the RunStatus / AwaitingApproval search attribute upserts at start and end).
+    const [fewest, most] = [Math.min(...STEP_COUNTS), Math.max(...STEP_COUNTS)];
+    const perStep = most > fewest ? (extraEvents.get(most)! - extraEvents.get(fewest)!) / (most - fewest) : NaN;
+    report.goal(
+      'step overhead: extra history events per step',
+      '≤ 1',
+      `${fixed(perStep, 2)} per step (slope from K=${fewest} to K=${most}); ${fixed(extraEvents.get(fewest)!, 0)} per run at K=${fewest}`,
+      Number.isFinite(perStep) ? perStep <= 1 : null,
+    );
     report.check(
       samplesDone === STEP_COUNTS.length * ROUNDS * RUNS * 2,
       `expected ${STEP_COUNTS.length * ROUNDS * RUNS * 2} runs, did ${samplesDone}`,

@@ -10,10 +10,12 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
  */
 export async function bundleRunbookWorkflows(
   workflowsPath = path.join(repoRoot, 'workflows', 'src', 'index.ts'),
+  { preloadModules = PRELOADED_MODULES }: { preloadModules?: string[] } = {},
 ): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath,
     logger: quietBundlerLogger,
+    preloadModules,
     webpackConfigHook: (config) => {
       config.resolve = config.resolve ?? {};
       config.resolve.alias = {
@@ -24,6 +26,14 @@ export async function bundleRunbookWorkflows(
     },
   });
 }
+
+/**
+ * Loaded once per worker into the shared V8 context, not once per run: without this every run
+ * evaluated zod and every schema of the contracts package again (bench/README.md, parked-runs).
+ * Both are safe to share: pure values and functions, nothing per run. The SDK deep-freezes them,
+ * so workflow code mutating a definition, a schema or a constant from contracts throws.
+ */
+export const PRELOADED_MODULES = ['zod', '@runbooks/contracts'];
 
 const noop = () => undefined;
 const quietBundlerLogger = {
