@@ -238,3 +238,12 @@ export async function largestPayload(client: Client, prefix: string): Promise<{ 
   }
   return best;
 }
+
+/** A workflow bundle's size and the modules webpack put in it (zod's counted apart). */
+export async function bundleFacts(file: string): Promise<{ kb: number; modules: number; zodModules: number }> {
+  const code = await fs.readFile(file, 'utf8');
+  // webpack names every module in a banner comment: /*!*** ./node_modules/zod/v4/core/core.js ***!*/
+  const modules = new Set([...code.matchAll(/!\*\*\* (\S+) \*\*\*!/g)].map((m) => m[1]));
+  const zodModules = [...modules].filter((m) => m.includes('node_modules/zod/')).length;
+  return { kb: Buffer.byteLength(code) / 1024, modules: modules.size, zodModules };
+}

@@ -4,7 +4,7 @@
  * every production host pending): the response's size, and its latency from 32 concurrent
  * clients against the bare way to read a run's status, `describe` from 32 concurrent callers.
  *
- *   node bench/dist/run-detail.js [--hosts 1000,10000] [--requests 320] [--clients 32] [--smoke] [--max-minutes 30] [--out file.json]
+ *   node bench/dist/run-detail.js [--hosts 1000,10000] [--requests 160] [--clients 32] [--smoke] [--max-minutes 30] [--out file.json]
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -33,7 +33,7 @@ import { DEMO_TOKENS, inPool, labFleet, startBenchApi, startOurWorker, timedFetc
 
 const SMOKE = flagArg('smoke');
 const SIZES = intListArg('hosts', SMOKE ? [50] : [1000, 10_000]);
-const REQUESTS = intArg('requests', SMOKE ? 64 : 320);
+const REQUESTS = intArg('requests', SMOKE ? 64 : 160);
 const CLIENTS = intArg('clients', 32);
 const MAX_MINUTES = intArg('max-minutes', 30);
 const SIZE_LIMIT_KB = 64;
