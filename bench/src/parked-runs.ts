@@ -171,7 +171,8 @@ async function main(): Promise<number> {
       report.goal(
         '10,000 (and 5,000) parked runs fit the stated cache and memory',
         `cache capped at ${cap} runs (RUNBOOKS_WORKER_MAX_CACHED_WORKFLOWS)`,
-        `estimated RSS bound ${fixed(bound, 0)} MB = idle ${fixed(idle, 0)} + ${cap} × ${fixed(per, 2)} MB, whatever the number waiting (computed from this run, not measured at 10,000)`,
+        `estimated RSS bound ${fixed(bound, 0)} MB = idle ${fixed(idle, 0)} + ${cap} × ${fixed(per, 2)} MB, for 5,000 or 10,000 waiting ` +
+          `(runs beyond the cache are evicted); computed from this run, not measured at 5,000 or 10,000`,
         null,
       );
     }
