@@ -1,11 +1,14 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { bundleRunbookWorkflows } from '@runbooks/worker';
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { startDevServer, stopDevServer, type DevServer } from './harness/dev-server';
+
+export { fixed, percentile, spread, table } from './stats';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 const benchSrc = path.resolve(__dirname, '..', 'src');
@@ -24,9 +27,32 @@ export function intArg(name: string, fallback: number): number {
   return value;
 }
 
-/** Worker lifecycle INFO lines would drown the figures; warnings and errors still show. */
+/** `--name` present: a switch such as `--smoke`. */
+export function flagArg(name: string): boolean {
+  return process.argv.slice(2).includes(`--${name}`);
+}
+
+/** `--name 1,10,50` as positive integers, else the default. */
+export function intListArg(name: string, fallback: number[]): number[] {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const values = (argv[i + 1] ?? '').split(',').map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error(`--${name} must be positive integers separated by commas, got "${argv[i + 1]}"`);
+  }
+  return values;
+}
+
+/**
+ * Worker lifecycle INFO lines would drown the figures, and so would the core's warnings on a
+ * loaded machine (one per slow workflow task): the SDK's warnings and every error still show.
+ */
 export function installQuietRuntime(): void {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
 }
 
 /** A dev server on loopback with Temporal's own continue-as-new suggestion (the tests lower it; a bench must not). */
@@ -52,10 +78,11 @@ export function abortAfter(minutes: number, what: string, server: () => DevServe
 
 /**
  * Bundles a bench workflow file from its TypeScript source (bench/src/...), with
- * `@runbooks/contracts` aliased to its source as the worker's own bundle does.
+ * `@runbooks/contracts` aliased to its source as the worker's own bundle does. `bare`: without the
+ * worker's preloaded modules (a baseline carries nothing of ours it does not import).
  */
-export async function bundleBenchWorkflows(relativeToSrc: string, outDir: string): Promise<string> {
-  const bundle = await bundleRunbookWorkflows(path.join(benchSrc, relativeToSrc));
+export async function bundleBenchWorkflows(relativeToSrc: string, outDir: string, { bare = false } = {}): Promise<string> {
+  const bundle = await bundleRunbookWorkflows(path.join(benchSrc, relativeToSrc), bare ? { preloadModules: [] } : {});
   return writeBundle(bundle.code, outDir, relativeToSrc.replace(/[/.]/g, '-'));
 }
 
@@ -146,24 +173,77 @@ export async function historiesByPrefix(client: Client, prefix: string, topId: s
   return f;
 }
 
-/** Nearest-rank percentile. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** A plain text table, columns padded to their widest cell. */
-export function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
-
-export function fixed(value: number, digits = 2): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : '-';
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** An event's server time in ms since the epoch. */
+export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
+  return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+}
+
+/**
+ * Waits until every workflow is parked: its first workflow task done, none pending, no activity
+ * in flight (what a run waiting for a person looks like). Polls `describe`, `concurrency` at once.
+ */
+export async function waitUntilParked(client: Client, workflowIds: string[], concurrency: number, timeoutMs = 30 * 60_000): Promise<void> {
+  let waiting = [...workflowIds];
+  const deadline = Date.now() + timeoutMs;
+  while (waiting.length > 0) {
+    const still: string[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < waiting.length) {
+        const id = waiting[next++];
+        const d = await client.workflow.getHandle(id).describe();
+        if (d.status.name !== 'RUNNING') throw new Error(`${id} ended (${d.status.name}) before it parked`);
+        const parked = d.historyLength >= 4 && !d.raw.pendingWorkflowTask && (d.raw.pendingActivities ?? []).length === 0;
+        if (!parked) still.push(id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, waiting.length) }, lane));
+    waiting = still;
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${waiting.length} workflows not parked after ${timeoutMs / 1000} s`);
+    await sleep(500);
+  }
+}
+
+/** The bytes of every payload an event carries (inputs, results, details), summed. */
+function eventPayloadBytes(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (value instanceof Uint8Array) return 0;
+  const v = value as Record<string, unknown>;
+  if (v.data instanceof Uint8Array && 'metadata' in v) return v.data.byteLength;
+  let total = 0;
+  for (const child of Object.values(v)) total += eventPayloadBytes(child);
+  return total;
+}
+
+/**
+ * The largest payload any one event carries among every execution whose workflow id starts with
+ * `prefix` (each run of the parent and every child): which event type, in whose history, how big.
+ */
+export async function largestPayload(client: Client, prefix: string): Promise<{ bytes: number; where: string }> {
+  let best = { bytes: 0, where: '' };
+  for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}"` })) {
+    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    for (const event of history.events ?? []) {
+      const bytes = eventPayloadBytes(event);
+      if (bytes > best.bytes) {
+        const type = Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k]) ?? '?';
+        best = { bytes, where: `${type.replace(/EventAttributes$/, '')} in ${wf.workflowId === prefix ? 'the parent' : 'a child'}` };
+      }
+    }
+  }
+  return best;
+}
+
+/** A workflow bundle's size and the modules webpack put in it (zod's counted apart). */
+export async function bundleFacts(file: string): Promise<{ kb: number; modules: number; zodModules: number }> {
+  const code = await fs.readFile(file, 'utf8');
+  // webpack names every module in a banner comment: /*!*** ./node_modules/zod/v4/core/core.js ***!*/
+  const modules = new Set([...code.matchAll(/!\*\*\* (\S+) \*\*\*!/g)].map((m) => m[1]));
+  const zodModules = [...modules].filter((m) => m.includes('node_modules/zod/')).length;
+  return { kb: Buffer.byteLength(code) / 1024, modules: modules.size, zodModules };
 }

@@ -2,10 +2,12 @@
  * Fleet rollout bench: our securityPatching campaign over a lab fleet of N hosts against the same
  * fan-out written as bare Temporal code (bench/src/baseline), in one process run, on one dev server
  * with Temporal's default continue-as-new suggestion. Prints throughput, largest history,
- * continue-as-new count and RSS high-water mark for each, as ratios ours/baseline, and checks that
- * every host was patched exactly once in each campaign's ledger.
+ * continue-as-new count, largest payload and RSS high-water mark for each, as ratios
+ * ours/baseline, and checks that every host was patched exactly once in each campaign's ledger.
+ * `--ours-only` runs our campaign alone (for fleets the bare fan-out is not needed to judge, such
+ * as 100,000 hosts: no history over 4,096 events, no payload over 256 KB).
  *
- *   node bench/dist/fleet-rollout.js [--hosts 10000] [--rounds 1] [--max-minutes 20]
+ *   node bench/dist/fleet-rollout.js [--hosts 10000] [--rounds 1] [--ours-only] [--smoke] [--max-minutes 20] [--out file.json]
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -38,22 +40,29 @@ import {
   bundleBenchWorkflows,
   collectGarbage,
   fixed,
+  flagArg,
   historiesByPrefix,
   installQuietRuntime,
   intArg,
+  largestPayload,
   sleep,
+  spread,
   startBenchServer,
   stopServer,
-  table,
   writeBundle,
   type HistoryFigures,
 } from './common';
+import { BenchReport } from './results';
 import type { DevServer } from './harness/dev-server';
 
-const HOSTS = intArg('hosts', 10_000);
+const SMOKE = flagArg('smoke');
+const HOSTS = intArg('hosts', SMOKE ? 200 : 10_000);
 const ROUNDS = intArg('rounds', 1);
+const OURS_ONLY = flagArg('ours-only');
 /** The whole run is bounded: it aborts with a message after this many minutes. */
 const MAX_MINUTES = intArg('max-minutes', 20);
+const MAX_HISTORY_EVENTS = 4096;
+const MAX_PAYLOAD_KB = 256;
 const CANARY = 2;
 const WAVES: SecurityPatchingInput['waves'] = [1, '5%', '25%', 'rest'];
 const BATCH_SIZE = 200;
@@ -77,12 +86,18 @@ interface CampaignResult {
   ok: boolean;
   continuedAsNew: number | undefined;
   history: HistoryFigures;
+  payload: { bytes: number; where: string };
   rss: { startMb: number; peakMb: number };
   ledger: { ok: boolean; detail: string };
 }
 
 async function main(): Promise<number> {
   if (HOSTS <= CANARY) throw new Error(`--hosts must be more than the ${CANARY} canary hosts`);
+  const report = new BenchReport(OURS_ONLY ? `fleet-rollout-${HOSTS}` : 'fleet-rollout', {
+    hosts: HOSTS,
+    rounds: ROUNDS,
+    oursOnly: OURS_ONLY,
+  });
   let server: DevServer | undefined;
   abortAfter(MAX_MINUTES, 'fleet-rollout bench', () => server);
   installQuietRuntime();
@@ -96,7 +111,7 @@ async function main(): Promise<number> {
     const [dev, ourBundle, bareBundle] = await Promise.all([
       startBenchServer(),
       bundleRunbookWorkflows().then((b) => writeBundle(b.code, root, 'runbooks')),
-      bundleBenchWorkflows('baseline/workflows.ts', root),
+      bundleBenchWorkflows('baseline/workflows.ts', root, { bare: true }),
     ]);
     server = dev;
     console.log(
@@ -108,14 +123,23 @@ async function main(): Promise<number> {
 
     const results: CampaignResult[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const order: Kind[] = round % 2 === 1 ? ['baseline', 'ours'] : ['ours', 'baseline'];
+      const order: Kind[] = OURS_ONLY ? ['ours'] : round % 2 === 1 ? ['baseline', 'ours'] : ['ours', 'baseline'];
       for (const kind of order) {
-        const lab = await createLabFleet({
-          dir: path.join(root, `${kind}-${round}`),
-          canary: CANARY,
-          production: HOSTS - CANARY,
-          packages: OLD,
-        });
+        let lab: LabFleetFixture;
+        try {
+          lab = await createLabFleet({
+            dir: path.join(root, `${kind}-${round}`),
+            canary: CANARY,
+            production: HOSTS - CANARY,
+            packages: OLD,
+          });
+        } catch (error) {
+          // E.g. an inventory limit below the fleet size: this fleet cannot run yet, say why.
+          const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+          report.problem(`cannot run ${HOSTS} hosts yet: the lab fleet could not be set up: ${why.slice(0, 300)}`);
+          report.goal(`fleet campaign of ${HOSTS} hosts in one run`, 'runs', `cannot run yet: ${why.slice(0, 200)}`, false);
+          return report.finish();
+        }
         collectGarbage();
         console.log(`round ${round}: ${kind} campaign over ${HOSTS} lab hosts...`);
         const result =
@@ -129,10 +153,12 @@ async function main(): Promise<number> {
         await lab.store.close();
       }
     }
-    report(results);
-    const ok = results.every((r) => r.ok && r.ledger.ok);
-    console.log(`\ncorrectness (ledger: exactly one patch per host, campaign succeeded): ${ok ? 'OK' : 'FAIL'}`);
-    return ok ? 0 : 1;
+    for (const r of results) {
+      report.check(r.ok, `round ${r.round} ${r.kind}: did not patch every host: ${r.outcome.slice(0, 300)}`);
+      report.check(r.ledger.ok, `round ${r.round} ${r.kind}: ledger ${r.ledger.detail}`);
+    }
+    summarize(report, results);
+    return report.finish();
   } finally {
     await native?.close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
@@ -196,6 +222,7 @@ async function runBaseline(
     ok,
     continuedAsNew: undefined,
     history: await settledHistories(client, workflowId),
+    payload: await largestPayload(client, workflowId),
     rss: memory,
     ledger: await checkLedger(lab),
   };
@@ -301,6 +328,7 @@ async function runOurs(
     ok,
     continuedAsNew,
     history: await settledHistories(client, workflowId),
+    payload: await largestPayload(client, workflowId),
     rss: memory,
     ledger: await checkLedger(lab),
   };
@@ -334,53 +362,69 @@ async function checkLedger(lab: LabFleetFixture): Promise<{ ok: boolean; detail:
   return { ok, detail };
 }
 
-function report(results: CampaignResult[]): void {
-  console.log('\nresults');
-  console.log(
-    table(
-      [
-        'campaign',
-        'round',
-        'hosts',
-        'seconds',
-        'hosts/s',
-        'workflows',
-        'largest history (events)',
-        'parent history (events / KB)',
-        'largest child (events / KB)',
-        'parent continued as new',
-        'RSS start MB',
-        'RSS peak MB',
-      ],
-      results.map((r) => [
-        r.kind,
-        r.round,
-        r.hosts,
-        fixed(r.seconds, 1),
-        fixed(r.hosts / r.seconds, 1),
-        r.history.executions,
-        `${r.history.largestEvents} (${shortId(r.history.largestId)})`,
-        `${r.history.topEvents} / ${fixed(r.history.topBytes / 1024, 0)}`,
-        `${r.history.childEvents} / ${fixed(r.history.childBytes / 1024, 0)}`,
-        r.continuedAsNew === undefined ? '-' : `${r.continuedAsNew} (${r.history.topRuns} runs)`,
-        fixed(r.rss.startMb, 0),
-        fixed(r.rss.peakMb, 0),
-      ]),
-    ),
+function summarize(report: BenchReport, results: CampaignResult[]): void {
+  report.table(
+    `${HOSTS} lab hosts (${CANARY} canary), waves ${JSON.stringify(WAVES)}, batches of ${BATCH_SIZE}, ${CONCURRENCY} hosts at once per batch; ` +
+      'RSS of the bench process (workers in it), sampled every 200 ms; largest payload: the most payload bytes one history event carries',
+    [
+      'campaign',
+      'round',
+      'seconds',
+      'hosts/s',
+      'workflows',
+      'largest history (events)',
+      'parent history (events / KB)',
+      'largest child (events / KB)',
+      'largest payload KB',
+      'continued as new',
+      'RSS start MB',
+      'RSS peak MB',
+    ],
+    results.map((r) => [
+      r.kind,
+      r.round,
+      fixed(r.seconds, 1),
+      fixed(r.hosts / r.seconds, 1),
+      r.history.executions,
+      `${r.history.largestEvents} (${shortId(r.history.largestId)})`,
+      `${r.history.topEvents} / ${fixed(r.history.topBytes / 1024, 0)}`,
+      `${r.history.childEvents} / ${fixed(r.history.childBytes / 1024, 0)}`,
+      `${fixed(r.payload.bytes / 1024, 0)} (${r.payload.where})`,
+      r.continuedAsNew === undefined ? '-' : `${r.continuedAsNew} (${r.history.topRuns} runs)`,
+      fixed(r.rss.startMb, 0),
+      fixed(r.rss.peakMb, 0),
+    ]),
   );
-  const mean = (kind: Kind, f: (r: CampaignResult) => number) => {
-    const rs = results.filter((r) => r.kind === kind);
-    return rs.reduce((sum, r) => sum + f(r), 0) / rs.length;
-  };
-  const throughput = (r: CampaignResult) => r.hosts / r.seconds;
-  console.log(
-    `\nratio ours/baseline: throughput ${fixed(mean('ours', throughput) / mean('baseline', throughput))} ` +
-      `(ours ${fixed(mean('ours', throughput), 1)} vs ${fixed(mean('baseline', throughput), 1)} hosts/s), ` +
-      `RSS peak ${fixed(mean('ours', (r) => r.rss.peakMb) / mean('baseline', (r) => r.rss.peakMb))}, ` +
-      `RSS growth over the phase ${fixed(mean('ours', (r) => r.rss.peakMb - r.rss.startMb) / mean('baseline', (r) => r.rss.peakMb - r.rss.startMb))}, ` +
-      `largest history (events) ${fixed(mean('ours', (r) => r.history.largestEvents) / mean('baseline', (r) => r.history.largestEvents))}, ` +
-      `parent history bytes ${fixed(mean('ours', (r) => r.history.topBytes) / mean('baseline', (r) => r.history.topBytes))}`,
+  const ours = results.filter((r) => r.kind === 'ours');
+  const maxEvents = Math.max(...ours.map((r) => r.history.largestEvents));
+  const maxPayloadKb = Math.max(...ours.map((r) => r.payload.bytes / 1024));
+  report.goal(
+    `fleet campaign of ${HOSTS} hosts: largest history and payload of any of our workflows`,
+    `≤ ${MAX_HISTORY_EVENTS} events, ≤ ${MAX_PAYLOAD_KB} KB`,
+    `${maxEvents} events, ${fixed(maxPayloadKb, 0)} KB`,
+    ours.every((r) => r.ok) && maxEvents <= MAX_HISTORY_EVENTS && maxPayloadKb <= MAX_PAYLOAD_KB,
   );
+  if (OURS_ONLY) return;
+  const perRound = (f: (r: CampaignResult) => number) =>
+    Array.from({ length: ROUNDS }, (_, i) => {
+      const of = (kind: Kind) => results.find((r) => r.round === i + 1 && r.kind === kind);
+      const [o, b] = [of('ours'), of('baseline')];
+      return o && b ? f(o) / f(b) : NaN;
+    }).filter(Number.isFinite);
+  const throughput = perRound((r) => r.hosts / r.seconds);
+  report.table(
+    'ratio ours/baseline, median (min–max) over the rounds',
+    ['figure', 'ratio'],
+    [
+      ['throughput (hosts/s)', spread(throughput)],
+      ['RSS peak', spread(perRound((r) => r.rss.peakMb))],
+      ['largest history (events)', spread(perRound((r) => r.history.largestEvents))],
+      ['parent history (bytes)', spread(perRound((r) => r.history.topBytes))],
+      ['largest payload (bytes)', spread(perRound((r) => r.payload.bytes))],
+    ],
+  );
+  const t = [...throughput].sort((a, b) => a - b)[Math.floor((throughput.length - 1) / 2)];
+  report.goal(`fleet campaign of ${HOSTS} hosts vs the bare two-level fan-out`, '≥ 0.9 throughput', fixed(t), t >= 0.9);
 }
 
 /** A step's duration in workflow time, e.g. "12.3 s". */

@@ -1,10 +1,11 @@
 /**
  * Step-overhead bench: a runbook of K no-op steps through the step engine (RunbookRun, activities
  * wrapped in attempt envelopes as on the real worker) against bare Temporal code calling the same
- * no-op activity K times. Runs alternate between the two, after a warm-up; it reports p50/p90 of
- * the workflow's duration (server start to close time), the ratio of p50s and history events per step.
+ * no-op activity K times. Runs alternate between the two, after a warm-up, in rounds; it reports
+ * p50/p90 of the workflow's duration (server start to close time), the ratio of p50s (median and
+ * range over the rounds), history events per step and the worker's workflow-task time per step.
  *
- *   node bench/dist/step-overhead.js [--runs 15] [--max-minutes 20]
+ *   node bench/dist/step-overhead.js [--rounds 3] [--runs 5] [--steps 1,10,50] [--smoke] [--max-minutes 20] [--out file.json]
  */
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
@@ -20,21 +21,28 @@ import type { NoopStepsInput } from './overhead/workflows';
 import {
   abortAfter,
   bundleBenchWorkflows,
+  eventMs,
   fixed,
+  flagArg,
   installQuietRuntime,
   intArg,
+  intListArg,
   percentile,
+  spread,
   startBenchServer,
   stopServer,
-  table,
 } from './common';
+import { BenchReport } from './results';
 import type { DevServer } from './harness/dev-server';
 
-const RUNS = intArg('runs', 15);
+const SMOKE = flagArg('smoke');
+const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
+/** Runs of each side per K in each round. */
+const RUNS = intArg('runs', SMOKE ? 2 : 5);
 /** The whole run is bounded: it aborts with a message after this many minutes. */
 const MAX_MINUTES = intArg('max-minutes', 20);
-const STEP_COUNTS = [1, 10, 50];
-const WARMUP_RUNS = 3;
+const STEP_COUNTS = intListArg('steps', [1, 10, 50]);
+const WARMUP_RUNS = SMOKE ? 1 : 3;
 
 type Kind = 'engine' | 'bare';
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -50,18 +58,19 @@ async function main(): Promise<number> {
   let server: DevServer | undefined;
   abortAfter(MAX_MINUTES, 'step-overhead bench', () => server);
   installQuietRuntime();
+  const report = new BenchReport('step-overhead', { rounds: ROUNDS, runsPerRound: RUNS, steps: STEP_COUNTS, warmupRuns: WARMUP_RUNS });
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-bench-steps-'));
   let connection: Connection | undefined;
   let native: NativeConnection | undefined;
   const workers: { worker: Worker; running: Promise<void> }[] = [];
   try {
     console.log(
-      `step-overhead bench: K = ${STEP_COUNTS.join(', ')} no-op steps, ${RUNS} runs each; ${os.cpus().length} cores, Node ${process.version}`,
+      `step-overhead bench: K = ${STEP_COUNTS.join(', ')} no-op steps, ${ROUNDS} rounds of ${RUNS} runs each; ${os.cpus().length} cores, Node ${process.version}`,
     );
     const [dev, engineBundle, bareBundle] = await Promise.all([
       startBenchServer(),
       bundleBenchWorkflows('overhead/workflows.ts', root),
-      bundleBenchWorkflows('baseline/workflows.ts', root),
+      bundleBenchWorkflows('baseline/plain-workflows.ts', root, { bare: true }),
     ]);
     server = dev;
     connection = await Connection.connect({ address: server.address });
@@ -83,6 +92,8 @@ async function main(): Promise<number> {
       workers.push({ worker, running: worker.run() });
     }
 
+    let warm = true;
+    let samplesDone = 0;
     const runOnce = async (kind: Kind, steps: number): Promise<Sample> => {
       const workflowId = `bench-${kind}-${steps}-${randomUUID()}`;
       const handle =
@@ -98,6 +109,8 @@ async function main(): Promise<number> {
         throw new Error(`engine run ${workflowId} ended ${(result as RunState).status}`);
       const d = await handle.describe();
       if (!d.closeTime) throw new Error(`${workflowId} has no close time`);
+      if (kind === 'bare' && result !== steps) throw new Error(`bare run ${workflowId} did ${String(result)} of ${steps} steps`);
+      if (!warm) samplesDone += 1;
       return {
         durationMs: d.closeTime.getTime() - d.startTime.getTime(),
         events: d.historyLength,
@@ -106,14 +119,29 @@ async function main(): Promise<number> {
     };
 
     for (let i = 0; i < WARMUP_RUNS; i++) for (const kind of ['engine', 'bare'] as const) await runOnce(kind, 10);
+    warm = false;
 
     const rows: (string | number)[][] = [];
+    const ratios: number[] = [];
+    /** Extra history events of the engine's run over the bare one, per K: fixed per run plus any per step. */
+    const extraEvents = new Map<number, number>();
     for (const steps of STEP_COUNTS) {
       const samples: Record<Kind, Sample[]> = { engine: [], bare: [] };
-      for (let r = 0; r < RUNS; r++) {
-        // Alternate which goes first, so drift over the run falls on both alike.
-        const order: Kind[] = r % 2 === 0 ? ['bare', 'engine'] : ['engine', 'bare'];
-        for (const kind of order) samples[kind].push(await runOnce(kind, steps));
+      const roundRatios: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const inRound: Record<Kind, Sample[]> = { engine: [], bare: [] };
+        for (let r = 0; r < RUNS; r++) {
+          // Alternate which goes first, so drift over the run falls on both alike.
+          const order: Kind[] = (round * RUNS + r) % 2 === 0 ? ['bare', 'engine'] : ['engine', 'bare'];
+          for (const kind of order) inRound[kind].push(await runOnce(kind, steps));
+        }
+        const median = (kind: Kind) =>
+          percentile(
+            inRound[kind].map((s) => s.durationMs),
+            50,
+          );
+        roundRatios.push(median('engine') / median('bare'));
+        for (const kind of ['engine', 'bare'] as const) samples[kind].push(...inRound[kind]);
       }
       const p = (kind: Kind, q: number) =>
         percentile(
@@ -126,44 +154,60 @@ async function main(): Promise<number> {
           50,
         );
       const eventsPerStep = (kind: Kind) => Math.max(...samples[kind].map((s) => s.events)) / steps;
+      extraEvents.set(steps, (eventsPerStep('engine') - eventsPerStep('bare')) * steps);
+      const ratio = percentile(roundRatios, 50);
+      ratios.push(ratio);
       rows.push([
         steps,
         p('engine', 50),
         p('engine', 90),
         p('bare', 50),
         p('bare', 90),
-        fixed(p('engine', 50) / p('bare', 50)),
+        spread(roundRatios),
         fixed(eventsPerStep('engine'), 1),
         fixed(eventsPerStep('bare'), 1),
-        wft('engine'),
-        wft('bare'),
+        fixed(wft('engine') / steps, 1),
+        fixed(wft('bare') / steps, 1),
         fixed(wft('engine') / wft('bare')),
       ]);
       console.log(`  K=${steps}: done`);
     }
-    console.log(
-      '\nworkflow duration (ms, server start to close), history events per step (historyLength / K), ' +
-        'time in workflow tasks (ms, p50 of the sum of started-to-completed per run)',
+    report.table(
+      `${ROUNDS} round(s) of ${RUNS} runs of each side per K, alternating which goes first. Duration: server start to close time (ms), ` +
+        'ratio: median (min–max) over the rounds of the per-round p50 ratio; workflow-task ms per step: p50 over the runs of the sum of ' +
+        'WorkflowTaskStarted → Completed, divided by K',
+      [
+        'K steps',
+        'engine p50 ms',
+        'engine p90 ms',
+        'bare p50 ms',
+        'bare p90 ms',
+        'ratio p50 engine/bare',
+        'events/step engine',
+        'events/step bare',
+        'WFT ms/step engine',
+        'WFT ms/step bare',
+        'WFT ratio',
+      ],
+      rows,
     );
-    console.log(
-      table(
-        [
-          'K steps',
-          'engine p50',
-          'engine p90',
-          'bare p50',
-          'bare p90',
-          'ratio p50 engine/bare',
-          'engine events/step',
-          'bare events/step',
-          'engine WFT ms',
-          'bare WFT ms',
-          'ratio WFT',
-        ],
-        rows,
-      ),
+    const worst = Math.max(...ratios);
+    report.goal('step overhead: p50 ratio at ' + STEP_COUNTS.join('/') + ' steps', '≤ 1.05', `worst ${fixed(worst)}`, worst <= 1.05);
+    // Per step is the slope between the smallest and largest K; what does not grow with K is per run
+    // (the RunStatus / AwaitingApproval search attribute upserts at start and end).
+    const [fewest, most] = [Math.min(...STEP_COUNTS), Math.max(...STEP_COUNTS)];
+    const perStep = most > fewest ? (extraEvents.get(most)! - extraEvents.get(fewest)!) / (most - fewest) : NaN;
+    report.goal(
+      'step overhead: extra history events per step',
+      '≤ 1',
+      `${fixed(perStep, 2)} per step (slope from K=${fewest} to K=${most}); ${fixed(extraEvents.get(fewest)!, 0)} per run at K=${fewest}`,
+      Number.isFinite(perStep) ? perStep <= 1 : null,
     );
-    return 0;
+    report.check(
+      samplesDone === STEP_COUNTS.length * ROUNDS * RUNS * 2,
+      `expected ${STEP_COUNTS.length * ROUNDS * RUNS * 2} runs, did ${samplesDone}`,
+    );
+    return report.finish();
   } finally {
     for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
     await Promise.all(workers.map((w) => w.running.catch(() => undefined)));
@@ -187,10 +231,6 @@ async function workflowTaskMs(handle: { fetchHistory(): Promise<{ events?: Histo
     }
   }
   return total;
-}
-
-function eventMs(e: HistoryEvent): number {
-  return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
 }
 
 main().then(

@@ -7,10 +7,12 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
  * Bundles the workflow code from its TypeScript sources. The bundler (webpack) does not read
  * tsconfig or workspace builds, so `@runbooks/contracts` is aliased to its source here; the
  * worker and the tests both bundle through this one function, with the workflow interceptors
- * the worker's sinks serve (see observability.ts).
+ * the worker's sinks serve (see observability.ts). `preloadModules` (default: zod, contracts and
+ * the workflows themselves, see PRELOADED_MODULES) are loaded once per worker.
  */
 export async function bundleRunbookWorkflows(
   workflowsPath = path.join(repoRoot, 'workflows', 'src', 'index.ts'),
+  { preloadModules = [...PRELOADED_MODULES, workflowsPath] }: { preloadModules?: string[] } = {},
 ): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath,
@@ -18,6 +20,7 @@ export async function bundleRunbookWorkflows(
     // activity (workflows/src/interceptors.ts); without an exporter the spans go nowhere.
     workflowInterceptorModules: [path.join(repoRoot, 'workflows', 'src', 'interceptors.ts')],
     logger: quietBundlerLogger,
+    preloadModules,
     webpackConfigHook: (config) => {
       config.resolve = config.resolve ?? {};
       config.resolve.alias = {
@@ -28,6 +31,17 @@ export async function bundleRunbookWorkflows(
     },
   });
 }
+
+/**
+ * Loaded once per worker into the shared V8 context, not once per run: without this every run
+ * evaluated zod, every schema of the contracts package and every workflow module again
+ * (bench/README.md, parked-runs: 4.8 MB and about a second of CPU per run). They are safe to
+ * share because they keep nothing per run at module level: a run's state lives in the objects
+ * its workflow function creates, and the SDK reads the current run's context at each call.
+ * The SDK deep-freezes shared modules, so code mutating an imported constant throws; module
+ * code must not call workflow APIs at load time (there is no run yet), only inside functions.
+ */
+export const PRELOADED_MODULES = ['zod', '@runbooks/contracts'];
 
 const noop = () => undefined;
 const quietBundlerLogger = {

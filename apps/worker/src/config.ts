@@ -29,6 +29,8 @@ const workerConfigSchema = z.object({
   /** A pre-built workflow bundle (production start-up); otherwise the worker bundles at start. */
   workflowBundlePath: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().positive(),
+  /** Runs kept in memory between tasks (see RunbookWorkerOptions.maxCachedWorkflows); unset: DEFAULT_MAX_CACHED_WORKFLOWS. */
+  maxCachedWorkflows: z.coerce.number().int().min(0).optional(),
   /**
    * Verify the API's signed caller assertions: keys as `kid:base64[,kid:base64]` (the API's
    * RUNBOOKS_ASSERTION_KEYS; any listed key verifies). Secret: when secret names land, this is
@@ -89,6 +91,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     consoleUrl: env.RUNBOOKS_CONSOLE_URL || undefined,
     workflowBundlePath: env.RUNBOOKS_WORKFLOW_BUNDLE || undefined,
     shutdownGraceMs: env.RUNBOOKS_SHUTDOWN_GRACE_MS ?? 30000,
+    maxCachedWorkflows: env.RUNBOOKS_WORKER_MAX_CACHED_WORKFLOWS || undefined,
     assertions: env.RUNBOOKS_ASSERTION_KEYS
       ? { keys: env.RUNBOOKS_ASSERTION_KEYS, maxAgeMs: Number(env.RUNBOOKS_ASSERTION_MAX_AGE_SECONDS ?? 300) * 1000 }
       : undefined,

@@ -38,7 +38,19 @@ export interface RunbookWorkerOptions {
   payloadCodec?: PayloadCodec;
   /** Metrics and traces the worker records (apps/api/README.md "Metrics" and "Traces"); none by default. */
   observability?: WorkerObservability;
+  /**
+   * Runs kept in memory between their workflow tasks (RUNBOOKS_WORKER_MAX_CACHED_WORKFLOWS).
+   * A run waiting longer than the cache holds it is evicted and replayed from history on its
+   * next task, so the cap bounds the worker's memory, not the number of waiting runs.
+   */
+  maxCachedWorkflows?: number;
 }
+
+/**
+ * The SDK sizes its cache from the heap limit (about 1,100 runs on a 2 GB heap), far more than
+ * the memory waiting runs may take: bench/README.md measures the memory per cached run.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
 
 /** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
 export interface RunbookWorker {
@@ -82,6 +94,7 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     taskQueue: options.taskQueue,
     workflowBundle,
     sinks: observabilitySinks(options.observability),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.

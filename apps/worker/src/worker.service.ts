@@ -74,6 +74,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       ),
       workflowBundlePath: config.workflowBundlePath,
       shutdownGraceMs: config.shutdownGraceMs,
+      maxCachedWorkflows: config.maxCachedWorkflows,
       assertions: config.assertions,
       payloadCodec,
       observability: this.observability,

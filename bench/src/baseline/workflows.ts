@@ -1,10 +1,11 @@
 /**
- * Bare Temporal code, the baselines of both benches: what the same work costs with nothing of
- * ours on top (no step engine, no state, no attempt envelope, no approval, no search attributes).
+ * Bare Temporal code, the fleet-rollout baseline: what the same fan-out costs with nothing of ours
+ * on top (no step engine, no state, no attempt envelope, no approval, no search attributes). It
+ * plans waves with the contracts' planWaves, so its bundle carries the contracts package.
  */
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { planWaves, type WaveSize } from '@runbooks/contracts';
-import type { BareFleetActivities, NoopActivities } from './activities';
+import type { BareFleetActivities } from './activities';
 
 export interface BareRolloutInput {
   canary: string[];
@@ -86,14 +87,4 @@ export async function bareFleetBatch(input: BareBatchInput): Promise<BareCounts>
   // A sliding window: `concurrency` lanes, each takes the next host as soon as its last one is done.
   await Promise.all(Array.from({ length: Math.min(input.concurrency, input.hosts.length) }, lane));
   return counts;
-}
-
-/** The step-overhead baseline: the same no-op activity K times, one after another. */
-export async function bareNoopSteps(steps: number): Promise<number> {
-  const { noop } = proxyActivities<NoopActivities>({
-    startToCloseTimeout: '10 minutes',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-  });
-  for (let step = 1; step <= steps; step++) await noop({ step });
-  return steps;
 }

@@ -1,0 +1,242 @@
+/**
+ * Approval-latency bench: from the moment an approver decides to the moment the run's next
+ * activity is scheduled. Ours: `POST /v1/runs/{id}/approvals/{gate}` on the real API, to a run of
+ * the engine parked at its approval gate (the real worker, the real bundle), whose next step is a
+ * no-op activity. Bare: `executeUpdate` of a plain Update on a workflow waiting for it, whose next
+ * command is the same no-op activity. Latency = the ActivityTaskScheduled event's time (server
+ * clock, same machine) minus the time just before the call; also the call's own round trip.
+ * Rounds alternate which side goes first; each round parks N runs of each side, then decides
+ * them one after another.
+ *
+ *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--out file.json]
+ */
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { RequestedByAttr, RunStatusAttr, RunbookNameAttr, type RunbookStartArgs } from '@runbooks/contracts';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { noopActivities } from './baseline/activities';
+import { bareApproveUpdate } from './baseline/plain-workflows';
+import {
+  abortAfter,
+  bundleBenchWorkflows,
+  eventMs,
+  fixed,
+  flagArg,
+  installQuietRuntime,
+  intArg,
+  percentile,
+  sleep,
+  spread,
+  startBenchServer,
+  stopServer,
+  waitUntilParked,
+} from './common';
+import type { DevServer } from './harness/dev-server';
+import { BENCH_GATE } from './overhead/gate';
+import { BenchReport } from './results';
+import { DEMO_TOKENS, startBenchApi, startOurWorker, timedFetch } from './service';
+
+const SMOKE = flagArg('smoke');
+const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
+const APPROVALS = intArg('approvals', SMOKE ? 3 : 20);
+const MAX_MINUTES = intArg('max-minutes', 20);
+
+type Kind = 'ours' | 'bare';
+interface Sample {
+  /** Call start → next activity scheduled (ms). */
+  scheduledMs: number;
+  /** The approve call's own round trip (ms). */
+  callMs: number;
+}
+
+async function main(): Promise<number> {
+  let server: DevServer | undefined;
+  abortAfter(MAX_MINUTES, 'approval-latency bench', () => server);
+  installQuietRuntime();
+  const report = new BenchReport('approval-latency', { rounds: ROUNDS, approvalsPerRound: APPROVALS });
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-bench-approval-'));
+  let connection: Connection | undefined;
+  let native: NativeConnection | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    console.log(
+      `approval-latency bench: ${ROUNDS} round(s) of ${APPROVALS} approvals each side; ${os.cpus().length} cores, Node ${process.version}`,
+    );
+    const [dev, ourBundle, bareBundle] = await Promise.all([
+      startBenchServer(),
+      bundleBenchWorkflows('overhead/workflows.ts', root),
+      bundleBenchWorkflows('baseline/plain-workflows.ts', root, { bare: true }),
+    ]);
+    server = dev;
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: 'default' });
+    native = await NativeConnection.connect({ address: server.address });
+    const queues: Record<Kind, string> = { ours: `bench-ours-${randomUUID()}`, bare: `bench-bare-${randomUUID()}` };
+    const ours = await startOurWorker({ native, taskQueue: queues.ours, bundlePath: ourBundle, dir: path.join(root, 'ours') });
+    stops.push(ours.stop);
+    const bareWorker = await Worker.create({
+      connection: native,
+      namespace: 'default',
+      taskQueue: queues.bare,
+      workflowBundle: { codePath: bareBundle },
+      activities: noopActivities,
+      shutdownGraceTime: 5_000,
+    });
+    const bareRunning = bareWorker.run();
+    stops.push(async () => {
+      bareWorker.shutdown();
+      await bareRunning.catch(() => undefined);
+    });
+    const api = await startBenchApi({
+      temporalAddress: server.address,
+      taskQueue: queues.ours,
+      dir: path.join(root, 'api'),
+      store: ours.lab.storeLocation,
+    });
+    stops.unshift(api.close);
+
+    const park = async (kind: Kind): Promise<WorkflowHandle[]> => {
+      const handles: WorkflowHandle[] = [];
+      for (let i = 0; i < APPROVALS; i++) {
+        const workflowId = `bench-approval-${kind}-${randomUUID()}`;
+        handles.push(
+          kind === 'ours'
+            ? await client.workflow.start('engineApprovalThenNoop', {
+                taskQueue: queues.ours,
+                workflowId,
+                args: [{ input: {}, requestedBy: { id: 'tess', displayName: 'Tess Technician' } } satisfies RunbookStartArgs],
+                typedSearchAttributes: [
+                  { key: RunbookNameAttr, value: 'bench-approval' },
+                  { key: RequestedByAttr, value: 'tess' },
+                  { key: RunStatusAttr, value: 'running' },
+                ],
+              })
+            : await client.workflow.start('bareApprovalThenNoop', { taskQueue: queues.bare, workflowId, args: [] }),
+        );
+      }
+      await waitUntilParked(
+        client,
+        handles.map((h) => h.workflowId),
+        32,
+      );
+      return handles;
+    };
+
+    const decide = async (kind: Kind, handle: WorkflowHandle): Promise<Sample> => {
+      const t0 = Date.now();
+      const c0 = performance.now();
+      if (kind === 'ours') {
+        const res = await timedFetch(`${api.url}/v1/runs/${encodeURIComponent(handle.workflowId)}/approvals/${BENCH_GATE}`, {
+          method: 'POST',
+          token: DEMO_TOKENS.approver,
+          body: { decision: 'approve', comment: 'bench' },
+        });
+        if (res.status !== 200) throw new Error(`approve ${handle.workflowId}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      } else {
+        await handle.executeUpdate(bareApproveUpdate, { args: [{ by: 'alex' }] });
+      }
+      const callMs = performance.now() - c0;
+      return { scheduledMs: (await noopScheduledAt(handle)) - t0, callMs };
+    };
+
+    const samples: Record<Kind, Sample[]> = { ours: [], bare: [] };
+    const roundRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order: Kind[] = round % 2 === 1 ? ['bare', 'ours'] : ['ours', 'bare'];
+      const parked = { ours: await park('ours'), bare: await park('bare') };
+      const inRound: Record<Kind, Sample[]> = { ours: [], bare: [] };
+      for (let i = 0; i < APPROVALS; i++) {
+        // Decide one of each, alternating which goes first.
+        for (const kind of i % 2 === 0 ? order : [...order].reverse()) inRound[kind].push(await decide(kind, parked[kind][i]));
+      }
+      const ended = await Promise.all(
+        [...parked.ours, ...parked.bare].map((h) =>
+          h.result().then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      report.check(ended.every(Boolean), `round ${round}: ${ended.filter((e) => !e).length} runs did not complete after their approval`);
+      const q = (kind: Kind, p: number) =>
+        percentile(
+          inRound[kind].map((s) => s.scheduledMs),
+          p,
+        );
+      roundRatios.p50.push(q('ours', 50) / q('bare', 50));
+      roundRatios.p95.push(q('ours', 95) / q('bare', 95));
+      for (const kind of ['ours', 'bare'] as const) samples[kind].push(...inRound[kind]);
+      console.log(`  round ${round}: ours p50 ${fixed(q('ours', 50), 0)} ms, bare p50 ${fixed(q('bare', 50), 0)} ms`);
+    }
+    report.check(
+      samples.ours.length === ROUNDS * APPROVALS && samples.bare.length === ROUNDS * APPROVALS,
+      `expected ${ROUNDS * APPROVALS} approvals each side, got ours ${samples.ours.length}, bare ${samples.bare.length}`,
+    );
+    const q = (kind: Kind, f: (s: Sample) => number, p: number) => percentile(samples[kind].map(f), p);
+    const scheduled = (s: Sample) => s.scheduledMs;
+    const call = (s: Sample) => s.callMs;
+    report.table(
+      `${ROUNDS} round(s) × ${APPROVALS} approvals each side, one after another, sides alternating. Decide → next activity scheduled ` +
+        '(ActivityTaskScheduled event time minus the time before the call) and the call round trip, ms over all rounds; ' +
+        'ratio: median (min–max) of the per-round ratios',
+      ['figure', 'ours p50', 'ours p95', 'bare p50', 'bare p95', 'ratio p50', 'ratio p95'],
+      [
+        [
+          'decide → next activity scheduled',
+          fixed(q('ours', scheduled, 50), 1),
+          fixed(q('ours', scheduled, 95), 1),
+          fixed(q('bare', scheduled, 50), 1),
+          fixed(q('bare', scheduled, 95), 1),
+          spread(roundRatios.p50),
+          spread(roundRatios.p95),
+        ],
+        [
+          'approve call round trip (HTTP vs executeUpdate)',
+          fixed(q('ours', call, 50), 1),
+          fixed(q('ours', call, 95), 1),
+          fixed(q('bare', call, 50), 1),
+          fixed(q('bare', call, 95), 1),
+          fixed(q('ours', call, 50) / q('bare', call, 50)),
+          fixed(q('ours', call, 95) / q('bare', call, 95)),
+        ],
+      ],
+    );
+    const p50 = percentile(roundRatios.p50, 50);
+    const p95 = percentile(roundRatios.p95, 50);
+    report.goal(
+      'approval latency: approve (HTTP) → next activity scheduled vs bare Update',
+      '≤ 1.2 at p50 and p95',
+      `p50 ${fixed(p50)}, p95 ${fixed(p95)}`,
+      p50 <= 1.2 && p95 <= 1.2,
+    );
+    return report.finish();
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+    await native?.close().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    await stopServer(server);
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+/** When the no-op activity after the approval was scheduled (server time, ms); waits for it. */
+async function noopScheduledAt(handle: WorkflowHandle): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    const { events } = await handle.fetchHistory();
+    const scheduled = (events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'noop');
+    if (scheduled) return eventMs(scheduled);
+    await sleep(50);
+  }
+  throw new Error(`${handle.workflowId}: no-op activity not scheduled 30 s after the approval`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('approval-latency bench failed:', error);
+    process.exit(1);
+  },
+);

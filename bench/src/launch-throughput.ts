@@ -1,0 +1,188 @@
+/**
+ * Launch-throughput bench: `POST /v1/runs` on the real API (validation, admission, the launch
+ * hash, Temporal start with search attributes and memo) from 64 concurrent clients, against raw
+ * `client.workflow.start` of the same workflow type with the same arguments, search attributes
+ * and memo from 64 concurrent callers. No worker polls the queue on either side (the figure is
+ * the launch path, not the runs). Rounds alternate which side goes first.
+ *
+ *   node bench/dist/launch-throughput.js [--rounds 3] [--launches 1000] [--clients 64] [--smoke] [--max-minutes 20] [--out file.json]
+ */
+import { Client, Connection } from '@temporalio/client';
+import {
+  AwaitingApprovalAttr,
+  RUN_MEMO,
+  RequestedByAttr,
+  RunStatusAttr,
+  RunbookNameAttr,
+  canonicalJson,
+  diskReplacementRunbook,
+  runWorkflowId,
+  type RunbookStartArgs,
+} from '@runbooks/contracts';
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { abortAfter, fixed, flagArg, installQuietRuntime, intArg, percentile, spread, startBenchServer, stopServer } from './common';
+import type { DevServer } from './harness/dev-server';
+import { BenchReport } from './results';
+import { DEMO_TOKENS, inPool, startBenchApi, timedFetch } from './service';
+
+const SMOKE = flagArg('smoke');
+const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
+const LAUNCHES = intArg('launches', SMOKE ? 100 : 1000);
+const CLIENTS = intArg('clients', 64);
+const MAX_MINUTES = intArg('max-minutes', 20);
+
+const INPUT = { host: 'db-07', slot: 'bay 3', notify: ['dba-team'], slaSeconds: 3600 };
+
+type Kind = 'ours' | 'bare';
+interface Phase {
+  kind: Kind;
+  round: number;
+  perSecond: number;
+  latencies: number[];
+  errors: string[];
+}
+
+async function main(): Promise<number> {
+  let server: DevServer | undefined;
+  abortAfter(MAX_MINUTES, 'launch-throughput bench', () => server);
+  installQuietRuntime();
+  const report = new BenchReport('launch-throughput', { rounds: ROUNDS, launchesPerRound: LAUNCHES, clients: CLIENTS });
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-bench-launch-'));
+  let connection: Connection | undefined;
+  let close: (() => Promise<void>) | undefined;
+  try {
+    console.log(
+      `launch-throughput bench: ${ROUNDS} round(s) of ${LAUNCHES} launches each side, ${CLIENTS} clients; ${os.cpus().length} cores, Node ${process.version}`,
+    );
+    server = await startBenchServer();
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: 'default' });
+    const taskQueue = `bench-launch-${randomUUID()}`;
+    const store = { kind: 'sqlite' as const, file: path.join(root, 'runbooks.sqlite') };
+    const api = await startBenchApi({ temporalAddress: server.address, taskQueue, dir: root, store });
+    close = api.close;
+    const inputSha256 = createHash('sha256').update(canonicalJson(INPUT), 'utf8').digest('hex');
+
+    const launchOurs = async (): Promise<string | undefined> => {
+      const res = await timedFetch(`${api.url}/v1/runs`, {
+        method: 'POST',
+        token: DEMO_TOKENS.technician,
+        body: { runbook: diskReplacementRunbook.name, input: INPUT },
+      });
+      return res.status === 201 ? undefined : `HTTP ${res.status}: ${res.body.slice(0, 200)}`;
+    };
+    const launchBare = async (): Promise<string | undefined> => {
+      const args: RunbookStartArgs = { input: INPUT, requestedBy: { id: 'tess', displayName: 'Tess Technician' }, inputSha256 };
+      await client.workflow.start(diskReplacementRunbook.workflowType, {
+        taskQueue,
+        workflowId: runWorkflowId(diskReplacementRunbook.name, randomUUID()),
+        args: [args],
+        typedSearchAttributes: [
+          { key: RunbookNameAttr, value: diskReplacementRunbook.name },
+          { key: RequestedByAttr, value: 'tess' },
+          { key: RunStatusAttr, value: 'running' },
+          { key: AwaitingApprovalAttr, value: false },
+        ],
+        memo: { [RUN_MEMO.inputSha256]: inputSha256 },
+      });
+      return undefined;
+    };
+    const burst = async (kind: Kind, round: number, count: number): Promise<Phase> => {
+      const launch = kind === 'ours' ? launchOurs : launchBare;
+      const latencies: number[] = [];
+      const errors: string[] = [];
+      const t0 = performance.now();
+      await inPool(count, CLIENTS, async () => {
+        const c0 = performance.now();
+        const error = await launch().catch((e: unknown) => String(e));
+        latencies.push(performance.now() - c0);
+        if (error) errors.push(error);
+      });
+      return { kind, round, perSecond: count / ((performance.now() - t0) / 1000), latencies, errors };
+    };
+
+    for (const kind of ['bare', 'ours'] as const) await burst(kind, 0, CLIENTS); // warm-up: connections, JIT
+    const phases: Phase[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const kind of round % 2 === 1 ? (['bare', 'ours'] as const) : (['ours', 'bare'] as const)) {
+        const p = await burst(kind, round, LAUNCHES);
+        phases.push(p);
+        console.log(
+          `  round ${round} ${kind}: ${fixed(p.perSecond, 0)} launches/s, p99 ${fixed(percentile(p.latencies, 99), 0)} ms, ${p.errors.length} errors`,
+        );
+        for (const e of [...new Set(p.errors)].slice(0, 3)) console.error(`    ${e}`);
+      }
+    }
+    const errors = phases.reduce((n, p) => n + p.errors.length, 0);
+    report.check(errors === 0, `${errors} launches failed`);
+    // Every launch must have started a run: count them on the server.
+    const started = await countRuns(client, taskQueue);
+    const expected = 2 * CLIENTS + 2 * ROUNDS * LAUNCHES;
+    report.check(started === expected - errors, `the server holds ${started} runs, expected ${expected - errors}`);
+    const byRound = (f: (p: Phase) => number) =>
+      Array.from({ length: ROUNDS }, (_, i) => {
+        const of = (kind: Kind) => phases.find((p) => p.round === i + 1 && p.kind === kind)!;
+        return f(of('ours')) / f(of('bare'));
+      });
+    const all = (kind: Kind) => phases.filter((p) => p.kind === kind).flatMap((p) => p.latencies);
+    const rate = (kind: Kind) => phases.filter((p) => p.kind === kind).map((p) => p.perSecond);
+    report.table(
+      `${ROUNDS} round(s) of ${LAUNCHES} launches each side from ${CLIENTS} concurrent clients; latency per launch over all rounds (ms); ` +
+        'ratio: median (min–max) of the per-round ratios',
+      ['side', 'launches/s per round', 'p50 ms', 'p99 ms', 'errors'],
+      (['ours', 'bare'] as const).map((kind) => [
+        kind === 'ours' ? 'ours (POST /v1/runs)' : 'bare (client.workflow.start)',
+        spread(rate(kind), 0),
+        fixed(percentile(all(kind), 50), 1),
+        fixed(percentile(all(kind), 99), 1),
+        phases.filter((p) => p.kind === kind).reduce((n, p) => n + p.errors.length, 0),
+      ]),
+    );
+    const throughput = byRound((p) => p.perSecond);
+    const p99 = byRound((p) => percentile(p.latencies, 99));
+    report.table(
+      'ratio ours/bare',
+      ['figure', 'ratio'],
+      [
+        ['launches/s', spread(throughput)],
+        ['p99 latency', spread(p99)],
+      ],
+    );
+    const t = percentile(throughput, 50);
+    report.goal(
+      `launch throughput: POST /v1/runs at ${CLIENTS} clients vs raw client.workflow.start, zero errors`,
+      '≥ 0.9, 0 errors',
+      `${fixed(t)}, p99 ratio ${fixed(percentile(p99, 50))}, ${errors} errors`,
+      t >= 0.9 && errors === 0,
+    );
+    return report.finish();
+  } finally {
+    await close?.().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    await stopServer(server);
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Runs on the queue, as visibility counts them once it has caught up (it is written asynchronously). */
+async function countRuns(client: Client, taskQueue: string): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 20; i++) {
+    const { count } = await client.workflow.count(`TaskQueue = "${taskQueue}"`);
+    if (count === last) return count;
+    last = count;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return last;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('launch-throughput bench failed:', error);
+    process.exit(1);
+  },
+);

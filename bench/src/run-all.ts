@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: every bench, one after another (each starts and stops its own dev server),
+ * each writing its result; then bench/results/latest.json (commit, date, machine, every result)
+ * and bench/README.md's tables from it. Exits 1 when any bench did not do all its work.
+ *
+ *   node bench/dist/run-all.js [--smoke] [--only a,b] [--large] [--fleet-rounds N]
+ *
+ * `--smoke` shortens every bench (a CI-like check that they all still run) and writes
+ * results/smoke.json, leaving latest.json and the README alone. `--large` adds the 100,000-host
+ * fleet campaign (ours alone). `--only` runs the named benches.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { flagArg, intArg } from './common';
+import { LATEST, README, withResults } from './readme';
+import type { BenchResult, ResultsFile } from './results';
+
+const SMOKE = flagArg('smoke');
+const LARGE = flagArg('large');
+const FLEET_ROUNDS = intArg('fleet-rounds', 1);
+const benchDir = path.resolve(__dirname, '..');
+const repoRoot = path.resolve(benchDir, '..');
+
+interface Planned {
+  name: string;
+  script: string;
+  args: string[];
+}
+
+const PLAN: Planned[] = [
+  { name: 'step-overhead', script: 'step-overhead.js', args: [] },
+  { name: 'approval-latency', script: 'approval-latency.js', args: [] },
+  { name: 'launch-throughput', script: 'launch-throughput.js', args: [] },
+  { name: 'parked-runs', script: 'parked-runs.js', args: [] },
+  { name: 'run-detail', script: 'run-detail.js', args: [] },
+  // Last and bounded longer: on a loaded 2-core machine 10,000 hosts take up to ~15 minutes a side.
+  {
+    name: 'fleet-rollout',
+    script: 'fleet-rollout.js',
+    args: ['--rounds', String(FLEET_ROUNDS), '--max-minutes', String(35 * FLEET_ROUNDS)],
+  },
+  ...(LARGE
+    ? [{ name: 'fleet-rollout-100000', script: 'fleet-rollout.js', args: ['--hosts', '100000', '--ours-only', '--max-minutes', '60'] }]
+    : []),
+];
+
+function onlyArg(): string[] | undefined {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf('--only');
+  return i >= 0 ? argv[i + 1].split(',') : undefined;
+}
+
+function runBench(planned: Planned, out: string): Promise<BenchResult> {
+  const args = [path.join(__dirname, planned.script), ...planned.args, ...(SMOKE ? ['--smoke'] : []), '--out', out];
+  console.log(`\n=== ${planned.name}: node ${path.relative(repoRoot, args[0])} ${args.slice(1, -2).join(' ')}`);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      let result: BenchResult | undefined;
+      try {
+        result = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResult;
+      } catch {
+        result = undefined;
+      }
+      const seconds = Math.round((Date.now() - started) / 1000);
+      if (!result) {
+        resolve({
+          bench: planned.name,
+          params: { args: planned.args },
+          ok: false,
+          problems: [`exited ${signal ?? code} without a result (crashed or aborted at its time bound): see the console output`],
+          tables: [],
+          goals: [],
+          notes: [],
+          seconds,
+        });
+      } else if (code !== 0 && result.ok) {
+        resolve({ ...result, ok: false, problems: [...result.problems, `exited ${signal ?? code}`] });
+      } else resolve(result);
+    });
+  });
+}
+
+function git(...args: string[]): string {
+  return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+}
+
+async function main(): Promise<number> {
+  const only = onlyArg();
+  const plan = only ? PLAN.filter((p) => only.includes(p.name)) : PLAN;
+  if (plan.length === 0) throw new Error(`--only names no bench; the benches are ${PLAN.map((p) => p.name).join(', ')}`);
+  const generated = new Set(['bench/README.md', 'bench/results/latest.json', 'bench/results/smoke.json']);
+  const results: ResultsFile = {
+    commit: git('rev-parse', 'HEAD'),
+    dirty: git('status', '--porcelain')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3))
+      .filter((f) => !generated.has(f)),
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+      loadAverage: os.loadavg(),
+    },
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    benches: [],
+  };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-bench-results-'));
+  try {
+    for (const planned of plan) results.benches.push(await runBench(planned, path.join(tmp, `${planned.name}.json`)));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const file = SMOKE || only ? path.join(benchDir, 'results', SMOKE ? 'smoke.json' : 'partial.json') : LATEST;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(repoRoot, file)}`);
+  // Only a full run's figures go into the README: a smoke or partial run would mix runs.
+  if (file === LATEST) {
+    fs.writeFileSync(README, withResults(fs.readFileSync(README, 'utf8'), results));
+    console.log(`wrote ${path.relative(repoRoot, README)}`);
+  }
+  const failed = results.benches.filter((b) => !b.ok);
+  for (const b of failed) console.error(`FAILED ${b.bench}: ${b.problems.join('; ')}`);
+  console.log(`\n${results.benches.length - failed.length} of ${results.benches.length} benches did all their work`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('bench run failed:', error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,173 @@
+/**
+ * Run-detail bench (issue 9 item 5, issue 15): `GET /v1/runs/{id}` on the real API for a
+ * security-patching run over a lab fleet of N hosts, parked at its production gate (canary done,
+ * every production host pending): the response's size, and its latency from 32 concurrent
+ * clients against the bare way to read a run's status, `describe` from 32 concurrent callers.
+ *
+ *   node bench/dist/run-detail.js [--hosts 1000,10000] [--requests 160] [--clients 32] [--smoke] [--max-minutes 30] [--out file.json]
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { AwaitingApprovalAttr } from '@runbooks/contracts';
+import { bundleRunbookWorkflows } from '@runbooks/worker';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  abortAfter,
+  fixed,
+  flagArg,
+  installQuietRuntime,
+  intArg,
+  intListArg,
+  percentile,
+  sleep,
+  startBenchServer,
+  stopServer,
+  writeBundle,
+} from './common';
+import type { DevServer } from './harness/dev-server';
+import { BenchReport } from './results';
+import { DEMO_TOKENS, inPool, labFleet, startBenchApi, startOurWorker, timedFetch } from './service';
+
+const SMOKE = flagArg('smoke');
+const SIZES = intListArg('hosts', SMOKE ? [50] : [1000, 10_000]);
+const REQUESTS = intArg('requests', SMOKE ? 64 : 160);
+const CLIENTS = intArg('clients', 32);
+const MAX_MINUTES = intArg('max-minutes', 30);
+const SIZE_LIMIT_KB = 64;
+const P99_LIMIT_MS = 200;
+
+async function main(): Promise<number> {
+  let server: DevServer | undefined;
+  abortAfter(MAX_MINUTES, 'run-detail bench', () => server);
+  installQuietRuntime();
+  const report = new BenchReport('run-detail', { hosts: SIZES, requests: REQUESTS, clients: CLIENTS });
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-bench-detail-'));
+  let connection: Connection | undefined;
+  let native: NativeConnection | undefined;
+  try {
+    console.log(
+      `run-detail bench: fleets of ${SIZES.join(', ')} hosts, ${REQUESTS} requests from ${CLIENTS} clients; ${os.cpus().length} cores, Node ${process.version}`,
+    );
+    const [dev, bundle] = await Promise.all([
+      startBenchServer(),
+      bundleRunbookWorkflows().then((b) => writeBundle(b.code, root, 'runbooks')),
+    ]);
+    server = dev;
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: 'default' });
+    native = await NativeConnection.connect({ address: server.address });
+    const rows: (string | number)[][] = [];
+    let worstKb = 0;
+    let worstP99 = 0;
+    for (const hosts of SIZES) {
+      const dir = path.join(root, `fleet-${hosts}`);
+      const lab = await labFleet(dir, hosts);
+      const taskQueue = `bench-detail-${randomUUID()}`;
+      const worker = await startOurWorker({ native, taskQueue, bundlePath: bundle, dir, lab });
+      const api = await startBenchApi({ temporalAddress: server.address, taskQueue, dir, store: lab.storeLocation });
+      try {
+        const launched = await timedFetch(`${api.url}/v1/runs`, {
+          method: 'POST',
+          token: DEMO_TOKENS.technician,
+          body: {
+            runbook: 'security-patching',
+            input: {
+              targets: { tags: ['lab'] },
+              patches: [{ package: 'openssl', version: '3.0.15' }],
+              waves: ['rest'],
+              batchSize: 200,
+              concurrency: 50,
+              bakeSeconds: 0,
+              failureThreshold: { percent: 10 },
+              ticket: 'BENCH-1',
+            },
+          },
+        });
+        if (launched.status !== 201) throw new Error(`launch: HTTP ${launched.status} ${launched.body.slice(0, 300)}`);
+        const { runId } = JSON.parse(launched.body) as { runId: string };
+        const handle = client.workflow.getHandle(runId);
+        for (;;) {
+          const d = await handle.describe();
+          if (d.typedSearchAttributes.get(AwaitingApprovalAttr) === true) break;
+          if (d.status.name !== 'RUNNING') throw new Error(`run ${runId} ended ${d.status.name} before its production gate`);
+          await sleep(250);
+        }
+        const url = `${api.url}/v1/runs/${encodeURIComponent(runId)}`;
+        const first = await timedFetch(url, { token: DEMO_TOKENS.technician });
+        report.check(first.status === 200, `GET ${runId} at ${hosts} hosts: HTTP ${first.status}`);
+        const ours: number[] = [];
+        const bare: number[] = [];
+        let failures = 0;
+        // Alternate halves so drift falls on both sides alike.
+        for (const kind of ['ours', 'bare', 'ours', 'bare'] as const) {
+          await inPool(REQUESTS / 2, CLIENTS, async () => {
+            if (kind === 'ours') {
+              const res = await timedFetch(url, { token: DEMO_TOKENS.technician });
+              if (res.status !== 200) failures += 1;
+              ours.push(res.ms);
+            } else {
+              const c0 = performance.now();
+              await handle.describe();
+              bare.push(performance.now() - c0);
+            }
+          });
+        }
+        report.check(failures === 0, `${failures} GET /v1/runs/{id} failed at ${hosts} hosts`);
+        const kb = first.bytes / 1024;
+        const p99 = percentile(ours, 99);
+        worstKb = Math.max(worstKb, kb);
+        worstP99 = Math.max(worstP99, p99);
+        rows.push([
+          hosts,
+          fixed(kb, 1),
+          fixed(percentile(ours, 50), 0),
+          fixed(p99, 0),
+          fixed(percentile(bare, 50), 0),
+          fixed(percentile(bare, 99), 0),
+          fixed(p99 / percentile(bare, 99)),
+        ]);
+        console.log(`  ${hosts} hosts: ${fixed(kb, 1)} KB, p99 ${fixed(p99, 0)} ms`);
+        await handle.terminate('bench over');
+      } finally {
+        await api.close();
+        await worker.stop();
+        await lab.store.close();
+      }
+    }
+    report.table(
+      `GET /v1/runs/{id} of a security-patching run parked at its production gate (every production host pending); ` +
+        `${REQUESTS} requests from ${CLIENTS} concurrent clients, against describe() from ${CLIENTS} concurrent callers (ms)`,
+      ['hosts', 'response KB', 'ours p50', 'ours p99', 'describe p50', 'describe p99', 'ratio p99'],
+      rows,
+    );
+    report.goal(
+      `GET /v1/runs/{id} size at ${SIZES.join(', ')} hosts`,
+      `< ${SIZE_LIMIT_KB} KB`,
+      `largest ${fixed(worstKb, 1)} KB`,
+      worstKb < SIZE_LIMIT_KB,
+    );
+    report.goal(
+      `GET /v1/runs/{id} p99 at ${CLIENTS} concurrent clients`,
+      `< ${P99_LIMIT_MS} ms`,
+      `worst ${fixed(worstP99, 0)} ms`,
+      worstP99 < P99_LIMIT_MS,
+    );
+    return report.finish();
+  } finally {
+    await native?.close().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    await stopServer(server);
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('run-detail bench failed:', error);
+    process.exit(1);
+  },
+);

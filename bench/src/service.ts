@@ -1,0 +1,130 @@
+/**
+ * Our side of the benches that need the service: the real worker (createRunbookWorker with the
+ * real activities over a small lab fleet and its store) and the real API (createApiApp, listening
+ * on a free loopback port), both on the bench's own task queue.
+ */
+import type { INestApplication } from '@nestjs/common';
+import type { NativeConnection } from '@temporalio/worker';
+import { createApiApp } from '@runbooks/api';
+import { LogNotifier, createActivities, type RunbookActivities } from '@runbooks/activities';
+import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
+import { createLabFleet, type LabFleetFixture } from '@runbooks/worker/dist/demo/lab-fixture';
+import type { StoreLocation } from '@runbooks/store';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { noopActivities } from './baseline/activities';
+import { repoRoot } from './common';
+
+/** Bearer tokens of config/principals.demo.json: a technician launches, an approver decides. */
+export const DEMO_TOKENS = { technician: 'demo-technician-token', approver: 'demo-approver-token' } as const;
+
+export const OLD_PACKAGES = { openssl: '3.0.11', 'linux-image': '6.1.0-25' };
+
+/** A lab fleet (hosts on disk, inventory and ledger in its SQLite store) in `dir`. */
+export function labFleet(dir: string, hosts: number): Promise<LabFleetFixture> {
+  return createLabFleet({ dir, canary: Math.min(2, hosts - 1), production: hosts - Math.min(2, hosts - 1), packages: OLD_PACKAGES });
+}
+
+export interface OurWorker {
+  worker: RunbookWorker;
+  running: Promise<void>;
+  lab: LabFleetFixture;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real worker as apps/worker assembles it, over `lab` (or a 2-host lab fleet of its own), with
+ * the benches' no-op activity registered beside the real ones.
+ */
+export async function startOurWorker(options: {
+  native: NativeConnection;
+  taskQueue: string;
+  bundlePath: string;
+  dir: string;
+  lab?: LabFleetFixture;
+  maxCachedWorkflows?: number;
+}): Promise<OurWorker> {
+  const lab = options.lab ?? (await labFleet(path.join(options.dir, 'lab'), 2));
+  const activities = createActivities({
+    store: lab.store,
+    reportsDir: path.join(options.dir, 'reports'),
+    notifier: new LogNotifier(path.join(options.dir, 'notifications.jsonl')),
+    hosts: lab,
+  });
+  const worker = await createRunbookWorker({
+    connection: options.native,
+    namespace: 'default',
+    taskQueue: options.taskQueue,
+    workflowBundlePath: options.bundlePath,
+    activities: { ...activities, ...noopActivities } as RunbookActivities,
+    shutdownGraceMs: 5_000,
+    maxCachedWorkflows: options.maxCachedWorkflows,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    running,
+    lab,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      if (!options.lab) await lab.store.close();
+    },
+  };
+}
+
+export interface BenchApi {
+  url: string;
+  app: INestApplication;
+  close(): Promise<void>;
+}
+
+/** The API on a free loopback port, its store `store` (share a lab fleet's to launch on its inventory), demo principals. */
+export async function startBenchApi(options: {
+  temporalAddress: string;
+  taskQueue: string;
+  dir: string;
+  store: StoreLocation;
+}): Promise<BenchApi> {
+  const app = await createApiApp({
+    temporalAddress: options.temporalAddress,
+    taskQueue: options.taskQueue,
+    store: options.store,
+    dataDir: options.dir,
+    principalsFile: path.join(repoRoot, 'config', 'principals.demo.json'),
+    // Files that do not exist: nothing is imported, no secret is defined.
+    inventoryFile: path.join(options.dir, 'inventory.json'),
+    calendarFile: path.join(options.dir, 'calendar.json'),
+    preApprovalsFile: path.join(options.dir, 'pre-approvals.json'),
+    secretsFile: path.join(options.dir, 'secrets.json'),
+    secretsDir: path.join(options.dir, 'secrets'),
+    logLevels: ['fatal'],
+  });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+}
+
+/** One HTTP call as a client sees it: status, body size and time. */
+export async function timedFetch(
+  url: string,
+  init: { method?: string; token: string; body?: unknown },
+): Promise<{ status: number; bytes: number; ms: number; body: string }> {
+  const t0 = performance.now();
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${init.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+    body: init.body ? JSON.stringify(init.body) : undefined,
+  });
+  const body = await res.text();
+  return { status: res.status, bytes: Buffer.byteLength(body), ms: performance.now() - t0, body };
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight. */
+export async function inPool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+}
