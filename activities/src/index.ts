@@ -5,6 +5,7 @@ import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
+import { createDiagnosisActivities } from './diagnosis/activities';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
@@ -38,6 +39,8 @@ export * from './codec/payload-codec';
 export * from './codec/codec-keys';
 export * from './hosts';
 export * from './maintenance';
+export * from './diagnosis/activities';
+export { runProbes, probeCommand } from './diagnosis/probes';
 
 export interface ActivitiesConfig {
   /**
@@ -74,6 +77,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
+    ...createDiagnosisActivities(),
     checkRestoreTarget: (input) =>
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),

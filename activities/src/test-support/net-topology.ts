@@ -1,3 +1,4 @@
+import type { DiagnosisPlan } from '@runbooks/contracts';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -132,6 +133,8 @@ export class NetTopology {
       run('ip', ['netns', 'add', this.ns(node)]);
       this.created.push(this.ns(node));
       this.ip(node, 'link set lo up');
+      // Repeated diagnoses send many traces: the kernel's ICMP rate limit would drop their answers and fake a broken path.
+      this.exec(node, 'sysctl', ['-qw', 'net.ipv4.icmp_ratelimit=0']);
     }
     // Each veth pair is created with its ends already in their namespaces: no name ever exists in the host's namespace.
     const link = (a: NodeName, aIf: string, aAddr: string, b: NodeName, bIf: string, bAddr?: string) => {
@@ -295,4 +298,34 @@ export class NetTopology {
     this.created = [];
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The topology's devices, resolvers and ERP service as a diagnosis plan sees them, from the office client. */
+export function officeDiagnosisPlan(
+  topology: NetTopology,
+  options: { erpAddress?: string; probeTimeoutSeconds?: number; parallelism?: number } = {},
+): DiagnosisPlan {
+  return {
+    vantages: [{ name: 'office', namespace: topology.ns('office'), gateway: { name: 'branch-router', address: ADDRESSES.branchOffice } }],
+    services: [
+      {
+        name: 'erp',
+        address: options.erpAddress ?? ADDRESSES.erp,
+        port: ERP_PORT,
+        dnsName: ERP_NAME,
+        knownAddresses: [ADDRESSES.erp, ADDRESSES.erpStandby],
+        url: `http://${ERP_NAME}:${ERP_PORT}/`,
+      },
+    ],
+    resolvers: [
+      { name: 'dns1', address: ADDRESSES.dns1 },
+      { name: 'dns2', address: ADDRESSES.dns2 },
+    ],
+    devices: [
+      { name: 'branch-router', role: 'router', addresses: [ADDRESSES.branchOffice, ADDRESSES.branchUplink], uplink: true },
+      { name: 'core-router', role: 'router', addresses: [ADDRESSES.coreUplink, ADDRESSES.coreLan], uplink: false },
+    ],
+    probeTimeoutSeconds: options.probeTimeoutSeconds ?? 10,
+    parallelism: options.parallelism ?? 4,
+  };
 }
