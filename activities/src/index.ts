@@ -9,6 +9,9 @@ import { createDiagnosisActivities } from './diagnosis/activities';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
+import { InventoryStore } from './hosts/inventory-store';
+import { SshTransport } from './hosts/ssh';
+import { createIncidentActivities } from './incident/activities';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -40,6 +43,7 @@ export * from './codec/codec-keys';
 export * from './hosts';
 export * from './maintenance';
 export * from './diagnosis/activities';
+export * from './incident/activities';
 export { runProbes, probeCommand } from './diagnosis/probes';
 
 export interface ActivitiesConfig {
@@ -74,6 +78,7 @@ export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
+  const hosts = config.hosts ?? defaultHostFolders();
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
@@ -82,7 +87,12 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
-    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
+    ...createHostActivities(createHostDeps({ ...hosts, store: config.store, secrets })),
+    ...createIncidentActivities({
+      store: config.store,
+      inventory: new InventoryStore(config.store, hosts.inventoryFile),
+      ssh: new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }),
+    }),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
   };

@@ -1,12 +1,14 @@
 import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
+import type { DiagnosisActivities } from './diagnosis/activities';
+import type { IncidentActivities } from './incident/activities';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities {
+export interface RunbookActivities extends DiagnosisActivities, IncidentActivities {
   // backup (restic)
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;

@@ -1,7 +1,8 @@
-import type { DiagnosisPlan } from '@runbooks/contracts';
+import type { DiagnosisPlan, IncidentCatalogInput } from '@runbooks/contracts';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { shellQuote } from '../hosts/os-commands';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -327,5 +328,81 @@ export function officeDiagnosisPlan(
     ],
     probeTimeoutSeconds: options.probeTimeoutSeconds ?? 10,
     parallelism: options.parallelism ?? 4,
+  };
+}
+
+/**
+ * The topology as the incident catalogue describes it. The switch actions run on `opsHost` (a
+ * local inventory host: the worker's machine, which holds the resolvers' record files and can
+ * reach the core router's namespace): the ERP's failover rewrites both resolvers' record for
+ * erp.corp.test to the standby and makes dnsmasq re-read it; the rollbacks put the resolvers'
+ * records, and the core router's link and filter, back to their known good state, keeping what
+ * they replace so the undo can restore it.
+ */
+export function topologyCatalog(topology: NetTopology, opsHost: string): IncidentCatalogInput {
+  const resolvers = ['dns1', 'dns2'] as const;
+  const records = (address: string) =>
+    resolvers.map((r) => `printf '%s %s\\n' ${address} ${ERP_NAME} > ${shellQuote(topology.hostsFile(r))}`).join(' && ');
+  const reload = resolvers.map((r) => topology.reloadCommand(r)).join(' && ');
+  const kept = (r: string) => shellQuote(`${topology.hostsFile(r as 'dns1')}.before-rollback`);
+  const core = shellQuote(topology.ns('core'));
+  const saved = shellQuote(path.join(topology.dir, 'core-before-rollback'));
+  return {
+    services: [
+      {
+        name: 'erp',
+        dnsName: ERP_NAME,
+        port: ERP_PORT,
+        url: `http://${ERP_NAME}:${ERP_PORT}/`,
+        primary: { address: ADDRESSES.erp },
+        standby: { address: ADDRESSES.erpStandby },
+        failover: { host: opsHost, apply: `${records(ADDRESSES.erpStandby)} && ${reload}`, undo: `${records(ADDRESSES.erp)} && ${reload}` },
+      },
+    ],
+    locations: [
+      {
+        name: 'office',
+        users: ['alice', 'bob'],
+        vantage: { namespace: topology.ns('office'), gateway: { name: 'branch-router', address: ADDRESSES.branchOffice } },
+      },
+    ],
+    resolvers: [
+      { name: 'dns1', address: ADDRESSES.dns1 },
+      { name: 'dns2', address: ADDRESSES.dns2 },
+    ],
+    devices: [
+      { name: 'branch-router', role: 'router', addresses: [ADDRESSES.branchOffice, ADDRESSES.branchUplink], uplink: true },
+      { name: 'core-router', role: 'router', addresses: [ADDRESSES.coreUplink, ADDRESSES.coreLan] },
+    ],
+    rollbacks: [
+      {
+        name: 'resolver-records',
+        description: "restore both resolvers' records to the last known good copy",
+        host: opsHost,
+        apply: `${resolvers.map((r) => `cp ${shellQuote(topology.hostsFile(r))} ${kept(r)}`).join(' && ')} && ${records(ADDRESSES.erp)} && ${reload}`,
+        undo: `${resolvers.map((r) => `cp ${kept(r)} ${shellQuote(topology.hostsFile(r))}`).join(' && ')} && ${reload}`,
+      },
+      {
+        name: 'core-router-config',
+        description: "restore the core router's uplink and filter rules to the last known good configuration",
+        host: opsHost,
+        apply:
+          `ip -n ${core} -o link show wan0 | grep -q 'state DOWN' && echo down > ${saved}.link || echo up > ${saved}.link; ` +
+          `ip netns exec ${core} nft list table inet fault > ${saved}.nft 2>/dev/null || rm -f ${saved}.nft; ` +
+          `ip netns exec ${core} nft delete table inet fault 2>/dev/null; ip -n ${core} link set wan0 up && ` +
+          // A link set down loses the static routes through it: the known good configuration has them.
+          `ip -n ${core} route replace 192.0.2.0/24 via ${ADDRESSES.branchUplink}`,
+        undo: `ip -n ${core} link set wan0 "$(cat ${saved}.link)"; if [ -f ${saved}.nft ]; then ip netns exec ${core} nft -f ${saved}.nft; fi`,
+      },
+    ],
+    logSources: resolvers.map((r) => ({
+      host: opsHost,
+      name: `${r}-queries`,
+      command: `tail -n 20 ${shellQuote(topology.resolverLog(r))}`,
+      about: ['erp'],
+    })),
+    probeTimeoutSeconds: 10,
+    parallelism: 4,
+    stakeholders: ['#erp-incidents'],
   };
 }

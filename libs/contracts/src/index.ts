@@ -25,3 +25,4 @@ export * from './assertion';
 export * from './text';
 export * from './target-policy';
 export * from './diagnosis';
+export * from './incident';

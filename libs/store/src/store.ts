@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely
 import { Pool } from 'pg';
 import type { StoreLocation } from './location';
 import { storeMigrations } from './migrations';
+import { IncidentCatalogRepository } from './incident-catalog';
 import { PatientSqliteDialect } from './patient-sqlite';
 import {
   AuditRepository,
@@ -40,6 +41,7 @@ export class Store {
   readonly principals: PrincipalRepository;
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
+  readonly incidentCatalog: IncidentCatalogRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -54,6 +56,7 @@ export class Store {
     this.principals = new PrincipalRepository(this.db, ready);
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
+    this.incidentCatalog = new IncidentCatalogRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {
