@@ -38,8 +38,9 @@ export const incidentServiceSchema = z.strictObject({
   port: z.number().int().min(1).max(65535),
   /** Checked over HTTP at the active address when given. */
   url: z
-    .url({ protocol: /^https?$/ })
+    .string()
     .max(2000)
+    .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[!-~]*)?$/, 'must be an http or https URL (printable ASCII)')
     .optional(),
   primary: z.strictObject({ address: ipv4Schema }),
   standby: z.strictObject({ address: ipv4Schema }).optional(),
