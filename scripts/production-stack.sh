@@ -8,6 +8,8 @@
 #   scripts/production-stack.sh env     print `export NAME=value` lines to reach it
 #   scripts/production-stack.sh stop    stop everything and delete its folder
 #   scripts/production-stack.sh worker a|b   start a stopped (crashed) worker again
+#   scripts/production-stack.sh api a|b      start a stopped (crashed) API replica again
+#   scripts/production-stack.sh temporal     start a stopped (crashed) Temporal server again, same ports
 #   scripts/production-stack.sh build   only build the Temporal server and sql tool when missing
 #
 # RUNBOOKS_STACK_DIR   where it lives (default: $TMPDIR/runbooks-production-stack); one stack per folder
@@ -164,8 +166,11 @@ SQL
   done
 
   export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_FRONTEND_PORT"
+  # What the server needs to start again on the same ports (a supervisor's unit file, in effect);
+  # it holds the database password, so only the stack's owner reads it.
+  (umask 077 && export -p | grep -E '^declare -x (TEMPORAL_|SQL_PASSWORD)' >"$STACK/temporal.env")
   log "Temporal server $TEMPORAL_SERVER_VERSION on $TEMPORAL_ADDRESS"
-  start_process temporal "$SERVER_BIN" --allow-no-auth --root "$ROOT" --config config --env temporal-postgres start
+  start_temporal
   wait_for "the Temporal server" 240 temporal "$temporal_cli" operator cluster health --address "$TEMPORAL_ADDRESS"
   # The real server creates no namespace; retry while its services finish joining.
   wait_for "namespace default" 120 temporal "$temporal_cli" operator namespace create --address "$TEMPORAL_ADDRESS" --namespace default --retention 72h
@@ -208,13 +213,9 @@ ENV
   log "store migrations"
   node libs/store/dist/migrate-cli.js >"$STACK/logs/migrate.log" 2>&1
 
-  local w i=0
+  local w
   for w in a b; do start_worker "$w"; done
-  for w in a b; do
-    log "API $w on 127.0.0.1:${api_ports[$i]}"
-    HOST=127.0.0.1 PORT="${api_ports[$i]}" start_process "api-$w" node apps/api/dist/main.js
-    i=$((i + 1))
-  done
+  for w in a b; do start_api "$w"; done
   wait_for "API a" 120 api-a http_ok "$RUNBOOKS_API_A/readyz"
   wait_for "API b" 120 api-b http_ok "$RUNBOOKS_API_B/readyz"
   trap - EXIT
@@ -240,21 +241,57 @@ write_secrets() {
 JSON
 }
 
+start_temporal() {
+  start_process temporal "$SERVER_BIN" --allow-no-auth --root "$ROOT" --config config --env temporal-postgres start
+}
+
+# (Re)starts the Temporal server of the running stack on its old ports, as a supervisor would after
+# a crash, and waits until it answers.
+restart_temporal() {
+  expect_stopped temporal
+  temporal_binaries
+  # shellcheck disable=SC1091
+  source "$STACK/temporal.env"
+  start_temporal
+  wait_for "the Temporal server" 240 temporal "$(bash scripts/temporal.sh --path)" operator cluster health --address "$TEMPORAL_ADDRESS"
+}
+
 # Worker a or b, on its own stable id (its own task queue survives a restart).
 start_worker() {
   log "worker $1"
   RUNBOOKS_WORKER_ID="worker-$1" start_process "worker-$1" node apps/worker/dist/main.js
 }
 
+# API replica a or b, on the port its URL in the env file names.
+start_api() {
+  local url="RUNBOOKS_API_${1^^}"
+  log "API $1 on ${!url}"
+  HOST=127.0.0.1 PORT="${!url##*:}" start_process "api-$1" node apps/api/dist/main.js
+}
+
+# Checks that the stack runs and its process `name` does not (any more), then loads the stack's env.
+expect_stopped() {
+  local name="$1" pid
+  [[ -f "$STACK/env" ]] || die "no stack running in $STACK"
+  pid="$(cat "$STACK/pids/$name" 2>/dev/null || true)"
+  [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || die "$name is still running (pid $pid)"
+  # shellcheck disable=SC1091
+  source "$STACK/env"
+}
+
+# (Re)starts API replica a or b of the running stack and waits until it is ready.
+restart_api() {
+  [[ "${1:-}" =~ ^(a|b)$ ]] || die "usage: $0 api a|b"
+  expect_stopped "api-$1"
+  start_api "$1"
+  local url="RUNBOOKS_API_${1^^}"
+  wait_for "API $1" 120 "api-$1" http_ok "${!url}/readyz"
+}
+
 # (Re)starts worker a or b of the running stack, as a supervisor would after a crash.
 restart_worker() {
   [[ "${1:-}" =~ ^(a|b)$ ]] || die "usage: $0 worker a|b"
-  [[ -f "$STACK/env" ]] || die "no stack running in $STACK"
-  local pid
-  pid="$(cat "$STACK/pids/worker-$1" 2>/dev/null || true)"
-  [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || die "worker $1 is still running (pid $pid)"
-  # shellcheck disable=SC1091
-  source "$STACK/env"
+  expect_stopped "worker-$1"
   start_worker "$1"
 }
 
@@ -295,6 +332,8 @@ case "${1:-}" in
   stop) stop ;;
   env) [[ -f "$STACK/env" ]] && cat "$STACK/env" || die "no stack running in $STACK" ;;
   worker) restart_worker "${2:-}" ;;
+  api) restart_api "${2:-}" ;;
+  temporal) restart_temporal ;;
   build) temporal_binaries && echo "$SERVER_BIN $SQL_BIN" ;;
-  *) die "usage: $0 start|stop|env|worker a|b|build" ;;
+  *) die "usage: $0 start|stop|env|worker a|b|api a|b|temporal|build" ;;
 esac

@@ -35,6 +35,7 @@ export * from './notify/activities';
 export * from './notify/slack-blocks';
 export * from './notify/slack-bot';
 export * from './notify/create-notifier';
+export * from './mail/smtp';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './secrets/vault-kv2';

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Host } from '@runbooks/contracts';
 import { execFileSync } from 'node:child_process';
 import type { Store } from '@runbooks/store';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { storeIn } from '../test-support/store';
 import os from 'node:os';
 import path from 'node:path';
@@ -277,16 +277,32 @@ describe('command host drivers (ssh against a real OpenSSH server on loopback, a
       expect(readFileSync(path.join(dir, 'versions'), 'utf8')).toBe('openssl=3.0.1\n');
     });
 
-    it('trusts an unpinned host on first use and refuses it once its key changed', async () => {
+    it('trusts an unpinned host on first use for every worker: the key is kept in the shared store, and a worker on another machine refuses the host once its key changed', async () => {
       const unpinned = ssh.host({ hostKeySha256: undefined });
+      const store = storeIn(stateDir);
       await driver.health(unpinned);
-      const knownHost = path.join(stateDir, 'ssh-known-hosts', 'web-1.sha256');
-      expect(readFileSync(knownHost, 'utf8').trim()).toBe(server.hostKeySha256);
+      expect(await store.knownHostKeys.get('web-1')).toBe(server.hostKeySha256);
+      expect(existsSync(path.join(stateDir, 'ssh-known-hosts'))).toBe(false); // nothing kept on this machine
 
-      writeFileSync(knownHost, `${Buffer.alloc(32, 1).toString('base64').replace(/=+$/, '')}\n`);
+      const changed = Buffer.alloc(32, 1).toString('base64').replace(/=+$/, '');
+      await store.db.updateTable('ssh_known_hosts').set({ sha256: changed }).where('host', '=', 'web-1').execute();
+      const otherMachine = ssh.driver(mkdtempSync(path.join(root, 'ssh-other-worker-')), fileCommands(dir), undefined, store);
+      const failure = await failureOf(otherMachine.health(unpinned));
+
+      expect(failure.type).toBe(HostFailureType.hostKeyMismatch);
+      expect(failure.message).toContain(changed);
+    });
+
+    it('moves a key remembered in the old known-hosts folder into the store and holds the host to it', async () => {
+      const unpinned = ssh.host({ hostKeySha256: undefined });
+      const legacy = Buffer.alloc(32, 2).toString('base64').replace(/=+$/, '');
+      mkdirSync(path.join(stateDir, 'ssh-known-hosts'));
+      writeFileSync(path.join(stateDir, 'ssh-known-hosts', 'web-1.sha256'), `${legacy}\n`);
+
       const failure = await failureOf(driver.health(unpinned));
 
       expect(failure.type).toBe(HostFailureType.hostKeyMismatch);
+      expect(await storeIn(stateDir).knownHostKeys.get('web-1')).toBe(legacy);
     });
 
     it('refuses unpinned hosts when trust on first use is off', async () => {

@@ -1,6 +1,6 @@
 import type { Host } from '@runbooks/contracts';
+import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, type ClientChannel } from 'ssh2';
 import { SecretResolver } from '../secrets/resolve-secret';
@@ -20,8 +20,8 @@ export interface SshHostDriverOptions extends CommandHostDriverOptions {
   /** How long the TCP connection and SSH handshake (with authentication) may take. Default 20 s. */
   connectTimeoutMs?: number;
   /**
-   * For hosts without `ssh.hostKeySha256`: remember the key a host shows first (in
-   * `<stateDir>/ssh-known-hosts/`) and refuse any other later (default); false refuses unpinned hosts.
+   * For hosts without `ssh.hostKeySha256`: remember the key a host shows first (in the store, so
+   * every worker holds the same key) and refuse any other later (default); false refuses unpinned hosts.
    */
   trustOnFirstUse?: boolean;
   /** Resolves `ssh.privateKeyRef`; default: the secrets configuration of the environment. */
@@ -42,13 +42,16 @@ const TIMEOUT_EXIT_CODES = new Set([124, 137]);
  */
 export class SshTransport implements CommandTransport {
   readonly kind = 'ssh';
-  private readonly knownHostsDir: string;
+  /** Where keys were remembered before the store held them; read once per host, then moved. */
+  private readonly legacyKnownHostsDir: string;
+  private readonly store: Store;
   private readonly connectTimeoutMs: number;
   private readonly trustOnFirstUse: boolean;
   private readonly secrets: SecretResolver;
 
   constructor(options: SshHostDriverOptions) {
-    this.knownHostsDir = path.join(options.stateDir, 'ssh-known-hosts');
+    this.legacyKnownHostsDir = path.join(options.stateDir, 'ssh-known-hosts');
+    this.store = options.store;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.trustOnFirstUse = options.trustOnFirstUse ?? true;
     this.secrets = options.secrets ?? SecretResolver.fromEnv();
@@ -146,29 +149,25 @@ export class SshTransport implements CommandTransport {
     };
   }
 
-  private knownHostFile(host: Host): string {
-    return path.join(this.knownHostsDir, `${host.name}.sha256`);
-  }
-
+  /** The key first seen for the host by any worker; a key this worker remembered in a file before is moved into the store. */
   private async firstSeenKey(host: Host): Promise<string | undefined> {
-    return normalizeFingerprint((await readIfExists(this.knownHostFile(host))).trim() || undefined);
+    const remembered = await this.store.knownHostKeys.get(host.name);
+    if (remembered) return remembered;
+    const legacy = normalizeFingerprint(
+      (await readIfExists(path.join(this.legacyKnownHostsDir, `${host.name}.sha256`))).trim() || undefined,
+    );
+    return legacy && this.store.knownHostKeys.remember(host.name, legacy);
   }
 
-  /** Trust on first use: keeps the first key seen; a concurrent first connection that saw another key is refused. */
+  /** Trust on first use: keeps the first key seen by any worker; a concurrent first connection that saw another key is refused. */
   private async rememberKey(host: Host, presented: string, where: string): Promise<void> {
-    await mkdir(this.knownHostsDir, { recursive: true });
-    try {
-      await writeFile(this.knownHostFile(host), `${presented}\n`, { flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const remembered = await this.firstSeenKey(host);
-      if (remembered !== presented) {
-        throw nonRetryable(
-          `${where} presented host key SHA256:${presented}, not the SHA256:${remembered} seen first; refusing to connect`,
-          HostFailureType.hostKeyMismatch,
-          { host: host.name, presented, expected: remembered },
-        );
-      }
+    const remembered = await this.store.knownHostKeys.remember(host.name, presented);
+    if (remembered !== presented) {
+      throw nonRetryable(
+        `${where} presented host key SHA256:${presented}, not the SHA256:${remembered} seen first; refusing to connect`,
+        HostFailureType.hostKeyMismatch,
+        { host: host.name, presented, expected: remembered },
+      );
     }
   }
 }

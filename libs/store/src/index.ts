@@ -1,3 +1,4 @@
+export * from './known-host-keys';
 export * from './location';
 export * from './repositories';
 export { Store, type StoreDb, type StoreTransaction } from './store';

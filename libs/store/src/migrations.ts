@@ -135,6 +135,17 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009-ssh-known-hosts': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('ssh_known_hosts')
+        .addColumn('host', 'text', (c) => c.primaryKey())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

@@ -1,6 +1,7 @@
 import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Pool } from 'pg';
 import type { StoreLocation } from './location';
+import { KnownHostKeyRepository } from './known-host-keys';
 import { storeMigrations } from './migrations';
 import { IncidentCatalogRepository } from './incident-catalog';
 import { PatientSqliteDialect } from './patient-sqlite';
@@ -42,6 +43,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
   readonly incidentCatalog: IncidentCatalogRepository;
+  readonly knownHostKeys: KnownHostKeyRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -57,6 +59,7 @@ export class Store {
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
     this.incidentCatalog = new IncidentCatalogRepository(this.db, ready);
+    this.knownHostKeys = new KnownHostKeyRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {

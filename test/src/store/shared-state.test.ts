@@ -94,6 +94,19 @@ describe.each(STORE_BACKENDS)('shared state through two replicas on $name', ({ f
     expect((await b.ledger()).filter((e) => e.op === 'patch')).toHaveLength(1);
     expect(Object.keys((await a.readHost('web-1')).applied ?? {})).toEqual(['patch run-1/patch/web-1']);
   });
+
+  it('keeps one first-seen SSH host key when two workers meet a host at the same moment with different keys', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+
+    const [seenByA, seenByB] = await Promise.all([
+      a.knownHostKeys.remember('web-1', 'key-shown-to-a'),
+      b.knownHostKeys.remember('web-1', 'key-shown-to-b'),
+    ]);
+
+    expect(seenByA).toBe(seenByB);
+    expect(['key-shown-to-a', 'key-shown-to-b']).toContain(seenByA);
+    expect(await a.knownHostKeys.remember('web-1', 'a-later-key')).toBe(seenByA);
+  });
 });
 
 describe.each(STORE_BACKENDS)('two API replicas on one $name store', ({ freshLocation }) => {

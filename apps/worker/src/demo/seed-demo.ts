@@ -63,7 +63,8 @@ export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{
 
 /**
  * The demo repository's password as a named secret: a file under `<data>/secrets/`, defined in
- * `<data>/secrets.json` for data-restore runs of technicians against this repository only.
+ * `<data>/secrets.json` for restores by technicians and restore drills by schedulers, against this
+ * repository only.
  */
 async function seedDemoSecret(dataDir: string, repository: string, password: string): Promise<string> {
   const name = 'backup/demo-projects';
@@ -77,8 +78,8 @@ async function seedDemoSecret(dataDir: string, repository: string, password: str
         name,
         description: 'Demo only: the password of the demo restic repository',
         source: { backend: 'file', file: name },
-        runbooks: ['data-restore'],
-        roles: ['technician'],
+        runbooks: ['data-restore', 'restore-drill'],
+        roles: ['technician', 'scheduler'],
         repositories: [repository],
       },
     ],
