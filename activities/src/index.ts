@@ -12,6 +12,7 @@ import { createHostActivities, createHostDeps, type HostActivitiesConfig } from 
 import { InventoryStore } from './hosts/inventory-store';
 import { SshTransport } from './hosts/ssh';
 import { createIncidentActivities } from './incident/activities';
+import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -69,6 +70,8 @@ export interface ActivitiesConfig {
   secrets?: SecretsConfig;
   /** The service's data folder (RUNBOOKS_DATA_DIR): never a restore target, nor is the SQLite store's folder. */
   dataDir?: string;
+  /** Sends e-mail notices; default: the SMTP relay of RUNBOOKS_SMTP_* (SmtpMailer.fromEnv). */
+  mailer?: Mailer;
 }
 
 /** Folders under `<tmp>/runbooks-hosts/`: for callers that configure no hosts. */
@@ -93,6 +96,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       store: config.store,
       inventory: new InventoryStore(config.store, hosts.inventoryFile),
       ssh: new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }),
+      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
     }),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),

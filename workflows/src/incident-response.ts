@@ -80,16 +80,29 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
     );
     incident.affected.users = scope.affectedUsers;
     const recipients = [...new Set([...scope.stakeholders, ...input.notify])];
+    // Chat by the webhook for everyone; e-mail over SMTP for the recipients that are addresses.
+    const mailTo = recipients.filter((r) => r.includes('@'));
     const notify = (
       step: 'notify-start' | 'notify-remediation' | 'notify-resolution',
       notice: Omit<NotifyInput, 'runId' | 'recipients' | 'idempotencyKey'>,
     ) =>
-      run.step(step, (a) => a.notify({ ...notice, runId: run.state.runId, recipients, idempotencyKey: `${run.idempotencyKey}/${step}` }), {
-        summarize: (r) => {
-          record('notice', `${notice.subject} (to ${recipients.join(', ') || 'nobody'}, via ${r.channel})`);
-          return `${recipients.join(', ') || 'nobody'} told via ${r.channel}`;
+      run.step(
+        step,
+        async (a) => {
+          const chat = await a.notify({ ...notice, runId: run.state.runId, recipients, idempotencyKey: `${run.idempotencyKey}/${step}` });
+          const mail = mailTo.length
+            ? await a.mailIncidentNotice({ to: mailTo, subject: notice.subject, text: `Run ${run.state.runId}\n\n${notice.text}` })
+            : undefined;
+          return { channel: chat.channel, mailed: mail ? mailTo : [] };
         },
-      });
+        {
+          summarize: (r) => {
+            const how = `${r.channel}${r.mailed.length ? ` and e-mail to ${r.mailed.join(', ')}` : ''}`;
+            record('notice', `${notice.subject} (to ${recipients.join(', ') || 'nobody'}, via ${how})`);
+            return `${recipients.join(', ') || 'nobody'} told via ${how}`;
+          },
+        },
+      );
     const fields = {
       severity: input.severity,
       services: input.affected.services.join(', '),

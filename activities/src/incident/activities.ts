@@ -16,6 +16,7 @@ import type { InventoryStore } from '../hosts/inventory-store';
 import { OperationLedger } from '../hosts/ledger';
 import { LocalTransport } from '../hosts/local';
 import { shellQuote } from '../hosts/os-commands';
+import type { Mailer } from '../mail/smtp';
 
 /** Lines of each log the report keeps (the newest). */
 const LOG_LINES = 50;
@@ -52,6 +53,8 @@ export interface IncidentActivities {
   readIncidentLogs(input: { sources: LogSource[]; since: string }): Promise<IncidentLog[]>;
   /** Runs a failover, rollback or isolation command on an inventory host, once per idempotency key. */
   runIncidentAction(input: RunIncidentActionInput): Promise<{ output: string }>;
+  /** Sends a stakeholder notice by e-mail over SMTP (the worker's relay, RUNBOOKS_SMTP_*). */
+  mailIncidentNotice(input: { to: string[]; subject: string; text: string }): Promise<{ messageId: string }>;
 }
 
 /** The catalogue in the store, parsed with its schema (an empty store is an empty catalogue). */
@@ -73,9 +76,10 @@ export interface IncidentActivitiesDeps {
   inventory: InventoryStore;
   /** How commands reach an ssh host (the ssh driver's transport); local hosts run on the worker. */
   ssh?: CommandTransport;
+  mailer: Mailer;
 }
 
-export function createIncidentActivities({ store, inventory, ssh }: IncidentActivitiesDeps): IncidentActivities {
+export function createIncidentActivities({ store, inventory, ssh, mailer }: IncidentActivitiesDeps): IncidentActivities {
   const catalogs = new IncidentCatalogStore(store);
   const ledger = new OperationLedger(store, 'incident');
   const transportFor = (host: Host): CommandTransport => {
@@ -96,6 +100,8 @@ export function createIncidentActivities({ store, inventory, ssh }: IncidentActi
   };
 
   return {
+    mailIncidentNotice: ({ to, subject, text }) => mailer.sendMail({ to, subject, text }),
+
     async resolveIncidentScope({ services, locations, users, severity }) {
       const { catalog } = await catalogs.read();
       const pick = <T extends { name: string }>(all: T[], names: string[], what: string): T[] =>

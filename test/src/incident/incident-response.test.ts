@@ -12,12 +12,13 @@ import {
   type RunState,
   type RunbookStartArgs,
 } from '@runbooks/contracts';
-import { IncidentCatalogStore, InventoryStore } from '@runbooks/activities';
+import { IncidentCatalogStore, InventoryStore, SmtpMailer } from '@runbooks/activities';
 import type { Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/test-support/smtp-receiver';
 import { ADDRESSES, ERP_NAME, NetTopology, netnsUnavailable, topologyCatalog } from '../../../activities/src/test-support/net-topology';
 import { closeStores, sqliteStoreIn } from '../harness/stores';
 import { WebhookReceiver } from '../harness/webhook-receiver';
@@ -43,6 +44,7 @@ describeNetns('incident-response on a network-namespace topology', () => {
   let connection: Connection;
   let worker: TestWorker;
   let receiver: WebhookReceiver;
+  let smtp: SmtpReceiver;
   let store: Store;
   let topology: NetTopology;
   let dir: string;
@@ -56,13 +58,16 @@ describeNetns('incident-response on a network-namespace topology', () => {
     receiver = new WebhookReceiver();
     const webhookUrl = await receiver.start();
     ({ client, connection } = await testClient());
-    worker = await startTestWorker({ webhookUrl, store });
+    smtp = await startSmtpReceiver();
+    const mailer = new SmtpMailer({ host: smtp.host, port: smtp.port, from: 'runbooks@corp.test' });
+    worker = await startTestWorker({ webhookUrl, store, mailer });
   });
 
   afterAll(async () => {
     await worker?.stop();
     await connection?.close();
     await receiver?.stop();
+    await smtp?.stop();
     await closeStores();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -72,6 +77,7 @@ describeNetns('incident-response on a network-namespace topology', () => {
     await new IncidentCatalogStore(store).replace(
       incidentCatalogSchema.parse({
         ...topologyCatalog(topology, OPS_HOST),
+        stakeholders: ['#erp-incidents', 'erp-owners@corp.test'],
         severities: {
           P1: { approvers: 1, responseSeconds: 2, approvalSeconds: 600 },
           P2: { approvers: 1, responseSeconds: 600, approvalSeconds: 600 },
@@ -191,6 +197,15 @@ describeNetns('incident-response on a network-namespace topology', () => {
     expect(notices.some((n) => n.includes('incident open'))).toBe(true);
     expect(notices.some((n) => n.includes('failover:erp applied'))).toBe(true);
     expect(notices.some((n) => n.includes('resolved'))).toBe(true);
+    // The same notices went by e-mail over SMTP to the stakeholder with an address.
+    const ofRun = () => smtp.messages.filter((m) => m.text.includes(state.runId));
+    const mails = await eventually(async () => (ofRun().length >= 3 ? ofRun() : undefined), 10_000, 'three e-mails');
+    expect(mails.map((m) => m.subject)).toEqual([
+      'P2 incident open: Branch office cannot reach the ERP',
+      'P2 Branch office cannot reach the ERP: failover:erp applied',
+      'P2 resolved: Branch office cannot reach the ERP',
+    ]);
+    expect(mails.every((m) => m.to.includes('erp-owners@corp.test'))).toBe(true);
   });
 
   test('an nftables drop of the port on the core router: a filtered port; failover to the standby clears it', async () => {
