@@ -51,6 +51,7 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
     findings: [],
     logs: [],
     raw: [],
+    security: input.security !== undefined,
   };
   run.state.incident = incident;
   const record = (kind: TimelineEntry['kind'], text: string, by = RUNBOOK, at = now()) => incident.timeline.push({ at, kind, by, text });
@@ -146,6 +147,8 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
       { summarize: (c) => `${c.isp}; ${c.dns}` },
     );
 
+    if (input.security) await contain(scope, input.security.isolate);
+
     const choices = choicesOf(scope);
     const chosen = await run.task<{ remediation: string; reason: string }>('choose-remediation', {
       title: `${input.severity} ${input.title}: choose the remediation`,
@@ -234,6 +237,58 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
       fields: { ...fields, remediation: choice.id },
     });
   });
+
+  /** Security incidents: isolate the suspected hosts once enough of the 2nd and 3rd line approve; undone if the run fails or is cancelled. */
+  async function contain(scope: IncidentScope, names: readonly string[]): Promise<void> {
+    const isolations = names.map((name) => {
+      const found = scope.isolations.find((i) => i.name === name);
+      if (!found)
+        throw ApplicationFailure.create({
+          type: 'UnknownIsolation',
+          nonRetryable: true,
+          message: `${name} is not an isolation of the incident catalogue`,
+        });
+      return found;
+    });
+    await run.approval('approve-containment', `${input.severity} ${input.title}: isolate ${names.join(', ')}`, {
+      allowedRoles: ['tier2', 'tier3'],
+      requiredApprovals: scope.policy.approvers,
+      timeoutMs: scope.policy.approvalSeconds * 1000,
+      escalation: [{ tier: 3, contact: 'tier3' }],
+    });
+    const gate = run.state.gates.find((g) => g.id === 'approve-containment');
+    for (const d of gate?.decisions ?? [])
+      record('approval', `containment: ${d.decision} by ${d.displayName}${d.comment ? `: ${d.comment}` : ''}`, d.by, d.at);
+    incident.contained = [];
+    await run.step(
+      'contain',
+      async (a) => {
+        for (const iso of isolations) {
+          run.onUndo('contain', `Lift the isolation of ${iso.name}`, (u) =>
+            u
+              .runIncidentAction({
+                host: iso.host,
+                command: iso.undo,
+                what: `lift isolation of ${iso.name}`,
+                idempotencyKey: `${run.idempotencyKey}/lift-${iso.name}`,
+              })
+              .then(() => record('containment', `isolation of ${iso.name} lifted`)),
+          );
+          await a.runIncidentAction({
+            host: iso.host,
+            command: iso.apply,
+            what: `isolate ${iso.name}`,
+            idempotencyKey: `${run.idempotencyKey}/isolate-${iso.name}`,
+          });
+          const at = now();
+          incident.contained?.push({ name: iso.name, at });
+          record('containment', `${iso.name} isolated: ${iso.description}`, RUNBOOK, at);
+        }
+        return isolations.length;
+      },
+      { activity: ACTION, summarize: (n) => `${n} host(s) isolated: ${names.join(', ')}` },
+    );
+  }
 
   async function diagnose(step: 'diagnose' | 'verify', label: string, scope: IncidentScope, onStandby: string[]): Promise<Diagnosis> {
     const result = await run.step(step, (a: RunbookActivities) => a.diagnose({ plan: diagnosisPlanOf(scope, onStandby) }), {

@@ -119,6 +119,7 @@ export function createIncidentActivities({ store, inventory, ssh, mailer }: Inci
         resolvers: catalog.resolvers,
         devices: catalog.devices,
         rollbacks: catalog.rollbacks,
+        isolations: catalog.isolations,
         logSources: catalog.logSources.filter((l) => l.about.some((a) => implicated.has(a))),
         policy: catalog.severities[severity],
         probeTimeoutSeconds: catalog.probeTimeoutSeconds,

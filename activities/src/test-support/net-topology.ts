@@ -395,6 +395,20 @@ export function topologyCatalog(topology: NetTopology, opsHost: string): Inciden
         undo: `ip -n ${core} link set wan0 "$(cat ${saved}.link)"; if [ -f ${saved}.nft ]; then ip netns exec ${core} nft -f ${saved}.nft; fi`,
       },
     ],
+    isolations: [
+      {
+        name: 'erp-primary',
+        description: 'drop every packet to and from the ERP primary but its loopback (nftables on the host)',
+        host: opsHost,
+        apply: `ip netns exec ${shellQuote(topology.ns('erp'))} nft ${shellQuote(
+          'add table inet runbooks-isolation; ' +
+            'add chain inet runbooks-isolation input { type filter hook input priority -10; policy drop; }; ' +
+            'add chain inet runbooks-isolation output { type filter hook output priority -10; policy drop; }; ' +
+            'add rule inet runbooks-isolation input iif lo accept; add rule inet runbooks-isolation output oif lo accept',
+        )}`,
+        undo: `ip netns exec ${shellQuote(topology.ns('erp'))} nft delete table inet runbooks-isolation`,
+      },
+    ],
     logSources: resolvers.map((r) => ({
       host: opsHost,
       name: `${r}-queries`,

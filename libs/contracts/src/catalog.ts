@@ -194,6 +194,8 @@ export const incidentResponseRunbook = {
     { id: 'diagnose', title: 'Run the checks from each location: ping, traceroute, neighbour, ports, DNS, HTTP' },
     { id: 'read-logs', title: 'Read the logs of the implicated hosts around the start' },
     { id: 'conclude-isp-dns', title: 'Verify ISP and DNS' },
+    { id: 'approve-containment', title: 'Security incidents: approval to isolate the suspected hosts', approval: true },
+    { id: 'contain', title: 'Security incidents: isolate the suspected hosts (undoable)' },
     { id: 'choose-remediation', title: 'Choose failover or rollback from the findings', task: true },
     { id: 'approve-remediation', title: 'Approval of the change, by severity', approval: true },
     { id: 'remediate', title: 'Fail over or roll back (undoable)' },

@@ -56,6 +56,13 @@ export const rollbackSchema = hostActionSchema.extend({
 });
 export type Rollback = z.infer<typeof rollbackSchema>;
 
+/** How a host suspected in a security incident is isolated (e.g. an nftables drop on it), and how that is lifted. */
+export const isolationSchema = hostActionSchema.extend({
+  name: incidentNameSchema,
+  description: singleLine(300).min(1),
+});
+export type Isolation = z.infer<typeof isolationSchema>;
+
 export const locationSchema = z.strictObject({
   name: incidentNameSchema,
   users: z.array(singleLine(100).min(1)).max(10_000).default([]),
@@ -110,6 +117,7 @@ export const incidentCatalogSchema = z
     resolvers: z.array(resolverSchema).max(20).default([]),
     devices: z.array(networkDeviceSchema).max(1000).default([]),
     rollbacks: z.array(rollbackSchema).max(1000).default([]),
+    isolations: z.array(isolationSchema).max(1000).default([]),
     logSources: z.array(logSourceSchema).max(1000).default([]),
     severities: z
       .strictObject({ P1: severityPolicySchema, P2: severityPolicySchema, P3: severityPolicySchema, P4: severityPolicySchema })
@@ -120,7 +128,7 @@ export const incidentCatalogSchema = z
     stakeholders: z.array(singleLine(320).min(1)).max(100).default([]),
   })
   .superRefine((catalog, ctx) => {
-    for (const key of ['services', 'locations', 'rollbacks'] as const) {
+    for (const key of ['services', 'locations', 'rollbacks', 'isolations'] as const) {
       const seen = new Set<string>();
       catalog[key].forEach((entry, i) => {
         if (seen.has(entry.name)) ctx.addIssue({ code: 'custom', message: `duplicate name ${entry.name}`, path: [key, i, 'name'] });
@@ -150,6 +158,8 @@ export const incidentInputSchema = z.strictObject({
   startedAt: z.iso.datetime({ offset: true }).max(40).optional(),
   /** Who hears of it besides the catalogue's stakeholders. */
   notify: z.array(singleLine(320).min(1)).max(100).default([]),
+  /** A security incident: detect, contain, fix, learn. Containment isolates these catalogue entries (isolations), after approval. */
+  security: z.strictObject({ isolate: z.array(incidentNameSchema).min(1).max(50) }).optional(),
 });
 export type IncidentInput = z.infer<typeof incidentInputSchema>;
 
@@ -178,6 +188,16 @@ export function unknownIncidentNames(catalog: IncidentCatalog, input: IncidentIn
             },
           ],
     ),
+    ...(input.security?.isolate ?? []).flatMap((name, i) =>
+      catalog.isolations.some((x) => x.name === name)
+        ? []
+        : [
+            {
+              path: ['security', 'isolate', i],
+              message: `${name} is not an isolation of the incident catalogue (GET /v1/incidents/catalog)`,
+            },
+          ],
+    ),
   ];
 }
 
@@ -188,6 +208,7 @@ export interface IncidentScope {
   resolvers: IncidentCatalog['resolvers'];
   devices: IncidentCatalog['devices'];
   rollbacks: Rollback[];
+  isolations: Isolation[];
   logSources: LogSource[];
   policy: SeverityPolicy;
   probeTimeoutSeconds: number;
@@ -219,7 +240,18 @@ export function diagnosisPlanOf(scope: IncidentScope, onStandby: readonly string
 /** One entry of the incident's timeline: what happened, when, and who (a person, or the runbook). */
 export interface TimelineEntry {
   at: string;
-  kind: 'declared' | 'finding' | 'conclusion' | 'log' | 'decision' | 'approval' | 'action' | 'notice' | 'escalation' | 'verification';
+  kind:
+    | 'declared'
+    | 'containment'
+    | 'finding'
+    | 'conclusion'
+    | 'log'
+    | 'decision'
+    | 'approval'
+    | 'action'
+    | 'notice'
+    | 'escalation'
+    | 'verification';
   by: string;
   text: string;
 }
@@ -236,6 +268,9 @@ export type IncidentRecord = {
   conclusions?: { isp: string; dns: string };
   logs: { source: string; host: string; lines: string[]; error?: string }[];
   remediation?: { choice: string; reason: string; chosenBy: string; action: string };
+  /** Security incidents: what was isolated, when. */
+  contained?: { name: string; at: string }[];
+  security: boolean;
   /** Findings that still stood at verification (none: resolved). */
   remaining?: string[];
   resolvedAt?: string;
@@ -265,6 +300,14 @@ export function renderIncidentMarkdown(incident: IncidentRecord): string[] {
   lines.push(
     `- **Resolution:** ${incident.resolvedAt ? `verified resolved at ${incident.resolvedAt}` : incident.remaining?.length ? `not resolved: ${incident.remaining.join('; ')}` : 'not verified'}`,
   );
+  if (incident.security) {
+    lines.push(`- **Detect:** ${incident.findings.length} finding(s) and ${incident.logs.length} log(s) read`);
+    lines.push(
+      `- **Contain:** ${incident.contained?.length ? incident.contained.map((c) => `${c.name} isolated at ${c.at}`).join('; ') : 'nothing isolated'}`,
+    );
+    lines.push(`- **Fix:** ${fix ? fix.choice : 'none'}`);
+    lines.push('- **Learn:** the follow-ups below');
+  }
   lines.push('- **Follow-ups:**');
   for (const f of followUps(incident)) lines.push(`  - [ ] ${f}`);
   lines.push('');
