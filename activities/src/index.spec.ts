@@ -31,6 +31,11 @@ describe('createActivities', () => {
         'restoreHostSnapshot',
         'checkMaintenanceWindow',
         'claimPreApprovals',
+        'diagnose',
+        'resolveIncidentScope',
+        'readIncidentLogs',
+        'runIncidentAction',
+        'mailIncidentNotice',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

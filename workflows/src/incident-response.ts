@@ -13,6 +13,7 @@ import {
 } from '@runbooks/contracts';
 import type { NotifyInput, RunbookActivities } from '@runbooks/activities';
 import { now } from './engine/clock';
+import { describeError } from './engine/activities';
 import { RunbookRun } from './engine/run';
 
 /** Read-only probes of a whole plan: bounded by the probes' own timeouts, watched by the heartbeat. */
@@ -91,14 +92,20 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
         step,
         async (a) => {
           const chat = await a.notify({ ...notice, runId: run.state.runId, recipients, idempotencyKey: `${run.idempotencyKey}/${step}` });
+          // A mail relay that is down or missing must not stop the response: the chat notice went; the timeline says what did not.
           const mail = mailTo.length
-            ? await a.mailIncidentNotice({ to: mailTo, subject: notice.subject, text: `Run ${run.state.runId}\n\n${notice.text}` })
+            ? await a.mailIncidentNotice({ to: mailTo, subject: notice.subject, text: `Run ${run.state.runId}\n\n${notice.text}` }).then(
+                () => undefined,
+                (error: unknown) => describeError(error),
+              )
             : undefined;
-          return { channel: chat.channel, mailed: mail ? mailTo : [] };
+          return { channel: chat.channel, mailed: mailTo.length && mail === undefined ? mailTo : [], mailError: mail };
         },
         {
           summarize: (r) => {
-            const how = `${r.channel}${r.mailed.length ? ` and e-mail to ${r.mailed.join(', ')}` : ''}`;
+            const how =
+              `${r.channel}${r.mailed.length ? ` and e-mail to ${r.mailed.join(', ')}` : ''}` +
+              `${r.mailError ? `; e-mail not sent: ${r.mailError}` : ''}`;
             record('notice', `${notice.subject} (to ${recipients.join(', ') || 'nobody'}, via ${how})`);
             return `${recipients.join(', ') || 'nobody'} told via ${how}`;
           },

@@ -27,10 +27,12 @@ export function probeCommand(probe: ProbeSpec, timeoutSeconds: number): string {
     case 'dns':
       return `dig +time=${wait} +tries=1 +noall +comments +answer @${shellQuote(probe.resolverAddress)} ${shellQuote(probe.name)} A`;
     case 'http': {
-      const host = new URL(probe.url).hostname;
+      // The URL names the service; the connection goes to the address and port probed now (primary or standby).
+      const url = new URL(probe.url);
+      const urlPort = url.port || (url.protocol === 'https:' ? '443' : '80');
       return (
         `curl -sS -o /dev/null -w 'HTTP %{http_code}\\n' --max-time ${wait} ` +
-        `--resolve ${shellQuote(`${host}:${new URL(probe.url).port || '80'}:${probe.address}`)} ${shellQuote(probe.url)}`
+        `--connect-to ${shellQuote(`${url.hostname}:${urlPort}:${probe.address}:${probe.port}`)} ${shellQuote(probe.url)}`
       );
     }
   }

@@ -43,7 +43,8 @@ export const incidentServiceSchema = z.strictObject({
     .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[!-~]*)?$/, 'must be an http or https URL (printable ASCII)')
     .optional(),
   primary: z.strictObject({ address: ipv4Schema }),
-  standby: z.strictObject({ address: ipv4Schema }).optional(),
+  /** Its own port when it differs from the primary's. */
+  standby: z.strictObject({ address: ipv4Schema, port: z.number().int().min(1).max(65535).optional() }).optional(),
   /** How the service is switched to its standby (apply) and back (undo): e.g. a DNS record rewritten, a config symlink moved. */
   failover: hostActionSchema.optional(),
 });
@@ -222,7 +223,7 @@ export function diagnosisPlanOf(scope: IncidentScope, onStandby: readonly string
   const services: ProbedService[] = scope.services.map((s) => ({
     name: s.name,
     address: onStandby.includes(s.name) && s.standby ? s.standby.address : s.primary.address,
-    port: s.port,
+    port: (onStandby.includes(s.name) && s.standby?.port) || s.port,
     dnsName: s.dnsName,
     knownAddresses: [s.primary.address, ...(s.standby ? [s.standby.address] : [])],
     url: s.url,
