@@ -78,7 +78,10 @@ async function main(dataDir: string): Promise<void> {
   console.log(
     `incident demo: ERP primary 127.0.0.1:${primaryPort} (down), standby 127.0.0.1:${standbyPort}; request ${dir}/incident-request.json`,
   );
-  const stop = () => standby.close(() => process.exit(0));
+  const stop = () => {
+    standby.close(() => process.exit(0));
+    standby.closeAllConnections();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
