@@ -71,9 +71,13 @@ node apps/worker/dist/main.js &
 pids+=($!)
 node apps/api/dist/main.js &
 pids+=($!)
+# The incident demo's ERP standby (loopback), catalogue and request (README: "Respond to an incident").
+node apps/worker/dist/demo/incident-demo.js "$DATA" &
+pids+=($!)
 
 echo
 echo "Temporal UI:  http://127.0.0.1:$TEMPORAL_UI_PORT"
 echo "API:          http://127.0.0.1:$PORT   (OpenAPI UI: http://127.0.0.1:$PORT/docs)"
 echo "Demo request: $DATA/demo/restore-request.json   (walk-through in README.md)"
+echo "Incident:     $DATA/demo/incident/incident-request.json   (README: Respond to an incident)"
 wait -n "${pids[@]}"

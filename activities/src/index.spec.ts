@@ -40,6 +40,11 @@ describe('createActivities', () => {
         'applyConflictFix',
         'undoConflictFix',
         'writeKnowledgeBaseArticle',
+        'diagnose',
+        'resolveIncidentScope',
+        'readIncidentLogs',
+        'runIncidentAction',
+        'mailIncidentNotice',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

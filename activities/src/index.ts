@@ -5,10 +5,15 @@ import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
+import { createDiagnosisActivities } from './diagnosis/activities';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
 import { createConflictActivities } from './hosts/conflict-activities';
+import { InventoryStore } from './hosts/inventory-store';
+import { SshTransport } from './hosts/ssh';
+import { createIncidentActivities } from './incident/activities';
+import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -41,6 +46,9 @@ export * from './codec/payload-codec';
 export * from './codec/codec-keys';
 export * from './hosts';
 export * from './maintenance';
+export * from './diagnosis/activities';
+export * from './incident/activities';
+export { runProbes, probeCommand } from './diagnosis/probes';
 
 export interface ActivitiesConfig {
   /**
@@ -64,6 +72,8 @@ export interface ActivitiesConfig {
   secrets?: SecretsConfig;
   /** The service's data folder (RUNBOOKS_DATA_DIR): never a restore target, nor is the SQLite store's folder. */
   dataDir?: string;
+  /** Sends e-mail notices; default: the SMTP relay of RUNBOOKS_SMTP_* (SmtpMailer.fromEnv). */
+  mailer?: Mailer;
 }
 
 /** Folders under `<tmp>/runbooks-hosts/`: for callers that configure no hosts. */
@@ -74,16 +84,24 @@ export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
-  const hostDeps = createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets });
+  const hosts = config.hosts ?? defaultHostFolders();
+  const hostDeps = createHostDeps({ ...hosts, store: config.store, secrets });
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
+    ...createDiagnosisActivities(),
     checkRestoreTarget: (input) =>
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
     ...createHostActivities(hostDeps),
     ...createConflictActivities({ ...hostDeps, store: config.store }),
+    ...createIncidentActivities({
+      store: config.store,
+      inventory: new InventoryStore(config.store, hosts.inventoryFile),
+      ssh: new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }),
+      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
+    }),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
   };

@@ -1,13 +1,15 @@
 import type { HostSelector, LaunchCredential, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 import type { SoftwareConflictActivities } from './conflict-types';
+import type { DiagnosisActivities } from './diagnosis/activities';
+import type { IncidentActivities } from './incident/activities';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities extends SoftwareConflictActivities {
+export interface RunbookActivities extends SoftwareConflictActivities, DiagnosisActivities, IncidentActivities {
   // backup (restic)
   /** Before an approval: only what needs no password (see BackupDriver.probe). */
   probeBackupRepository(input: { repositoryUrl: string }): Promise<{ found: boolean; summary: string }>;

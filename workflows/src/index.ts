@@ -7,3 +7,4 @@ export { diskReplacement } from './disk-replacement';
 export { softwareConflict } from './software-conflict';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export type { RunMetricsSinks } from './interceptors';
+export { incidentResponse } from './incident-response';

@@ -26,6 +26,8 @@ import { MaintenanceService, calendarStoreProvider } from './maintenance/mainten
 import { RolloutController } from './rollout/rollout.controller';
 import { RolloutService } from './rollout/rollout.service';
 import { PolicyController } from './policy/policy.controller';
+import { IncidentsController } from './incidents/incidents.controller';
+import { IncidentsService, incidentCatalogStoreProvider } from './incidents/incidents.service';
 import { PolicyService, restoreTargetPolicyStoreProvider } from './policy/policy.service';
 import { RunAdmission } from './runs/admission';
 import { RunListing } from './runs/run-listing';
@@ -76,6 +78,7 @@ export class ApiModule {
         RolloutController,
         InventoryController,
         PolicyController,
+        IncidentsController,
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
@@ -105,6 +108,8 @@ export class ApiModule {
         InventoryService,
         restoreTargetPolicyStoreProvider,
         PolicyService,
+        incidentCatalogStoreProvider,
+        IncidentsService,
         SchedulesService,
         PreApprovalsService,
         preApprovalStoreProvider,

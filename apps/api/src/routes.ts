@@ -10,6 +10,7 @@ import { slackRoutes } from './integrations/slack.routes';
 import { inventoryRoutes } from './inventory/inventory.routes';
 import { knowledgeBaseRoutes } from './knowledge-base/knowledge-base.routes';
 import { policyRoutes } from './policy/policy.routes';
+import { incidentRoutes } from './incidents/incidents.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
@@ -29,6 +30,7 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(rolloutRoutes),
   ...Object.values(inventoryRoutes),
   ...Object.values(policyRoutes),
+  ...Object.values(incidentRoutes),
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),

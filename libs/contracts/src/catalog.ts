@@ -3,6 +3,7 @@ import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
 import type { Role } from './principal';
+import { incidentInputSchema, type IncidentInput } from './incident';
 import { restoreDrillInputSchema } from './restore-drill';
 import { securityPatchingInputSchema, type SecurityPatchingInput } from './security-patching';
 import { softwareConflictRunbook } from './software-conflict';
@@ -35,6 +36,8 @@ export interface RunbookAdmission {
    * servers (accounts) would declare their bases the same way, checked by a policy of their own.
    */
   restoreTargets?(input: never): { field: string; repository: string; target: string }[];
+  /** The incident whose services and locations must be in the incident catalogue (400 naming the field otherwise). */
+  incident?(input: never): IncidentInput;
   /** The maintenance window the run waits for, if any. */
   maintenanceWindow?(input: never): { field: string; name?: string; startAt?: string; overridden: boolean } | undefined;
 }
@@ -182,6 +185,35 @@ export const restoreDrillRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const incidentResponseRunbook = {
+  name: 'incident-response',
+  title: 'Incident response',
+  summary:
+    'A network or service outage: resolve who and what is affected, probe from each location (ping, traceroute, the ' +
+    "gateway's neighbour entry, ports, DNS per resolver, HTTP) into findings, read the logs, conclude on ISP and DNS, " +
+    'let a person choose failover or rollback (escalating through the support tiers on the SLA), approve it by severity, ' +
+    'apply it undoably, verify by diagnosing again, tell the stakeholders, and leave a timeline and a post-incident review draft.',
+  workflowType: 'incidentResponse',
+  inputSchema: incidentInputSchema,
+  steps: [
+    { id: 'scope', title: 'Identify the scope: affected users, services, locations, and the devices on the path' },
+    { id: 'notify-start', title: 'Tell the stakeholders the incident is open' },
+    { id: 'diagnose', title: 'Run the checks from each location: ping, traceroute, neighbour, ports, DNS, HTTP' },
+    { id: 'read-logs', title: 'Read the logs of the implicated hosts around the start' },
+    { id: 'conclude-isp-dns', title: 'Verify ISP and DNS' },
+    { id: 'approve-containment', title: 'Security incidents: approval to isolate the suspected hosts', approval: true },
+    { id: 'contain', title: 'Security incidents: isolate the suspected hosts (undoable)' },
+    { id: 'choose-remediation', title: 'Choose failover or rollback from the findings', task: true },
+    { id: 'approve-remediation', title: 'Approval of the change, by severity', approval: true },
+    { id: 'remediate', title: 'Fail over or roll back (undoable)' },
+    { id: 'notify-remediation', title: 'Tell the stakeholders what was changed' },
+    { id: 'verify', title: 'Diagnose again: no finding may stand' },
+    { id: 'notify-resolution', title: 'Tell the stakeholders it is resolved' },
+    { id: 'write-report', title: 'Timeline and post-incident review draft' },
+  ],
+  admission: { incident: (input: IncidentInput) => input },
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
@@ -189,6 +221,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   diskReplacementRunbook,
   restoreDrillRunbook,
   softwareConflictRunbook,
+  incidentResponseRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

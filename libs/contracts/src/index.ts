@@ -25,3 +25,5 @@ export * from './disk-replacement';
 export * from './assertion';
 export * from './text';
 export * from './target-policy';
+export * from './diagnosis';
+export * from './incident';

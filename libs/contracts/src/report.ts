@@ -1,6 +1,7 @@
 import { countHosts, type RolloutState } from './rollout';
 import type { RunState, StepRecord } from './run-state';
 import type { TaskRecord } from './tasks';
+import { renderIncidentMarkdown, type IncidentRecord } from './incident';
 
 /** The run's report as Markdown, fit to paste into a ticket or a knowledge-base page. */
 export function renderReportMarkdown(state: RunState): string {
@@ -64,6 +65,8 @@ export function renderReportMarkdown(state: RunState): string {
   if (state.tasks && state.tasks.length > 0) lines.push(...renderTasks(state.tasks, state.endedAt));
 
   if (state.rollout) lines.push(...renderRollout(state.rollout));
+
+  if (state.incident) lines.push(...renderIncidentMarkdown(state.incident as IncidentRecord));
 
   if (state.compensations.some((c) => c.state !== 'registered')) {
     lines.push('## Undone', '');

@@ -112,6 +112,8 @@ export const runStateSchema = z.object({
   outcome: z.record(z.string(), z.unknown()).optional(),
   /** Fleet runbooks: waves, hosts and operator actions. */
   rollout: rolloutStateSchema.optional(),
+  /** The incident runbook's timeline, findings and review draft (IncidentRecord; rendered by renderIncidentMarkdown). */
+  incident: z.record(z.string(), z.unknown()).optional(),
   /** How often the run continued as new to keep its history small. */
   continuedAsNew: z.number().int().nonnegative().optional(),
 });

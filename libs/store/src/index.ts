@@ -3,3 +3,4 @@ export * from './location';
 export * from './repositories';
 export * from './knowledge-base';
 export { Store, type StoreDb, type StoreTransaction } from './store';
+export * from './incident-catalog';

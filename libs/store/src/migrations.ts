@@ -123,6 +123,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006-incidents': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.insertInto('versions').values({ name: 'incident-catalog', version: 0, updated_at: null }).execute();
+      // One document: the services, locations, resolvers and network devices the incident runbook diagnoses.
+      await db.schema
+        .createTable('incident_catalog')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0009-ssh-known-hosts': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
     async up(db: Kysely<any>): Promise<void> {

@@ -45,7 +45,7 @@ async function versionOf(db: Db | Trx, name: string): Promise<DocumentVersion> {
  * (so no transaction has to upgrade a read snapshot), on PostgreSQL it locks the version row, so
  * writes of one document are serialized in every backend.
  */
-async function bump(trx: Trx, name: string, expected: number | undefined): Promise<DocumentVersion> {
+export async function bump(trx: Trx, name: string, expected: number | undefined): Promise<DocumentVersion> {
   let update = trx
     .updateTable('versions')
     .set((eb) => ({ version: eb('version', '+', 1), updated_at: now() }))
@@ -57,7 +57,7 @@ async function bump(trx: Trx, name: string, expected: number | undefined): Promi
 }
 
 /** Reads `read` between two reads of the version, again until both agree: a consistent snapshot in any isolation level. */
-async function consistent<T>(db: Db, name: string, read: () => Promise<T>): Promise<DocumentVersion & { value: T }> {
+export async function consistent<T>(db: Db, name: string, read: () => Promise<T>): Promise<DocumentVersion & { value: T }> {
   for (;;) {
     const before = await versionOf(db, name);
     const value = await read();

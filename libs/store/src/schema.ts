@@ -48,6 +48,8 @@ export interface StoreTables {
   audit_log: { id: string; at: string; actor: string; action: string; target: string; detail: string };
   /** Where restores from each repository may write (one rule per repository, JSON), versioned as 'restore-targets'. */
   restore_target_rules: { repository: string; position: number; body: string };
+  /** The incident catalogue (one row, 'catalog': JSON), versioned as 'incident-catalog'. */
+  incident_catalog: { name: string; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
   /** Knowledge-base articles (JSON body); `search_text` is the article's words in lowercase, for LIKE. */

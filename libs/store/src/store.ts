@@ -4,6 +4,7 @@ import type { StoreLocation } from './location';
 import { KnownHostKeyRepository } from './known-host-keys';
 import { KnowledgeBaseRepository } from './knowledge-base';
 import { storeMigrations } from './migrations';
+import { IncidentCatalogRepository } from './incident-catalog';
 import { PatientSqliteDialect } from './patient-sqlite';
 import {
   AuditRepository,
@@ -42,6 +43,7 @@ export class Store {
   readonly principals: PrincipalRepository;
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
+  readonly incidentCatalog: IncidentCatalogRepository;
   readonly knownHostKeys: KnownHostKeyRepository;
   readonly knowledgeBase: KnowledgeBaseRepository;
   private migrated: Promise<void> | undefined;
@@ -58,6 +60,7 @@ export class Store {
     this.principals = new PrincipalRepository(this.db, ready);
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
+    this.incidentCatalog = new IncidentCatalogRepository(this.db, ready);
     this.knownHostKeys = new KnownHostKeyRepository(this.db, ready);
     this.knowledgeBase = new KnowledgeBaseRepository(this.db, ready);
   }

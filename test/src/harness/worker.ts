@@ -9,6 +9,7 @@ import {
   parseCodecKey,
   WebhookNotifier,
   type HostActivitiesConfig,
+  type Mailer,
   type RunbookActivities,
   type SecretsConfig,
 } from '@runbooks/activities';
@@ -43,6 +44,8 @@ export interface TestWorkerOptions {
   secrets?: SecretsConfig;
   /** Where restores may write: written into the store before the worker starts (without it, the store's policy as it is). */
   restoreTargets?: RestoreTargetPolicy;
+  /** Sends the e-mail notices (e.g. an SmtpMailer on a loopback receiver); default: RUNBOOKS_SMTP_* of the environment. */
+  mailer?: Mailer;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
   /** Metrics and traces the worker records (none by default). */
@@ -65,6 +68,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     dataDir: tmp,
     notifier,
     hosts: options.hosts,
+    mailer: options.mailer,
     secrets: {
       ...(options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') }),
       assertions: options.assertions,

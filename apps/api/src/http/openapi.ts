@@ -22,6 +22,7 @@ const TAGS: Record<string, string> = {
   rollouts: 'Steer a running fleet rollout: pause, resume, concurrency, skip a host, abort',
   inventory: 'The hosts runbooks can target',
   policy: 'What runbooks may act on: the folders restores may write into',
+  incidents: 'What the incident runbook knows of the estate: services, standbys, locations, resolvers, devices, severities',
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
   integrations: 'Chat integrations: Slack approval buttons (signed requests, no bearer token)',

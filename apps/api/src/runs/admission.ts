@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { hasAnyRole, type Principal, type RunbookDefinition } from '@runbooks/contracts';
 import { FieldForbiddenError } from '../http/errors';
+import { IncidentsService } from '../incidents/incidents.service';
 import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService, type WaitsForWindow } from '../maintenance/maintenance.service';
 import { PolicyService } from '../policy/policy.service';
@@ -17,6 +18,7 @@ export class RunAdmission {
     private readonly maintenance: MaintenanceService,
     private readonly policy: PolicyService,
     private readonly secrets: SecretsService,
+    private readonly incidents: IncidentsService,
   ) {}
 
   /**
@@ -38,6 +40,7 @@ export class RunAdmission {
     await this.secrets.refuseDisallowedSecrets(principal, runbook.name, input);
     await this.policy.refuseTargetsOutsidePolicy(runbook, input);
     await this.inventory.refuseUnknownHosts(runbook, input);
+    await this.incidents.refuseUnknownNames(runbook, input);
     return this.maintenance.admission(runbook, input, options);
   }
 }
