@@ -8,6 +8,7 @@ import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
+import { createHostRecordActivities } from './hosts/host-records';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -37,6 +38,7 @@ export * from './secrets/vault-kv2';
 export * from './codec/payload-codec';
 export * from './codec/codec-keys';
 export * from './hosts';
+export { createHostRecordActivities } from './hosts/host-records';
 export * from './maintenance';
 
 export interface ActivitiesConfig {
@@ -79,6 +81,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
     ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
+    ...createHostRecordActivities(config.store),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
   };

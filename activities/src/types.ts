@@ -1,4 +1,4 @@
-import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { HostRecord, HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
@@ -27,6 +27,12 @@ export interface RunbookActivities {
   patchHost(input: PatchHostInput): Promise<PatchHostResult>;
   checkHostHealth(input: HostActionInput): Promise<HostHealthResult>;
   restoreHostSnapshot(input: RestoreHostSnapshotInput): Promise<RestoreHostSnapshotResult>;
+  // per-host records of fleet runs, in the store (out of the run's state)
+  recordRolloutPlan(input: RecordRolloutPlanInput): Promise<{ hosts: number }>;
+  rolloutBatchHosts(input: RolloutBatchRef): Promise<string[]>;
+  recordHostOutcomes(input: RecordHostOutcomesInput): Promise<void>;
+  skipPendingHosts(input: { runId: string; reason: string }): Promise<{ hosts: number }>;
+  changedHosts(input: { runId: string; limit: number }): Promise<ChangedHost[]>;
   // maintenance calendar
   checkMaintenanceWindow(input: CheckMaintenanceWindowInput): Promise<WindowVerdict>;
   // approvals given ahead for scheduled runs
@@ -134,6 +140,30 @@ export interface NotifyResult {
 }
 
 /** The run's state; the activity renders the Markdown, so a 10,000-host state travels once. */
+export interface RecordRolloutPlanInput {
+  runId: string;
+  /** Host names per wave (wave 0: the canary), in the order they are to run. */
+  waves: string[][];
+  batchSize: number;
+}
+export interface RolloutBatchRef {
+  runId: string;
+  wave: number;
+  batch: number;
+}
+export interface RecordHostOutcomesInput {
+  runId: string;
+  /** The batch the hosts ran in (absent for rollbacks, which keep the batch the plan gave). */
+  batch?: number;
+  hosts: HostRecord[];
+}
+/** A host the run changed and has not undone: what its undo needs. */
+export interface ChangedHost {
+  name: string;
+  wave: number;
+  snapshotId: string;
+}
+
 export interface WriteReportInput {
   state: RunState;
 }

@@ -53,7 +53,17 @@ export const hostSchema = z
   .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] });
 export type Host = z.infer<typeof hostSchema>;
 
-export const inventorySchema = z.strictObject({ hosts: z.array(hostSchema).max(50_000) }).superRefine((inv, ctx) => {
+/**
+ * The most targets one fleet run changes. Its state carries counts and the hosts in flight, not a
+ * record per host (those are in the store), so its payloads do not grow with the fleet; what grows
+ * is the target list of the inventory step and of the plan it records (about 17 bytes a host).
+ */
+export const MAX_TARGETS_PER_RUN = 100_000;
+
+/** An inventory holds at least as many hosts as one run may target. */
+export const MAX_INVENTORY_HOSTS = MAX_TARGETS_PER_RUN;
+
+export const inventorySchema = z.strictObject({ hosts: z.array(hostSchema).max(MAX_INVENTORY_HOSTS) }).superRefine((inv, ctx) => {
   const seen = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (seen.has(h.name)) ctx.addIssue({ code: 'custom', message: `duplicate host name ${h.name}`, path: ['hosts', i, 'name'] });
@@ -65,7 +75,7 @@ export type Inventory = z.infer<typeof inventorySchema>;
 /** Which hosts a run targets: by name, by tag (any of), or both (union). */
 export const hostSelectorSchema = z
   .strictObject({
-    names: z.array(hostNameSchema).max(50_000).optional(),
+    names: z.array(hostNameSchema).max(MAX_INVENTORY_HOSTS).optional(),
     tags: z.array(tagSchema).max(50).optional(),
   })
   .refine((s) => (s.names?.length ?? 0) + (s.tags?.length ?? 0) > 0, { message: 'name at least one host or one tag' });

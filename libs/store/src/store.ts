@@ -14,6 +14,7 @@ import {
   RestoreTargetRepository,
   SnapshotRepository,
 } from './repositories';
+import { RunHostRepository, RunStatusRepository } from './run-hosts';
 import type { StoreTables } from './schema';
 
 /** Connections per process to PostgreSQL. */
@@ -40,6 +41,8 @@ export class Store {
   readonly principals: PrincipalRepository;
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
+  readonly runHosts: RunHostRepository;
+  readonly runStatus: RunStatusRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -54,6 +57,8 @@ export class Store {
     this.principals = new PrincipalRepository(this.db, ready);
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
+    this.runHosts = new RunHostRepository(this.db, ready);
+    this.runStatus = new RunStatusRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {

@@ -1,5 +1,6 @@
 import { securityPatchingInputSchema, type SecurityPatchingInput } from '@runbooks/contracts';
 import { createLabFleet } from '../../../apps/worker/src/demo/lab-fixture';
+import { withHostRecords } from '../harness/fleet-campaign';
 import { WorkerFleet, approveProductionWhenPending, faultTestContext, killAtEveryHold, launchPatching } from './fault-harness';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -31,9 +32,10 @@ test('a worker killed by SIGKILL while building the inventory, during a host act
   const { handle, result } = await launchPatching(ctx.client, fleet.taskQueue, input);
   const approved = approveProductionWhenPending(handle);
   const held = await killAtEveryHold(fleet, markerDir, result);
-  const state = await result;
+  const state = await withHostRecords(await result, lab.store); // each host's record is in the store
   await approved;
 
+  expect(state.rollout?.hosts).toHaveLength(lab.canary.length + lab.production.length);
   expect(state.rollout?.hosts.filter((h) => h.error)).toEqual([]);
   expect(held).toEqual(['resolveTargets', 'patchHost', 'writeReport']);
   expect(state.status).toBe('succeeded');

@@ -25,6 +25,8 @@ export interface TestWorker {
   taskQueue: string;
   worker: RunbookWorker;
   reportsDir: string;
+  /** The store its activities write to (the one given, or its own). */
+  store: Store;
   /** Stops polling, waits for in-flight tasks, closes the connection. */
   stop(): Promise<void>;
 }
@@ -82,6 +84,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     taskQueue,
     worker,
     reportsDir,
+    store,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;

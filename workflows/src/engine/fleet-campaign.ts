@@ -2,11 +2,11 @@ import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import {
   securityPatchingRunbook,
   softwareFixRunbook,
-  countHosts,
+  MAX_TARGETS_PER_RUN,
   maxToleratedFailures,
   planWaves,
   type FleetCampaignInput,
-  type HostRecord,
+  type HostCounts,
   type ProcedureCall,
   type RunbookStartArgs,
 } from '@runbooks/contracts';
@@ -16,12 +16,6 @@ import { now, type RunbookRun } from './run';
 
 /** The runbooks built on a fleet campaign: their step and gate ids are the ones this class runs. */
 type FleetRunbook = typeof securityPatchingRunbook | typeof softwareFixRunbook;
-
-/**
- * The run's state carries one small record per host (status query, report, continue-as-new);
- * past this many hosts it would near Temporal's 2 MB payload limit (measured in bench/).
- */
-const MAX_TARGETS_PER_RUN = 20_000;
 
 /**
  * The steps every fleet runbook takes, whatever it does to each host (its procedure): build the
@@ -87,7 +81,7 @@ export class FleetCampaign {
     const canary = new Set(inventory.canary);
     this.production = inventory.targets.filter((h) => !canary.has(h));
     const waves = planWaves(this.production, input.waves);
-    this.rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
+    await this.rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
     this.rollout.state.maxFailures = maxToleratedFailures(input.failureThreshold, inventory.targets.length);
     this.run.setOutcome({
       targets: inventory.targets.length,
@@ -118,7 +112,7 @@ export class FleetCampaign {
   /** Step `canary-wave`: the canary tolerates no failure, so a change that breaks a lab host never reaches production. */
   async canaryWave(): Promise<void> {
     await this.run.step('canary-wave', () => this.inWindow(() => this.rollout.runWave(0, { maxFailures: 0 })), {
-      summarize: () => summarizeHosts(this.rollout.state.hosts.filter((h) => h.wave === 0)),
+      summarize: () => summarizeHosts(this.rollout.hostCounts((wave) => wave === 0)),
     });
   }
 
@@ -148,7 +142,7 @@ export class FleetCampaign {
             await this.run.continueAsNewIfSuggested({ wave: wave + 1, batch: 0 } satisfies RolloutCursor);
           }
         }),
-      { summarize: () => summarizeHosts(rollout.state.hosts.filter((h) => h.wave > 0)) },
+      { summarize: () => summarizeHosts(rollout.hostCounts((wave) => wave > 0)) },
     );
     // Reached only within the failure threshold: a run that succeeds with failed hosts says how many, and that the policy allowed it.
     if (rollout.state.failures > 0) {
@@ -174,7 +168,7 @@ function refusal(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'TargetsRefused', message, nonRetryable: true });
 }
 
-function summarizeHosts(hosts: HostRecord[]): string {
-  const counts = Object.entries(countHosts(hosts)).filter(([, n]) => n > 0);
+function summarizeHosts(hosts: HostCounts): string {
+  const counts = Object.entries(hosts).filter(([, n]) => n > 0);
   return counts.map(([state, n]) => `${n} ${state}`).join(', ') || 'no hosts';
 }

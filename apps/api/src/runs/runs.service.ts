@@ -16,6 +16,7 @@ import {
   decideApprovalUpdate,
   canonicalJson,
   findRunbook,
+  hostRecordOf,
   launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
@@ -123,6 +124,14 @@ export class RunsService {
       if (!stored) throw error;
       return JSON.parse(stored.body) as RunState;
     }
+  }
+
+  /** The run state with every host's record (from the store, for runs that keep them there): the report's content. */
+  async reportState(runId: string): Promise<RunState> {
+    const state = await this.state(runId);
+    if (!state.rollout?.counts) return state;
+    const hosts = (await this.store.runHosts.all(runId)).map(hostRecordOf);
+    return { ...state, rollout: { ...state.rollout, hosts } };
   }
 
   private async read(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription }> {
