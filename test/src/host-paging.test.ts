@@ -207,4 +207,74 @@ describe('a fleet run that stops at its failure threshold', () => {
   });
 });
 
+describe("GET /v1/runs/{id} from the store's copy of the run", () => {
+  test('a run waiting at its gate is shown with no worker polling; live=true asks the run, and says when no worker answers', async () => {
+    const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 1, production: 2, packages: OLD });
+    const api = await startTestApi({ store: lab.storeLocation, updateTimeoutMs: 3_000 });
+    let worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store });
+    try {
+      const launched = await request(api.server)
+        .post('/v1/runs')
+        .set(auth('tess'))
+        .send({
+          runbook: 'security-patching',
+          input: {
+            targets: { tags: ['lab'] },
+            patches: [{ package: 'openssl', version: '3.0.15' }],
+            waves: ['rest'],
+            bakeSeconds: 0,
+            ticket: 'CHG-COPY',
+          },
+        })
+        .expect(201);
+      const runId = launched.body.runId as string;
+      const detail = async (query = '') =>
+        (await request(api.server).get(`/v1/runs/${runId}${query}`).set(auth('tess')).expect(200)).body as RunState & {
+          temporalStatus: string;
+        };
+      await eventually(async () => ((await detail()).status === 'awaiting_approval' ? true : undefined), 60_000, 'the gate, in the copy');
+
+      await worker.stop(); // no worker polls the task queue now
+      const copy = await detail();
+      expect(copy).toMatchObject({ runId, status: 'awaiting_approval', temporalStatus: 'RUNNING' });
+      expect(copy.gates.map((g) => [g.id, g.state])).toEqual([['approve-production', 'pending']]);
+      expect(copy.steps.find((s) => s.id === 'canary-wave')?.state).toBe('succeeded');
+      expect(copy.rollout?.counts).toMatchObject({ patched: 1, pending: 2 });
+      const live = await request(api.server).get(`/v1/runs/${runId}?live=true`).set(auth('tess')).expect(503);
+      expect(live.body.message).toMatch(/worker is not answering/);
+      const refused = await request(api.server).get(`/v1/runs/${runId}?live=yes&fresh=1`).set(auth('tess')).expect(400);
+      expect(JSON.stringify(refused.body)).toMatch(/live/);
+      expect(JSON.stringify(refused.body)).toMatch(/fresh/);
+
+      worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store });
+      // The new worker replays the run before it answers: ask until it does.
+      const asked = await eventually(
+        async () => {
+          const res = await request(api.server).get(`/v1/runs/${runId}?live=true`).set(auth('tess'));
+          return res.status === 200 ? (res.body as RunState) : undefined;
+        },
+        60_000,
+        'the run, live',
+      );
+      expect(asked).toMatchObject({ runId, status: 'awaiting_approval' });
+      await request(api.server)
+        .post(`/v1/runs/${runId}/approvals/approve-production`)
+        .set(auth('alex'))
+        .send({ decision: 'approve', comment: 'canary clean' })
+        .expect(200);
+      // The copy is written before the decision is answered: the approver reads what he did.
+      expect((await detail()).gates[0].state).toBe('approved');
+      await temporal.client.workflow.getHandle(runId).result();
+      const [stored, ended] = [await detail(), await detail('?live=true')];
+      expect(stored.status).toBe('succeeded');
+      expect(stored.steps.map((s) => [s.id, s.state])).toEqual(ended.steps.map((s) => [s.id, s.state]));
+      expect(stored.rollout?.counts).toEqual(ended.rollout?.counts);
+    } finally {
+      await worker.stop();
+      await api.app.close();
+      await lab.store.close();
+    }
+  });
+});
+
 const zero = { pending: 0, patching: 0, patched: 0, failed: 0, rolled_back: 0, rollback_failed: 0, skipped: 0 };

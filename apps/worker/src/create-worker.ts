@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type State } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type State } from '@temporalio/worker';
 import {
   ASSERTION_CONFIG_GLOBAL,
   launchRefusal,
@@ -14,6 +14,7 @@ import os from 'node:os';
 import type { PayloadCodec } from '@temporalio/common';
 import { withAttemptEnvelopes } from './attempt-envelope';
 import { bundleRunbookWorkflows } from './bundle';
+import { runStatusSinks, type RunStatusCopies } from './run-status-sink';
 
 export interface RunbookWorkerOptions {
   connection: NativeConnection;
@@ -35,6 +36,8 @@ export interface RunbookWorkerOptions {
   assertions?: { keys: string; maxAgeMs: number };
   /** Encrypts payloads (AesGcmPayloadCodec); every client of the deployment must use the same keys. */
   payloadCodec?: PayloadCodec;
+  /** Where the runs' status copies go (the store's runStatus), which the API reads without a query; without it none are kept. */
+  runStatusCopies?: RunStatusCopies;
 }
 
 /** A runbook worker: the shared queue (workflows, every activity) and the queue only it polls. */
@@ -78,6 +81,9 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     taskQueue: options.taskQueue,
     workflowBundle,
     activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
+    sinks: runStatusSinks(options.runStatusCopies ?? { put: async () => undefined }, (error) =>
+      Runtime.instance().logger.warn(`a run's status copy was not written: ${String(error)}`),
+    ),
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.
   const own = await Worker.create({ ...common, taskQueue: workerTaskQueue, activities });

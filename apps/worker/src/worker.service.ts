@@ -67,6 +67,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       shutdownGraceMs: config.shutdownGraceMs,
       assertions: config.assertions,
       payloadCodec,
+      runStatusCopies: this.store.runStatus,
     });
     if (!config.assertions) this.logger.warn('RUNBOOKS_ASSERTION_KEYS is not set: updates are not checked for the API signature');
     this.running = this.worker.run();

@@ -150,6 +150,7 @@ const migrations: Record<string, Migration> = {
         .createTable('run_status')
         .addColumn('run_id', 'text', (c) => c.primaryKey())
         .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('body', 'text', (c) => c.notNull())
         .execute();

@@ -212,21 +212,22 @@ export class RunStatusRepository {
     private readonly ready: Ready,
   ) {}
 
-  /** Keeps the newest copy: a write older than the stored one (a retried activity arriving late) is ignored. */
-  async put(runId: string, status: string, updatedAt: string, body: string): Promise<void> {
+  /** Keeps the newest copy: a write of an older version (one that arrives late) is ignored. */
+  async put(runId: string, status: string, version: string, body: string): Promise<void> {
     await this.ready();
+    const updatedAt = new Date().toISOString();
     await this.db
       .insertInto('run_status')
-      .values({ run_id: runId, status, updated_at: updatedAt, body })
+      .values({ run_id: runId, status, version, updated_at: updatedAt, body })
       .onConflict((oc) =>
-        oc.column('run_id').doUpdateSet({ status, updated_at: updatedAt, body }).where('run_status.updated_at', '<=', updatedAt),
+        oc.column('run_id').doUpdateSet({ status, version, updated_at: updatedAt, body }).where('run_status.version', '<=', version),
       )
       .execute();
   }
 
-  async get(runId: string): Promise<{ status: string; updatedAt: string; body: string } | undefined> {
+  async get(runId: string): Promise<{ status: string; version: string; updatedAt: string; body: string } | undefined> {
     await this.ready();
     const row = await this.db.selectFrom('run_status').selectAll().where('run_id', '=', runId).executeTakeFirst();
-    return row && { status: row.status, updatedAt: row.updated_at, body: row.body };
+    return row && { status: row.status, version: row.version, updatedAt: row.updated_at, body: row.body };
   }
 }

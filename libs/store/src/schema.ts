@@ -67,8 +67,11 @@ export interface StoreTables {
     ended_at: string | null;
     updated_at: string;
   };
-  /** The latest status of each run (its RunState without host records, JSON), as the run last published it. */
-  run_status: { run_id: string; status: string; updated_at: string; body: string };
+  /**
+   * The latest status of each run (its RunState, JSON), as the run last published it; `version`
+   * orders the copies (text that sorts as the run's progress), so a late write never replaces a newer one.
+   */
+  run_status: { run_id: string; status: string; version: string; updated_at: string; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
 }

@@ -78,6 +78,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     shutdownGraceMs: 5_000,
     assertions: options.assertions,
     payloadCodec: testPayloadCodec(),
+    runStatusCopies: store.runStatus,
   });
   const running = worker.run();
   return {

@@ -171,6 +171,7 @@ export class Rollout {
 
   private async runBatch(wave: number, batch: number, hosts: string[], failureBudget: number): Promise<HostBatchResult> {
     this.book.started(wave, hosts);
+    this.run.publishCopy();
     // Started outside the cancellable scope: on a cancel the batch is told to stop and its
     // in-flight hosts finish (never half-patched), then the run undoes what was changed.
     const sent = this.control();
@@ -214,6 +215,7 @@ export class Rollout {
     const failures = this.book.merge(result, from);
     if (from === 'patching') this.state.failures += failures;
     upsertSearchAttributes([{ key: HostsTouchedAttr, value: this.book.touched() }]);
+    this.run.publishCopy();
   }
 
   private stop(reason: string): void {
@@ -235,7 +237,10 @@ export class Rollout {
     this.state.windowClosed = closed;
     if (closed) this.state.waitingFor = reason;
     else if (changed) this.state.waitingFor = undefined; // clear only what the window wrote, not a bake message
-    if (changed) void this.forwardControl();
+    if (changed) {
+      this.run.publishCopy();
+      void this.forwardControl();
+    }
   }
 
   private control(): BatchControl {
@@ -254,6 +259,7 @@ export class Rollout {
 
   private record(action: OperatorAction['action'], principal: Principal, detail: string): RolloutState {
     this.state.operatorActions.push({ action, by: principal.id, at: now(), detail });
+    this.run.publishCopy();
     void this.forwardControl();
     return this.state;
   }

@@ -36,8 +36,11 @@ export class RunsController {
   }
 
   @ApiRoute(runRoutes.get)
-  get(@Valid('params') { id }: ParamsOf<typeof runRoutes.get>): Promise<RunDetail> {
-    return this.runs.get(id);
+  get(
+    @Valid('params') { id }: ParamsOf<typeof runRoutes.get>,
+    @Valid('query') { live }: QueryOf<typeof runRoutes.get>,
+  ): Promise<RunDetail> {
+    return this.runs.get(id, live ?? false);
   }
 
   @ApiRoute(runRoutes.report)
