@@ -1,13 +1,15 @@
-import { runStateQuery, type HostRecord, type RunState } from '@runbooks/contracts';
+import { runStateQuery, runStatusVersion, type HostRecord, type RunState } from '@runbooks/contracts';
 import { createHostRecordActivities } from '@runbooks/activities';
-import { Store } from '@runbooks/store';
+import type { Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createLabFleet } from '../../apps/worker/src/demo/lab-fixture';
-import { auth, startTestApi } from './api/app';
+import type { ApiConfigInput } from '@runbooks/api';
+import { auth, startTestApi, type TestApi } from './api/app';
+import { STORE_BACKENDS, closeStores, openStore } from './harness/stores';
 import { eventually, startTestWorker, testClient } from './harness/worker';
 
 /**
@@ -33,12 +35,33 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-describe('host records in the store', () => {
+/** A lab fleet with an API and a worker sharing its store, as every deployment shares one. */
+async function labStack(canary: number, production: number, api: ApiConfigInput = {}) {
+  const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary, production, packages: OLD });
+  const stack = await startTestApi({ store: lab.storeLocation, ...api });
+  const worker = await startTestWorker({ taskQueue: stack.taskQueue, hosts: lab, store: lab.store });
+  return { lab, api: stack, worker };
+}
+
+/** Launches security patching of the lab through the API as tess; returns the run id. */
+async function launchPatching(api: TestApi, input: Record<string, unknown>): Promise<string> {
+  const launched = await request(api.server)
+    .post('/v1/runs')
+    .set(auth('tess'))
+    .send({
+      runbook: 'security-patching',
+      input: { targets: { tags: ['lab'] }, patches: [{ package: 'openssl', version: '3.0.15' }], bakeSeconds: 0, ...input },
+    })
+    .expect(201);
+  return launched.body.runId as string;
+}
+
+describe.each(STORE_BACKENDS)('host records in the store ($name)', ({ freshLocation }) => {
   let store: Store;
-  beforeAll(() => {
-    store = Store.open({ kind: 'sqlite', file: path.join(root, 'records.sqlite') });
+  beforeAll(async () => {
+    store = openStore(await freshLocation());
   });
-  afterAll(() => store?.close());
+  afterAll(closeStores);
 
   test('a retried write of a batch rewrites the same rows, never adds one; the plan keeps its order and batches', async () => {
     const acts = createHostRecordActivities(store);
@@ -71,10 +94,22 @@ describe('host records in the store', () => {
     ]);
     expect(page.hosts[1]).toMatchObject({ attempts: 3, snapshotId: 'snap-p1', startedAt: '2026-11-30T10:00:00.000Z' });
 
-    expect(await acts.skipPendingHosts({ runId, reason: 'not started: failure threshold passed' })).toEqual({ hosts: 3 });
+    await acts.recordHostOutcomes({ runId, batch: 1, hosts: [{ name: 'p3', wave: 1, state: 'patched', snapshotId: 'snap-p3' }] });
+    expect(await acts.skipPendingHosts({ runId, reason: 'not started: failure threshold passed' })).toEqual({ hosts: 2 });
     const skipped = await store.runHosts.page(runId, { state: 'skipped', offset: 1, limit: 1 });
-    expect(skipped).toMatchObject({ total: 3, hosts: [{ host: 'p2', error: 'not started: failure threshold passed' }] });
-    expect(await acts.changedHosts({ runId, limit: 10 })).toEqual([]);
+    expect(skipped).toMatchObject({ total: 2, hosts: [{ host: 'p2', error: 'not started: failure threshold passed' }] });
+    // What a rollback undoes: the hosts still patched, with their snapshots.
+    expect(await acts.changedHosts({ runId, limit: 10 })).toEqual([{ name: 'p3', wave: 1, snapshotId: 'snap-p3' }]);
+  });
+
+  test("the run's status copy keeps the newest version: a late write of an older one is ignored", async () => {
+    const runId = `run-${randomUUID()}`;
+    await store.runStatus.put(runId, 'running', runStatusVersion(0, 10, 1), '{"v":1}');
+    await store.runStatus.put(runId, 'awaiting_approval', runStatusVersion(0, 25, 2), '{"v":2}');
+    await store.runStatus.put(runId, 'running', runStatusVersion(0, 10, 1), '{"v":1}'); // arrives late
+    expect(await store.runStatus.get(runId)).toMatchObject({ status: 'awaiting_approval', body: '{"v":2}' });
+    await store.runStatus.put(runId, 'running', runStatusVersion(1, 5, 1), '{"v":3}'); // continued as new: a shorter history
+    expect(await store.runStatus.get(runId)).toMatchObject({ status: 'running', body: '{"v":3}' });
   });
 });
 
@@ -88,31 +123,18 @@ describe('a fleet run that stops at its failure threshold', () => {
   const outcomes = new Map<number, Outcome>();
 
   /** A lab fleet of `hosts`, its API and worker on its store; the first production host fails its health check, which stops the rollout. */
-  async function stoppedRun(hosts: number, check: (api: Awaited<ReturnType<typeof startTestApi>>, runId: string) => Promise<void>) {
-    const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 2, production: hosts - 2, packages: OLD });
+  async function stoppedRun(hosts: number, check: (api: TestApi, runId: string) => Promise<void>) {
+    const { lab, api, worker } = await labStack(2, hosts - 2);
     await lab.fleet.setFaults(lab.production[0], { failHealth: true });
-    const api = await startTestApi({ store: lab.storeLocation });
-    const worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store });
     try {
-      const launched = await request(api.server)
-        .post('/v1/runs')
-        .set(auth('tess'))
-        .send({
-          runbook: 'security-patching',
-          input: {
-            targets: { tags: ['lab'] },
-            patches: [{ package: 'openssl', version: '3.0.15' }],
-            waves: [1, 'rest'],
-            concurrency: 10,
-            batchSize: 200,
-            bakeSeconds: 0,
-            failureThreshold: { count: 0 },
-            rollback: 'all-changed-hosts',
-            ticket: 'CHG-PAGING',
-          },
-        })
-        .expect(201);
-      const runId = launched.body.runId as string;
+      const runId = await launchPatching(api, {
+        waves: [1, 'rest'],
+        concurrency: 10,
+        batchSize: 200,
+        failureThreshold: { count: 0 },
+        rollback: 'all-changed-hosts',
+        ticket: 'CHG-PAGING',
+      });
       const handle = temporal.client.workflow.getHandle(runId);
       await eventually(
         async () => ((await handle.query(runStateQuery)).gates.some((g) => g.state === 'pending') ? true : undefined),
@@ -209,25 +231,11 @@ describe('a fleet run that stops at its failure threshold', () => {
 
 describe("GET /v1/runs/{id} from the store's copy of the run", () => {
   test('a run waiting at its gate is shown with no worker polling; live=true asks the run, and says when no worker answers', async () => {
-    const lab = await createLabFleet({ dir: path.join(root, randomUUID()), canary: 1, production: 2, packages: OLD });
-    const api = await startTestApi({ store: lab.storeLocation, updateTimeoutMs: 3_000 });
-    let worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store });
+    const stack = await labStack(1, 2, { updateTimeoutMs: 3_000 });
+    const { lab, api } = stack;
+    let { worker } = stack;
     try {
-      const launched = await request(api.server)
-        .post('/v1/runs')
-        .set(auth('tess'))
-        .send({
-          runbook: 'security-patching',
-          input: {
-            targets: { tags: ['lab'] },
-            patches: [{ package: 'openssl', version: '3.0.15' }],
-            waves: ['rest'],
-            bakeSeconds: 0,
-            ticket: 'CHG-COPY',
-          },
-        })
-        .expect(201);
-      const runId = launched.body.runId as string;
+      const runId = await launchPatching(api, { waves: ['rest'], ticket: 'CHG-COPY' });
       const detail = async (query = '') =>
         (await request(api.server).get(`/v1/runs/${runId}${query}`).set(auth('tess')).expect(200)).body as RunState & {
           temporalStatus: string;

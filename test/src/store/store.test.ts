@@ -12,7 +12,7 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
   it('migrates once when several instances start at the same moment, and again is a no-op', async () => {
     const stores = Array.from({ length: 4 }, () => openStore(location));
     const applied = await Promise.all(stores.map((s) => s.migrate()));
-    expect(applied.flat()).toEqual(['0001-shared-state', '0002-restore-target-policy']);
+    expect(applied.flat()).toEqual(['0001-shared-state', '0002-restore-target-policy', '0003-host-records']);
     expect(await stores[0].migrate()).toEqual([]);
     expect(await stores[1].inventory.version()).toEqual({ version: 0, updatedAt: null });
   });

@@ -94,8 +94,9 @@ export class StoredHostBook implements HostBook {
   }
 
   async changedHosts(limit: number): Promise<ChangedHost[]> {
-    // Each rollback batch moves its hosts out of 'patched' in the store; the bound guards against a store that did not.
-    if (this.rollbacks++ > Math.ceil((this.state.counts as HostCounts).patched / limit) + 1) return [];
+    // Each rollback batch moves its hosts out of 'patched' (here and in the store); the bound guards against a store that did not.
+    const patched = (this.state.counts as HostCounts).patched;
+    if (patched === 0 || this.rollbacks++ > Math.ceil(patched / limit) + 1) return [];
     return this.acts.changedHosts({ runId: this.runId, limit });
   }
 
