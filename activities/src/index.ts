@@ -73,6 +73,7 @@ export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
+  const hostDeps = createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets });
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
@@ -80,8 +81,8 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
-    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
-    ...createHostRecordActivities(config.store),
+    ...createHostActivities(hostDeps),
+    ...createHostRecordActivities(config.store, hostDeps.inventory),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
   };

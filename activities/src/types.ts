@@ -1,4 +1,4 @@
-import type { HostRecord, HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { HostRecord, HostSelector, Patch, WaveSize, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
@@ -28,7 +28,7 @@ export interface RunbookActivities {
   checkHostHealth(input: HostActionInput): Promise<HostHealthResult>;
   restoreHostSnapshot(input: RestoreHostSnapshotInput): Promise<RestoreHostSnapshotResult>;
   // per-host records of fleet runs, in the store (out of the run's state)
-  recordRolloutPlan(input: RecordRolloutPlanInput): Promise<{ hosts: number }>;
+  planRollout(input: PlanRolloutInput): Promise<PlanRolloutResult>;
   rolloutBatchHosts(input: RolloutBatchRef): Promise<string[]>;
   recordHostOutcomes(input: RecordHostOutcomesInput): Promise<void>;
   skipPendingHosts(input: { runId: string; reason: string }): Promise<{ hosts: number }>;
@@ -140,11 +140,20 @@ export interface NotifyResult {
 }
 
 /** The run's state; the activity renders the Markdown, so a 10,000-host state travels once. */
-export interface RecordRolloutPlanInput {
+export interface PlanRolloutInput extends ResolveTargetsInput {
   runId: string;
-  /** Host names per wave (wave 0: the canary), in the order they are to run. */
-  waves: string[][];
+  /** The production waves' sizes (the canary group is wave 0). */
+  waves: WaveSize[];
   batchSize: number;
+}
+/** Counts only: the hosts' names stay in the store, so no payload grows with the fleet. */
+export interface PlanRolloutResult {
+  targets: number;
+  canary: number;
+  /** Hosts per production wave. */
+  waves: number[];
+  /** Why the run may not go on (nothing was recorded then). */
+  refusal?: string;
 }
 export interface RolloutBatchRef {
   runId: string;

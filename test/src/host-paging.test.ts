@@ -1,5 +1,5 @@
-import { runStateQuery, runStatusVersion, type HostRecord, type RunState } from '@runbooks/contracts';
-import { createHostRecordActivities } from '@runbooks/activities';
+import { runStateQuery, runStatusVersion, type Host, type HostRecord, type RunState } from '@runbooks/contracts';
+import { InventoryStore, createHostRecordActivities } from '@runbooks/activities';
 import type { Store } from '@runbooks/store';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -64,10 +64,17 @@ describe.each(STORE_BACKENDS)('host records in the store ($name)', ({ freshLocat
   afterAll(closeStores);
 
   test('a retried write of a batch rewrites the same rows, never adds one; the plan keeps its order and batches', async () => {
-    const acts = createHostRecordActivities(store);
+    const inventory = new InventoryStore(store);
+    await inventory.replace({ hosts: [labHost('c1', 'canary'), labHost('p1', 'prod'), labHost('p2', 'prod'), labHost('p3', 'prod')] });
+    const acts = createHostRecordActivities(store, inventory);
     const runId = `run-${randomUUID()}`;
-    await acts.recordRolloutPlan({ runId, waves: [['c1'], ['p1', 'p2', 'p3']], batchSize: 2 });
-    await acts.recordRolloutPlan({ runId, waves: [['c1'], ['p1', 'p2', 'p3']], batchSize: 2 }); // a retry
+    const plan = { runId, targets: { tags: ['lab'] }, canary: { tags: ['canary'] }, waves: ['rest' as const], batchSize: 2 };
+    expect(await acts.planRollout(plan)).toEqual({ targets: 4, canary: 1, waves: [3] });
+    await acts.planRollout(plan); // a retry
+    expect(await acts.planRollout({ ...plan, runId: `refused-${runId}`, canary: { tags: ['nowhere'] } })).toMatchObject({
+      refusal: 'no target is in the canary group; the change must be tried on a lab group first',
+    });
+    expect(await store.runHosts.has(`refused-${runId}`)).toBe(false);
     expect(await acts.rolloutBatchHosts({ runId, wave: 1, batch: 0 })).toEqual(['p1', 'p2']);
     expect(await acts.rolloutBatchHosts({ runId, wave: 1, batch: 1 })).toEqual(['p3']);
 
@@ -284,5 +291,9 @@ describe("GET /v1/runs/{id} from the store's copy of the run", () => {
     }
   });
 });
+
+function labHost(name: string, group: 'canary' | 'prod'): Host {
+  return { name, address: `${name}.lab.invalid`, osFamily: 'lab', driver: 'lab', tags: ['lab', group] };
+}
 
 const zero = { pending: 0, patching: 0, patched: 0, failed: 0, rolled_back: 0, rollback_failed: 0, skipped: 0 };

@@ -10,7 +10,7 @@ import {
   type RunbookStartArgs,
   type SecurityPatchingInput,
 } from '@runbooks/contracts';
-import { createHostRecordActivities, type NotifyInput, type RunbookActivities } from '@runbooks/activities';
+import { InventoryStore, createHostRecordActivities, type NotifyInput, type RunbookActivities } from '@runbooks/activities';
 import { Store } from '@runbooks/store';
 import { withAttemptEnvelopes } from '@runbooks/worker';
 import { execFileSync } from 'node:child_process';
@@ -44,6 +44,17 @@ beforeAll(async () => {
   installQuietRuntime();
   storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'time-skipping-'));
   store = Store.open({ kind: 'sqlite', file: path.join(storeDir, 'runbooks.sqlite') });
+  // The plan reads the inventory in the store (planRollout) and keeps each host's record there.
+  const labHost = (name: string, group: string) => ({
+    name,
+    address: `${name}.invalid`,
+    osFamily: 'lab' as const,
+    driver: 'lab' as const,
+    tags: ['lab', group],
+  });
+  await new InventoryStore(store).replace({
+    hosts: [...CANARY.map((h) => labHost(h, 'canary')), ...PRODUCTION.map((h) => labHost(h, 'prod'))],
+  });
   execFileSync('bash', [path.join(TIME_SKIPPING, 'fetch.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   env = await startTestServer();
   const types: Record<string, temporal.api.enums.v1.IndexedValueType> = {
@@ -92,8 +103,7 @@ function mockActivities(options: { unhealthy?: string[]; approvedAhead?: boolean
   const notices: NotifyInput[] = [];
   const restored: string[] = [];
   const activities: Partial<RunbookActivities> = {
-    ...createHostRecordActivities(store),
-    resolveTargets: async () => ({ targets: [...CANARY, ...PRODUCTION], canary: CANARY, unknownNames: [] }),
+    ...createHostRecordActivities(store, new InventoryStore(store)),
     checkMaintenanceWindow: async () => ({ open: true, reason: 'no window named, no freeze' }),
     snapshotHost: async ({ host }) => ({ snapshotId: `snap-${host}` }),
     patchHost: async ({ patches }) => ({ changed: patches.map((p) => ({ package: p.package, from: '1.0', to: p.version })) }),

@@ -54,11 +54,21 @@ export const hostSchema = z
 export type Host = z.infer<typeof hostSchema>;
 
 /**
- * The most targets one fleet run changes. Its state carries counts and the hosts in flight, not a
- * record per host (those are in the store), so its payloads do not grow with the fleet; what grows
- * is the target list of the inventory step and of the plan it records (about 17 bytes a host).
+ * The most targets one fleet run changes. Its state carries counts and the hosts in flight, and
+ * its plan goes from the inventory straight into the store (planRollout), so no payload of the run
+ * grows with the fleet: the bound is the store's work per run (one row per host) and the inventory's size.
  */
 export const MAX_TARGETS_PER_RUN = 100_000;
+
+/** Why a fleet run may not go on with the targets its selectors picked; undefined when it may. */
+export function targetsRefusal(picked: { targets: number; canary: number; unknownNames: readonly string[] }): string | undefined {
+  if (picked.unknownNames.length > 0) return `not in the inventory: ${picked.unknownNames.slice(0, 20).join(', ')}`;
+  if (picked.targets > MAX_TARGETS_PER_RUN) {
+    return `${picked.targets} targets: one run changes at most ${MAX_TARGETS_PER_RUN}; split the campaign by tag`;
+  }
+  if (picked.canary === 0) return 'no target is in the canary group; the change must be tried on a lab group first';
+  return undefined;
+}
 
 /** An inventory holds at least as many hosts as one run may target. */
 export const MAX_INVENTORY_HOSTS = MAX_TARGETS_PER_RUN;

@@ -30,8 +30,8 @@ export const ACTIVITY_START_TO_CLOSE: Partial<Record<keyof RunbookActivities, Ac
   resolveTargets: '1 minute',
   checkMaintenanceWindow: '30 seconds',
   claimPreApprovals: '30 seconds',
-  // A fleet run's host records: the plan writes one row per host (up to 100,000), the rest a batch at most.
-  recordRolloutPlan: '10 minutes',
+  // A fleet run's host records: the plan reads the inventory and writes one row per host (up to 100,000), the rest a batch at most.
+  planRollout: '10 minutes',
   rolloutBatchHosts: '1 minute',
   recordHostOutcomes: '1 minute',
   skipPendingHosts: '5 minutes',

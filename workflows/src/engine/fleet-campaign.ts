@@ -2,9 +2,9 @@ import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import {
   securityPatchingRunbook,
   softwareFixRunbook,
-  MAX_TARGETS_PER_RUN,
   maxToleratedFailures,
   planWaves,
+  targetsRefusal,
   type FleetCampaignInput,
   type HostCounts,
   type ProcedureCall,
@@ -28,7 +28,7 @@ export class FleetCampaign {
   readonly rollout: Rollout;
   private readonly window: WindowGuard;
   private readonly resumeAt?: RolloutCursor;
-  private production: string[] = [];
+  private productionCount = 0;
 
   constructor(
     private readonly run: RunbookRun<FleetRunbook>,
@@ -64,30 +64,56 @@ export class FleetCampaign {
 
   /** Production hosts (the targets outside the canary group); known after buildInventory. */
   get productionHosts(): number {
-    return this.production.length;
+    return this.productionCount;
   }
 
   /** Step `build-inventory`: the targets, the canary group among them, the waves; refuses what cannot run. */
   async buildInventory(): Promise<void> {
+    if (this.rollout.recordsInStore) return this.planInStore();
     const { input } = this.args;
     const inventory = await this.run.step('build-inventory', (a) => a.resolveTargets({ targets: input.targets, canary: input.canary }), {
       summarize: (r) => `${r.targets.length} targets, ${r.canary.length} in the canary group`,
     });
-    if (inventory.unknownNames.length > 0) throw refusal(`not in the inventory: ${inventory.unknownNames.slice(0, 20).join(', ')}`);
-    if (inventory.targets.length > MAX_TARGETS_PER_RUN) {
-      throw refusal(`${inventory.targets.length} targets: one run changes at most ${MAX_TARGETS_PER_RUN}; split the campaign by tag`);
-    }
-    if (inventory.canary.length === 0) throw refusal('no target is in the canary group; the change must be tried on a lab group first');
+    const refused = targetsRefusal({ ...inventory, targets: inventory.targets.length, canary: inventory.canary.length });
+    if (refused) throw refusal(refused);
     const canary = new Set(inventory.canary);
-    this.production = inventory.targets.filter((h) => !canary.has(h));
-    const waves = planWaves(this.production, input.waves);
-    await this.rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
-    this.rollout.state.maxFailures = maxToleratedFailures(input.failureThreshold, inventory.targets.length);
-    this.run.setOutcome({
-      targets: inventory.targets.length,
-      canaryHosts: inventory.canary.length,
-      productionWaves: waves.map((w) => w.length).join(' / '),
-    });
+    const production = inventory.targets.filter((h) => !canary.has(h));
+    const waves = planWaves(production, input.waves);
+    this.rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
+    this.planFacts(
+      inventory.targets.length,
+      inventory.canary.length,
+      waves.map((w) => w.length),
+    );
+  }
+
+  /**
+   * build-inventory for runs whose host records are in the store: one activity resolves the targets
+   * and writes the plan there, and answers counts, so no payload of the run grows with the fleet.
+   */
+  private async planInStore(): Promise<void> {
+    const { input } = this.args;
+    const plan = await this.run.step(
+      'build-inventory',
+      (a) =>
+        a.planRollout({
+          runId: this.run.state.runId,
+          targets: input.targets,
+          canary: input.canary,
+          waves: input.waves,
+          batchSize: input.batchSize,
+        }),
+      { summarize: (r) => `${r.targets} targets, ${r.canary} in the canary group` },
+    );
+    if (plan.refusal) throw refusal(plan.refusal);
+    this.rollout.planned([{ name: 'canary', hosts: plan.canary }, ...plan.waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
+    this.planFacts(plan.targets, plan.canary, plan.waves);
+  }
+
+  private planFacts(targets: number, canary: number, waves: number[]): void {
+    this.productionCount = targets - canary;
+    this.rollout.state.maxFailures = maxToleratedFailures(this.args.input.failureThreshold, targets);
+    this.run.setOutcome({ targets, canaryHosts: canary, productionWaves: waves.join(' / ') });
   }
 
   /** Step `wait-for-window`: until the start time, then until the maintenance window is open. */

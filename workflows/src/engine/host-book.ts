@@ -21,8 +21,6 @@ export type MergeFrom = 'patching' | 'patched';
  * left the state) and the state itself (runs started before, replayed or continued as they began).
  */
 export interface HostBook {
-  /** Lays the hosts out in waves (wave 0 is the canary). */
-  plan(waves: { name: string; hosts: string[] }[]): Promise<void>;
   batchCount(wave: number): Promise<number>;
   batchHosts(wave: number, batch: number): Promise<string[]>;
   /** The batch's hosts are now in flight. */
@@ -54,11 +52,10 @@ export class StoredHostBook implements HostBook {
     state.counts ??= noHosts();
   }
 
-  async plan(waves: { name: string; hosts: string[] }[]): Promise<void> {
-    // The plan numbers each wave's batches with the run's batch size, which never changes.
-    await this.acts.recordRolloutPlan({ runId: this.runId, waves: waves.map((w) => w.hosts), batchSize: this.batchSize });
-    this.state.counts = { ...noHosts(), pending: waves.reduce((n, w) => n + w.hosts.length, 0) };
-    waves.forEach((w, index) => (this.state.waves[index].counts = { ...noHosts(), pending: w.hosts.length }));
+  /** The plan is in the store (the planRollout activity wrote it); the state counts its waves' hosts, all pending. */
+  planned(): void {
+    this.state.counts = { ...noHosts(), pending: this.state.waves.reduce((n, w) => n + w.hosts, 0) };
+    for (const wave of this.state.waves) wave.counts = { ...noHosts(), pending: wave.hosts };
     this.state.hosts = [];
   }
 
@@ -137,7 +134,8 @@ export class HostBookInState implements HostBook {
     private readonly batchSize: number,
   ) {}
 
-  async plan(waves: { name: string; hosts: string[] }[]): Promise<void> {
+  /** Lays the hosts out in waves (wave 0 is the canary), every host's record in the state. */
+  plan(waves: { name: string; hosts: string[] }[]): void {
     this.byName = undefined;
     this.state.hosts = waves.flatMap((w, index) => w.hosts.map((name): HostRecord => ({ name, wave: index, state: 'pending' })));
   }

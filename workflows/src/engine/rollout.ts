@@ -97,10 +97,18 @@ export class Rollout {
     return this.book instanceof StoredHostBook;
   }
 
-  /** Lays the hosts out in waves (wave 0 is the canary). */
-  async plan(waves: { name: string; hosts: string[] }[]): Promise<void> {
+  /** Runs that keep every host in their state: lays the hosts out in waves (wave 0 is the canary). */
+  plan(waves: { name: string; hosts: string[] }[]): void {
+    if (!(this.book instanceof HostBookInState)) throw new Error('this run plans its hosts in the store (planned)');
     this.state.waves = waves.map((w, index) => ({ index, name: w.name, hosts: w.hosts.length, state: 'pending' }));
-    await this.book.plan(waves);
+    this.book.plan(waves);
+  }
+
+  /** Runs whose host records are in the store: the waves the plan there has, by size (wave 0 is the canary). */
+  planned(waves: { name: string; hosts: number }[]): void {
+    if (!(this.book instanceof StoredHostBook)) throw new Error('this run keeps its hosts in its state (plan)');
+    this.state.waves = waves.map((w, index) => ({ index, name: w.name, hosts: w.hosts, state: 'pending' }));
+    this.book.planned();
   }
 
   /** Hosts by state over the waves `inWave` picks (e.g. the canary), for step summaries. */
