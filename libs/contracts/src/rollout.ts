@@ -204,7 +204,16 @@ export interface HostBatchInput {
 }
 
 export interface HostBatchResult {
+  /** Every host's record; empty from a batch that wrote them to the store (recordHosts), which answers `counts`. */
   hosts: HostRecord[];
+  /** Its hosts by state, per wave: what the parent keeps, so no batch result grows the parent's history by host. */
+  counts?: { wave: number; counts: HostCounts }[];
+}
+
+/** A batch's hosts by state, per wave (in wave order). */
+export function countsByWave(hosts: readonly HostRecord[]): { wave: number; counts: HostCounts }[] {
+  const waves = [...new Set(hosts.map((h) => h.wave))].sort((a, b) => a - b);
+  return waves.map((wave) => ({ wave, counts: countHosts(hosts.filter((h) => h.wave === wave)) }));
 }
 export const batchProgressQuery = defineQuery<HostRecord[]>('batchProgress');
 

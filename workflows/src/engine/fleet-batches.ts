@@ -2,6 +2,7 @@ import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/work
 import {
   batchControlSignal,
   batchProgressQuery,
+  countsByWave,
   type BatchControl,
   type HostBatchInput,
   type HostBatchResult,
@@ -38,9 +39,18 @@ function hostCaller(runId: string, call: ProcedureCall, hostTimeoutSeconds: numb
   });
 }
 
-/** Writes the hosts' records to the store (keyed by run and host: a retry rewrites the same rows). */
-async function recordHosts(runId: string, batch: number | undefined, records: HostRecord[], hostTimeoutSeconds: number): Promise<void> {
+/**
+ * Writes the hosts' records to the store (keyed by run and host: a retry rewrites the same rows);
+ * the parent is answered counts only.
+ */
+async function recordHosts(
+  runId: string,
+  batch: number | undefined,
+  records: HostRecord[],
+  hostTimeoutSeconds: number,
+): Promise<HostBatchResult> {
   await hostActivities(hostTimeoutSeconds).recordHostOutcomes({ runId, batch, hosts: records });
+  return { hosts: [], counts: countsByWave(records) };
 }
 
 /**
@@ -105,7 +115,7 @@ export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult
     record.state = 'skipped';
     record.error = control.stop ? 'not started: the rollout was stopped' : 'not started: the failure threshold was passed';
   }
-  if (input.recordHosts) await recordHosts(input.runId, input.batch, records, input.hostTimeoutSeconds);
+  if (input.recordHosts) return recordHosts(input.runId, input.batch, records, input.hostTimeoutSeconds);
   return { hosts: records.map(compact) };
 }
 
@@ -124,7 +134,7 @@ export async function rollbackBatch(input: RollbackBatchInput): Promise<HostBatc
   await slidingWindow(records, { paused: () => false, concurrency: () => input.concurrency, stopped: () => false }, (record) =>
     undo(procedure, onHost(record), record, record.snapshotId as string),
   );
-  if (input.recordHosts) await recordHosts(input.runId, undefined, records, input.hostTimeoutSeconds);
+  if (input.recordHosts) return recordHosts(input.runId, undefined, records, input.hostTimeoutSeconds);
   return { hosts: records };
 }
 

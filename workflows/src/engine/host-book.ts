@@ -74,9 +74,12 @@ export class StoredHostBook implements HostBook {
 
   merge(result: HostBatchResult, from: MergeFrom): number {
     let failures = 0;
-    for (const r of result.hosts) {
-      if (from === 'patching' && isFailure(r.state)) failures += 1;
-      this.move(r.wave, from, r.state, 1);
+    for (const { wave, counts } of result.counts ?? []) {
+      for (const [state, n] of Object.entries(counts) as [HostState, number][]) {
+        if (n === 0) continue;
+        if (from === 'patching' && isFailure(state)) failures += n;
+        this.move(wave, from, state, n);
+      }
     }
     this.state.hosts = [];
     return failures;
