@@ -14,6 +14,7 @@ import { InventoryStore } from './hosts/inventory-store';
 import { SshTransport } from './hosts/ssh';
 import { createIncidentActivities } from './incident/activities';
 import { SmtpMailer, type Mailer } from './mail/smtp';
+import { createHostRecordActivities } from './hosts/host-records';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -45,6 +46,7 @@ export * from './secrets/vault-kv2';
 export * from './codec/payload-codec';
 export * from './codec/codec-keys';
 export * from './hosts';
+export { createHostRecordActivities } from './hosts/host-records';
 export * from './maintenance';
 export * from './diagnosis/activities';
 export * from './incident/activities';
@@ -102,6 +104,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       ssh: new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }),
       mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
     }),
+    ...createHostRecordActivities(config.store, hostDeps.inventory),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
   };

@@ -1,4 +1,14 @@
-import type { HostSelector, LaunchCredential, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type {
+  HostRecord,
+  HostSelector,
+  LaunchCredential,
+  Patch,
+  WaveSize,
+  RunState,
+  SecretRef,
+  SnapshotSummary,
+  WindowVerdict,
+} from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 import type { SoftwareConflictActivities } from './conflict-types';
 import type { DiagnosisActivities } from './diagnosis/activities';
@@ -32,6 +42,12 @@ export interface RunbookActivities extends SoftwareConflictActivities, Diagnosis
   patchHost(input: PatchHostInput): Promise<PatchHostResult>;
   checkHostHealth(input: HostActionInput): Promise<HostHealthResult>;
   restoreHostSnapshot(input: RestoreHostSnapshotInput): Promise<RestoreHostSnapshotResult>;
+  // per-host records of fleet runs, in the store (out of the run's state)
+  planRollout(input: PlanRolloutInput): Promise<PlanRolloutResult>;
+  rolloutBatchHosts(input: RolloutBatchRef): Promise<string[]>;
+  recordHostOutcomes(input: RecordHostOutcomesInput): Promise<void>;
+  skipPendingHosts(input: { runId: string; reason: string }): Promise<{ hosts: number }>;
+  changedHosts(input: { runId: string; limit: number }): Promise<ChangedHost[]>;
   // maintenance calendar
   checkMaintenanceWindow(input: CheckMaintenanceWindowInput): Promise<WindowVerdict>;
   // approvals given ahead for scheduled runs
@@ -143,6 +159,39 @@ export interface NotifyResult {
 }
 
 /** The run's state; the activity renders the Markdown, so a 10,000-host state travels once. */
+export interface PlanRolloutInput extends ResolveTargetsInput {
+  runId: string;
+  /** The production waves' sizes (the canary group is wave 0). */
+  waves: WaveSize[];
+  batchSize: number;
+}
+/** Counts only: the hosts' names stay in the store, so no payload grows with the fleet. */
+export interface PlanRolloutResult {
+  targets: number;
+  canary: number;
+  /** Hosts per production wave. */
+  waves: number[];
+  /** Why the run may not go on (nothing was recorded then). */
+  refusal?: string;
+}
+export interface RolloutBatchRef {
+  runId: string;
+  wave: number;
+  batch: number;
+}
+export interface RecordHostOutcomesInput {
+  runId: string;
+  /** The batch the hosts ran in (absent for rollbacks, which keep the batch the plan gave). */
+  batch?: number;
+  hosts: HostRecord[];
+}
+/** A host the run changed and has not undone: what its undo needs. */
+export interface ChangedHost {
+  name: string;
+  wave: number;
+  snapshotId: string;
+}
+
 export interface WriteReportInput {
   state: RunState;
 }

@@ -17,6 +17,7 @@ import {
   RunStatusAttr,
   RunbookNameAttr,
   decideApprovalUpdate,
+  rolloutCounts,
   runStateQuery,
   securityPatchingInputSchema,
   securityPatchingRunbook,
@@ -309,7 +310,7 @@ async function runOurs(
     const approvalProblem = await approved;
     if (approvalProblem) outcome += `${approvalProblem}; `;
     continuedAsNew = state.continuedAsNew ?? 0;
-    const patched = state.rollout?.hosts.filter((h) => h.state === 'patched').length ?? 0;
+    const patched = state.rollout ? rolloutCounts(state.rollout).patched : 0;
     ok = state.status === 'succeeded' && patched === HOSTS;
     outcome += `${state.status}: ${patched} patched; steps: ${state.steps.map((s) => `${s.id} ${s.state} ${stepSeconds(s)}`).join(', ')}`;
   } catch (error) {

@@ -13,7 +13,7 @@ import { debianCommands } from '@runbooks/activities';
 import { createAptRepository, type AptRepositoryFixture } from '../../activities/src/test-support/apt-repository';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
-import { gatePending, operator, requester, whenState } from './harness/fleet-campaign';
+import { gatePending, operator, requester, whenState, withHostRecords } from './harness/fleet-campaign';
 import { startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -112,11 +112,12 @@ function launch(worker: TestWorker, patches: Patch[]): Promise<WorkflowHandle> {
   });
 }
 
-async function finalState(handle: WorkflowHandle): Promise<RunState> {
+/** The run's final state, with every host's record from the worker's store. */
+async function finalState(handle: WorkflowHandle, worker: TestWorker): Promise<RunState> {
   await handle.result().catch((e: unknown) => {
     if (!(e instanceof WorkflowFailedError)) throw e;
   });
-  return handle.query(runStateQuery);
+  return withHostRecords(await handle.query(runStateQuery), worker.store);
 }
 
 const versions = (entries: [string, string][]) => new Map(entries);
@@ -131,7 +132,7 @@ describe.each(['local', 'ssh'] as const)(
           { package: 'rb-hello', version: '2.0-1' },
           { package: 'rb-motd', version: '1.0-1' },
         ]);
-        const atGate = await whenState(handle, 'production gate pending', gatePending, 120_000);
+        const atGate = await withHostRecords(await whenState(handle, 'production gate pending', gatePending, 120_000), host.worker.store);
         expect(atGate.rollout?.hosts.map((h) => [h.name, h.state])).toEqual([[`${driver}-apt-1`, 'patched']]);
         expect(host.apt.installed(host.packageRoot)).toEqual(
           versions([
@@ -144,7 +145,7 @@ describe.each(['local', 'ssh'] as const)(
         host.apt.drop('rb-hello', '1.0-1');
         await handle.executeUpdate(requestCancelUpdate, { args: [{ reason: 'vendor pulled the patch', principal: operator }] });
         await handle.cancel();
-        const state = await finalState(handle);
+        const state = await finalState(handle, host.worker);
 
         expect(state.status).toBe('cancelled');
         expect(host.apt.installed(host.packageRoot)).toEqual(
@@ -163,7 +164,7 @@ describe.each(['local', 'ssh'] as const)(
       const host = await aptHost(driver);
       try {
         const handle = await launch(host.worker, [{ package: 'rb-motd', version: '2.0-1' }]);
-        const state = await finalState(handle);
+        const state = await finalState(handle, host.worker);
 
         expect(state.status).toBe('failed');
         const record = state.rollout?.hosts.find((h) => h.name === `${driver}-apt-1`);

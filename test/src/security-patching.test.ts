@@ -15,7 +15,7 @@ import {
 } from '@runbooks/contracts';
 import type { LedgerEntry } from '@runbooks/activities';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
-import { approveProduction, gatePending, whenState } from './harness/fleet-campaign';
+import { approveProduction, gatePending, productionDone, whenState, withHostRecords } from './harness/fleet-campaign';
 import { recordRunChainIfAsked } from './harness/recorded-histories';
 import { startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
@@ -83,11 +83,12 @@ function opsBy(ledger: LedgerEntry[], op: string): Map<string, number> {
   return counts;
 }
 
-async function finalState(handle: WorkflowHandle): Promise<RunState> {
+/** The run's final state, with every host's record from the store. */
+async function finalState(handle: WorkflowHandle, lab: LabFleetFixture): Promise<RunState> {
   await handle.result().catch((e: unknown) => {
     if (!(e instanceof WorkflowFailedError)) throw e;
   });
-  return handle.query(runStateQuery);
+  return withHostRecords(await handle.query(runStateQuery), lab.store);
 }
 
 describe('security-patching runbook over a lab fleet on a real Temporal server', () => {
@@ -95,7 +96,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
     const { lab, worker } = await labWithWorker(2, 10);
     try {
       const handle = await launch(worker, input());
-      const atGate = await whenState(handle, 'production gate pending', gatePending);
+      const atGate = await withHostRecords(await whenState(handle, 'production gate pending', gatePending), lab.store);
       expect(atGate.rollout?.hosts.filter((h) => h.wave === 0).map((h) => h.state)).toEqual(['patched', 'patched']);
       expect(atGate.rollout?.hosts.filter((h) => h.wave > 0).every((h) => h.state === 'pending')).toBe(true);
       expect((await lab.fleet.readHost(lab.production[0])).packages).toEqual(OLD); // production untouched before approval
@@ -129,7 +130,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
     try {
       await lab.fleet.setFaults(lab.canary[1], { failHealth: true });
       const handle = await launch(worker, input());
-      const state = await finalState(handle);
+      const state = await finalState(handle, lab);
       expect(state.status).toBe('failed');
       expect(state.rollout?.stopReason).toContain('failure threshold passed: 1 hosts failed, at most 0 tolerated');
       expect(state.rollout?.hosts.find((h) => h.name === lab.canary[1])).toMatchObject({ state: 'rolled_back' });
@@ -150,7 +151,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       await lab.fleet.setFaults(lab.production[2], { failPatch: true });
       const handle = await launch(worker, input({ rollback: 'all-changed-hosts', concurrency: 1 }));
       await approveProduction(handle);
-      const state = await finalState(handle);
+      const state = await finalState(handle, lab);
       expect(state.status).toBe('failed');
       expect(state.rollout?.stopReason).toContain('failure threshold passed: 2 hosts failed');
       const ledger = await lab.fleet.ledger();
@@ -180,7 +181,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       await handle.executeUpdate(pauseRolloutUpdate, { args: [{ principal: terry, reason: 'change freeze call at 10:00' }] });
       await approveProduction(handle);
       await new Promise((r) => setTimeout(r, 1500));
-      const paused = await handle.query(runStateQuery);
+      const paused = await withHostRecords(await handle.query(runStateQuery), lab.store);
       expect(paused.rollout?.paused).toBe(true);
       expect(paused.rollout?.hosts.filter((h) => h.wave > 0).every((h) => h.state === 'pending' || h.state === 'patching')).toBe(true);
       expect(opsBy(await lab.fleet.ledger(), 'patch').size).toBe(1); // only the canary
@@ -188,7 +189,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       await handle.executeUpdate(skipHostUpdate, { args: [{ principal: terry, host: lab.production[3], reason: 'database primary' }] });
       await handle.executeUpdate(setConcurrencyUpdate, { args: [{ principal: terry, concurrency: 1 }] });
       await handle.executeUpdate(resumeRolloutUpdate, { args: [{ principal: terry, reason: '' }] });
-      const state = (await handle.result()) as RunState;
+      const state = await withHostRecords((await handle.result()) as RunState, lab.store);
 
       expect(state.rollout?.hosts.find((h) => h.name === lab.production[3])).toMatchObject({
         state: 'skipped',
@@ -218,13 +219,9 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
         input({ waves: ['rest'], concurrency: 2, hostTimeoutSeconds: 2, failureThreshold: { count: 5 } }),
       );
       await approveProduction(handle);
-      await whenState(
-        handle,
-        'a production host patched',
-        (s) => s.rollout?.hosts.some((h) => h.wave > 0 && h.state === 'patched') ?? false,
-      );
+      await whenState(handle, 'a production host patched', (s) => productionDone(s) > 0);
       await handle.executeUpdate(abortRolloutUpdate, { args: [{ principal: terry, reason: 'vendor pulled the patch', rollback: true }] });
-      const state = await finalState(handle);
+      const state = await finalState(handle, lab);
       expect(state.status).toBe('cancelled');
       expect(state.cancellation).toMatchObject({ by: 'terry', reason: 'vendor pulled the patch' });
       const ledger = await lab.fleet.ledger();
@@ -297,7 +294,7 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
           },
         }),
       );
-      const state = await finalState(handle);
+      const state = await finalState(handle, receiverWorker.lab);
       expect(state.status).toBe('rejected');
       expect(state.gates[0].state).toBe('expired');
       expect(state.gates[0].escalations.map((e) => [e.tier, e.contact])).toEqual([

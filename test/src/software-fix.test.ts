@@ -8,7 +8,7 @@ import {
   type RunbookStartArgs,
   type SoftwareFixInput,
 } from '@runbooks/contracts';
-import { approveProduction, gatePending, operator, requester, useLabFleets, whenState } from './harness/fleet-campaign';
+import { approveProduction, gatePending, operator, requester, useLabFleets, whenState, withHostRecords } from './harness/fleet-campaign';
 import { recordRunChainIfAsked } from './harness/recorded-histories';
 import type { TestWorker } from './harness/worker';
 import { randomUUID } from 'node:crypto';
@@ -54,7 +54,7 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
       await lab.fleet.setFaults(broken, { failHealth: true });
       const handle = await launch(worker, input());
       await approveProduction(handle);
-      const state = (await handle.result()) as RunState;
+      const state = await withHostRecords((await handle.result()) as RunState, lab.store);
 
       expect(state.runbook).toBe('software-fix');
       expect(state.status).toBe('succeeded'); // one failure is within the threshold

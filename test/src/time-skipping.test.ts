@@ -10,11 +10,15 @@ import {
   type RunbookStartArgs,
   type SecurityPatchingInput,
 } from '@runbooks/contracts';
-import type { NotifyInput, RunbookActivities } from '@runbooks/activities';
+import { InventoryStore, createHostRecordActivities, type NotifyInput, type RunbookActivities } from '@runbooks/activities';
+import { Store } from '@runbooks/store';
 import { withAttemptEnvelopes } from '@runbooks/worker';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { withHostRecords } from './harness/fleet-campaign';
 import { installQuietRuntime } from './harness/worker';
 
 /**
@@ -32,9 +36,25 @@ const PRODUCTION = ['lab-prod-1', 'lab-prod-2', 'lab-prod-3', 'lab-prod-4'];
 const INPUT_SHA256 = 'ab'.repeat(32);
 
 let env: TestWorkflowEnvironment;
+/** Where the runs' host records go (a fleet run keeps counts in its state, each host's record in the store). */
+let store: Store;
+let storeDir: string;
 
 beforeAll(async () => {
   installQuietRuntime();
+  storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'time-skipping-'));
+  store = Store.open({ kind: 'sqlite', file: path.join(storeDir, 'runbooks.sqlite') });
+  // The plan reads the inventory in the store (planRollout) and keeps each host's record there.
+  const labHost = (name: string, group: string) => ({
+    name,
+    address: `${name}.invalid`,
+    osFamily: 'lab' as const,
+    driver: 'lab' as const,
+    tags: ['lab', group],
+  });
+  await new InventoryStore(store).replace({
+    hosts: [...CANARY.map((h) => labHost(h, 'canary')), ...PRODUCTION.map((h) => labHost(h, 'prod'))],
+  });
   execFileSync('bash', [path.join(TIME_SKIPPING, 'fetch.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   env = await startTestServer();
   const types: Record<string, temporal.api.enums.v1.IndexedValueType> = {
@@ -68,6 +88,8 @@ async function startTestServer(): Promise<TestWorkflowEnvironment> {
 
 afterAll(async () => {
   await env?.teardown();
+  await store?.close();
+  fs.rmSync(storeDir, { recursive: true, force: true });
 });
 
 interface Mocks {
@@ -81,7 +103,7 @@ function mockActivities(options: { unhealthy?: string[]; approvedAhead?: boolean
   const notices: NotifyInput[] = [];
   const restored: string[] = [];
   const activities: Partial<RunbookActivities> = {
-    resolveTargets: async () => ({ targets: [...CANARY, ...PRODUCTION], canary: CANARY, unknownNames: [] }),
+    ...createHostRecordActivities(store, new InventoryStore(store)),
     checkMaintenanceWindow: async () => ({ open: true, reason: 'no window named, no freeze' }),
     snapshotHost: async ({ host }) => ({ snapshotId: `snap-${host}` }),
     patchHost: async ({ patches }) => ({ changed: patches.map((p) => ({ package: p.package, from: '1.0', to: p.version })) }),
@@ -158,7 +180,7 @@ async function runPatching(mocks: Mocks, input: SecurityPatchingInput, scheduled
         return true;
       },
     );
-    return { state: await handle.query(runStateQuery), failed };
+    return { state: await withHostRecords(await handle.query(runStateQuery), store), failed };
   });
 }
 

@@ -1,7 +1,7 @@
-import { patchSchema, selectHosts, type HostDriverName, type OsFamily, type Patch } from '@runbooks/contracts';
+import { patchSchema, selectHosts, type Host, type HostDriverName, type OsFamily, type Patch } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
-import type { RunbookActivities } from '../types';
+import type { ResolveTargetsInput, ResolveTargetsResult, RunbookActivities } from '../types';
 import type { HostDriver } from './driver';
 import { HostFailureType, hostAttempts, nonRetryable } from './failures';
 import { InventoryStore } from './inventory-store';
@@ -51,16 +51,8 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
     return { host, driver: drivers[host.driver] };
   };
   return {
-    async resolveTargets({ targets, canary }) {
-      const { hosts } = await inventory.read();
-      const picked = selectHosts(hosts, targets);
-      const canaryAnywhere = selectHosts(hosts, canary);
-      const canaryPicked = selectHosts(picked.hosts, canary);
-      return {
-        targets: picked.hosts.map((h) => h.name),
-        canary: canaryPicked.hosts.map((h) => h.name),
-        unknownNames: [...new Set([...picked.unknownNames, ...canaryAnywhere.unknownNames])],
-      };
+    async resolveTargets(input) {
+      return resolveTargetNames((await inventory.read()).hosts, input);
     },
 
     async snapshotHost({ host: name, idempotencyKey, packages }) {
@@ -100,6 +92,18 @@ export function createHostActivities({ inventory, drivers }: HostActivitiesDeps)
         HOST_HEARTBEAT,
       );
     },
+  };
+}
+
+/** The targets and the canary group the selectors pick, in inventory order, and the names the inventory lacks. */
+export function resolveTargetNames(hosts: readonly Host[], { targets, canary }: ResolveTargetsInput): ResolveTargetsResult {
+  const picked = selectHosts(hosts, targets);
+  const canaryAnywhere = selectHosts(hosts, canary);
+  const canaryPicked = selectHosts(picked.hosts, canary);
+  return {
+    targets: picked.hosts.map((h) => h.name),
+    canary: canaryPicked.hosts.map((h) => h.name),
+    unknownNames: [...new Set([...picked.unknownNames, ...canaryAnywhere.unknownNames])],
   };
 }
 

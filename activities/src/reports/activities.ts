@@ -1,7 +1,7 @@
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { renderReportMarkdown } from '@runbooks/contracts';
+import { hostRecordOf, renderReportMarkdown } from '@runbooks/contracts';
 import { writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
 import { currentActivity } from '../activity-context';
 import type { RunbookActivities } from '../types';
@@ -20,11 +20,13 @@ export function createReportActivities(reportsDir: string, store: Store): Report
     async writeReport({ state }) {
       await store.reports.put(state.runId, currentActivity()?.info.workflowExecution?.runId ?? '', JSON.stringify(state));
       const base = path.join(reportsDir, reportFileName(state.runId));
-      const markdown = renderReportMarkdown(state);
+      // A fleet run's host-by-host records are in the store, not in its state.
+      const hosts = state.rollout?.counts ? (await store.runHosts.all(state.runId)).map(hostRecordOf) : undefined;
+      const markdown = renderReportMarkdown(state, hosts);
       const markdownPath = `${base}.md`;
       const jsonPath = `${base}.json`;
       await writeFileAtomic(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
-      await writeJsonAtomic(jsonPath, state);
+      await writeJsonAtomic(jsonPath, hosts && state.rollout ? { ...state, rollout: { ...state.rollout, hosts } } : state);
       return { markdownPath, jsonPath };
     },
   };

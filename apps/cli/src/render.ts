@@ -20,10 +20,13 @@ export interface WaveProgress {
   inProgress: number;
 }
 
+/** Runs whose host records are in the store give each wave's counts; older runs every host's record. */
 export function waveProgress(waves: readonly WaveRecord[], hosts: readonly HostRecord[]): WaveProgress[] {
   return waves.map((wave) => {
     const mine = hosts.filter((h) => h.wave === wave.index);
-    const count = (...states: string[]) => mine.filter((h) => states.includes(h.state)).length;
+    const counts = wave.counts as Record<string, number> | undefined;
+    const count = (...states: string[]) =>
+      counts ? states.reduce((n, s) => n + (counts[s] ?? 0), 0) : mine.filter((h) => states.includes(h.state)).length;
     return {
       wave,
       done: count('patched'),

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type State } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type State } from '@temporalio/worker';
 import {
   ASSERTION_CONFIG_GLOBAL,
   launchRefusal,
@@ -15,6 +15,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { withAttemptEnvelopes } from './attempt-envelope';
 import { bundleRunbookWorkflows } from './bundle';
 import { observabilityInterceptors, observabilitySinks, type WorkerObservability } from './observability';
+import { runStatusSinks, type RunStatusCopies } from './run-status-sink';
 
 export interface RunbookWorkerOptions {
   connection: NativeConnection;
@@ -44,6 +45,8 @@ export interface RunbookWorkerOptions {
    * next task, so the cap bounds the worker's memory, not the number of waiting runs.
    */
   maxCachedWorkflows?: number;
+  /** Where the runs' status copies go (the store's runStatus), which the API reads without a query; without it none are kept. */
+  runStatusCopies?: RunStatusCopies;
 }
 
 /**
@@ -93,9 +96,14 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     ...common,
     taskQueue: options.taskQueue,
     workflowBundle,
-    sinks: observabilitySinks(options.observability),
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
+    sinks: {
+      ...observabilitySinks(options.observability),
+      ...runStatusSinks(options.runStatusCopies ?? { put: async () => undefined }, (error) =>
+        Runtime.instance().logger.warn(`a run's status copy was not written: ${String(error)}`),
+      ),
+    },
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.
   const own = await Worker.create({ ...common, taskQueue: workerTaskQueue, activities });

@@ -78,6 +78,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
       assertions: config.assertions,
       payloadCodec,
       observability: this.observability,
+      runStatusCopies: this.store.runStatus,
     });
     await this.serveMetrics();
     if (!config.assertions) this.logger.warn('RUNBOOKS_ASSERTION_KEYS is not set: updates are not checked for the API signature');

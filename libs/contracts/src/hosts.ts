@@ -53,7 +53,27 @@ export const hostSchema = z
   .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] });
 export type Host = z.infer<typeof hostSchema>;
 
-export const inventorySchema = z.strictObject({ hosts: z.array(hostSchema).max(50_000) }).superRefine((inv, ctx) => {
+/**
+ * The most targets one fleet run changes. Its state carries counts and the hosts in flight, and
+ * its plan goes from the inventory straight into the store (planRollout), so no payload of the run
+ * grows with the fleet: the bound is the store's work per run (one row per host) and the inventory's size.
+ */
+export const MAX_TARGETS_PER_RUN = 100_000;
+
+/** Why a fleet run may not go on with the targets its selectors picked; undefined when it may. */
+export function targetsRefusal(picked: { targets: number; canary: number; unknownNames: readonly string[] }): string | undefined {
+  if (picked.unknownNames.length > 0) return `not in the inventory: ${picked.unknownNames.slice(0, 20).join(', ')}`;
+  if (picked.targets > MAX_TARGETS_PER_RUN) {
+    return `${picked.targets} targets: one run changes at most ${MAX_TARGETS_PER_RUN}; split the campaign by tag`;
+  }
+  if (picked.canary === 0) return 'no target is in the canary group; the change must be tried on a lab group first';
+  return undefined;
+}
+
+/** An inventory holds at least as many hosts as one run may target. */
+export const MAX_INVENTORY_HOSTS = MAX_TARGETS_PER_RUN;
+
+export const inventorySchema = z.strictObject({ hosts: z.array(hostSchema).max(MAX_INVENTORY_HOSTS) }).superRefine((inv, ctx) => {
   const seen = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (seen.has(h.name)) ctx.addIssue({ code: 'custom', message: `duplicate host name ${h.name}`, path: ['hosts', i, 'name'] });
@@ -65,7 +85,7 @@ export type Inventory = z.infer<typeof inventorySchema>;
 /** Which hosts a run targets: by name, by tag (any of), or both (union). */
 export const hostSelectorSchema = z
   .strictObject({
-    names: z.array(hostNameSchema).max(50_000).optional(),
+    names: z.array(hostNameSchema).max(MAX_INVENTORY_HOSTS).optional(),
     tags: z.array(tagSchema).max(50).optional(),
   })
   .refine((s) => (s.names?.length ?? 0) + (s.tags?.length ?? 0) > 0, { message: 'name at least one host or one tag' });

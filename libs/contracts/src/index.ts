@@ -27,3 +27,4 @@ export * from './text';
 export * from './target-policy';
 export * from './diagnosis';
 export * from './incident';
+export * from './run-status-copy';

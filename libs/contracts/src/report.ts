@@ -1,10 +1,13 @@
-import { countHosts, type RolloutState } from './rollout';
+import { rolloutCounts, type HostRecord, type RolloutState } from './rollout';
 import type { RunState, StepRecord } from './run-state';
 import type { TaskRecord } from './tasks';
 import { renderIncidentMarkdown, type IncidentRecord } from './incident';
 
-/** The run's report as Markdown, fit to paste into a ticket or a knowledge-base page. */
-export function renderReportMarkdown(state: RunState): string {
+/**
+ * The run's report as Markdown, fit to paste into a ticket or a knowledge-base page. A fleet run's
+ * host records come from the store (`hosts`); runs from before that carry them in their state.
+ */
+export function renderReportMarkdown(state: RunState, hosts?: readonly HostRecord[]): string {
   const lines: string[] = [];
   lines.push(`# ${state.title}: ${state.runId}`);
   lines.push('');
@@ -64,7 +67,7 @@ export function renderReportMarkdown(state: RunState): string {
 
   if (state.tasks && state.tasks.length > 0) lines.push(...renderTasks(state.tasks, state.endedAt));
 
-  if (state.rollout) lines.push(...renderRollout(state.rollout));
+  if (state.rollout) lines.push(...renderRollout(state.rollout, hosts ?? state.rollout.hosts));
 
   if (state.incident) lines.push(...renderIncidentMarkdown(state.incident as IncidentRecord));
 
@@ -96,11 +99,11 @@ function renderTasks(tasks: readonly TaskRecord[], endedAt: string | undefined):
   return lines;
 }
 
-function renderRollout(rollout: RolloutState): string[] {
+function renderRollout(rollout: RolloutState, hosts: readonly HostRecord[]): string[] {
   const lines = ['## Rollout', ''];
-  const counts = countHosts(rollout.hosts);
+  const counts = rolloutCounts(rollout);
   lines.push(
-    `- **Hosts:** ${rollout.hosts.length} (${Object.entries(counts)
+    `- **Hosts:** ${Object.values(counts).reduce((a, b) => a + b, 0)} (${Object.entries(counts)
       .filter(([, n]) => n > 0)
       .map(([s, n]) => `${n} ${s}`)
       .join(', ')})`,
@@ -116,7 +119,7 @@ function renderRollout(rollout: RolloutState): string[] {
     lines.push('');
   }
   lines.push('### Host by host', '', '| Host | Wave | State | Snapshot | Note |', '|------|------|-------|----------|------|');
-  for (const h of rollout.hosts) {
+  for (const h of hosts) {
     lines.push(`| ${h.name} | ${rollout.waves[h.wave]?.name ?? h.wave} | ${h.state} | ${h.snapshotId ?? ''} | ${cell(h.error ?? '')} |`);
   }
   lines.push('');

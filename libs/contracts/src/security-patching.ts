@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_HOST_TIMEOUT_SECONDS, hostSelectorSchema } from './hosts';
+import { DEFAULT_HOST_TIMEOUT_SECONDS, MAX_TARGETS_PER_RUN, hostSelectorSchema } from './hosts';
 import { freeText, isoInstant, singleLine } from './text';
 
 export const patchSchema = z.strictObject({
@@ -54,7 +54,10 @@ export const securityPatchingInputSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(500).default(200),
   /** The rollout stops when failures exceed this: a count, or a percentage of all targets. */
   failureThreshold: z
-    .union([z.strictObject({ count: z.number().int().min(0).max(50_000) }), z.strictObject({ percent: z.number().min(0).max(100) })])
+    .union([
+      z.strictObject({ count: z.number().int().min(0).max(MAX_TARGETS_PER_RUN) }),
+      z.strictObject({ percent: z.number().min(0).max(100) }),
+    ])
     .default({ percent: 10 }),
   bakeSeconds: z.number().int().min(0).max(86_400).default(30),
   /**

@@ -161,6 +161,39 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('knowledge_base_by_time').on('knowledge_base_articles').columns(['created_at', 'id']).execute();
     },
   },
+  '0003-host-records': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('run_hosts')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('wave', 'integer', (c) => c.notNull())
+        .addColumn('batch', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('snapshot_id', 'text')
+        .addColumn('error', 'text')
+        .addColumn('changed', 'text')
+        .addColumn('started_at', 'text')
+        .addColumn('ended_at', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_hosts_key', ['run_id', 'host'])
+        .execute();
+      await db.schema.createIndex('run_hosts_by_position').on('run_hosts').columns(['run_id', 'position']).execute();
+      await db.schema.createIndex('run_hosts_by_batch').on('run_hosts').columns(['run_id', 'wave', 'batch', 'position']).execute();
+      await db.schema.createIndex('run_hosts_by_state').on('run_hosts').columns(['run_id', 'state', 'position']).execute();
+      await db.schema
+        .createTable('run_status')
+        .addColumn('run_id', 'text', (c) => c.primaryKey())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

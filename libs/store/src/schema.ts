@@ -50,6 +50,32 @@ export interface StoreTables {
   restore_target_rules: { repository: string; position: number; body: string };
   /** The incident catalogue (one row, 'catalog': JSON), versioned as 'incident-catalog'. */
   incident_catalog: { name: string; body: string };
+  /**
+   * One row per host of a fleet run (keyed by run and host): its wave and batch from the plan, then
+   * what the procedure did there. Written by the run's activities; a retried write rewrites the row.
+   */
+  run_hosts: {
+    run_id: string;
+    host: string;
+    /** The host's place in the run's plan (waves in order, hosts in inventory order): the paging order. */
+    position: number;
+    wave: number;
+    batch: number;
+    state: string;
+    attempts: number;
+    snapshot_id: string | null;
+    error: string | null;
+    /** JSON: the package changes the procedure made. */
+    changed: string | null;
+    started_at: string | null;
+    ended_at: string | null;
+    updated_at: string;
+  };
+  /**
+   * The latest status of each run (its RunState, JSON), as the run last published it; `version`
+   * orders the copies (text that sorts as the run's progress), so a late write never replaces a newer one.
+   */
+  run_status: { run_id: string; status: string; version: string; updated_at: string; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
   /** Knowledge-base articles (JSON body); `search_text` is the article's words in lowercase, for LIKE. */

@@ -17,6 +17,7 @@ import {
   RestoreTargetRepository,
   SnapshotRepository,
 } from './repositories';
+import { RunHostRepository, RunStatusRepository } from './run-hosts';
 import type { StoreTables } from './schema';
 
 /** Connections per process to PostgreSQL. */
@@ -46,6 +47,8 @@ export class Store {
   readonly incidentCatalog: IncidentCatalogRepository;
   readonly knownHostKeys: KnownHostKeyRepository;
   readonly knowledgeBase: KnowledgeBaseRepository;
+  readonly runHosts: RunHostRepository;
+  readonly runStatus: RunStatusRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -63,6 +66,8 @@ export class Store {
     this.incidentCatalog = new IncidentCatalogRepository(this.db, ready);
     this.knownHostKeys = new KnownHostKeyRepository(this.db, ready);
     this.knowledgeBase = new KnowledgeBaseRepository(this.db, ready);
+    this.runHosts = new RunHostRepository(this.db, ready);
+    this.runStatus = new RunStatusRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {

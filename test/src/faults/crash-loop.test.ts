@@ -1,5 +1,6 @@
 import { securityPatchingInputSchema, type SecurityPatchingInput } from '@runbooks/contracts';
 import { createLabFleet } from '../../../apps/worker/src/demo/lab-fixture';
+import { withHostRecords } from '../harness/fleet-campaign';
 import { eventually } from '../harness/worker';
 import { killHard } from '../harness/worker-process';
 import { WorkerFleet, approveProductionWhenPending, faultTestContext, launchPatching } from './fault-harness';
@@ -52,11 +53,12 @@ test(`a crash-looping worker (${KILLS} SIGKILLs, one every ${KILL_EVERY_MS / 100
     patchedAtKill.push(await patchedCount());
     worker = fleet.start();
   }
-  const state = await result;
+  const state = await withHostRecords(await result, lab.store); // each host's record is in the store
 
   expect(patchedAtKill).toHaveLength(KILLS);
   expect(patchedAtKill[KILLS - 1]).toBeLessThan(90); // the last kill still found hosts to patch
   expect(state.status).toBe('succeeded');
+  expect(state.rollout?.hosts).toHaveLength(lab.canary.length + lab.production.length);
   expect(state.rollout?.hosts.filter((h) => h.state !== 'patched')).toEqual([]);
   const ledger = await lab.fleet.ledger();
   const perHost = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { securityPatchingInputSchema, type SecurityPatchingInput } from '@runbooks/contracts';
 import { createLabFleet } from '../../../apps/worker/src/demo/lab-fixture';
+import { withHostRecords } from '../harness/fleet-campaign';
 import { WorkerFleet, approveProductionWhenPending, faultTestContext, killAtEveryHold, launchPatching } from './fault-harness';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +16,7 @@ test('a worker killed by SIGKILL while building the inventory, during a host act
     RUNBOOKS_DATA_DIR: path.join(ctx.root, 'fleet'),
     RUNBOOKS_LAB_ROOT: lab.labRoot,
     RUNBOOKS_HOST_STATE_DIR: lab.stateDir,
-    RUNBOOKS_FAULT_HOLD_AFTER: 'resolveTargets,patchHost,writeReport',
+    RUNBOOKS_FAULT_HOLD_AFTER: 'planRollout,patchHost,writeReport',
     RUNBOOKS_FAULT_HOLD_DIR: markerDir,
   }));
   const input: SecurityPatchingInput = securityPatchingInputSchema.parse({
@@ -31,11 +32,12 @@ test('a worker killed by SIGKILL while building the inventory, during a host act
   const { handle, result } = await launchPatching(ctx.client, fleet.taskQueue, input);
   const approved = approveProductionWhenPending(handle);
   const held = await killAtEveryHold(fleet, markerDir, result);
-  const state = await result;
+  const state = await withHostRecords(await result, lab.store); // each host's record is in the store
   await approved;
 
+  expect(state.rollout?.hosts).toHaveLength(lab.canary.length + lab.production.length);
   expect(state.rollout?.hosts.filter((h) => h.error)).toEqual([]);
-  expect(held).toEqual(['resolveTargets', 'patchHost', 'writeReport']);
+  expect(held).toEqual(['planRollout', 'patchHost', 'writeReport']);
   expect(state.status).toBe('succeeded');
   expect(state.steps.find((s) => s.id === 'build-inventory')?.attempts).toBe(2);
   expect(state.steps.find((s) => s.id === 'write-report')?.attempts).toBe(2);

@@ -1,5 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { decideApprovalUpdate, runStateQuery, type Principal, type RunState } from '@runbooks/contracts';
+import { decideApprovalUpdate, hostRecordOf, runStateQuery, type HostRecord, type Principal, type RunState } from '@runbooks/contracts';
+import type { Store } from '@runbooks/store';
 import { createLabFleet, type LabFleetFixture } from '../../../apps/worker/src/demo/lab-fixture';
 import { eventually, startTestWorker, testClient, type TestWorker } from './worker';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +28,21 @@ export async function whenState(
     timeoutMs,
     what,
   );
+}
+
+/** Every host's record of a fleet run, from the store its batches write them to (the run's state keeps counts only). */
+export async function hostRecords(store: Store, runId: string): Promise<HostRecord[]> {
+  return (await store.runHosts.all(runId)).map(hostRecordOf);
+}
+
+/** The run's state with every host's record in rollout.hosts (as the report shows it). */
+export async function withHostRecords(state: RunState, store: Store): Promise<RunState> {
+  return state.rollout ? { ...state, rollout: { ...state.rollout, hosts: await hostRecords(store, state.runId) } } : state;
+}
+
+/** Hosts the procedure finished on in the production waves (wave 1 on), from the run's counts. */
+export function productionDone(state: RunState): number {
+  return (state.rollout?.waves ?? []).filter((w) => w.index > 0).reduce((n, w) => n + (w.counts ? w.counts.patched : 0), 0);
 }
 
 export const gatePending = (s: RunState) => s.gates.some((g) => g.id === 'approve-production' && g.state === 'pending');

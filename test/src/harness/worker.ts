@@ -26,6 +26,8 @@ export interface TestWorker {
   taskQueue: string;
   worker: RunbookWorker;
   reportsDir: string;
+  /** The store its activities write to (the one given, or its own). */
+  store: Store;
   /** Stops polling, waits for in-flight tasks, closes the connection. */
   stop(): Promise<void>;
 }
@@ -86,12 +88,14 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     assertions: options.assertions,
     payloadCodec: testPayloadCodec(),
     observability: options.observability,
+    runStatusCopies: store.runStatus,
   });
   const running = worker.run();
   return {
     taskQueue,
     worker,
     reportsDir,
+    store,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;

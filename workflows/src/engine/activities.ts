@@ -26,10 +26,17 @@ export const ACTIVITY_START_TO_CLOSE: Partial<Record<keyof RunbookActivities, Ac
   restorePreviousContents: '30 minutes',
   discardStaging: '30 minutes',
   notify: '30 seconds',
-  writeReport: '30 seconds',
+  // A fleet run's report lists every host (up to 100,000 rows read from the store).
+  writeReport: '5 minutes',
   resolveTargets: '1 minute',
   checkMaintenanceWindow: '30 seconds',
   claimPreApprovals: '30 seconds',
+  // A fleet run's host records: the plan reads the inventory and writes one row per host (up to 100,000), the rest a batch at most.
+  planRollout: '10 minutes',
+  rolloutBatchHosts: '1 minute',
+  recordHostOutcomes: '1 minute',
+  skipPendingHosts: '5 minutes',
+  changedHosts: '1 minute',
 };
 
 /**

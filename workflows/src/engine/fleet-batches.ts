@@ -2,6 +2,7 @@ import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/work
 import {
   batchControlSignal,
   batchProgressQuery,
+  countsByWave,
   type BatchControl,
   type HostBatchInput,
   type HostBatchResult,
@@ -24,9 +25,32 @@ function callOf(input: { procedure?: ProcedureCall; patches?: unknown }): Proced
   return input.procedure ?? { name: 'security-patch', params: { patches: input.patches } };
 }
 
-/** How a batch reaches one host: its procedure step, with the run's idempotency keys. */
-function hostCaller(runId: string, call: ProcedureCall, acts: RunbookActivities): (host: string) => HostCall<unknown> {
-  return (host) => ({ host, params: call.params, acts, key: (op) => `${runId}/${op}/${host}` });
+/**
+ * How a batch reaches one host: its procedure step, with the run's idempotency keys; the attempts
+ * of the host's activities go into its record.
+ */
+function hostCaller(runId: string, call: ProcedureCall, hostTimeoutSeconds: number): (record: HostRecord) => HostCall<unknown> {
+  const options = hostActionOptions(hostTimeoutSeconds);
+  return (record) => ({
+    host: record.name,
+    params: call.params,
+    acts: stepActivities(options, { attempted: (attempt) => void (record.attempts = Math.max(record.attempts ?? 0, attempt)) }),
+    key: (op) => `${runId}/${op}/${record.name}`,
+  });
+}
+
+/**
+ * Writes the hosts' records to the store (keyed by run and host: a retry rewrites the same rows);
+ * the parent is answered counts only.
+ */
+async function recordHosts(
+  runId: string,
+  batch: number | undefined,
+  records: HostRecord[],
+  hostTimeoutSeconds: number,
+): Promise<HostBatchResult> {
+  await hostActivities(hostTimeoutSeconds).recordHostOutcomes({ runId, batch, hosts: records });
+  return { hosts: [], counts: countsByWave(records) };
 }
 
 /**
@@ -43,7 +67,7 @@ export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult
   setHandler(batchProgressQuery, () => records);
   const call = callOf(input);
   const procedure = procedureFor(call);
-  const onHost = hostCaller(input.runId, call, hostActivities(input.hostTimeoutSeconds));
+  const onHost = hostCaller(input.runId, call, input.hostTimeoutSeconds);
   let failures = 0;
 
   const runOnHost = async (record: HostRecord): Promise<void> => {
@@ -53,7 +77,8 @@ export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult
       return;
     }
     record.state = 'patching';
-    const host = onHost(record.name);
+    record.startedAt = new Date().toISOString();
+    const host = onHost(record);
     try {
       record.snapshotId = await procedure.prepare(host);
       record.changed = await procedure.act(host);
@@ -90,10 +115,11 @@ export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult
     record.state = 'skipped';
     record.error = control.stop ? 'not started: the rollout was stopped' : 'not started: the failure threshold was passed';
   }
+  if (input.recordHosts) return recordHosts(input.runId, input.batch, records, input.hostTimeoutSeconds);
   return { hosts: records.map(compact) };
 }
 
-/** What the parent keeps of a host (package changes stay in the batch's own history and query). */
+/** What the parent is told of a host (package changes stay in the batch's own history, query and the store). */
 function compact({ name, wave, state, snapshotId, error }: HostRecord): HostRecord {
   return { name, wave, state, snapshotId, error };
 }
@@ -102,12 +128,13 @@ function compact({ name, wave, state, snapshotId, error }: HostRecord): HostReco
 export async function rollbackBatch(input: RollbackBatchInput): Promise<HostBatchResult> {
   const call = callOf(input);
   const procedure = procedureFor(call);
-  const onHost = hostCaller(input.runId, call, hostActivities(input.hostTimeoutSeconds));
-  const records: HostRecord[] = input.hosts.map((h) => ({ name: h.name, wave: 0, state: 'patched', snapshotId: h.snapshotId }));
+  const onHost = hostCaller(input.runId, call, input.hostTimeoutSeconds);
+  const records: HostRecord[] = input.hosts.map((h) => ({ name: h.name, wave: h.wave ?? 0, state: 'patched', snapshotId: h.snapshotId }));
   setHandler(batchProgressQuery, () => records);
   await slidingWindow(records, { paused: () => false, concurrency: () => input.concurrency, stopped: () => false }, (record) =>
-    undo(procedure, onHost(record.name), record, record.snapshotId as string),
+    undo(procedure, onHost(record), record, record.snapshotId as string),
   );
+  if (input.recordHosts) return recordHosts(input.runId, undefined, records, input.hostTimeoutSeconds);
   return { hosts: records };
 }
 

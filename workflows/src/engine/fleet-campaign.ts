@@ -2,11 +2,11 @@ import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import {
   securityPatchingRunbook,
   softwareFixRunbook,
-  countHosts,
   maxToleratedFailures,
   planWaves,
+  targetsRefusal,
   type FleetCampaignInput,
-  type HostRecord,
+  type HostCounts,
   type ProcedureCall,
   type RunbookStartArgs,
 } from '@runbooks/contracts';
@@ -16,12 +16,6 @@ import { now, type RunbookRun } from './run';
 
 /** The runbooks built on a fleet campaign: their step and gate ids are the ones this class runs. */
 type FleetRunbook = typeof securityPatchingRunbook | typeof softwareFixRunbook;
-
-/**
- * The run's state carries one small record per host (status query, report, continue-as-new);
- * past this many hosts it would near Temporal's 2 MB payload limit (measured in bench/).
- */
-const MAX_TARGETS_PER_RUN = 20_000;
 
 /**
  * The steps every fleet runbook takes, whatever it does to each host (its procedure): build the
@@ -34,7 +28,7 @@ export class FleetCampaign {
   readonly rollout: Rollout;
   private readonly window: WindowGuard;
   private readonly resumeAt?: RolloutCursor;
-  private production: string[] = [];
+  private productionCount = 0;
 
   constructor(
     private readonly run: RunbookRun<FleetRunbook>,
@@ -70,30 +64,56 @@ export class FleetCampaign {
 
   /** Production hosts (the targets outside the canary group); known after buildInventory. */
   get productionHosts(): number {
-    return this.production.length;
+    return this.productionCount;
   }
 
   /** Step `build-inventory`: the targets, the canary group among them, the waves; refuses what cannot run. */
   async buildInventory(): Promise<void> {
+    if (this.rollout.recordsInStore) return this.planInStore();
     const { input } = this.args;
     const inventory = await this.run.step('build-inventory', (a) => a.resolveTargets({ targets: input.targets, canary: input.canary }), {
       summarize: (r) => `${r.targets.length} targets, ${r.canary.length} in the canary group`,
     });
-    if (inventory.unknownNames.length > 0) throw refusal(`not in the inventory: ${inventory.unknownNames.slice(0, 20).join(', ')}`);
-    if (inventory.targets.length > MAX_TARGETS_PER_RUN) {
-      throw refusal(`${inventory.targets.length} targets: one run changes at most ${MAX_TARGETS_PER_RUN}; split the campaign by tag`);
-    }
-    if (inventory.canary.length === 0) throw refusal('no target is in the canary group; the change must be tried on a lab group first');
+    const refused = targetsRefusal({ ...inventory, targets: inventory.targets.length, canary: inventory.canary.length });
+    if (refused) throw refusal(refused);
     const canary = new Set(inventory.canary);
-    this.production = inventory.targets.filter((h) => !canary.has(h));
-    const waves = planWaves(this.production, input.waves);
+    const production = inventory.targets.filter((h) => !canary.has(h));
+    const waves = planWaves(production, input.waves);
     this.rollout.plan([{ name: 'canary', hosts: inventory.canary }, ...waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
-    this.rollout.state.maxFailures = maxToleratedFailures(input.failureThreshold, inventory.targets.length);
-    this.run.setOutcome({
-      targets: inventory.targets.length,
-      canaryHosts: inventory.canary.length,
-      productionWaves: waves.map((w) => w.length).join(' / '),
-    });
+    this.planFacts(
+      inventory.targets.length,
+      inventory.canary.length,
+      waves.map((w) => w.length),
+    );
+  }
+
+  /**
+   * build-inventory for runs whose host records are in the store: one activity resolves the targets
+   * and writes the plan there, and answers counts, so no payload of the run grows with the fleet.
+   */
+  private async planInStore(): Promise<void> {
+    const { input } = this.args;
+    const plan = await this.run.step(
+      'build-inventory',
+      (a) =>
+        a.planRollout({
+          runId: this.run.state.runId,
+          targets: input.targets,
+          canary: input.canary,
+          waves: input.waves,
+          batchSize: input.batchSize,
+        }),
+      { summarize: (r) => `${r.targets} targets, ${r.canary} in the canary group` },
+    );
+    if (plan.refusal) throw refusal(plan.refusal);
+    this.rollout.planned([{ name: 'canary', hosts: plan.canary }, ...plan.waves.map((hosts, i) => ({ name: `wave ${i + 1}`, hosts }))]);
+    this.planFacts(plan.targets, plan.canary, plan.waves);
+  }
+
+  private planFacts(targets: number, canary: number, waves: number[]): void {
+    this.productionCount = targets - canary;
+    this.rollout.state.maxFailures = maxToleratedFailures(this.args.input.failureThreshold, targets);
+    this.run.setOutcome({ targets, canaryHosts: canary, productionWaves: waves.join(' / ') });
   }
 
   /** Step `wait-for-window`: until the start time, then until the maintenance window is open. */
@@ -118,7 +138,7 @@ export class FleetCampaign {
   /** Step `canary-wave`: the canary tolerates no failure, so a change that breaks a lab host never reaches production. */
   async canaryWave(): Promise<void> {
     await this.run.step('canary-wave', () => this.inWindow(() => this.rollout.runWave(0, { maxFailures: 0 })), {
-      summarize: () => summarizeHosts(this.rollout.state.hosts.filter((h) => h.wave === 0)),
+      summarize: () => summarizeHosts(this.rollout.hostCounts((wave) => wave === 0)),
     });
   }
 
@@ -148,7 +168,7 @@ export class FleetCampaign {
             await this.run.continueAsNewIfSuggested({ wave: wave + 1, batch: 0 } satisfies RolloutCursor);
           }
         }),
-      { summarize: () => summarizeHosts(rollout.state.hosts.filter((h) => h.wave > 0)) },
+      { summarize: () => summarizeHosts(rollout.hostCounts((wave) => wave > 0)) },
     );
     // Reached only within the failure threshold: a run that succeeds with failed hosts says how many, and that the policy allowed it.
     if (rollout.state.failures > 0) {
@@ -174,7 +194,7 @@ function refusal(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'TargetsRefused', message, nonRetryable: true });
 }
 
-function summarizeHosts(hosts: HostRecord[]): string {
-  const counts = Object.entries(countHosts(hosts)).filter(([, n]) => n > 0);
+function summarizeHosts(hosts: HostCounts): string {
+  const counts = Object.entries(hosts).filter(([, n]) => n > 0);
   return counts.map(([state, n]) => `${n} ${state}`).join(', ') || 'no hosts';
 }

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   setHandler,
   sleep,
   startChild,
@@ -21,7 +22,6 @@ import {
   setConcurrencyUpdate,
   skipHostUpdate,
   type BatchControl,
-  type HostRecord,
   type HostBatchResult,
   type OperatorAction,
   type CallerAssertion,
@@ -29,7 +29,9 @@ import {
   type ProcedureCall,
   type RolloutState,
 } from '@runbooks/contracts';
+import { DEFAULT_STEP_OPTIONS, stepActivities } from './activities';
 import { patchBatch, rollbackBatch } from './fleet-batches';
+import { HostBookInState, StoredHostBook, type HostBook, type MergeFrom } from './host-book';
 import { now, type RunbookRun } from './run';
 import { verifyCaller } from './signing';
 
@@ -59,14 +61,18 @@ const ROLLOUT_STOPPED = 'RolloutStopped';
  */
 export class Rollout {
   readonly state: RolloutState;
+  private readonly book: HostBook;
   private current?: ChildWorkflowHandle<typeof patchBatch>;
-  private byName?: Map<string, HostRecord>;
   private rollbackOnAbort = true;
 
   constructor(
     private readonly run: RunbookRun,
     private readonly options: RolloutOptions,
   ) {
+    const carried = run.state.rollout;
+    // patched: runs started before kept every host's record in their state (and replay so); a run
+    // continued as new goes on the way it began.
+    const inStore = carried ? carried.counts !== undefined : patched('host-records');
     this.state = run.state.rollout ??= {
       paused: false,
       concurrency: options.concurrency,
@@ -77,14 +83,39 @@ export class Rollout {
       skipped: [],
       operatorActions: [],
     };
+    this.book = inStore
+      ? new StoredHostBook(
+          run.state.runId,
+          this.state,
+          options.batchSize,
+          stepActivities(DEFAULT_STEP_OPTIONS, { attempted: () => undefined }),
+        )
+      : new HostBookInState(this.state, options.batchSize);
     this.registerSteering();
   }
 
-  /** Lays the hosts out in waves (wave 0 is the canary). */
+  /** Whether the hosts' records are in the store (the state keeps counts and the hosts in flight). */
+  get recordsInStore(): boolean {
+    return this.book instanceof StoredHostBook;
+  }
+
+  /** Runs that keep every host in their state: lays the hosts out in waves (wave 0 is the canary). */
   plan(waves: { name: string; hosts: string[] }[]): void {
-    this.byName = undefined;
+    if (!(this.book instanceof HostBookInState)) throw new Error('this run plans its hosts in the store (planned)');
     this.state.waves = waves.map((w, index) => ({ index, name: w.name, hosts: w.hosts.length, state: 'pending' }));
-    this.state.hosts = waves.flatMap((w, index) => w.hosts.map((name): HostRecord => ({ name, wave: index, state: 'pending' })));
+    this.book.plan(waves);
+  }
+
+  /** Runs whose host records are in the store: the waves the plan there has, by size (wave 0 is the canary). */
+  planned(waves: { name: string; hosts: number }[]): void {
+    if (!(this.book instanceof StoredHostBook)) throw new Error('this run keeps its hosts in its state (plan)');
+    this.state.waves = waves.map((w, index) => ({ index, name: w.name, hosts: w.hosts, state: 'pending' }));
+    this.book.planned();
+  }
+
+  /** Hosts by state over the waves `inWave` picks (e.g. the canary), for step summaries. */
+  hostCounts(inWave: (wave: number) => boolean) {
+    return this.book.counts(inWave);
   }
 
   get stopped(): boolean {
@@ -100,18 +131,18 @@ export class Rollout {
     const record = this.state.waves[wave];
     record.state = 'running';
     record.startedAt ??= now();
-    const hosts = this.state.hosts.filter((h) => h.wave === wave).map((h) => h.name);
-    const batches = chunk(hosts, this.options.batchSize);
-    for (let batch = options.fromBatch ?? 0; batch < batches.length; batch++) {
+    const batches = await this.book.batchCount(wave);
+    for (let batch = options.fromBatch ?? 0; batch < batches; batch++) {
       await condition(() => (!this.state.paused && !this.state.windowClosed) || this.stopped);
-      this.throwIfStopped(record);
-      const result = await this.runBatch(wave, batch, batches[batch], Math.max(0, options.maxFailures - this.state.failures));
-      this.merge(result, true);
+      await this.throwIfStopped(record);
+      const hosts = await this.book.batchHosts(wave, batch);
+      const result = await this.runBatch(wave, batch, hosts, Math.max(0, options.maxFailures - this.state.failures));
+      this.merge(result, 'patching');
       if (this.state.failures > options.maxFailures) {
         this.stop(`failure threshold passed: ${this.state.failures} hosts failed, at most ${options.maxFailures} tolerated`);
       }
-      this.throwIfStopped(record);
-      if (batch + 1 < batches.length) await this.run.continueAsNewIfSuggested({ wave, batch: batch + 1 } satisfies RolloutCursor);
+      await this.throwIfStopped(record);
+      if (batch + 1 < batches) await this.run.continueAsNewIfSuggested({ wave, batch: batch + 1 } satisfies RolloutCursor);
     }
     record.state = 'baking';
     this.state.waitingFor = `bake time after ${record.name}: ${this.options.bakeSeconds} s`;
@@ -124,28 +155,33 @@ export class Rollout {
   /** Undoes the procedure on every host this run changed and has not rolled back yet, batch by batch. */
   async rollBackChangedHosts(): Promise<void> {
     if (!this.rollbackOnAbort) return;
-    const changed = this.state.hosts.filter((h) => h.state === 'patched' && h.snapshotId);
-    for (const [k, hosts] of chunk(changed, this.options.batchSize).entries()) {
-      const result = await (
-        await startChild(rollbackBatch, {
-          workflowId: `${this.run.state.runId}/rollback-${this.run.state.continuedAsNew ?? 0}-${k}`,
-          args: [
-            {
-              runId: this.run.state.runId,
-              procedure: this.options.procedure,
-              hosts: hosts.map((h) => ({ name: h.name, snapshotId: h.snapshotId as string })),
-              concurrency: this.state.concurrency,
-              hostTimeoutSeconds: this.options.hostTimeoutSeconds,
-            },
-          ],
-        })
-      ).result();
-      this.merge(result, false);
+    let k = 0;
+    for (let changed = await this.book.changedHosts(this.options.batchSize); changed.length > 0;) {
+      for (const hosts of chunk(changed, this.options.batchSize)) {
+        const result = await (
+          await startChild(rollbackBatch, {
+            workflowId: `${this.run.state.runId}/rollback-${this.run.state.continuedAsNew ?? 0}-${k++}`,
+            args: [
+              {
+                runId: this.run.state.runId,
+                procedure: this.options.procedure,
+                hosts,
+                concurrency: this.state.concurrency,
+                hostTimeoutSeconds: this.options.hostTimeoutSeconds,
+                ...(this.recordsInStore ? { recordHosts: true } : {}),
+              },
+            ],
+          })
+        ).result();
+        this.merge(result, 'patched');
+      }
+      changed = await this.book.changedHosts(this.options.batchSize);
     }
   }
 
   private async runBatch(wave: number, batch: number, hosts: string[], failureBudget: number): Promise<HostBatchResult> {
-    for (const h of hosts) this.host(h).state = 'patching';
+    this.book.started(wave, hosts);
+    this.run.publishCopy();
     // Started outside the cancellable scope: on a cancel the batch is told to stop and its
     // in-flight hosts finish (never half-patched), then the run undoes what was changed.
     const sent = this.control();
@@ -162,6 +198,7 @@ export class Rollout {
             control: sent,
             failureBudget,
             hostTimeoutSeconds: this.options.hostTimeoutSeconds,
+            ...(this.recordsInStore ? { recordHosts: true } : {}),
           },
         ],
       }),
@@ -175,7 +212,7 @@ export class Rollout {
       if (!isCancellation(error)) throw error;
       return await CancellationScope.nonCancellable(async () => {
         await child.signal(batchControlSignal, { ...this.control(), stop: true });
-        this.merge(await child.result(), true);
+        this.merge(await child.result(), 'patching');
         throw error;
       });
     } finally {
@@ -183,25 +220,12 @@ export class Rollout {
     }
   }
 
-  private merge(result: HostBatchResult, countFailures: boolean): void {
-    for (const r of result.hosts) {
-      const host = this.host(r.name);
-      if (countFailures && (r.state === 'failed' || r.state === 'rolled_back' || r.state === 'rollback_failed')) this.state.failures += 1;
-      // Kept compact: a 10,000-host run carries these across continue-as-new.
-      host.state = r.state;
-      host.snapshotId = r.snapshotId;
-      host.error = r.error;
-    }
-    upsertSearchAttributes([
-      { key: HostsTouchedAttr, value: this.state.hosts.filter((h) => h.state !== 'pending' && h.state !== 'skipped').length },
-    ]);
-  }
-
-  private host(name: string): HostRecord {
-    if (this.byName?.size !== this.state.hosts.length) this.byName = new Map(this.state.hosts.map((h) => [h.name, h]));
-    const host = this.byName.get(name);
-    if (!host) throw new Error(`host ${name} is not part of this rollout`);
-    return host;
+  /** A batch's failures count against the threshold; a rollback's hosts were counted when their batch failed them. */
+  private merge(result: HostBatchResult, from: MergeFrom): void {
+    const failures = this.book.merge(result, from);
+    if (from === 'patching') this.state.failures += failures;
+    upsertSearchAttributes([{ key: HostsTouchedAttr, value: this.book.touched() }]);
+    this.run.publishCopy();
   }
 
   private stop(reason: string): void {
@@ -209,15 +233,11 @@ export class Rollout {
     void this.forwardControl();
   }
 
-  private throwIfStopped(wave: { state: string; endedAt?: string }): void {
+  private async throwIfStopped(wave: { state: string; endedAt?: string }): Promise<void> {
     if (!this.stopped) return;
     wave.state = 'stopped';
     wave.endedAt = now();
-    for (const host of this.state.hosts) {
-      if (host.state !== 'pending') continue;
-      host.state = 'skipped';
-      host.error = `not started: ${this.state.stopReason}`;
-    }
+    await this.book.skipPending(`not started: ${this.state.stopReason}`);
     throw ApplicationFailure.create({ type: ROLLOUT_STOPPED, message: this.state.stopReason as string, nonRetryable: true });
   }
 
@@ -227,7 +247,10 @@ export class Rollout {
     this.state.windowClosed = closed;
     if (closed) this.state.waitingFor = reason;
     else if (changed) this.state.waitingFor = undefined; // clear only what the window wrote, not a bake message
-    if (changed) void this.forwardControl();
+    if (changed) {
+      this.run.publishCopy();
+      void this.forwardControl();
+    }
   }
 
   private control(): BatchControl {
@@ -246,6 +269,7 @@ export class Rollout {
 
   private record(action: OperatorAction['action'], principal: Principal, detail: string): RolloutState {
     this.state.operatorActions.push({ action, by: principal.id, at: now(), detail });
+    this.run.publishCopy();
     void this.forwardControl();
     return this.state;
   }
@@ -294,19 +318,7 @@ export class Rollout {
           const { principal, host } = args;
           verifyCaller(skipHostUpdate.name, args);
           this.validateSteering(principal);
-          const record = this.state.hosts.find((h) => h.name === host);
-          if (!record)
-            throw ApplicationFailure.create({ type: RejectionType.notFound, message: `host ${host} is not part of this rollout` });
-          // A skipped host stays pending until its batch passes it by; it is skipped once.
-          if (this.state.skipped.includes(host)) {
-            throw ApplicationFailure.create({ type: RejectionType.conflict, message: `host ${host} is already skipped` });
-          }
-          if (record.state !== 'pending') {
-            throw ApplicationFailure.create({
-              type: RejectionType.conflict,
-              message: `host ${host} is already ${record.state}; only pending hosts can be skipped`,
-            });
-          }
+          this.book.validateSkip(host, this.state.skipped);
         },
       },
     );

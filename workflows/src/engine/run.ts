@@ -9,6 +9,7 @@ import {
   log,
   patched,
   proxyLocalActivities,
+  proxySinks,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -26,6 +27,8 @@ import {
   launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
+  runStatusVersion,
+  type RunStatusSinks,
   type RunState,
   type RunStatus,
   type RunbookDefinition,
@@ -67,6 +70,8 @@ type Undo = (activities: RunbookActivities) => Promise<unknown>;
 
 const REPORT_STEP_ID = 'write-report';
 
+const { runStatus } = proxySinks<RunStatusSinks>();
+
 /**
  * The step engine: one per run. It records every step, gate and undo action, answers the
  * status query, keeps the search attributes current, undoes what was changed when the run
@@ -79,6 +84,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
   private readonly undoers = new Map<number, Undo>();
   private readonly approvals: ApprovalGates;
   private readonly tasks: HumanTasks;
+  private published = 0;
 
   constructor(
     private readonly definition: D,
@@ -131,6 +137,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
     const record = this.stepRecord(id);
     record.state = 'running';
     record.startedAt ??= now(); // a step that spans continue-as-new keeps its first start
+    this.publishCopy();
     try {
       const result = await body(this.activities(options.activity ?? {}, record, options.attemptsBefore));
       record.state = 'succeeded';
@@ -155,7 +162,17 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
       });
     } finally {
       record.endedAt = now();
+      this.publishCopy();
     }
+  }
+
+  /**
+   * Hands the state to the worker, which keeps the store's copy that GET /v1/runs/{id} reads (a
+   * sink: no history event, not called on replay). Called whenever the state changes in a way a
+   * reader should see: steps, status, gates, tasks, batches.
+   */
+  publishCopy(): void {
+    runStatus.publish(this.state, runStatusVersion(this.state.continuedAsNew ?? 0, workflowInfo().historyLength, ++this.published));
   }
 
   /** An approval gate (also a step of the runbook): resolves when approved, throws when not. */
@@ -390,6 +407,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
       // Only runs with tasks set it, so runs recorded before tasks existed replay unchanged.
       ...(tasks.length > 0 ? [{ key: AwaitingTaskAttr, value: awaitingTask }] : []),
     ]);
+    this.publishCopy();
   }
 
   private activities(options: ActivityOptions, record?: StepRecord, attemptsBefore = 0): RunbookActivities {

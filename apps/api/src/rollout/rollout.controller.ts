@@ -1,8 +1,8 @@
 import { Controller } from '@nestjs/common';
 import type { Principal, RolloutState } from '@runbooks/contracts';
 import { CurrentPrincipal } from '../auth/auth.guard';
-import { ApiRoute, Valid, type BodyOf, type ParamsOf } from '../http/route';
-import { rolloutRoutes } from './rollout.routes';
+import { ApiRoute, Valid, type BodyOf, type ParamsOf, type QueryOf } from '../http/route';
+import { rolloutRoutes, type RunHostPage } from './rollout.routes';
 import { RolloutService } from './rollout.service';
 
 @Controller()
@@ -43,6 +43,14 @@ export class RolloutController {
     @Valid('body') body: BodyOf<typeof rolloutRoutes.skip>,
   ): Promise<RolloutState> {
     return this.rollout.skipHost(id, principal, body);
+  }
+
+  @ApiRoute(rolloutRoutes.hosts)
+  hosts(
+    @Valid('params') { id }: ParamsOf<typeof rolloutRoutes.hosts>,
+    @Valid('query') query: QueryOf<typeof rolloutRoutes.hosts>,
+  ): Promise<RunHostPage> {
+    return this.rollout.hosts(id, query);
   }
 
   @ApiRoute(rolloutRoutes.abort)

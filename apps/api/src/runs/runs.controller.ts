@@ -36,8 +36,11 @@ export class RunsController {
   }
 
   @ApiRoute(runRoutes.get)
-  get(@Valid('params') { id }: ParamsOf<typeof runRoutes.get>): Promise<RunDetail> {
-    return this.runs.get(id);
+  get(
+    @Valid('params') { id }: ParamsOf<typeof runRoutes.get>,
+    @Valid('query') { live }: QueryOf<typeof runRoutes.get>,
+  ): Promise<RunDetail> {
+    return this.runs.get(id, live ?? false);
   }
 
   @ApiRoute(runRoutes.report)
@@ -49,7 +52,7 @@ export class RunsController {
     // Markdown unless JSON is preferred: no Accept, */* and text/* all get Markdown.
     const type = request.accepts(['text/markdown', 'application/json', 'text/plain']);
     if (!type) throw new NotAcceptableException('the report comes as text/markdown, text/plain or application/json');
-    const report = await this.runs.state(id);
+    const report = await this.runs.reportState(id);
     const markdown = renderReportMarkdown(report);
     if (type === 'application/json') return { report, markdown };
     response.type(type === 'text/plain' ? 'text/plain; charset=utf-8' : 'text/markdown; charset=utf-8');

@@ -108,6 +108,19 @@ export type RunDetail = z.infer<typeof runDetailSchema>;
 
 export const runParamsSchema = z.object({ id: runIdSchema });
 
+export const runDetailQuerySchema = z
+  .object({
+    live: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional()
+      .meta({
+        description:
+          "true: ask the run itself (a query through a worker: 503 when none answers). Default: the store's copy the run keeps current",
+      }),
+  })
+  .strict();
+
 export const cancelRunBodySchema = z.object({ reason: freeText(2000).min(1) }).strict();
 
 export const decideApprovalBodySchema = z
@@ -180,12 +193,22 @@ export const runRoutes = {
     method: 'get',
     path: '/v1/runs/:id',
     summary: 'Show a run',
-    description: 'The run state as the run itself reports it (status query), with the Temporal execution status.',
+    description:
+      "The run state with the Temporal execution status. By default from the store's copy, which the run " +
+      'hands its worker at every change (no worker is asked: it answers while workers are busy or away); ' +
+      'with live=true, or for a run that has no copy, from the run itself (status query). A fleet run ' +
+      'carries counts and the hosts in flight; GET /v1/runs/{id}/hosts pages its hosts.',
     tag: 'runs',
     access: 'authenticated',
     params: runParamsSchema,
+    query: runDetailQuerySchema,
     status: 200,
-    responses: { 200: { description: 'The run state', schema: runDetailSchema }, 404: error('No such run'), 503: workerNotAnswering },
+    responses: {
+      200: { description: 'The run state', schema: runDetailSchema },
+      400: error('A query parameter is invalid or unknown'),
+      404: error('No such run'),
+      503: workerNotAnswering,
+    },
   }),
   report: defineRoute({
     operationId: 'getRunReport',

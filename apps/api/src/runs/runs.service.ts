@@ -16,6 +16,7 @@ import {
   decideApprovalUpdate,
   canonicalJson,
   findRunbook,
+  hostRecordOf,
   launchAssertionName,
   requestCancelUpdate,
   runStateQuery,
@@ -103,9 +104,12 @@ export class RunsService {
     return { run: launchedRun(runId, def.name, status.success ? status.data : 'running', waitsForWindow), created: false };
   }
 
-  /** The run's own account of itself (status query), with Temporal's execution status. */
-  async get(runId: string): Promise<RunDetail> {
-    const { state, description } = await this.read(runId);
+  /**
+   * The run's account of itself with Temporal's execution status: from the store's copy the run
+   * keeps current (no worker asked), or `live` (and for runs without a copy) from its status query.
+   */
+  async get(runId: string, live = false): Promise<RunDetail> {
+    const { state, description } = (live ? undefined : await this.readCopy(runId)) ?? (await this.read(runId));
     const inputSha256 = description.memo?.[RUN_MEMO.inputSha256];
     return { ...state, temporalStatus: description.status.name, inputSha256: typeof inputSha256 === 'string' ? inputSha256 : null };
   }
@@ -123,6 +127,21 @@ export class RunsService {
       if (!stored) throw error;
       return JSON.parse(stored.body) as RunState;
     }
+  }
+
+  /** The run state with every host's record (from the store, for runs that keep them there): the report's content. */
+  async reportState(runId: string): Promise<RunState> {
+    const state = await this.state(runId);
+    if (!state.rollout?.counts) return state;
+    const hosts = (await this.store.runHosts.all(runId)).map(hostRecordOf);
+    return { ...state, rollout: { ...state.rollout, hosts } };
+  }
+
+  /** The store's copy of the run's state, with the server's description; undefined when the run left no copy. */
+  private async readCopy(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription } | undefined> {
+    const copy = await this.store.runStatus.get(runId);
+    if (!copy) return undefined;
+    return { state: JSON.parse(copy.body) as RunState, description: await this.describe(this.temporal.handle(runId)) };
   }
 
   private async read(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription }> {

@@ -206,6 +206,28 @@ function CancelForm({ runId, onDone }: { runId: string; onDone: () => void }) {
 }
 
 const HOST_STATES: HostRecord['state'][] = ['pending', 'patching', 'patched', 'failed', 'rolled_back', 'rollback_failed', 'skipped'];
+/** Host records one page of the run page shows (the API's largest page). */
+const HOSTS_SHOWN = 500;
+
+type HostCounts = Record<HostRecord['state'], number>;
+
+/** Hosts by state; the console imports no code from the contracts (types only), so it counts itself. */
+function countHosts(hosts: readonly HostRecord[]): HostCounts {
+  const counts = Object.fromEntries(HOST_STATES.map((s) => [s, 0])) as HostCounts;
+  for (const h of hosts) counts[h.state] += 1;
+  return counts;
+}
+
+/** Runs since host records went to the store carry counts; older ones every host's record. */
+function rolloutCounts(rollout: RolloutState): HostCounts {
+  return rollout.counts ?? countHosts(rollout.hosts);
+}
+
+/** A page of GET /v1/runs/{id}/hosts. */
+interface HostPage {
+  hosts: HostRecord[];
+  total: number;
+}
 
 function Rollout({
   runId,
@@ -229,8 +251,15 @@ function Rollout({
   const { busy, error, done, act } = useAction();
   const call = (action: string, body: Record<string, unknown>, label: string) =>
     act(label, () => post(`/v1/runs/${encode(runId)}/rollout/${action}`, body), onChanged);
-  const pending = rollout.hosts.filter((h) => h.state === 'pending');
-  const shown = rollout.hosts.filter((h) => !hostFilter || h.state === hostFilter);
+  // Host records are paged from the store (the run's state has counts only); reloaded as the counts move.
+  const counts = rolloutCounts(rollout);
+  const progress = `${runId}:${Object.values(counts).join(',')}:${rollout.skipped.length}`;
+  const hostsUrl = (state: string) => `/v1/runs/${encode(runId)}/hosts?pageSize=${HOSTS_SHOWN}${state ? `&state=${encode(state)}` : ''}`;
+  const shownPage = useLoad(`hosts:${progress}:${hostFilter}`, () => getJson<HostPage>(hostsUrl(hostFilter)));
+  const pendingPage = useLoad(steer ? `pending:${progress}` : null, () => getJson<HostPage>(hostsUrl('pending')));
+  const pending = pendingPage.data?.hosts ?? [];
+  const shown = shownPage.data?.hosts ?? [];
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
 
   return (
     <Section title="Rollout">
@@ -258,7 +287,7 @@ function Rollout({
       <h3>Waves</h3>
       <Table columns={['Wave', 'State', 'Hosts', ...HOST_STATES.map((s) => s.replace(/_/g, ' '))]}>
         {rollout.waves.map((w) => {
-          const hosts = rollout.hosts.filter((h) => h.wave === w.index);
+          const inWave = w.counts ?? countHosts(rollout.hosts.filter((h) => h.wave === w.index));
           return (
             <tr key={w.index}>
               <th scope="row">{w.name}</th>
@@ -267,7 +296,7 @@ function Rollout({
               </td>
               <td>{w.hosts}</td>
               {HOST_STATES.map((s) => (
-                <td key={s}>{hosts.filter((h) => h.state === s).length}</td>
+                <td key={s}>{inWave[s]}</td>
               ))}
             </tr>
           );
@@ -347,17 +376,17 @@ function Rollout({
       <div class="field">
         <label for="host-filter">Show hosts</label>
         <select id="host-filter" value={hostFilter} onChange={(e) => setHostFilter((e.target as HTMLSelectElement).value)}>
-          <option value="">all ({rollout.hosts.length})</option>
+          <option value="">all ({total})</option>
           {HOST_STATES.map((s) => (
             <option key={s} value={s}>
-              {s.replace(/_/g, ' ')} ({rollout.hosts.filter((h) => h.state === s).length})
+              {s.replace(/_/g, ' ')} ({counts[s]})
             </option>
           ))}
         </select>
       </div>
       <div>
         <Table label="Hosts" columns={['Host', 'Wave', 'State', 'Changes', 'At']}>
-          {shown.slice(0, 500).map((h) => (
+          {shown.map((h) => (
             <tr key={h.name}>
               <th scope="row">{h.name}</th>
               <td>{rollout.waves[h.wave]?.name ?? h.wave}</td>
@@ -369,7 +398,12 @@ function Rollout({
             </tr>
           ))}
         </Table>
-        {shown.length > 500 ? <p>Showing the first 500 of {shown.length} hosts; filter by state to see others.</p> : null}
+        <ErrorNote error={shownPage.error} label="Hosts not loaded" />
+        {(shownPage.data?.total ?? 0) > shown.length ? (
+          <p>
+            Showing the first {shown.length} of {shownPage.data?.total} hosts; filter by state to see others.
+          </p>
+        ) : null}
       </div>
     </Section>
   );

@@ -1,0 +1,44 @@
+import type { InjectedSinks } from '@temporalio/worker';
+import type { RunStatusSinks } from '@runbooks/contracts';
+
+/** Where the worker keeps each run's status copy (the store's RunStatusRepository). */
+export interface RunStatusCopies {
+  put(runId: string, status: string, version: string, body: string): Promise<void>;
+}
+
+/**
+ * The worker's side of the runStatus sink: writes the copy each run publishes into the store.
+ * The SDK awaits sink calls before it completes the workflow task, so once an update's answer
+ * (e.g. a pause) is out, its copy is in the store: a caller reads what it just did. A run publishes
+ * several times in one workflow task; the writes of one run are coalesced (one at a time, the
+ * newest waiting replaces any older one). A copy lost (the store failed) is replaced by the run's
+ * next one; readers who need the state as of now ask the run (GET /v1/runs/{id}?live=true).
+ */
+export function runStatusSinks(copies: RunStatusCopies, onError: (error: unknown) => void): InjectedSinks<RunStatusSinks> {
+  const waiting = new Map<string, { status: string; version: string; body: string }>();
+  const writing = new Map<string, Promise<void>>();
+  /** Writes the newest copy waiting for the run, if an earlier write did not take it already. */
+  const writeNewest = async (runId: string) => {
+    const next = waiting.get(runId);
+    if (!next) return;
+    waiting.delete(runId);
+    await copies.put(runId, next.status, next.version, next.body).catch(onError);
+  };
+  return {
+    runStatus: {
+      publish: {
+        fn(_info, state, version) {
+          const runId = state.runId;
+          waiting.set(runId, { status: state.status, version, body: JSON.stringify(state) });
+          // One write at a time per run, each after the one before.
+          const done = (writing.get(runId) ?? Promise.resolve()).then(() => writeNewest(runId));
+          writing.set(runId, done);
+          void done.finally(() => writing.get(runId) === done && writing.delete(runId));
+          return done;
+        },
+        // Replay re-runs what the run already published: its copies are in the store, or newer ones are.
+        callDuringReplay: false,
+      },
+    },
+  };
+}
