@@ -32,6 +32,7 @@ export * from './notify/slack-blocks';
 export * from './notify/slack-bot';
 export * from './notify/create-notifier';
 export * from './mail/smtp';
+export * from './directory/ldap-directory';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './secrets/vault-kv2';
