@@ -31,6 +31,20 @@ describe('createActivities', () => {
         'restoreHostSnapshot',
         'checkMaintenanceWindow',
         'claimPreApprovals',
+        'accountRole',
+        'chooseUsername',
+        'createAccountEntry',
+        'deleteAccountEntry',
+        'issueCredentials',
+        'revokeCredentials',
+        'grantRoleAccess',
+        'revokeAccess',
+        'createHomeDrive',
+        'removeHomeDrive',
+        'setUpMailbox',
+        'removeMailbox',
+        'testAccountAccess',
+        'deliverCredentials',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

@@ -1,6 +1,7 @@
 import type { Store } from '@runbooks/store';
 import os from 'node:os';
 import path from 'node:path';
+import { accountsConfigFromEnv, createAccountActivities, type AccountsConfig } from './accounts/activities';
 import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
@@ -8,6 +9,9 @@ import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
+import { LocalTransport } from './hosts/local';
+import { SshTransport } from './hosts/ssh';
+import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -33,6 +37,9 @@ export * from './notify/slack-bot';
 export * from './notify/create-notifier';
 export * from './mail/smtp';
 export * from './directory/ldap-directory';
+export * from './accounts/activities';
+export * from './accounts/file-server';
+export * from './accounts/credentials';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './secrets/vault-kv2';
@@ -63,6 +70,10 @@ export interface ActivitiesConfig {
   secrets?: SecretsConfig;
   /** The service's data folder (RUNBOOKS_DATA_DIR): never a restore target, nor is the SQLite store's folder. */
   dataDir?: string;
+  /** The directory, file server, mail host and role catalogue of the account runbooks; default: from the environment (accountsConfigFromEnv). */
+  accounts?: AccountsConfig;
+  /** The SMTP relay mail to people goes through; default: from the environment (SmtpMailer.fromEnv). */
+  mailer?: Mailer;
 }
 
 /** Folders under `<tmp>/runbooks-hosts/`: for callers that configure no hosts. */
@@ -73,6 +84,7 @@ export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
+  const hostFolders = config.hosts ?? defaultHostFolders();
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
@@ -80,8 +92,16 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
-    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
+    ...createHostActivities(createHostDeps({ ...hostFolders, store: config.store, secrets })),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
+    ...createAccountActivities({
+      config: config.accounts ?? accountsConfigFromEnv(process.env, config.dataDir),
+      store: config.store,
+      secrets,
+      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
+      transportFor: (host) =>
+        host.driver === 'ssh' ? new SshTransport({ stateDir: hostFolders.stateDir, store: config.store, secrets }) : new LocalTransport(),
+    }),
   };
 }

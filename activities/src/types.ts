@@ -1,4 +1,5 @@
 import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
+import type { AccountActivities } from './accounts/activities';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 
 /**
@@ -6,7 +7,7 @@ import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approval
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities {
+export interface RunbookActivities extends AccountActivities {
   // backup (restic)
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;

@@ -5,3 +5,4 @@ export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
+export { accountJoiner } from './account-joiner';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accountJoinerInputSchema } from './accounts';
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
@@ -175,12 +176,38 @@ export const restoreDrillRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const accountJoinerRunbook = {
+  name: 'account-joiner',
+  title: 'Account joiner',
+  summary:
+    "Make a new starter's account on the start date: a unique username, an approval when the role carries privileged groups, " +
+    'the directory entry with the next free uidNumber, a strong initial password (change at first login) and a TOTP enrolment ' +
+    "handed over once through an expiring single-use link, the role's groups and application permissions, a home drive on the " +
+    'file server, a mailbox with a welcome message, and a test of the access; every step undone if a later one fails.',
+  workflowType: 'accountJoiner',
+  inputSchema: accountJoinerInputSchema,
+  steps: [
+    { id: 'wait-for-start-date', title: 'Wait for the start date' },
+    { id: 'choose-username', title: 'Choose a unique username' },
+    { id: 'approve-privileged-role', title: 'Approval when the role carries privileged groups', approval: true },
+    { id: 'create-entry', title: 'Create the directory entry (posixAccount, inetOrgPerson) with the next free uidNumber' },
+    { id: 'issue-credentials', title: 'Set a strong initial password (change at first login) and enrol TOTP' },
+    { id: 'grant-role-access', title: "Add the role's groups and application permissions" },
+    { id: 'create-home-drive', title: 'Create the home drive on the file server (owner, mode 0700, group ACLs)' },
+    { id: 'set-up-mailbox', title: 'Set the mail address, create the Maildir, send the welcome message' },
+    { id: 'test-access', title: 'Test access: bind, groups, a TOTP code, the home drive writable by the user only' },
+    { id: 'deliver-credentials', title: 'Send the one-time link to the password and MFA enrolment' },
+    { id: 'write-report', title: 'Document the settings (never a secret)' },
+  ],
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
   softwareFixRunbook,
   diskReplacementRunbook,
   restoreDrillRunbook,
+  accountJoinerRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

@@ -24,3 +24,4 @@ export * from './disk-replacement';
 export * from './assertion';
 export * from './text';
 export * from './target-policy';
+export * from './accounts';

@@ -8,7 +8,9 @@ import {
   LogNotifier,
   parseCodecKey,
   WebhookNotifier,
+  type AccountsConfig,
   type HostActivitiesConfig,
+  type Mailer,
   type RunbookActivities,
   type SecretsConfig,
 } from '@runbooks/activities';
@@ -43,6 +45,10 @@ export interface TestWorkerOptions {
   secrets?: SecretsConfig;
   /** Where restores may write: written into the store before the worker starts (without it, the store's policy as it is). */
   restoreTargets?: RestoreTargetPolicy;
+  /** The account runbooks' directory, file server, mail host and role catalogue (without it: none configured). */
+  accounts?: AccountsConfig;
+  /** The SMTP relay for mail to people (without it: none configured). */
+  mailer?: Mailer;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
 }
@@ -64,6 +70,8 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
     notifier,
     hosts: options.hosts,
     secrets: options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') },
+    accounts: options.accounts,
+    mailer: options.mailer,
   });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });

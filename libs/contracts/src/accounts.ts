@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { approvalPolicyInputSchema } from './data-restore';
+import { isoInstant, singleLine } from './text';
+
+/** A directory username: what the joiner makes and the other account runbooks name. */
+export const usernameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9]{0,31}$/, 'must be a username: a lowercase letter, then up to 31 lowercase letters or digits');
+
+/** A person's name part: letters (any script), spaces, apostrophes, dots and dashes. */
+const namePart = (field: string) =>
+  singleLine(64)
+    .min(1)
+    .regex(/^[\p{L}][\p{L}\p{M} .'-]*$/u, `${field} must be a name: letters, spaces, apostrophes, dots and dashes`);
+
+const emailSchema = z.email().max(254);
+
+const roleNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a role of the role catalogue (lowercase letters, digits, dashes)');
+const groupNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a group name (lowercase letters, digits, _ and -)');
+const permissionSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}:[a-z][a-z0-9-]{0,62}$/, 'must be an application permission <app>:<permission>');
+
+/**
+ * The role catalogue (configuration, a JSON file on the worker: RUNBOOKS_ACCOUNT_ROLES_FILE):
+ * what each job role gets. Privileged groups make the joiner wait for an approval.
+ */
+export const accountRoleSchema = z.strictObject({
+  name: roleNameSchema,
+  title: singleLine(200).min(1),
+  /** Unix groups in the directory. */
+  groups: z.array(groupNameSchema).max(100).default([]),
+  /** Groups that carry admin rights: a joiner or mover adding one waits for an approver. */
+  privilegedGroups: z.array(groupNameSchema).max(100).default([]),
+  /** Application permissions (groupOfNames entries `cn=<app>:<permission>` in the directory). */
+  permissions: z.array(permissionSchema).max(100).default([]),
+  /** Groups given rwx on the person's home drive by ACL (setfacl), e.g. the team's assistants. */
+  homeAclGroups: z.array(groupNameSchema).max(20).default([]),
+});
+export type AccountRole = z.infer<typeof accountRoleSchema>;
+
+export const accountRoleCatalogSchema = z.strictObject({ roles: z.array(accountRoleSchema).max(1000) });
+export type AccountRoleCatalog = z.infer<typeof accountRoleCatalogSchema>;
+
+export const accountJoinerInputSchema = z.strictObject({
+  givenName: namePart('givenName'),
+  surname: namePart('surname'),
+  department: singleLine(100).min(1),
+  /** The manager's username in the directory. */
+  manager: usernameSchema,
+  /** A role of the role catalogue: its groups and application permissions. */
+  role: roleNameSchema,
+  /** When the account is made (a durable wait until then); absent: now. */
+  startDate: isoInstant().optional(),
+  /** Who receives the one-time link to the password and MFA enrolment (e.g. the manager, or the person's private address). */
+  deliverCredentialsTo: emailSchema,
+  ticket: singleLine(200).optional(),
+  /** The gate a role with privileged groups waits at. */
+  approval: approvalPolicyInputSchema.prefault({}),
+});
+export type AccountJoinerInput = z.infer<typeof accountJoinerInputSchema>;
+
+/** What a one-time credential link gives, once. */
+export interface RedeemedCredentials {
+  username: string;
+  /** The initial password; the directory demands a new one at first login. */
+  password: string;
+  /** The TOTP enrolment (RFC 6238) for an authenticator app, when one was enrolled. */
+  otpauthUri?: string;
+}
+
+export const redeemCredentialLinkSchema = z.strictObject({
+  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the token of a credential link (43 characters)'),
+});

@@ -1,0 +1,134 @@
+import type { AccountRoleCatalog, Host } from '@runbooks/contracts';
+import { SmtpMailer, type AccountsConfig } from '@runbooks/activities';
+import { AccountsRepository, Store } from '@runbooks/store';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { TestSecrets } from '../../../activities/src/test-support/secrets';
+import { startSlapd, TEST_DIRECTORY, type Slapd } from '../../../activities/src/test-support/slapd';
+import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/test-support/smtp-receiver';
+
+const BIND_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_LDAP';
+const VERIFIER_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_VERIFIER';
+/** The runbooks the fixture's secrets are defined for. */
+const ACCOUNT_RUNBOOKS = ['account-joiner'];
+
+/** The test's role catalogue: plain staff, and an admin role with a privileged group. */
+export const TEST_ROLES: AccountRoleCatalog = {
+  roles: [
+    {
+      name: 'analyst',
+      title: 'Finance analyst',
+      groups: ['staff', 'finance'],
+      privilegedGroups: [],
+      permissions: ['crm:read', 'ledger:write'],
+      homeAclGroups: ['finance-assistants'],
+    },
+    {
+      name: 'sysadmin',
+      title: 'Systems administrator',
+      groups: ['staff'],
+      privilegedGroups: ['wheel'],
+      permissions: ['crm:read'],
+      homeAclGroups: [],
+    },
+  ],
+};
+
+/** The groups the catalogue names, with their gidNumbers. */
+export const TEST_GROUPS: Record<string, number> = { staff: 5001, finance: 5002, 'finance-assistants': 5003, wheel: 5010 };
+
+export interface AccountsFixture {
+  slapd: Slapd;
+  smtp: SmtpReceiver;
+  secrets: TestSecrets;
+  store: Store;
+  accounts: AccountsConfig;
+  repository: AccountsRepository;
+  mailer: SmtpMailer;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * What the account runbooks act on, all real and local: slapd with the test directory (groups,
+ * application permissions, a manager), an SMTP receiver, a home root and a Maildir root on the
+ * worker's own machine (the local host driver), the role catalogue and the two secrets (the
+ * directory's bind password and the verifier's key), and a SQLite store the worker shares.
+ */
+export async function startAccountsFixture(): Promise<AccountsFixture> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-accounts-'));
+  // Home drives are reached by their owners: the folders above them must be traversable.
+  chmodSync(dir, 0o755);
+  const slapd = await startSlapd();
+  const smtp = await startSmtpReceiver();
+  const secrets = new TestSecrets([
+    { name: 'accounts/ldap', source: { backend: 'env', variable: BIND_VARIABLE }, runbooks: ACCOUNT_RUNBOOKS, roles: [] },
+    { name: 'accounts/verifier', source: { backend: 'env', variable: VERIFIER_VARIABLE }, runbooks: ACCOUNT_RUNBOOKS, roles: [] },
+  ]);
+  process.env[BIND_VARIABLE] = slapd.servicePassword;
+  process.env[VERIFIER_VARIABLE] = randomBytes(32).toString('base64');
+  const d = TEST_DIRECTORY;
+  slapd.add(
+    [
+      ...Object.entries(TEST_GROUPS).map(
+        ([cn, gid]) => `dn: cn=${cn},${d.groupsBase}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${gid}\n`,
+      ),
+      ...['crm:read', 'ledger:write'].map(
+        (cn) => `dn: cn=${cn},${d.applicationsBase}\nobjectClass: groupOfNames\ncn: ${cn}\nmember: ${d.serviceDn}\n`,
+      ),
+      `dn: uid=mmanager,${d.peopleBase}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: mmanager\ncn: Mona Manager\nsn: Manager\nmail: mona@example.test\nuidNumber: 1500\ngidNumber: 10000\nhomeDirectory: /home/mmanager\n`,
+    ].join('\n'),
+  );
+  const rolesFile = path.join(dir, 'roles.json');
+  writeFileSync(rolesFile, JSON.stringify(TEST_ROLES));
+  for (const sub of ['home', 'mail']) mkdirSync(path.join(dir, sub), { mode: 0o755 });
+  const localHost = (name: string): Host => ({ name, address: '127.0.0.1', osFamily: 'debian', tags: [], driver: 'local' });
+  const accounts: AccountsConfig = {
+    directory: {
+      url: slapd.url,
+      bindDn: d.serviceDn,
+      bindPasswordRef: 'secret:accounts/ldap',
+      peopleBase: d.peopleBase,
+      groupsBase: d.groupsBase,
+      applicationsBase: d.applicationsBase,
+      uidCounterDn: d.uidCounterDn,
+      usersGidNumber: d.usersGidNumber,
+    },
+    rolesFile,
+    fileServer: { host: localHost('files-01'), homeRoot: path.join(dir, 'home') },
+    mail: { host: localHost('mail-01'), maildirRoot: path.join(dir, 'mail'), domain: 'example.test' },
+    verifierKeyRef: 'secret:accounts/verifier',
+    mfaIssuer: 'Example IT',
+    linkBaseUrl: 'http://127.0.0.1:3000/v1/credential-links/redeem',
+    linkTtlSeconds: 3600,
+  };
+  const store = Store.open({ kind: 'sqlite', file: path.join(dir, 'store.sqlite') });
+  return {
+    slapd,
+    smtp,
+    secrets,
+    store,
+    accounts,
+    repository: new AccountsRepository(store),
+    mailer: new SmtpMailer({ host: smtp.host, port: smtp.port, from: 'it@example.test' }),
+    dir,
+    async stop() {
+      await smtp.stop();
+      await slapd.stop();
+      await store.close();
+      secrets.remove();
+      delete process.env[BIND_VARIABLE];
+      delete process.env[VERIFIER_VARIABLE];
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The link token in a credentials mail (after `#`). */
+export function tokenIn(text: string): string {
+  const match = /#([A-Za-z0-9_-]{43})/.exec(text);
+  if (!match) throw new Error(`no credential link in: ${text}`);
+  return match[1];
+}
