@@ -279,22 +279,9 @@ export function createAccountActivities(deps: AccountDeps): AccountActivities {
       const password = generatePassword();
       await dir().setPassword(username, password);
       const otpauthUri = await verifier.enrol(username, runId, config.mfaIssuer);
-      const token = generateToken();
-      const linkId = randomUUID();
-      const content: RedeemedCredentials = { username, password, otpauthUri };
-      await accounts.createLink({
-        id: linkId,
-        tokenSha256: sha256Hex(token),
+      const { linkId } = await storeCredentialLink(accounts, await verifierKey(), {
         runId,
-        username,
-        sealed: seal(keyFromToken(token), JSON.stringify(content), `link:${username}`),
-        pendingSealed: seal(
-          await verifierKey(),
-          JSON.stringify({ password, token } satisfies PendingCredentials),
-          `pending:${linkId}:${username}`,
-        ),
-        // Not redeemable before it is sent (deliverCredentials sets the real expiry).
-        expiresAt: new Date(0).toISOString(),
+        credentials: { username, password, otpauthUri },
       });
       const state = await dir().passwordState(username);
       return { linkId, mustChange: state.mustChange, mfa: 'totp' };
@@ -424,6 +411,31 @@ export function usernameStem(givenName: string, surname: string): string {
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
+}
+
+/**
+ * Stores a one-time link to `credentials`: sealed with a key derived from a new token (which
+ * only the link carries), plus a copy of the password and token sealed with the verifier's key
+ * until the link is sent. Not redeemable until opened (openLink sets its expiry).
+ */
+export async function storeCredentialLink(
+  accounts: AccountsRepository,
+  verifierKey: Buffer,
+  { runId, credentials }: { runId: string; credentials: RedeemedCredentials },
+): Promise<{ linkId: string; token: string }> {
+  const token = generateToken();
+  const linkId = randomUUID();
+  const { username, password } = credentials;
+  await accounts.createLink({
+    id: linkId,
+    tokenSha256: sha256Hex(token),
+    runId,
+    username,
+    sealed: seal(keyFromToken(token), JSON.stringify(credentials), `link:${username}`),
+    pendingSealed: seal(verifierKey, JSON.stringify({ password, token } satisfies PendingCredentials), `pending:${linkId}:${username}`),
+    expiresAt: new Date(0).toISOString(),
+  });
+  return { linkId, token };
 }
 
 export type RedeemResult = { state: 'redeemed'; credentials: RedeemedCredentials } | { state: 'unknown' | 'used' | 'expired' };

@@ -1,3 +1,4 @@
+import { credentialLinkRoutes } from './accounts/credential-links.routes';
 import { approvalRoutes } from './approvals/approvals.routes';
 import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
@@ -36,4 +37,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(codecRoutes),
   ...Object.values(tokenRoutes),
   ...Object.values(auditRoutes),
+  ...Object.values(credentialLinkRoutes),
 ];

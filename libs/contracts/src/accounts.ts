@@ -9,9 +9,11 @@ export const usernameSchema = z
 
 /** A person's name part: letters (any script), spaces, apostrophes, dots and dashes. */
 const namePart = (field: string) =>
-  singleLine(64)
+  z
+    .string()
     .min(1)
-    .regex(/^[\p{L}][\p{L}\p{M} .'-]*$/u, `${field} must be a name: letters, spaces, apostrophes, dots and dashes`);
+    .max(64)
+    .regex(/^\p{L}[\p{L}\p{M} .'-]*$/u, `${field} must be a name: letters, spaces, apostrophes, dots and dashes`);
 
 const emailSchema = z.email().max(254);
 
