@@ -45,6 +45,8 @@ describe('createActivities', () => {
         'removeMailbox',
         'testAccountAccess',
         'deliverCredentials',
+        'resetPassword',
+        'notifyAccountHolder',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

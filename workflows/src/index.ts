@@ -6,3 +6,4 @@ export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export { accountJoiner } from './account-joiner';
+export { passwordReset } from './password-reset';

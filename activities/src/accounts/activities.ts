@@ -130,6 +130,18 @@ export interface AccountActivities {
     linkId: string;
     to: string;
   }): Promise<{ mailedTo: string; messageId: string; expiresAt: string }>;
+  resetPassword(input: { username: string; runId: string; resetMfa: boolean }): Promise<PasswordResetResult>;
+  /** Mails the person at their directory address; without one, says so instead. */
+  notifyAccountHolder(input: { username: string; subject: string; text: string }): Promise<{ mailedTo?: string; messageId?: string }>;
+}
+
+export interface PasswordResetResult {
+  linkId: string;
+  /** The account was locked (ppolicy) before the reset; it is not any more. */
+  wasLocked: boolean;
+  failedBindsBefore: number;
+  mustChange: boolean;
+  mfaReenrolled: boolean;
 }
 
 interface PendingCredentials {
@@ -393,6 +405,39 @@ export function createAccountActivities(deps: AccountDeps): AccountActivities {
       });
       await accounts.clearPending(linkId);
       return { mailedTo: to, messageId: sent.messageId, expiresAt };
+    },
+
+    async resetPassword({ username, runId, resetMfa }) {
+      const config = configured();
+      await person(username);
+      // A retried attempt leaves no earlier link of this run behind.
+      await accounts.voidLinksOf(runId, username);
+      const before = await dir().passwordState(username);
+      const password = generatePassword();
+      await dir().setPassword(username, password);
+      if (before.locked) await dir().clearLockout(username);
+      const otpauthUri = resetMfa ? await verifier.enrol(username, runId, config.mfaIssuer) : undefined;
+      const { linkId } = await storeCredentialLink(accounts, await verifierKey(), {
+        runId,
+        credentials: { username, password, otpauthUri },
+      });
+      const after = await dir().passwordState(username);
+      if (after.locked)
+        throw ApplicationFailure.retryable(`${username} is still locked after the reset`, AccountFailureType.accessTestFailed);
+      return {
+        linkId,
+        wasLocked: before.locked,
+        failedBindsBefore: before.failedBinds,
+        mustChange: after.mustChange,
+        mfaReenrolled: resetMfa,
+      };
+    },
+
+    async notifyAccountHolder({ username, subject, text }) {
+      const p = await person(username);
+      if (!p.mail) return {};
+      const sent = await deps.mailer.sendMail({ to: p.mail, subject, text });
+      return { mailedTo: p.mail, messageId: sent.messageId };
     },
   };
 }

@@ -76,3 +76,36 @@ export interface RedeemedCredentials {
 export const redeemCredentialLinkSchema = z.strictObject({
   token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the token of a credential link (43 characters)'),
 });
+
+export const passwordResetInputSchema = z.strictObject({
+  /** Whose password is reset. */
+  username: usernameSchema,
+  /** Where the one-time link goes: an address the caller was verified to own (their manager's, or a private one on file). */
+  deliverCredentialsTo: emailSchema,
+  /** Also enrol a new TOTP secret (a lost phone): waits for an approver first. */
+  resetMfa: z.boolean().default(false),
+  ticket: singleLine(200).optional(),
+  /** The 1st line's time to verify the caller before the task passes to the 2nd line. */
+  slaSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
+  /** The gate a TOTP reset waits at. */
+  approval: approvalPolicyInputSchema.prefault({}),
+});
+export type PasswordResetInput = z.infer<typeof passwordResetInputSchema>;
+
+/** How the 1st line verified the caller: the evidence of the identity check, in the report. */
+export const identityVerificationSchema = z.strictObject({
+  method: z
+    .enum(['callback-to-number-on-file', 'in-person-with-photo-id', 'video-call-with-photo-id', 'manager-confirmed'])
+    .describe('How the caller was verified'),
+  reference: singleLine(200)
+    .min(1)
+    .describe('What was checked: the number called back, the ID document type and last digits, the manager who confirmed'),
+  callerIsAccountHolder: z.literal(true).describe('The caller is the account holder (tick only when verified)'),
+});
+export type IdentityVerification = z.infer<typeof identityVerificationSchema>;
+export const identityVerificationForm = z.toJSONSchema(identityVerificationSchema) as Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountJoinerInputSchema } from './accounts';
+import { accountJoinerInputSchema, passwordResetInputSchema } from './accounts';
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
@@ -201,6 +201,25 @@ export const accountJoinerRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const passwordResetRunbook = {
+  name: 'password-reset',
+  title: 'Password reset',
+  summary:
+    'The 1st line verifies the caller and records how; then a temporary password (change at first login) is set, a lockout ' +
+    'cleared, and the password handed over once through an expiring single-use link; the account holder is told by mail. ' +
+    'A TOTP reset (lost phone) waits for an approver and re-enrols through the same link.',
+  workflowType: 'passwordReset',
+  inputSchema: passwordResetInputSchema,
+  steps: [
+    { id: 'verify-identity', title: "Verify the caller's identity and record how", task: true },
+    { id: 'approve-mfa-reset', title: 'Approval of a TOTP reset', approval: true },
+    { id: 'reset-password', title: 'Set a temporary password (change at first login), clear the lockout, re-enrol TOTP if asked' },
+    { id: 'deliver-credentials', title: 'Send the one-time link to the temporary password' },
+    { id: 'notify-account-holder', title: 'Tell the account holder their password was reset' },
+    { id: 'write-report', title: 'Document the reset and the identity check (never a secret)' },
+  ],
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
@@ -208,6 +227,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   diskReplacementRunbook,
   restoreDrillRunbook,
   accountJoinerRunbook,
+  passwordResetRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

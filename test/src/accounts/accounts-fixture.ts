@@ -12,7 +12,7 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/te
 const BIND_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_LDAP';
 const VERIFIER_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_VERIFIER';
 /** The runbooks the fixture's secrets are defined for. */
-const ACCOUNT_RUNBOOKS = ['account-joiner'];
+const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset'];
 
 /** The test's role catalogue: plain staff, and an admin role with a privileged group. */
 export const TEST_ROLES: AccountRoleCatalog = {
