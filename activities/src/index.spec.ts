@@ -47,6 +47,12 @@ describe('createActivities', () => {
         'deliverCredentials',
         'resetPassword',
         'notifyAccountHolder',
+        'lockAccount',
+        'removeAllAccess',
+        'archiveHomeDrive',
+        'setMailForward',
+        'deleteAccount',
+        'accountLeftovers',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

@@ -7,3 +7,4 @@ export { diskReplacement } from './disk-replacement';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export { accountJoiner } from './account-joiner';
 export { passwordReset } from './password-reset';
+export { accountLeaver } from './account-leaver';

@@ -35,7 +35,7 @@ export interface AccountsConfig {
   /** The role catalogue (JSON, accountRoleCatalogSchema), re-read when it changes. */
   rolesFile: string;
   /** Home drives: `<homeRoot>/<username>` on this host (the host drivers' transport: local or ssh). */
-  fileServer: { host: Host; homeRoot: string };
+  fileServer: { host: Host; homeRoot: string; archiveRoot: string };
   /** Mailboxes: `<maildirRoot>/<username>` Maildirs on this host, addresses `<username>@<domain>`. */
   mail: { host: Host; maildirRoot: string; domain: string };
   /** The key (32 bytes base64, by `secret:` reference) sealing TOTP secrets and unsent links: only the worker reads it. */
@@ -65,6 +65,7 @@ export function accountsConfigFromEnv(
     fileServer: {
       host: localHost(env.RUNBOOKS_ACCOUNTS_FILE_SERVER || 'localhost'),
       homeRoot: env.RUNBOOKS_ACCOUNTS_HOME_ROOT || `${dataDir}/home`,
+      archiveRoot: env.RUNBOOKS_ACCOUNTS_ARCHIVE_ROOT || `${dataDir}/home-archives`,
     },
     mail: {
       host: localHost(env.RUNBOOKS_ACCOUNTS_MAIL_HOST || 'localhost'),
@@ -131,6 +132,23 @@ export interface AccountActivities {
     to: string;
   }): Promise<{ mailedTo: string; messageId: string; expiresAt: string }>;
   resetPassword(input: { username: string; runId: string; resetMfa: boolean }): Promise<PasswordResetResult>;
+  /** Locks the account and voids its TOTP secret and unredeemed links. */
+  lockAccount(input: {
+    username: string;
+  }): Promise<{ locked: boolean; mfaRemoved: boolean; linksVoided: number; manager?: string; managerMail?: string }>;
+  /** Removes every group and application permission the person holds; lists them. */
+  removeAllAccess(input: { username: string }): Promise<{ groups: string[]; permissions: string[] }>;
+  /** Archives the home drive on the file server, then removes it. */
+  archiveHomeDrive(input: {
+    username: string;
+    runId: string;
+  }): Promise<{ archive?: { path: string; sha256: string; bytes: number }; removed: boolean }>;
+  /** Sets (to) or removes (undefined) the mail forward in the person's Maildir. */
+  setMailForward(input: { username: string; to?: string }): Promise<{ forwardTo?: string }>;
+  /** Deletes the entry and the Maildir. */
+  deleteAccount(input: { username: string }): Promise<{ entryDeleted: boolean; maildirRemoved: boolean }>;
+  /** What is left of the person anywhere the account runbooks act: empty when nothing. */
+  accountLeftovers(input: { username: string }): Promise<string[]>;
   /** Mails the person at their directory address; without one, says so instead. */
   notifyAccountHolder(input: { username: string; subject: string; text: string }): Promise<{ mailedTo?: string; messageId?: string }>;
 }
@@ -431,6 +449,66 @@ export function createAccountActivities(deps: AccountDeps): AccountActivities {
         mustChange: after.mustChange,
         mfaReenrolled: resetMfa,
       };
+    },
+
+    async lockAccount({ username }) {
+      const p = await person(username);
+      await dir().lock(username);
+      const linksVoided = await accounts.voidAllLinksOf(username);
+      const mfaRemoved = await accounts.deleteMfaSecret(username);
+      const managerUid = p.manager?.match(/^uid=([^,]+),/)?.[1];
+      const manager = managerUid ? await dir().findPerson(managerUid) : undefined;
+      return {
+        locked: (await dir().passwordState(username)).locked,
+        mfaRemoved,
+        linksVoided,
+        manager: manager?.uid,
+        managerMail: manager?.mail,
+      };
+    },
+
+    async removeAllAccess({ username }) {
+      const groups = await dir().groupsOf(username);
+      const permissions = await dir().permissionsOf(username);
+      for (const group of groups) await dir().removeFromGroup(group, username);
+      for (const permission of permissions) await dir().revokePermission(permission, username);
+      const left = [...(await dir().groupsOf(username)), ...(await dir().permissionsOf(username))];
+      if (left.length)
+        throw ApplicationFailure.retryable(`${username} still holds ${left.join(', ')}`, AccountFailureType.accessTestFailed);
+      return { groups, permissions };
+    },
+
+    async archiveHomeDrive({ username, runId }) {
+      const config = configured();
+      const p = await person(username);
+      if (!(await homes().exists(username))) return { removed: false };
+      const name = `${username}-${runId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+      const archive = await homes().archive(username, config.fileServer.archiveRoot, name);
+      return { archive, removed: await homes().remove(username, p.uidNumber) };
+    },
+
+    async setMailForward({ username, to }) {
+      const p = await person(username);
+      await maildirs().writeFile(username, '.forward', p.uidNumber, p.gidNumber, to);
+      return { forwardTo: to };
+    },
+
+    async deleteAccount({ username }) {
+      const p = await dir().findPerson(username);
+      const maildirRemoved = p ? await maildirs().remove(username, p.uidNumber) : false;
+      await accounts.deleteMfaSecret(username);
+      return { entryDeleted: await dir().deletePerson(username), maildirRemoved };
+    },
+
+    async accountLeftovers({ username }) {
+      const left: string[] = [];
+      if (await dir().findPerson(username)) left.push('directory entry');
+      left.push(...(await dir().groupsOf(username)).map((g) => `group ${g}`));
+      left.push(...(await dir().permissionsOf(username)).map((g) => `permission ${g}`));
+      if (await homes().exists(username)) left.push(`home drive ${homes().pathOf(username)}`);
+      if (await maildirs().exists(username)) left.push(`Maildir ${maildirs().pathOf(username)}`);
+      if (await accounts.mfaSecret(username)) left.push('TOTP secret');
+      return left;
     },
 
     async notifyAccountHolder({ username, subject, text }) {

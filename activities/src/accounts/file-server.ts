@@ -110,6 +110,38 @@ export class PersonalFolders {
     return { ownerWrites: out.includes('owner=yes'), othersBlocked: out.includes('others=no') };
   }
 
+  /**
+   * Archives the folder as `<archiveRoot>/<name>.tar.gz` (tar keeps owners, modes and ACLs) and
+   * returns its sha256 and size; a retry overwrites its own half-written archive.
+   */
+  async archive(username: string, archiveRoot: string, name: string): Promise<{ path: string; sha256: string; bytes: number }> {
+    const archive = `${archiveRoot}/${name}.tar.gz`;
+    const out = await this.run(
+      [
+        'set -e -o pipefail',
+        `mkdir -p ${shellQuote(archiveRoot)}`,
+        `chmod 0700 ${shellQuote(archiveRoot)}`,
+        `tar --acls --numeric-owner -czf ${shellQuote(`${archive}.part`)} -C ${shellQuote(this.root)} ${shellQuote(username)}`,
+        `mv -f ${shellQuote(`${archive}.part`)} ${shellQuote(archive)}`,
+        `sha256sum ${shellQuote(archive)} | cut -d' ' -f1`,
+        `stat -c %s ${shellQuote(archive)}`,
+      ].join('\n'),
+      `archive ${this.pathOf(username)}`,
+    );
+    const [sha256, bytes] = out.trim().split('\n');
+    return { path: archive, sha256, bytes: Number(bytes) };
+  }
+
+  /** Writes one small file into the person's folder, owned by them (e.g. a mail `.forward`); undefined content removes it. */
+  async writeFile(username: string, name: string, uid: number, gid: number, content: string | undefined): Promise<void> {
+    const file = shellQuote(`${this.pathOf(username)}/${name}`);
+    const script =
+      content === undefined
+        ? `rm -f ${file}`
+        : `set -e\nprintf '%s\\n' ${shellQuote(content)} > ${file}.part\nchown ${uid}:${gid} ${file}.part\nchmod 0600 ${file}.part\nmv -f ${file}.part ${file}`;
+    await this.run(script, `write ${name} in ${this.pathOf(username)}`);
+  }
+
   /** Runs a script as root on the host (sudo -n when the transport logs in as someone else); returns stdout. */
   private async run(script: string, what: string): Promise<string> {
     const command = this.transport.needsSudo(this.host) ? `sudo -n bash -c ${shellQuote(script)}` : script;

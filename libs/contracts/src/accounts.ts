@@ -109,3 +109,24 @@ export const identityVerificationSchema = z.strictObject({
 });
 export type IdentityVerification = z.infer<typeof identityVerificationSchema>;
 export const identityVerificationForm = z.toJSONSchema(identityVerificationSchema) as Record<string, unknown>;
+
+/** Days, fractions allowed (a test may wait seconds); at most ten years. */
+const days = (fallback: number) => z.number().min(0).max(3650).default(fallback);
+
+export const accountLeaverInputSchema = z.strictObject({
+  username: usernameSchema,
+  /** When access ends (a durable wait until then); absent: now. */
+  lastDay: isoInstant().optional(),
+  /** A dismissal: access ends now, after an approval. */
+  dismissal: z.boolean().default(false),
+  /** Who gets the leaver's mail meanwhile; default: the manager's address in the directory. */
+  forwardMailTo: emailSchema.optional(),
+  /** How long mail is forwarded. */
+  forwardDays: days(30),
+  /** How long the locked account, its Maildir and the home drive archive stay before the account is deleted. */
+  retentionDays: days(90),
+  ticket: singleLine(200).optional(),
+  /** The gate a dismissal waits at. */
+  approval: approvalPolicyInputSchema.prefault({}),
+});
+export type AccountLeaverInput = z.infer<typeof accountLeaverInputSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountJoinerInputSchema, passwordResetInputSchema } from './accounts';
+import { accountJoinerInputSchema, accountLeaverInputSchema, passwordResetInputSchema } from './accounts';
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
@@ -220,6 +220,29 @@ export const passwordResetRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const accountLeaverRunbook = {
+  name: 'account-leaver',
+  title: 'Account leaver',
+  summary:
+    "End a leaver's access on the last day (or now, for a dismissal, after an approval): lock the account, void MFA and " +
+    'credential links, remove every group and application permission, archive the home drive (tar + sha256) and remove it, ' +
+    'forward mail to the manager for a set period, then delete the account after the retention period (a durable, cancellable wait). ' +
+    'The report lists every access removed; the last step checks that nothing is left.',
+  workflowType: 'accountLeaver',
+  inputSchema: accountLeaverInputSchema,
+  steps: [
+    { id: 'wait-for-last-day', title: 'Wait for the last day' },
+    { id: 'approve-dismissal', title: 'Approval of a dismissal (access ends now)', approval: true },
+    { id: 'lock-account', title: 'Lock the account, void its MFA secret and credential links' },
+    { id: 'remove-access', title: 'Remove every group and application permission' },
+    { id: 'archive-home-drive', title: 'Archive the home drive (tar + sha256) and remove it' },
+    { id: 'forward-mail', title: 'Forward mail to the manager' },
+    { id: 'wait-retention', title: 'Keep the locked account through the retention period (stop forwarding when its period ends)' },
+    { id: 'delete-account', title: 'Delete the account and its Maildir, and check nothing is left' },
+    { id: 'write-report', title: 'List every access removed' },
+  ],
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
@@ -228,6 +251,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   restoreDrillRunbook,
   accountJoinerRunbook,
   passwordResetRunbook,
+  accountLeaverRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

@@ -91,6 +91,19 @@ export class AccountsRepository {
     return Number(result.numUpdatedRows);
   }
 
+  /** Every unredeemed link of the person, whichever run made it (a leaver's). */
+  async voidAllLinksOf(username: string): Promise<number> {
+    await this.store.ready();
+    const result = await this.store.db
+      .updateTable('account_credential_links')
+      .set({ sealed: null, pending_sealed: null, expires_at: new Date(0).toISOString() })
+      .where('username', '=', username)
+      .where('redeemed_at', 'is', null)
+      .where('sealed', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /**
    * Takes the link's sealed content once: the first caller before the expiry gets it (and the
    * row keeps no content after); every other caller learns why not.

@@ -12,7 +12,7 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/te
 const BIND_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_LDAP';
 const VERIFIER_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_VERIFIER';
 /** The runbooks the fixture's secrets are defined for. */
-const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset'];
+const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset', 'account-leaver'];
 
 /** The test's role catalogue: plain staff, and an admin role with a privileged group. */
 export const TEST_ROLES: AccountRoleCatalog = {
@@ -97,7 +97,7 @@ export async function startAccountsFixture(): Promise<AccountsFixture> {
       usersGidNumber: d.usersGidNumber,
     },
     rolesFile,
-    fileServer: { host: localHost('files-01'), homeRoot: path.join(dir, 'home') },
+    fileServer: { host: localHost('files-01'), homeRoot: path.join(dir, 'home'), archiveRoot: path.join(dir, 'archives') },
     mail: { host: localHost('mail-01'), maildirRoot: path.join(dir, 'mail'), domain: 'example.test' },
     verifierKeyRef: 'secret:accounts/verifier',
     mfaIssuer: 'Example IT',
