@@ -12,7 +12,7 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/te
 const BIND_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_LDAP';
 const VERIFIER_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_VERIFIER';
 /** The runbooks the fixture's secrets are defined for. */
-const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset', 'account-leaver'];
+const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset', 'account-leaver', 'account-mover'];
 
 /** The test's role catalogue: plain staff, and an admin role with a privileged group. */
 export const TEST_ROLES: AccountRoleCatalog = {
@@ -57,11 +57,11 @@ export interface AccountsFixture {
  * worker's own machine (the local host driver), the role catalogue and the two secrets (the
  * directory's bind password and the verifier's key), and a SQLite store the worker shares.
  */
-export async function startAccountsFixture(): Promise<AccountsFixture> {
+export async function startAccountsFixture(options: { servicePassword?: string } = {}): Promise<AccountsFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-accounts-'));
   // Home drives are reached by their owners: the folders above them must be traversable.
   chmodSync(dir, 0o755);
-  const slapd = await startSlapd();
+  const slapd = await startSlapd({ servicePassword: options.servicePassword });
   const smtp = await startSmtpReceiver();
   const secrets = new TestSecrets([
     { name: 'accounts/ldap', source: { backend: 'env', variable: BIND_VARIABLE }, runbooks: ACCOUNT_RUNBOOKS, roles: [] },
