@@ -53,6 +53,8 @@ describe('createActivities', () => {
         'setMailForward',
         'deleteAccount',
         'accountLeftovers',
+        'planAccessChange',
+        'applyAccessChange',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

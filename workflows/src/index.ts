@@ -8,3 +8,4 @@ export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export { accountJoiner } from './account-joiner';
 export { passwordReset } from './password-reset';
 export { accountLeaver } from './account-leaver';
+export { accountMover } from './account-mover';

@@ -1,5 +1,6 @@
 import {
   accountRoleCatalogSchema,
+  type AccessDiff,
   type AccountRole,
   type AccountRoleCatalog,
   type Host,
@@ -147,6 +148,14 @@ export interface AccountActivities {
   setMailForward(input: { username: string; to?: string }): Promise<{ forwardTo?: string }>;
   /** Deletes the entry and the Maildir. */
   deleteAccount(input: { username: string }): Promise<{ entryDeleted: boolean; maildirRemoved: boolean }>;
+  /** The changes a move from one role to another makes, given what the person holds now. */
+  planAccessChange(input: { username: string; fromRole: string; toRole: string }): Promise<AccessDiff>;
+  /** Applies a diff (and the department when given); the undo applies the reverse diff. */
+  applyAccessChange(input: {
+    username: string;
+    diff: AccessDiff;
+    department?: string;
+  }): Promise<{ groups: string[]; permissions: string[] }>;
   /** What is left of the person anywhere the account runbooks act: empty when nothing. */
   accountLeftovers(input: { username: string }): Promise<string[]>;
   /** Mails the person at their directory address; without one, says so instead. */
@@ -498,6 +507,31 @@ export function createAccountActivities(deps: AccountDeps): AccountActivities {
       const maildirRemoved = p ? await maildirs().remove(username, p.uidNumber) : false;
       await accounts.deleteMfaSecret(username);
       return { entryDeleted: await dir().deletePerson(username), maildirRemoved };
+    },
+
+    async planAccessChange({ username, fromRole, toRole }) {
+      await person(username);
+      const [from, to] = [await role(fromRole), await role(toRole)];
+      const groups = await dir().groupsOf(username);
+      const permissions = await dir().permissionsOf(username);
+      const toGroups = unique([...to.groups, ...to.privilegedGroups]);
+      const fromGroups = unique([...from.groups, ...from.privilegedGroups]);
+      return {
+        addGroups: toGroups.filter((g) => !groups.includes(g)).sort(),
+        // Only what the old role gave: groups given by hand stay.
+        removeGroups: fromGroups.filter((g) => groups.includes(g) && !toGroups.includes(g)).sort(),
+        addPermissions: to.permissions.filter((p) => !permissions.includes(p)).sort(),
+        removePermissions: from.permissions.filter((p) => permissions.includes(p) && !to.permissions.includes(p)).sort(),
+      };
+    },
+
+    async applyAccessChange({ username, diff, department }) {
+      for (const group of diff.addGroups) await dir().addToGroup(group, username);
+      for (const group of diff.removeGroups) await dir().removeFromGroup(group, username);
+      for (const permission of diff.addPermissions) await dir().grantPermission(permission, username);
+      for (const permission of diff.removePermissions) await dir().revokePermission(permission, username);
+      if (department) await dir().replaceAttributes(username, { departmentNumber: department });
+      return { groups: await dir().groupsOf(username), permissions: await dir().permissionsOf(username) };
     },
 
     async accountLeftovers({ username }) {

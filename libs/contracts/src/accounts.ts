@@ -130,3 +130,24 @@ export const accountLeaverInputSchema = z.strictObject({
   approval: approvalPolicyInputSchema.prefault({}),
 });
 export type AccountLeaverInput = z.infer<typeof accountLeaverInputSchema>;
+
+export const accountMoverInputSchema = z.strictObject({
+  username: usernameSchema,
+  /** The role the person leaves: its groups and permissions not in the new role are removed. */
+  fromRole: roleNameSchema,
+  /** The role the person takes. */
+  toRole: roleNameSchema,
+  /** The new department, when it changes. */
+  department: singleLine(100).min(1).optional(),
+  ticket: singleLine(200).optional(),
+  approval: approvalPolicyInputSchema.prefault({}),
+});
+export type AccountMoverInput = z.infer<typeof accountMoverInputSchema>;
+
+/** Group and application-permission changes of a move: what the approver sees and the run applies. */
+export interface AccessDiff {
+  addGroups: string[];
+  removeGroups: string[];
+  addPermissions: string[];
+  removePermissions: string[];
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountJoinerInputSchema, accountLeaverInputSchema, passwordResetInputSchema } from './accounts';
+import { accountJoinerInputSchema, accountLeaverInputSchema, accountMoverInputSchema, passwordResetInputSchema } from './accounts';
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
@@ -243,6 +243,23 @@ export const accountLeaverRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const accountMoverRunbook = {
+  name: 'account-mover',
+  title: 'Account mover',
+  summary:
+    'Move a person to another role: the groups and application permissions to add and to remove are computed from both roles ' +
+    'and what the person holds, shown to the approver, and applied with an undo that puts the old access back if a step fails.',
+  workflowType: 'accountMover',
+  inputSchema: accountMoverInputSchema,
+  steps: [
+    { id: 'plan-move', title: 'Compute the group and permission changes' },
+    { id: 'approve-move', title: 'Approval of the changes', approval: true },
+    { id: 'apply-move', title: 'Apply the changes (undone if a later step fails)' },
+    { id: 'test-access', title: 'Check the person holds exactly what the new role gives' },
+    { id: 'write-report', title: 'Document the changes' },
+  ],
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
@@ -252,6 +269,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   accountJoinerRunbook,
   passwordResetRunbook,
   accountLeaverRunbook,
+  accountMoverRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {
