@@ -74,12 +74,18 @@ export class PersonalFolders {
   async describe(username: string): Promise<HostFolder> {
     const dir = shellQuote(this.pathOf(username));
     const out = await this.run(
-      `set -e\nstat -c '%u %g %a' ${dir}\nif command -v getfacl >/dev/null; then getfacl -pn ${dir} 2>/dev/null | grep -E '^group:[0-9]+:' || true; fi`,
+      `set -e\nstat -c '%u %g %a' ${dir}\nif command -v getfacl >/dev/null; then getfacl -pn ${dir} 2>/dev/null | grep -E '^(user|group|other)::|^group:[0-9]+:' || true; fi`,
       `describe ${this.pathOf(username)}`,
     );
-    const [stat, ...acl] = out.trim().split('\n');
-    const [uid, gid, mode] = stat.split(' ');
-    return { host: this.host.name, path: this.pathOf(username), uid: Number(uid), gid: Number(gid), mode: mode.padStart(4, '0'), acl };
+    const [stat, ...entries] = out.trim().split('\n');
+    const [uid, gid, statMode] = stat.split(' ');
+    const acl = entries.filter((e) => /^group:\d+:/.test(e));
+    // With named-group ACLs, stat's group bits show the ACL mask: the mode is owner, owning group and others from the ACL.
+    const bits = (who: string) => entries.find((e) => e.startsWith(`${who}::`))?.slice(who.length + 2);
+    const octal = (rwx: string) => String((rwx[0] === 'r' ? 4 : 0) + (rwx[1] === 'w' ? 2 : 0) + (rwx[2] === 'x' ? 1 : 0));
+    const [u, g, o] = [bits('user'), bits('group'), bits('other')];
+    const mode = acl.length && u && g && o ? `0${octal(u)}${octal(g)}${octal(o)}` : statMode.padStart(4, '0');
+    return { host: this.host.name, path: this.pathOf(username), uid: Number(uid), gid: Number(gid), mode, acl };
   }
 
   async exists(username: string): Promise<boolean> {
