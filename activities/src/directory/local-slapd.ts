@@ -205,3 +205,22 @@ async function waitUntilListening(url: string, child: ChildProcess, stderr: () =
   child.kill('SIGKILL');
   throw new Error(`slapd did not answer on ${url}: ${stderr()}`);
 }
+
+/**
+ * Fills a fresh directory for the account runbooks (tests and the demo): posix groups with their
+ * gidNumbers, application permissions (groupOfNames, the service account as the placeholder
+ * member the schema demands), and the manager `mmanager` (mona@example.test).
+ */
+export function seedAccountsDirectory(
+  slapd: Slapd,
+  { groups, permissions }: { groups: Record<string, number>; permissions: string[] },
+): void {
+  const d = TEST_DIRECTORY;
+  slapd.add(
+    [
+      ...Object.entries(groups).map(([cn, gid]) => `dn: cn=${cn},${d.groupsBase}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${gid}\n`),
+      ...permissions.map((cn) => `dn: cn=${cn},${d.applicationsBase}\nobjectClass: groupOfNames\ncn: ${cn}\nmember: ${d.serviceDn}\n`),
+      `dn: uid=mmanager,${d.peopleBase}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: mmanager\ncn: Mona Manager\nsn: Manager\nmail: mona@example.test\nuidNumber: 1500\ngidNumber: ${d.usersGidNumber}\nhomeDirectory: /home/mmanager\n`,
+    ].join('\n'),
+  );
+}

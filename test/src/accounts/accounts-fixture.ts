@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { TestSecrets } from '../../../activities/src/test-support/secrets';
-import { startSlapd, TEST_DIRECTORY, type Slapd } from '../../../activities/src/test-support/slapd';
+import { seedAccountsDirectory, startSlapd, TEST_DIRECTORY, type Slapd } from '../../../activities/src/test-support/slapd';
 import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/test-support/smtp-receiver';
 
 const BIND_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_LDAP';
@@ -70,17 +70,7 @@ export async function startAccountsFixture(options: { servicePassword?: string }
   process.env[BIND_VARIABLE] = slapd.servicePassword;
   process.env[VERIFIER_VARIABLE] = randomBytes(32).toString('base64');
   const d = TEST_DIRECTORY;
-  slapd.add(
-    [
-      ...Object.entries(TEST_GROUPS).map(
-        ([cn, gid]) => `dn: cn=${cn},${d.groupsBase}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${gid}\n`,
-      ),
-      ...['crm:read', 'ledger:write'].map(
-        (cn) => `dn: cn=${cn},${d.applicationsBase}\nobjectClass: groupOfNames\ncn: ${cn}\nmember: ${d.serviceDn}\n`,
-      ),
-      `dn: uid=mmanager,${d.peopleBase}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: mmanager\ncn: Mona Manager\nsn: Manager\nmail: mona@example.test\nuidNumber: 1500\ngidNumber: 10000\nhomeDirectory: /home/mmanager\n`,
-    ].join('\n'),
-  );
+  seedAccountsDirectory(slapd, { groups: TEST_GROUPS, permissions: ['crm:read', 'ledger:write'] });
   const rolesFile = path.join(dir, 'roles.json');
   writeFileSync(rolesFile, JSON.stringify(TEST_ROLES));
   for (const sub of ['home', 'mail']) mkdirSync(path.join(dir, sub), { mode: 0o755 });

@@ -1,5 +1,12 @@
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { runStateQuery, type AccountJoinerInput, type AccountLeaverInput, type RunState, type RunbookStartArgs } from '@runbooks/contracts';
+import {
+  decideApprovalUpdate,
+  runStateQuery,
+  type AccountJoinerInput,
+  type AccountLeaverInput,
+  type RunState,
+  type RunbookStartArgs,
+} from '@runbooks/contracts';
 import { LdapDirectory, SecretResolver } from '@runbooks/activities';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -121,5 +128,38 @@ describe('account leaver on a real slapd and file server folders', () => {
     expect(state.steps.find((s) => s.id === 'delete-account')?.state).toBe('skipped');
     expect(await directory.findPerson(username)).toBeDefined();
     expect(await directory.passwordState(username)).toMatchObject({ locked: true });
+  });
+
+  test('a dismissal ends access only once an approver agrees, then at once', async () => {
+    const username = await joined('Dis', 'Missed');
+    const handle = await leave({ username, dismissal: true, retentionDays: 90 });
+    await eventually(
+      async () => ((await handle.query(runStateQuery)).status === 'awaiting_approval' ? true : undefined),
+      30_000,
+      'dismissal gate',
+    );
+    expect(await directory.passwordState(username)).toMatchObject({ locked: false });
+    expect(await directory.groupsOf(username)).toEqual(['finance', 'staff']);
+
+    await handle.executeUpdate(decideApprovalUpdate, {
+      args: [
+        {
+          gateId: 'approve-dismissal',
+          decision: 'approve',
+          comment: 'HR-2003',
+          principal: { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] },
+        },
+      ],
+    });
+    await eventually(
+      async () =>
+        (await handle.query(runStateQuery)).steps.find((s) => s.id === 'wait-retention')?.state === 'running' ? true : undefined,
+      30_000,
+      'retention wait',
+    );
+    expect(await directory.passwordState(username)).toMatchObject({ locked: true });
+    expect(await directory.groupsOf(username)).toEqual([]);
+    expect(await directory.permissionsOf(username)).toEqual([]);
+    await handle.cancel();
   });
 });

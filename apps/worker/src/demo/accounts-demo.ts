@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { slapdMissing, startSlapd, startSmtpReceiver, TEST_DIRECTORY } from '@runbooks/activities';
+import { seedAccountsDirectory, slapdMissing, startSlapd, startSmtpReceiver, TEST_DIRECTORY } from '@runbooks/activities';
 import type { AccountRoleCatalog, SecretCatalogContent } from '@runbooks/contracts';
 
 const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset', 'account-leaver', 'account-mover'];
@@ -45,17 +45,7 @@ async function main(dataDir: string): Promise<void> {
   await fs.mkdir(ldapDir, { recursive: true });
   const slapd = await startSlapd({ dir: ldapDir, servicePassword: randomBytes(18).toString('base64url') });
   const d = TEST_DIRECTORY;
-  slapd.add(
-    [
-      ...Object.entries(DEMO_GROUPS).map(
-        ([cn, gid]) => `dn: cn=${cn},${d.groupsBase}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${gid}\n`,
-      ),
-      ...['crm:read', 'ledger:write'].map(
-        (cn) => `dn: cn=${cn},${d.applicationsBase}\nobjectClass: groupOfNames\ncn: ${cn}\nmember: ${d.serviceDn}\n`,
-      ),
-      `dn: uid=mmanager,${d.peopleBase}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: mmanager\ncn: Mona Manager\nsn: Manager\nmail: mona@example.test\nuidNumber: 1500\ngidNumber: 10000\nhomeDirectory: /home/mmanager\n`,
-    ].join('\n'),
-  );
+  seedAccountsDirectory(slapd, { groups: DEMO_GROUPS, permissions: ['crm:read', 'ledger:write'] });
 
   const mailDir = path.join(dataDir, 'demo', 'mail');
   await fs.mkdir(mailDir, { recursive: true });
