@@ -38,7 +38,7 @@ export * from './notify/create-notifier';
 export * from './mail/smtp';
 export { startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './mail/local-receiver';
 export * from './directory/ldap-directory';
-export { seedAccountsDirectory, startSlapd, slapdMissing, TEST_DIRECTORY, type Slapd } from './directory/local-slapd';
+export { ACCOUNTS_SEED, seedAccountsDirectory, startSlapd, slapdMissing, TEST_DIRECTORY, type Slapd } from './directory/local-slapd';
 export * from './accounts/activities';
 export * from './accounts/file-server';
 export * from './accounts/credentials';

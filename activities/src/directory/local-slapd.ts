@@ -1,3 +1,4 @@
+import type { AccountRoleCatalog } from '@runbooks/contracts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -207,19 +208,49 @@ async function waitUntilListening(url: string, child: ChildProcess, stderr: () =
 }
 
 /**
- * Fills a fresh directory for the account runbooks (tests and the demo): posix groups with their
- * gidNumbers, application permissions (groupOfNames, the service account as the placeholder
- * member the schema demands), and the manager `mmanager` (mona@example.test).
+ * What a fresh directory for the account runbooks holds (tests and the demo): posix groups with
+ * their gidNumbers, application permissions, and the role catalogue over them: staff, and an
+ * admin role whose group `wheel` makes a joiner wait for an approval.
  */
-export function seedAccountsDirectory(
-  slapd: Slapd,
-  { groups, permissions }: { groups: Record<string, number>; permissions: string[] },
-): void {
+export const ACCOUNTS_SEED: { groups: Record<string, number>; permissions: string[]; roles: AccountRoleCatalog } = {
+  groups: { staff: 5001, finance: 5002, wheel: 5010 },
+  permissions: ['crm:read', 'ledger:write'],
+  roles: {
+    roles: [
+      {
+        name: 'analyst',
+        title: 'Finance analyst',
+        groups: ['staff', 'finance'],
+        privilegedGroups: [],
+        permissions: ['crm:read', 'ledger:write'],
+        homeAclGroups: ['finance'],
+      },
+      {
+        name: 'sysadmin',
+        title: 'Systems administrator',
+        groups: ['staff'],
+        privilegedGroups: ['wheel'],
+        permissions: ['crm:read'],
+        homeAclGroups: [],
+      },
+    ],
+  },
+};
+
+/**
+ * Fills a fresh directory with ACCOUNTS_SEED's groups and permissions (groupOfNames, the service
+ * account as the placeholder member the schema demands) and the manager `mmanager` (mona@example.test).
+ */
+export function seedAccountsDirectory(slapd: Slapd): void {
   const d = TEST_DIRECTORY;
   slapd.add(
     [
-      ...Object.entries(groups).map(([cn, gid]) => `dn: cn=${cn},${d.groupsBase}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${gid}\n`),
-      ...permissions.map((cn) => `dn: cn=${cn},${d.applicationsBase}\nobjectClass: groupOfNames\ncn: ${cn}\nmember: ${d.serviceDn}\n`),
+      ...Object.entries(ACCOUNTS_SEED.groups).map(
+        ([cn, gid]) => `dn: cn=${cn},${d.groupsBase}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${gid}\n`,
+      ),
+      ...ACCOUNTS_SEED.permissions.map(
+        (cn) => `dn: cn=${cn},${d.applicationsBase}\nobjectClass: groupOfNames\ncn: ${cn}\nmember: ${d.serviceDn}\n`,
+      ),
       `dn: uid=mmanager,${d.peopleBase}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: mmanager\ncn: Mona Manager\nsn: Manager\nmail: mona@example.test\nuidNumber: 1500\ngidNumber: ${d.usersGidNumber}\nhomeDirectory: /home/mmanager\n`,
     ].join('\n'),
   );

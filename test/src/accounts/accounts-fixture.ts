@@ -1,4 +1,4 @@
-import type { AccountRoleCatalog, Host } from '@runbooks/contracts';
+import type { Host } from '@runbooks/contracts';
 import { SmtpMailer, type AccountsConfig } from '@runbooks/activities';
 import { AccountsRepository, Store } from '@runbooks/store';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,38 +6,13 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { TestSecrets } from '../../../activities/src/test-support/secrets';
-import { seedAccountsDirectory, startSlapd, TEST_DIRECTORY, type Slapd } from '../../../activities/src/test-support/slapd';
+import { ACCOUNTS_SEED, seedAccountsDirectory, startSlapd, TEST_DIRECTORY, type Slapd } from '../../../activities/src/test-support/slapd';
 import { startSmtpReceiver, type SmtpReceiver } from '../../../activities/src/test-support/smtp-receiver';
 
 const BIND_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_LDAP';
 const VERIFIER_VARIABLE = 'RUNBOOKS_SECRET_ACCOUNTS_TEST_VERIFIER';
 /** The runbooks the fixture's secrets are defined for. */
 const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset', 'account-leaver', 'account-mover'];
-
-/** The test's role catalogue: plain staff, and an admin role with a privileged group. */
-export const TEST_ROLES: AccountRoleCatalog = {
-  roles: [
-    {
-      name: 'analyst',
-      title: 'Finance analyst',
-      groups: ['staff', 'finance'],
-      privilegedGroups: [],
-      permissions: ['crm:read', 'ledger:write'],
-      homeAclGroups: ['finance-assistants'],
-    },
-    {
-      name: 'sysadmin',
-      title: 'Systems administrator',
-      groups: ['staff'],
-      privilegedGroups: ['wheel'],
-      permissions: ['crm:read'],
-      homeAclGroups: [],
-    },
-  ],
-};
-
-/** The groups the catalogue names, with their gidNumbers. */
-export const TEST_GROUPS: Record<string, number> = { staff: 5001, finance: 5002, 'finance-assistants': 5003, wheel: 5010 };
 
 export interface AccountsFixture {
   slapd: Slapd;
@@ -70,9 +45,9 @@ export async function startAccountsFixture(options: { servicePassword?: string }
   process.env[BIND_VARIABLE] = slapd.servicePassword;
   process.env[VERIFIER_VARIABLE] = randomBytes(32).toString('base64');
   const d = TEST_DIRECTORY;
-  seedAccountsDirectory(slapd, { groups: TEST_GROUPS, permissions: ['crm:read', 'ledger:write'] });
+  seedAccountsDirectory(slapd);
   const rolesFile = path.join(dir, 'roles.json');
-  writeFileSync(rolesFile, JSON.stringify(TEST_ROLES));
+  writeFileSync(rolesFile, JSON.stringify(ACCOUNTS_SEED.roles));
   for (const sub of ['home', 'mail']) mkdirSync(path.join(dir, sub), { mode: 0o755 });
   const localHost = (name: string): Host => ({ name, address: '127.0.0.1', osFamily: 'debian', tags: [], driver: 'local' });
   const accounts: AccountsConfig = {

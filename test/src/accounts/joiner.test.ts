@@ -14,9 +14,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { authenticator } from 'otplib';
-import { TEST_DIRECTORY } from '../../../activities/src/test-support/slapd';
+import { ACCOUNTS_SEED, TEST_DIRECTORY } from '../../../activities/src/test-support/slapd';
 import { eventually, startTestWorker, testClient, type TestWorker } from '../harness/worker';
-import { startAccountsFixture, tokenIn, TEST_GROUPS, type AccountsFixture } from './accounts-fixture';
+import { startAccountsFixture, tokenIn, type AccountsFixture } from './accounts-fixture';
 
 const alex: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
 
@@ -107,7 +107,7 @@ describe('account joiner on a real slapd, SMTP receiver and file server folder',
     expect(stat.gid).toBe(TEST_DIRECTORY.usersGidNumber);
     if (existsSync('/usr/bin/getfacl')) {
       const acl = execFileSync('getfacl', ['-pn', home], { encoding: 'utf8' });
-      expect(acl).toContain(`group:${TEST_GROUPS['finance-assistants']}:rwx`);
+      expect(acl).toContain(`group:${ACCOUNTS_SEED.groups.finance}:rwx`);
       expect(acl).toMatch(/^other::---$/m);
       expect(acl).toMatch(/^user::rwx$/m);
     } else {

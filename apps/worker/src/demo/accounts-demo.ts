@@ -2,33 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { seedAccountsDirectory, slapdMissing, startSlapd, startSmtpReceiver, TEST_DIRECTORY } from '@runbooks/activities';
-import type { AccountRoleCatalog, SecretCatalogContent } from '@runbooks/contracts';
+import { ACCOUNTS_SEED, seedAccountsDirectory, slapdMissing, startSlapd, startSmtpReceiver, TEST_DIRECTORY } from '@runbooks/activities';
+import type { SecretCatalogContent } from '@runbooks/contracts';
 
 const ACCOUNT_RUNBOOKS = ['account-joiner', 'password-reset', 'account-leaver', 'account-mover'];
-
-/** The demo's role catalogue: staff, and an admin role whose privileged group needs an approval. */
-const DEMO_ROLES: AccountRoleCatalog = {
-  roles: [
-    {
-      name: 'analyst',
-      title: 'Finance analyst',
-      groups: ['staff', 'finance'],
-      privilegedGroups: [],
-      permissions: ['crm:read', 'ledger:write'],
-      homeAclGroups: ['finance'],
-    },
-    {
-      name: 'sysadmin',
-      title: 'Systems administrator',
-      groups: ['staff'],
-      privilegedGroups: ['wheel'],
-      permissions: ['crm:read'],
-      homeAclGroups: [],
-    },
-  ],
-};
-const DEMO_GROUPS: Record<string, number> = { staff: 5001, finance: 5002, wheel: 5010 };
 
 /**
  * The account runbooks' demo for `npm start`: a local slapd (a fresh directory on each start,
@@ -45,7 +22,7 @@ async function main(dataDir: string): Promise<void> {
   await fs.mkdir(ldapDir, { recursive: true });
   const slapd = await startSlapd({ dir: ldapDir, servicePassword: randomBytes(18).toString('base64url') });
   const d = TEST_DIRECTORY;
-  seedAccountsDirectory(slapd, { groups: DEMO_GROUPS, permissions: ['crm:read', 'ledger:write'] });
+  seedAccountsDirectory(slapd);
 
   const mailDir = path.join(dataDir, 'demo', 'mail');
   await fs.mkdir(mailDir, { recursive: true });
@@ -58,7 +35,7 @@ async function main(dataDir: string): Promise<void> {
     },
   });
 
-  await fs.writeFile(path.join(dataDir, 'account-roles.json'), `${JSON.stringify(DEMO_ROLES, null, 2)}\n`);
+  await fs.writeFile(path.join(dataDir, 'account-roles.json'), `${JSON.stringify(ACCOUNTS_SEED.roles, null, 2)}\n`);
   await defineSecret(dataDir, 'accounts/ldap-demo', slapd.servicePassword, 'Demo only: the demo directory service account password');
   await defineSecret(
     dataDir,
