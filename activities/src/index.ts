@@ -58,6 +58,7 @@ export { createHostRecordActivities } from './hosts/host-records';
 export * from './maintenance';
 export * from './diagnosis/activities';
 export * from './incident/activities';
+export * from './incident/catalog-store';
 export { runProbes, probeCommand } from './diagnosis/probes';
 
 export interface ActivitiesConfig {
