@@ -3,11 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
+import { AssetRegister, createAssetRegisterActivities } from './assets/activities';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createFileActivities } from './files/activities';
 import { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 import { createHostActivities, createHostDeps, type HostActivitiesConfig } from './hosts/activities';
+import { CommandHardware, createHardwareActivities } from './hosts/hardware';
+import { LocalTransport } from './hosts/local';
+import { SshTransport } from './hosts/ssh';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -17,6 +21,8 @@ import { SecretResolver, secretsConfigFromEnv, type SecretsConfig } from './secr
 import type { RunbookActivities } from './types';
 
 export * from './types';
+export * from './assets/activities';
+export * from './hosts/hardware';
 export * from './approvals';
 export * from './backup/restic';
 export * from './backup/activities';
@@ -71,6 +77,8 @@ export function defaultHostFolders(root = path.join(os.tmpdir(), 'runbooks-hosts
 /** Every activity a runbook may call, wired to its drivers; register the result with the worker. */
 export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
+  const hosts = { ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets };
+  const hostDeps = createHostDeps(hosts);
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
@@ -78,7 +86,13 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
     ...createReportActivities(config.reportsDir, config.store),
-    ...createHostActivities(createHostDeps({ ...(config.hosts ?? defaultHostFolders()), store: config.store, secrets })),
+    ...createHostActivities(hostDeps),
+    ...createHardwareActivities(hostDeps.inventory, {
+      lab: hostDeps.drivers.lab,
+      local: new CommandHardware(new LocalTransport()),
+      ssh: new CommandHardware(new SshTransport(hosts)),
+    }),
+    ...createAssetRegisterActivities(new AssetRegister(config.store)),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile)),
   };

@@ -1,13 +1,17 @@
 import type { HostSelector, Patch, RunState, SecretRef, SnapshotSummary, WindowVerdict } from '@runbooks/contracts';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
+import type { AssetRegisterActivities } from './assets/activities';
+import type { BackupPathInput, BackupPathResult } from './backup/activities';
+import type { HardwareActivities } from './hosts/hardware';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities {
+export interface RunbookActivities extends HardwareActivities, AssetRegisterActivities {
   // backup (restic)
+  backupPath(input: BackupPathInput): Promise<BackupPathResult>;
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;
   verifyRestoredContent(input: VerifyRestoredContentInput): Promise<VerifyRestoredContentResult>;

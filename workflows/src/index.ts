@@ -4,4 +4,5 @@ export { restoreDrill } from './restore-drill';
 export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';
+export { hardwareSwap } from './hardware-swap';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';

@@ -24,7 +24,26 @@ const SAMPLE_SIZE = 20;
 /** Each expected checksum is one `restic dump` process; a few at once hide its start-up cost. */
 const DUMP_CONCURRENCY = 4;
 
-export type BackupActivities = Pick<RunbookActivities, 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'>;
+export type BackupActivities = Pick<
+  RunbookActivities,
+  'backupPath' | 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'
+>;
+
+export interface BackupPathInput {
+  repository: BackupRepositoryRef;
+  /** The folder to back up, as the worker reaches it. */
+  path: string;
+  /** The machine the data belongs to: the snapshot's host name. */
+  host: string;
+  idempotencyKey: string;
+}
+export interface BackupPathResult {
+  snapshotId: string;
+  shortId: string;
+  time: string;
+  /** The snapshot was taken by an earlier attempt with the same key (found by its tag), not again. */
+  reused: boolean;
+}
 
 export function createBackupActivities(driver: BackupDriver, secrets: SecretResolver): BackupActivities {
   const access = async (ref: BackupRepositoryRef): Promise<BackupRepositoryAccess> => ({
@@ -32,6 +51,22 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
     password: await secrets.resolve(ref.passwordRef, { repositoryUrl: ref.url }),
   });
   return {
+    async backupPath({ repository, path: sourcePath, host, idempotencyKey }) {
+      const repo = await access(repository);
+      // The key's tag finds a snapshot an earlier attempt took (its worker lost before it reported).
+      const tag = `runbooks-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
+      return withHeartbeat(
+        () => `restic backup ${sourcePath}`,
+        async (signal) => {
+          const taken = (await driver.listSnapshots(repo, signal)).find((s) => s.tags.includes(tag));
+          if (taken) return { snapshotId: taken.id, shortId: taken.shortId, time: taken.time, reused: true };
+          const snapshotId = await driver.backup(repo, sourcePath, host, [tag], signal);
+          const snapshot = (await driver.listSnapshots(repo, signal)).find((s) => s.id === snapshotId);
+          return { snapshotId, shortId: snapshotId.slice(0, 8), time: snapshot?.time ?? new Date().toISOString(), reused: false };
+        },
+      );
+    },
+
     async checkBackupRepository({ repository }) {
       const repo = await access(repository);
       const { snapshots, removed } = await withHeartbeat(

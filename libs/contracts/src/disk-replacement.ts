@@ -25,12 +25,13 @@ export const diskReplacementInputSchema = z
   .strict();
 export type DiskReplacementInput = z.infer<typeof diskReplacementInputSchema>;
 
-const serialSchema = z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'must be a disk serial number (4 to 64 letters, digits or dashes)');
+/** A part's serial number as printed on it. */
+export const serialNumberSchema = z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'must be a serial number (4 to 64 letters, digits or dashes)');
 
 /** What the technician gives when the disk is swapped; both serials go into the report. */
 export const diskSwapEvidenceSchema = z.strictObject({
-  removedSerial: serialSchema.describe('Serial number on the disk taken out'),
-  installedSerial: serialSchema.describe('Serial number on the disk put in'),
+  removedSerial: serialNumberSchema.describe('Serial number on the disk taken out'),
+  installedSerial: serialNumberSchema.describe('Serial number on the disk put in'),
   rebuildStarted: z.boolean().describe('The RAID controller shows the array rebuilding onto the new disk'),
 });
 export type DiskSwapEvidence = z.infer<typeof diskSwapEvidenceSchema>;

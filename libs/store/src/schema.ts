@@ -46,6 +46,8 @@ export interface StoreTables {
   audit_log: { id: string; at: string; actor: string; action: string; target: string; detail: string };
   /** Where restores from each repository may write (one rule per repository, JSON), versioned as 'restore-targets'. */
   restore_target_rules: { repository: string; position: number; body: string };
+  /** The asset register: one row per asset tag (JSON body), each versioned on its own (its version is the ETag). */
+  assets: { tag: string; host: string; version: number; updated_at: string; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
 }

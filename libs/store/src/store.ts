@@ -1,3 +1,4 @@
+import { AssetRepository } from './asset-register';
 import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Pool } from 'pg';
 import type { StoreLocation } from './location';
@@ -40,6 +41,7 @@ export class Store {
   readonly principals: PrincipalRepository;
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
+  readonly assets: AssetRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -54,6 +56,7 @@ export class Store {
     this.principals = new PrincipalRepository(this.db, ready);
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
+    this.assets = new AssetRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {
