@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { assetSchema, assetWriteSchema, type Asset, type AssetSwap, type AssetWrite } from '@runbooks/contracts';
-import type { AssetRow, Store } from '@runbooks/store';
+import { StaleVersionError, type AssetRow, type Store } from '@runbooks/store';
 
 /** ApplicationFailure types of the asset register's activities. */
 export const AssetFailureType = {
@@ -49,10 +49,20 @@ export class AssetRegister {
   /** A user's write: the swaps runs recorded stay. With `expected`, only if the asset is still at that version (0: new). */
   async write(tag: string, write: AssetWrite, expected?: number): Promise<AssetRecord> {
     const valid = assetWriteSchema.parse(write);
-    const current = await this.get(tag);
-    const asset: Asset = { ...valid, tag, swaps: current?.swaps ?? [] };
-    const row = await this.store.assets.put(tag, asset.host, JSON.stringify(asset), expected ?? current?.version ?? 0);
-    return parse(row);
+    for (;;) {
+      const current = await this.get(tag);
+      if (expected !== undefined && expected !== (current?.version ?? 0)) {
+        throw new StaleVersionError(`asset ${tag}`, expected, current?.version ?? 0);
+      }
+      const asset: Asset = { ...valid, tag, swaps: current?.swaps ?? [] };
+      try {
+        // Conditional on what was read, so a swap a run records meanwhile is never lost.
+        return parse(await this.store.assets.put(tag, asset.host, JSON.stringify(asset), current?.version ?? 0));
+      } catch (error) {
+        // Without If-Match the write is unconditional: another writer got in first, so read again.
+        if (!(error instanceof StaleVersionError) || expected !== undefined) throw error;
+      }
+    }
   }
 
   /** Applies `change` to the asset's current body, again after a fresh read if another writer got in first. */
@@ -67,7 +77,7 @@ export class AssetRegister {
         const row = await this.store.assets.put(tag, next.host, JSON.stringify(next), version);
         return { version: row.version, result };
       } catch (error) {
-        if ((error as Error).name !== 'StaleVersionError') throw error;
+        if (!(error instanceof StaleVersionError)) throw error;
       }
     }
   }

@@ -18,6 +18,8 @@ import type { OpenApiDocument } from './http/openapi';
 import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
 import { SlackController } from './integrations/slack.controller';
 import { SlackInteractionsService } from './integrations/slack.service';
+import { AssetRegister } from '@runbooks/activities';
+import { AssetsController } from './assets/assets.controller';
 import { InventoryController } from './inventory/inventory.controller';
 import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';
 import { MaintenanceController } from './maintenance/maintenance.controller';
@@ -75,6 +77,7 @@ export class ApiModule {
         RolloutController,
         InventoryController,
         PolicyController,
+        AssetsController,
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
@@ -103,6 +106,7 @@ export class ApiModule {
         InventoryService,
         restoreTargetPolicyStoreProvider,
         PolicyService,
+        { provide: AssetRegister, inject: [Store], useFactory: (store: Store) => new AssetRegister(store) },
         SchedulesService,
         PreApprovalsService,
         preApprovalStoreProvider,

@@ -1,4 +1,5 @@
 import { approvalRoutes } from './approvals/approvals.routes';
+import { assetRoutes } from './assets/assets.routes';
 import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { meRoutes } from './console/me.routes';
@@ -28,6 +29,7 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(rolloutRoutes),
   ...Object.values(inventoryRoutes),
   ...Object.values(policyRoutes),
+  ...Object.values(assetRoutes),
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),
