@@ -58,11 +58,15 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
       return withHeartbeat(
         () => `restic backup ${sourcePath}`,
         async (signal) => {
-          const taken = (await driver.listSnapshots(repo, signal)).find((s) => s.tags.includes(tag));
-          if (taken) return { snapshotId: taken.id, shortId: taken.shortId, time: taken.time, reused: true };
-          const snapshotId = await driver.backup(repo, sourcePath, host, [tag], signal);
-          const snapshot = (await driver.listSnapshots(repo, signal)).find((s) => s.id === snapshotId);
-          return { snapshotId, shortId: snapshotId.slice(0, 8), time: snapshot?.time ?? new Date().toISOString(), reused: false };
+          const tagged = async () => (await driver.listSnapshots(repo, signal)).find((s) => s.tags.includes(tag));
+          const earlier = await tagged();
+          if (earlier) return { snapshotId: earlier.id, shortId: earlier.shortId, time: earlier.time, reused: true };
+          const reported = await driver.backup(repo, sourcePath, host, [tag], signal);
+          // restic's summary may give the short id: the listing has the full one (the tag is the key's alone).
+          const taken = await tagged();
+          if (!taken)
+            throw ApplicationFailure.nonRetryable(`restic backup reported snapshot ${reported}, which the repository does not list`);
+          return { snapshotId: taken.id, shortId: taken.shortId, time: taken.time, reused: false };
         },
       );
     },

@@ -53,7 +53,7 @@ export interface BackupDriver {
   ): Promise<void>;
   /**
    * Backs up the folder `sourcePath` as one new snapshot recorded under `hostname` with `tags`;
-   * resolves with the snapshot's id.
+   * resolves with the id restic reports (the short form, in some versions).
    */
   backup(
     repo: BackupRepositoryAccess,

@@ -183,7 +183,8 @@ export function kernelLogCheck(code: number | null, stdout: string): DiagnosticC
 
 export function smartCheck(code: number | null, stdout: string): DiagnosticCheck {
   if (code !== 0) return { name: 'smart', status: 'not-available', detail: firstLine(stdout, 'SMART cannot be read') };
-  const failing = stdout.split('\n').filter((l) => /FAILED|FAILING/i.test(l));
+  // ATA disks say "test result: FAILED!", SCSI ones a health status other than OK; "open device: ... failed" is no verdict.
+  const failing = stdout.split('\n').filter((l) => /test result: FAIL|Health Status: (?!OK)/i.test(l));
   const denied = stdout.split('\n').filter((l) => /permission|denied|no health line/i.test(l));
   if (failing.length > 0)
     return { name: 'smart', status: 'failed', detail: 'SMART health check failed', evidence: failing.slice(0, EVIDENCE_LINES) };
