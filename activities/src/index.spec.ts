@@ -31,6 +31,13 @@ describe('createActivities', () => {
         'restoreHostSnapshot',
         'checkMaintenanceWindow',
         'claimPreApprovals',
+        'backupPath',
+        'diagnoseHost',
+        'powerDownHost',
+        'powerOnHost',
+        'readAsset',
+        'recordAssetSwap',
+        'revertAssetSwap',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

@@ -6,6 +6,7 @@ import type { SecretCatalogContent } from '@runbooks/contracts';
 import { Store, storeLocationFromEnv, type StoreLocation } from '@runbooks/store';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
+import { seedDemoHardware } from './seed-hardware';
 
 /**
  * The embedded default's demo: a restic repository with three snapshots of a project share,
@@ -55,6 +56,7 @@ export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{
     },
   };
   await seedDemoFleet(dataDir, store);
+  await seedDemoHardware(dataDir, store, { url: repo.repository, passwordRef });
   await seedDemoRestorePolicy(dataDir, store, repo.repository, path.dirname(share));
   // Written last: its presence means the whole demo is in place.
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
@@ -63,7 +65,7 @@ export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{
 
 /**
  * The demo repository's password as a named secret: a file under `<data>/secrets/`, defined in
- * `<data>/secrets.json` for data-restore runs of technicians against this repository only.
+ * `<data>/secrets.json` for data-restore and hardware-swap runs of technicians against this repository only.
  */
 async function seedDemoSecret(dataDir: string, repository: string, password: string): Promise<string> {
   const name = 'backup/demo-projects';
@@ -77,7 +79,7 @@ async function seedDemoSecret(dataDir: string, repository: string, password: str
         name,
         description: 'Demo only: the password of the demo restic repository',
         source: { backend: 'file', file: name },
-        runbooks: ['data-restore'],
+        runbooks: ['data-restore', 'hardware-swap'],
         roles: ['technician'],
         repositories: [repository],
       },
