@@ -1,3 +1,4 @@
+import type { Client, Connection } from '@temporalio/client';
 import type { RunState } from '@runbooks/contracts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -8,8 +9,9 @@ import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { auth, startTestApi, type TestApi } from './api/app';
+import { recordHistoryIfAsked } from './harness/recorded-histories';
 import { WebhookReceiver } from './harness/webhook-receiver';
-import { eventually, startTestWorker, type TestWorker } from './harness/worker';
+import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
 
 const PASSWORD = 'hardware-swap-test-restic-password';
 const PASSWORD_REF = 'secret:backup/workstations';
@@ -35,6 +37,8 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
   let repository: string;
   let diskHost: string;
   let memoryHost: string;
+  let client: Client;
+  let connection: Connection;
 
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'hardware-swap-'));
@@ -82,11 +86,13 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
       { restoreTargets: { rules: [{ repository, roots: [path.join(root, 'disks')] }] } },
     );
     worker = await startTestWorker({ taskQueue: api.taskQueue, hosts: lab, store: lab.store, webhookUrl, secrets: secrets.config });
+    ({ client, connection } = await testClient());
   });
 
   afterAll(async () => {
     await api?.app.close();
     await worker?.stop();
+    await connection?.close();
     await receiver?.stop();
     await lab?.store.close();
     secrets?.remove();
@@ -168,7 +174,7 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     expect(read.headers.etag).toBe('"2"');
     expect(read.body.compatibleModels).toEqual(['WD Red 4TB', 'WD Red Plus 4TB']);
     await request(api.server).get('/v1/assets/AT-NOPE').set(auth('fran')).expect(404);
-    await request(api.server).put('/v1/assets/AT-REG-1').set(auth('fran')).send(asset).expect(403); // tier1 alone may not write
+    await request(api.server).put('/v1/assets/AT-REG-1').set(auth('alex')).send(asset).expect(403); // an approver alone may not write
     const listed = await request(api.server).get(`/v1/assets?host=${diskHost}`).set(auth('fran')).expect(200);
     expect(listed.body.assets.map((a: { tag: string }) => a.tag)).toContain('AT-REG-1');
   });
@@ -209,6 +215,7 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     await act('gus', runId, 'complete', { evidence }).expect(200);
 
     const state = await ended(runId);
+    await recordHistoryIfAsked(client.workflow.getHandle(runId), 'hardware-swap-disk-restored');
     expect(state.status).toBe('succeeded');
     expect(state.steps.find((s) => s.id === 'test-again')?.summary).toBe('kernel-log passed, smart passed, basic-tests passed');
     for (const id of ['restore-to-staging', 'verify-restored-content', 'swap-into-target', 'update-asset-register']) {
@@ -261,6 +268,7 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     }).expect(200);
 
     const state = await ended(runId);
+    await recordHistoryIfAsked(client.workflow.getHandle(runId), 'hardware-swap-failed-tests');
     expect(state.status).toBe('failed');
     expect(state.error).toMatch(/fails its tests after the swap \(escalated to hardware-3rd-line\)/);
     expect(state.compensations.map((c) => [c.stepId, c.state])).toEqual([
