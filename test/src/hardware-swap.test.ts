@@ -1,6 +1,5 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { RunState } from '@runbooks/contracts';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -28,7 +28,7 @@ export async function hardwareSwap(args: RunbookStartArgs<HardwareSwapInput>): P
   const key = run.idempotencyKey;
 
   return run.execute(async () => {
-    const { asset, before } = await run.step(
+    const { asset } = await run.step(
       'diagnose',
       async (a) => ({ asset: await a.readAsset({ tag: assetTag, host }), before: await a.diagnoseHost({ host }) }),
       {

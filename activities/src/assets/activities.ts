@@ -68,10 +68,10 @@ export class AssetRegister {
   /** Applies `change` to the asset's current body, again after a fresh read if another writer got in first. */
   async change<T>(tag: string, change: (asset: Asset) => { asset?: Asset; result: T }): Promise<{ version: number; result: T }> {
     for (;;) {
-      const current = await this.get(tag);
-      if (!current) throw ApplicationFailure.nonRetryable(`the asset register has no asset ${tag}`, AssetFailureType.notFound);
-      const { version, updatedAt: _updatedAt, ...asset } = current;
-      const { asset: next, result } = change(asset);
+      const row = await this.store.assets.get(tag);
+      if (!row) throw ApplicationFailure.nonRetryable(`the asset register has no asset ${tag}`, AssetFailureType.notFound);
+      const version = row.version;
+      const { asset: next, result } = change(assetSchema.parse(JSON.parse(row.body)));
       if (!next) return { version, result };
       try {
         const row = await this.store.assets.put(tag, next.host, JSON.stringify(next), version);
