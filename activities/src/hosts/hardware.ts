@@ -66,36 +66,27 @@ export interface HardwareActivities {
 
 /** Hardware actions dispatched on the host's driver, with the host attempts and heartbeats of the other host actions. */
 export function createHardwareActivities(inventory: InventoryStore, drivers: Record<HostDriverName, HardwareDriver>): HardwareActivities {
-  const target = async (name: string) => {
+  /** One hardware action on the named host, with the host attempts and heartbeats of every host action. */
+  const act = async <T>(name: string, step: string, work: (driver: HardwareDriver, host: Host, signal?: AbortSignal) => Promise<T>) => {
     const host = await inventory.get(name);
-    return { host, driver: drivers[host.driver] };
+    const driver = drivers[host.driver];
+    return withHeartbeat(
+      () => ({ host: name, step }),
+      (signal) => hostAttempts(name, step, signal, (bounded) => work(driver, host, bounded)),
+    );
   };
   const keyed = (key: string) => {
     if (typeof key !== 'string' || !key) throw nonRetryable('invalid input: idempotencyKey is required', HostFailureType.invalidInput);
   };
   return {
-    async diagnoseHost({ host: name }) {
-      const { host, driver } = await target(name);
-      return withHeartbeat(
-        () => ({ host: name, step: 'diagnose' }),
-        (signal) => hostAttempts(name, 'diagnose', signal, (bounded) => driver.diagnose(host, bounded)),
-      );
-    },
-    async powerDownHost({ host: name, services, idempotencyKey }) {
+    diagnoseHost: ({ host }) => act(host, 'diagnose', (driver, target, signal) => driver.diagnose(target, signal)),
+    async powerDownHost({ host, services, idempotencyKey }) {
       keyed(idempotencyKey);
-      const { host, driver } = await target(name);
-      return withHeartbeat(
-        () => ({ host: name, step: 'power-down' }),
-        (signal) => hostAttempts(name, 'power-down', signal, (bounded) => driver.powerDown(host, services, idempotencyKey, bounded)),
-      );
+      return act(host, 'power-down', (driver, target, signal) => driver.powerDown(target, services, idempotencyKey, signal));
     },
-    async powerOnHost({ host: name, idempotencyKey, installed }) {
+    async powerOnHost({ host, idempotencyKey, installed }) {
       keyed(idempotencyKey);
-      const { host, driver } = await target(name);
-      return withHeartbeat(
-        () => ({ host: name, step: 'power-on' }),
-        (signal) => hostAttempts(name, 'power-on', signal, (bounded) => driver.powerOn(host, idempotencyKey, installed, bounded)),
-      );
+      return act(host, 'power-on', (driver, target, signal) => driver.powerOn(target, idempotencyKey, installed, signal));
     },
   };
 }

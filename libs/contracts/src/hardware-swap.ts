@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { absolutePath, backupRepositorySchema } from './data-restore';
-import { serialNumberSchema } from './disk-replacement';
+import { handsOnSwapFields, serialNumberSchema } from './disk-replacement';
 import type { JsonSchema } from './evidence';
 import { hostNameSchema } from './hosts';
 import { patchSchema } from './security-patching';
@@ -68,16 +68,8 @@ export const hardwareSwapInputSchema = z.strictObject({
     .default([]),
   /** Driver and firmware packages brought to these versions after power-on (rolled back if the swap fails its tests). */
   drivers: z.array(patchSchema).max(50).default([]),
-  ticket: singleLine(200).optional(),
-  /** The machine's user and whoever else hears that it is back. */
-  notify: z.array(singleLine(320).min(1)).min(1).max(100),
-  /** Each support line's time for the hands-on swap before it passes to the next line (1st → 2nd → 3rd). */
-  slaSeconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(30 * 24 * 3600)
-    .default(4 * 3600),
+  /** ticket; notify: the machine's user and whoever else hears that it is back; slaSeconds: each line's time for the hands-on swap. */
+  ...handsOnSwapFields,
   /** Who hears when the swap fails its tests and the machine is put back as it was. */
   escalationContact: singleLine(200).min(1).default('tier3'),
 });
