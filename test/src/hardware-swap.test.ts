@@ -144,7 +144,7 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     return eventually(
       async () => {
         const res = await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess')).expect(200);
-        return ['COMPLETED', 'FAILED'].includes(res.body.temporalStatus) ? (res.body as RunState) : undefined;
+        return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(res.body.temporalStatus) ? (res.body as RunState) : undefined;
       },
       120_000,
       `${runId} to end`,
@@ -288,5 +288,27 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     const escalation = receiver.received.find((r) => r.body.runId === runId && r.body.kind === 'escalation');
     expect(escalation?.body).toMatchObject({ recipients: ['hardware-3rd-line'], text: expect.stringContaining('DIMM-DOA-0004') });
     expect(receiver.received.some((r) => r.body.runId === runId && r.body.kind === 'run-completed')).toBe(false);
+  });
+
+  it('a swap cancelled while the part is out powers the host back on and starts its services; the register is untouched', async () => {
+    const nic = { host: diskHost, component: 'network-card', model: 'Intel I210', serial: 'NIC-0009', compatibleModels: ['Intel I210'] };
+    const before = await putAsset('AT-NIC-9', nic).expect(200);
+    const runId = await launch(swapInput(diskHost, 'AT-NIC-9'));
+    const waiting = await taskOpen(runId);
+    expect(waiting.steps.find((s) => s.id === 'diagnose')?.summary).toMatch(/no fault found by the checks; swapped as reported/);
+    expect((await lab.fleet.readHost(diskHost)).hardware).toMatchObject({ power: 'off', services: { postgresql: 'stopped' } });
+
+    await request(api.server).post(`/v1/runs/${runId}/cancel`).set(auth('tess')).send({ reason: 'no spare on site' }).expect(202);
+    const state = await ended(runId);
+    expect(state.status).toBe('cancelled');
+    expect(state.compensations).toEqual([expect.objectContaining({ stepId: 'power-down', state: 'done' })]);
+    expect((await lab.fleet.readHost(diskHost)).hardware).toMatchObject({
+      power: 'on',
+      drained: false,
+      services: { postgresql: 'running' },
+    });
+    const after = await request(api.server).get('/v1/assets/AT-NIC-9').set(auth('tess')).expect(200);
+    expect(after.headers.etag).toBe(before.headers.etag);
+    expect(after.body).toMatchObject({ serial: 'NIC-0009', swaps: [] });
   });
 });

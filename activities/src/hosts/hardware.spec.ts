@@ -11,6 +11,9 @@ import { HostFailureType } from './failures';
 import { CommandHardware, kernelLogCheck, smartCheck } from './hardware';
 import { LabFleet } from './lab-fleet';
 import { LocalTransport } from './local';
+import { SshTransport } from './ssh';
+import { TestSecrets } from '../test-support/secrets';
+import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../test-support/ssh-server';
 
 const local: Host = { name: 'worker-itself', address: 'localhost', osFamily: 'debian', tags: [], driver: 'local' };
 const lab = (name: string): Host => ({ name, address: name, osFamily: 'lab', tags: [], driver: 'lab' });
@@ -73,6 +76,34 @@ describe('diagnosis of a real host from its own tools (local driver)', () => {
     expect(smartCheck(0, 'device: /dev/sda\nSmartctl open device: /dev/sda failed: Permission denied\n')).toMatchObject({
       status: 'not-available',
     });
+  });
+});
+
+describe('diagnosis of a real host over SSH (an OpenSSH server on loopback)', () => {
+  let root: string;
+  let server: SshServer;
+  let store: Store;
+  const keys = new TestSecrets();
+
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'ssh-hardware-'));
+    server = await startSshServer(mkdtempSync(path.join(root, 'sshd-')));
+    defineSshClientKey(keys, server);
+    store = storeIn(root);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await store?.close();
+    keys.remove();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs the same three checks on the host through the ssh transport', async () => {
+    const hardware = new CommandHardware(new SshTransport({ stateDir: path.join(root, 'state'), store, secrets: keys.resolver() }));
+    const result = await hardware.diagnose(sshHostOn(server, 'ws-ssh'));
+    expect(result.checks.map((c) => c.name)).toEqual(['kernel-log', 'smart', 'basic-tests']);
+    expect(result.checks[2]).toMatchObject({ status: 'passed', detail: expect.stringContaining('1 MiB written and read back') });
+    if (!runs('sh', ['-c', 'command -v smartctl'])) expect(result.checks[1]).toMatchObject({ status: 'not-available' });
   });
 });
 
