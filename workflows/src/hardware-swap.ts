@@ -46,13 +46,14 @@ export async function hardwareSwap(args: RunbookStartArgs<HardwareSwapInput>): P
     );
     run.setOutcome({ backupSnapshot: backup.shortId });
 
-    run.onUndo('power-down', 'Power the host back on and start its services', (a) =>
-      a.powerOnHost({ host, idempotencyKey: `${key}/undo-power-down` }),
-    );
+    // The driver applies a power-down whole or not at all: a refused one (no power control) has nothing to undo.
     await run.step('power-down', (a) => a.powerDownHost({ host, services, idempotencyKey: `${key}/power-down` }), {
       summarize: (r) =>
         `drained, ${r.stoppedServices.length ? `stopped ${r.stoppedServices.join(', ')}` : 'no services to stop'}, powered off`,
     });
+    run.onUndo('power-down', 'Power the host back on and start its services', (a) =>
+      a.powerOnHost({ host, idempotencyKey: `${key}/undo-power-down` }),
+    );
 
     const swap = await run.task<ComponentSwapEvidence>('swap-component', {
       title: `Replace the ${asset.component} ${assetTag} in ${host}`,
