@@ -1,8 +1,10 @@
 import type { Store } from '@runbooks/store';
 import os from 'node:os';
 import path from 'node:path';
+import { accountsConfigFromEnv, createAccountActivities, type AccountsConfig } from './accounts/activities';
 import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
+import { AssetRegister, createAssetRegisterActivities } from './assets/activities';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createDiagnosisActivities } from './diagnosis/activities';
@@ -15,6 +17,8 @@ import { SshTransport } from './hosts/ssh';
 import { createIncidentActivities } from './incident/activities';
 import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createHostRecordActivities } from './hosts/host-records';
+import { LocalTransport } from './hosts/local';
+import { CommandHardware, createHardwareActivities } from './hosts/hardware';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -25,6 +29,8 @@ import type { RunbookActivities } from './types';
 
 export * from './types';
 export * from './conflict-types';
+export * from './assets/activities';
+export * from './hosts/hardware';
 export * from './approvals';
 export * from './backup/restic';
 export * from './backup/activities';
@@ -40,6 +46,12 @@ export * from './notify/slack-blocks';
 export * from './notify/slack-bot';
 export * from './notify/create-notifier';
 export * from './mail/smtp';
+export { startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './mail/local-receiver';
+export * from './directory/ldap-directory';
+export { ACCOUNTS_SEED, seedAccountsDirectory, startSlapd, slapdMissing, TEST_DIRECTORY, type Slapd } from './directory/local-slapd';
+export * from './accounts/activities';
+export * from './accounts/file-server';
+export * from './accounts/credentials';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './secrets/vault-kv2';
@@ -50,6 +62,7 @@ export { createHostRecordActivities } from './hosts/host-records';
 export * from './maintenance';
 export * from './diagnosis/activities';
 export * from './incident/activities';
+export * from './incident/catalog-store';
 export { runProbes, probeCommand } from './diagnosis/probes';
 
 export interface ActivitiesConfig {
@@ -74,7 +87,9 @@ export interface ActivitiesConfig {
   secrets?: SecretsConfig;
   /** The service's data folder (RUNBOOKS_DATA_DIR): never a restore target, nor is the SQLite store's folder. */
   dataDir?: string;
-  /** Sends e-mail notices; default: the SMTP relay of RUNBOOKS_SMTP_* (SmtpMailer.fromEnv). */
+  /** The directory, file server, mail host and role catalogue of the account runbooks; default: from the environment (accountsConfigFromEnv). */
+  accounts?: AccountsConfig;
+  /** The SMTP relay mail to people goes through; default: from the environment (SmtpMailer.fromEnv). */
   mailer?: Mailer;
 }
 
@@ -105,8 +120,22 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
     }),
     ...createHostRecordActivities(config.store, hostDeps.inventory),
+    ...createHardwareActivities(hostDeps.inventory, {
+      lab: hostDeps.drivers.lab,
+      local: new CommandHardware(new LocalTransport()),
+      ssh: new CommandHardware(new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets })),
+    }),
+    ...createAssetRegisterActivities(new AssetRegister(config.store)),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
+    ...createAccountActivities({
+      config: config.accounts ?? accountsConfigFromEnv(process.env, config.dataDir),
+      store: config.store,
+      secrets,
+      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
+      transportFor: (host) =>
+        host.driver === 'ssh' ? new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }) : new LocalTransport(),
+    }),
   };
 }
 export * from './observability/metrics';

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { HostFailureType } from '../hosts/failures';
 import { InventoryStore } from '../hosts/inventory-store';
 import { storeIn } from '../test-support/store';
-import { IncidentCatalogStore, createIncidentActivities, type IncidentActivities } from './activities';
+import { createIncidentActivities, type IncidentActivities } from './activities';
+import { IncidentCatalogStore } from './catalog-store';
 
 let dir: string;
 let store: Store;

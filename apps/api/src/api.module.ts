@@ -1,6 +1,7 @@
 import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { Store } from '@runbooks/store';
+import { CredentialLinksController } from './accounts/credential-links.controller';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
 import { AuditController } from './audit/audit.controller';
@@ -19,6 +20,8 @@ import type { OpenApiDocument } from './http/openapi';
 import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
 import { SlackController } from './integrations/slack.controller';
 import { SlackInteractionsService } from './integrations/slack.service';
+import { AssetRegister } from '@runbooks/activities';
+import { AssetsController } from './assets/assets.controller';
 import { InventoryController } from './inventory/inventory.controller';
 import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';
 import { MaintenanceController } from './maintenance/maintenance.controller';
@@ -79,6 +82,7 @@ export class ApiModule {
         InventoryController,
         PolicyController,
         IncidentsController,
+        AssetsController,
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
@@ -87,6 +91,7 @@ export class ApiModule {
         TokensController,
         AuditController,
         KnowledgeBaseController,
+        CredentialLinksController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
@@ -110,6 +115,7 @@ export class ApiModule {
         PolicyService,
         incidentCatalogStoreProvider,
         IncidentsService,
+        { provide: AssetRegister, inject: [Store], useFactory: (store: Store) => new AssetRegister(store) },
         SchedulesService,
         PreApprovalsService,
         preApprovalStoreProvider,
