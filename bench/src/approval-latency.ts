@@ -8,7 +8,7 @@
  * Rounds alternate which side goes first; each round parks N runs of each side, then decides
  * them one after another.
  *
- *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--out file.json]
+ *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -37,12 +37,14 @@ import {
 import type { DevServer } from './harness/dev-server';
 import { BENCH_GATE } from './overhead/gate';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, startBenchApi, startOurWorker, timedFetch } from './service';
+import { DEMO_TOKENS, startBenchApi, startBenchApiProcess, startOurWorker, timedFetch } from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
 const APPROVALS = intArg('approvals', SMOKE ? 3 : 20);
 const MAX_MINUTES = intArg('max-minutes', 20);
+/** Serve the API from the bench's own process, as the bench did before it had one of its own. */
+const API_IN_PROCESS = flagArg('api-in-process');
 
 type Kind = 'ours' | 'bare';
 interface Sample {
@@ -90,7 +92,7 @@ async function main(): Promise<number> {
       bareWorker.shutdown();
       await bareRunning.catch(() => undefined);
     });
-    const api = await startBenchApi({
+    const api = await (API_IN_PROCESS ? startBenchApi : startBenchApiProcess)({
       temporalAddress: server.address,
       taskQueue: queues.ours,
       dir: path.join(root, 'api'),
