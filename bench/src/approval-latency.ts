@@ -52,6 +52,8 @@ interface Sample {
   scheduledMs: number;
   /** The approve call's own round trip (ms). */
   callMs: number;
+  /** Where the time went, from the history: call start → the workflow task carrying the update scheduled, → started, → completed (ms). */
+  split: { toTaskScheduled: number; taskQueued: number; taskRan: number };
 }
 
 async function main(): Promise<number> {
@@ -141,7 +143,8 @@ async function main(): Promise<number> {
         await handle.executeUpdate(bareApproveUpdate, { args: [{ by: 'alex' }] });
       }
       const callMs = performance.now() - c0;
-      return { scheduledMs: (await noopScheduledAt(handle)) - t0, callMs };
+      const { scheduledAt, split } = await noopScheduledAt(handle, t0);
+      return { scheduledMs: scheduledAt - t0, callMs, split };
     };
 
     const samples: Record<Kind, Sample[]> = { ours: [], bare: [] };
@@ -195,6 +198,21 @@ async function main(): Promise<number> {
           spread(roundRatios.p50),
           spread(roundRatios.p95),
         ],
+        ...(
+          [
+            ['  of which: call → its workflow task scheduled (API, server)', (s: Sample) => s.split.toTaskScheduled],
+            ['  of which: task scheduled → started (worker poll)', (s: Sample) => s.split.taskQueued],
+            ['  of which: task started → completed (worker)', (s: Sample) => s.split.taskRan],
+          ] as const
+        ).map(([figure, f]) => [
+          figure,
+          fixed(q('ours', f, 50), 1),
+          fixed(q('ours', f, 95), 1),
+          fixed(q('bare', f, 50), 1),
+          fixed(q('bare', f, 95), 1),
+          fixed(q('ours', f, 50) / q('bare', f, 50)),
+          fixed(q('ours', f, 95) / q('bare', f, 95)),
+        ]),
         [
           'approve call round trip (HTTP vs executeUpdate)',
           fixed(q('ours', call, 50), 1),
@@ -224,12 +242,33 @@ async function main(): Promise<number> {
   }
 }
 
-/** When the no-op activity after the approval was scheduled (server time, ms); waits for it. */
-async function noopScheduledAt(handle: WorkflowHandle): Promise<number> {
+/**
+ * When the no-op activity after the approval was scheduled (server time, ms), and the first
+ * workflow task after the call (the one the update arrived with): when it was scheduled, started
+ * and completed. Waits for the activity.
+ */
+async function noopScheduledAt(handle: WorkflowHandle, callStart: number): Promise<{ scheduledAt: number; split: Sample['split'] }> {
   for (let i = 0; i < 600; i++) {
-    const { events } = await handle.fetchHistory();
-    const scheduled = (events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'noop');
-    if (scheduled) return eventMs(scheduled);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'noop');
+    if (scheduled) {
+      const from = events.findIndex((e) => e.workflowTaskScheduledEventAttributes && eventMs(e) >= callStart);
+      const at = (index: number, has: (e: (typeof events)[number]) => unknown) => {
+        const e = events.slice(index).find(has);
+        return e ? eventMs(e) : NaN;
+      };
+      const taskScheduled = from >= 0 ? eventMs(events[from]) : NaN;
+      const taskStarted = at(from, (e) => e.workflowTaskStartedEventAttributes);
+      const taskCompleted = at(from, (e) => e.workflowTaskCompletedEventAttributes);
+      return {
+        scheduledAt: eventMs(scheduled),
+        split: {
+          toTaskScheduled: taskScheduled - callStart,
+          taskQueued: taskStarted - taskScheduled,
+          taskRan: taskCompleted - taskStarted,
+        },
+      };
+    }
     await sleep(50);
   }
   throw new Error(`${handle.workflowId}: no-op activity not scheduled 30 s after the approval`);
