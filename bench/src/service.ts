@@ -60,6 +60,8 @@ export async function startOurWorker(options: {
     activities: { ...activities, ...noopActivities } as RunbookActivities,
     shutdownGraceMs: 5_000,
     maxCachedWorkflows: options.maxCachedWorkflows,
+    // As apps/worker does: each run's status copy is written to the store, awaited before its workflow task completes.
+    runStatusCopies: lab.store.runStatus,
   });
   const running = worker.run();
   return {
