@@ -102,9 +102,9 @@ async function main(): Promise<number> {
     });
     stops.unshift(api.close);
 
-    const park = async (kind: Kind): Promise<WorkflowHandle[]> => {
+    const park = async (kind: Kind, count = APPROVALS): Promise<WorkflowHandle[]> => {
       const handles: WorkflowHandle[] = [];
-      for (let i = 0; i < APPROVALS; i++) {
+      for (let i = 0; i < count; i++) {
         const workflowId = `bench-approval-${kind}-${randomUUID()}`;
         handles.push(
           kind === 'ours'
@@ -147,6 +147,8 @@ async function main(): Promise<number> {
       return { scheduledMs: scheduledAt - t0, callMs, split };
     };
 
+    // Warm-up, not measured: the API's lazy Temporal connection, its first requests' JIT, the first update on each side.
+    for (const kind of ['bare', 'ours'] as const) for (const handle of await park(kind, 2)) await decide(kind, handle);
     const samples: Record<Kind, Sample[]> = { ours: [], bare: [] };
     const roundRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
     for (let round = 1; round <= ROUNDS; round++) {
