@@ -8,7 +8,7 @@
  * Rounds alternate which side goes first; each round parks N runs of each side, then decides
  * them one after another.
  *
- *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--out file.json]
+ *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -37,12 +37,14 @@ import {
 import type { DevServer } from './harness/dev-server';
 import { BENCH_GATE } from './overhead/gate';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, startBenchApi, startOurWorker, timedFetch } from './service';
+import { DEMO_TOKENS, startBenchApi, startBenchApiProcess, startOurWorker, timedFetch } from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
 const APPROVALS = intArg('approvals', SMOKE ? 3 : 20);
 const MAX_MINUTES = intArg('max-minutes', 20);
+/** Serve the API from the bench's own process, as the bench did before it had one of its own. */
+const API_IN_PROCESS = flagArg('api-in-process');
 
 type Kind = 'ours' | 'bare';
 interface Sample {
@@ -50,6 +52,8 @@ interface Sample {
   scheduledMs: number;
   /** The approve call's own round trip (ms). */
   callMs: number;
+  /** Where the time went, from the history: call start → the workflow task carrying the update scheduled, → started, → completed (ms). */
+  split: { toTaskScheduled: number; taskQueued: number; taskRan: number };
 }
 
 async function main(): Promise<number> {
@@ -90,7 +94,7 @@ async function main(): Promise<number> {
       bareWorker.shutdown();
       await bareRunning.catch(() => undefined);
     });
-    const api = await startBenchApi({
+    const api = await (API_IN_PROCESS ? startBenchApi : startBenchApiProcess)({
       temporalAddress: server.address,
       taskQueue: queues.ours,
       dir: path.join(root, 'api'),
@@ -98,9 +102,9 @@ async function main(): Promise<number> {
     });
     stops.unshift(api.close);
 
-    const park = async (kind: Kind): Promise<WorkflowHandle[]> => {
+    const park = async (kind: Kind, count = APPROVALS): Promise<WorkflowHandle[]> => {
       const handles: WorkflowHandle[] = [];
-      for (let i = 0; i < APPROVALS; i++) {
+      for (let i = 0; i < count; i++) {
         const workflowId = `bench-approval-${kind}-${randomUUID()}`;
         handles.push(
           kind === 'ours'
@@ -139,9 +143,12 @@ async function main(): Promise<number> {
         await handle.executeUpdate(bareApproveUpdate, { args: [{ by: 'alex' }] });
       }
       const callMs = performance.now() - c0;
-      return { scheduledMs: (await noopScheduledAt(handle)) - t0, callMs };
+      const { scheduledAt, split } = await noopScheduledAt(handle, t0);
+      return { scheduledMs: scheduledAt - t0, callMs, split };
     };
 
+    // Warm-up, not measured: the API's lazy Temporal connection, its first requests' JIT, the first update on each side.
+    for (const kind of ['bare', 'ours'] as const) for (const handle of await park(kind, 2)) await decide(kind, handle);
     const samples: Record<Kind, Sample[]> = { ours: [], bare: [] };
     const roundRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
     for (let round = 1; round <= ROUNDS; round++) {
@@ -193,15 +200,22 @@ async function main(): Promise<number> {
           spread(roundRatios.p50),
           spread(roundRatios.p95),
         ],
-        [
-          'approve call round trip (HTTP vs executeUpdate)',
-          fixed(q('ours', call, 50), 1),
-          fixed(q('ours', call, 95), 1),
-          fixed(q('bare', call, 50), 1),
-          fixed(q('bare', call, 95), 1),
-          fixed(q('ours', call, 50) / q('bare', call, 50)),
-          fixed(q('ours', call, 95) / q('bare', call, 95)),
-        ],
+        ...(
+          [
+            ['  of which: call → its workflow task scheduled (API, server)', (s: Sample) => s.split.toTaskScheduled],
+            ['  of which: task scheduled → started (worker poll)', (s: Sample) => s.split.taskQueued],
+            ['  of which: task started → completed (worker)', (s: Sample) => s.split.taskRan],
+            ['approve call round trip (HTTP vs executeUpdate)', call],
+          ] as const
+        ).map(([figure, f]) => [
+          figure,
+          fixed(q('ours', f, 50), 1),
+          fixed(q('ours', f, 95), 1),
+          fixed(q('bare', f, 50), 1),
+          fixed(q('bare', f, 95), 1),
+          fixed(q('ours', f, 50) / q('bare', f, 50)),
+          fixed(q('ours', f, 95) / q('bare', f, 95)),
+        ]),
       ],
     );
     const p50 = percentile(roundRatios.p50, 50);
@@ -222,12 +236,33 @@ async function main(): Promise<number> {
   }
 }
 
-/** When the no-op activity after the approval was scheduled (server time, ms); waits for it. */
-async function noopScheduledAt(handle: WorkflowHandle): Promise<number> {
+/**
+ * When the no-op activity after the approval was scheduled (server time, ms), and the first
+ * workflow task after the call (the one the update arrived with): when it was scheduled, started
+ * and completed. Waits for the activity.
+ */
+async function noopScheduledAt(handle: WorkflowHandle, callStart: number): Promise<{ scheduledAt: number; split: Sample['split'] }> {
   for (let i = 0; i < 600; i++) {
-    const { events } = await handle.fetchHistory();
-    const scheduled = (events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'noop');
-    if (scheduled) return eventMs(scheduled);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'noop');
+    if (scheduled) {
+      const from = events.findIndex((e) => e.workflowTaskScheduledEventAttributes && eventMs(e) >= callStart);
+      const at = (index: number, has: (e: (typeof events)[number]) => unknown) => {
+        const e = events.slice(index).find(has);
+        return e ? eventMs(e) : NaN;
+      };
+      const taskScheduled = from >= 0 ? eventMs(events[from]) : NaN;
+      const taskStarted = at(from, (e) => e.workflowTaskStartedEventAttributes);
+      const taskCompleted = at(from, (e) => e.workflowTaskCompletedEventAttributes);
+      return {
+        scheduledAt: eventMs(scheduled),
+        split: {
+          toTaskScheduled: taskScheduled - callStart,
+          taskQueued: taskStarted - taskScheduled,
+          taskRan: taskCompleted - taskStarted,
+        },
+      };
+    }
     await sleep(50);
   }
   throw new Error(`${handle.workflowId}: no-op activity not scheduled 30 s after the approval`);

@@ -5,7 +5,7 @@
  * and memo from 64 concurrent callers. No worker polls the queue on either side (the figure is
  * the launch path, not the runs). Rounds alternate which side goes first.
  *
- *   node bench/dist/launch-throughput.js [--rounds 3] [--launches 1000] [--clients 64] [--smoke] [--max-minutes 20] [--out file.json]
+ *   node bench/dist/launch-throughput.js [--rounds 3] [--launches 1000] [--clients 64] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
 import { Client, Connection } from '@temporalio/client';
 import {
@@ -26,13 +26,15 @@ import path from 'node:path';
 import { abortAfter, fixed, flagArg, installQuietRuntime, intArg, percentile, spread, startBenchServer, stopServer } from './common';
 import type { DevServer } from './harness/dev-server';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, inPool, startBenchApi, timedFetch } from './service';
+import { DEMO_TOKENS, inPool, startBenchApi, startBenchApiProcess, timedFetch } from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
 const LAUNCHES = intArg('launches', SMOKE ? 100 : 1000);
 const CLIENTS = intArg('clients', 64);
 const MAX_MINUTES = intArg('max-minutes', 20);
+/** Serve the API from the bench's own process, as the bench did before it had one of its own. */
+const API_IN_PROCESS = flagArg('api-in-process');
 
 const INPUT = { host: 'db-07', slot: 'bay 3', notify: ['dba-team'], slaSeconds: 3600 };
 
@@ -43,6 +45,8 @@ interface Phase {
   perSecond: number;
   latencies: number[];
   errors: string[];
+  /** CPU time per launch of the launching side's own processes (ms): the bench's, plus the API's when it runs apart. */
+  cpuMsPerLaunch: number;
 }
 
 async function main(): Promise<number> {
@@ -62,7 +66,9 @@ async function main(): Promise<number> {
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = `bench-launch-${randomUUID()}`;
     const store = { kind: 'sqlite' as const, file: path.join(root, 'runbooks.sqlite') };
-    const api = await startBenchApi({ temporalAddress: server.address, taskQueue, dir: root, store });
+    const options = { temporalAddress: server.address, taskQueue, dir: root, store };
+    const api = API_IN_PROCESS ? await startBenchApi(options) : await startBenchApiProcess(options);
+    const apiCpuMs = async () => ('cpuMs' in api ? await api.cpuMs() : 0);
     close = api.close;
     const inputSha256 = createHash('sha256').update(canonicalJson(INPUT), 'utf8').digest('hex');
 
@@ -94,6 +100,8 @@ async function main(): Promise<number> {
       const launch = kind === 'ours' ? launchOurs : launchBare;
       const latencies: number[] = [];
       const errors: string[] = [];
+      const cpu0 = process.cpuUsage();
+      const apiCpu0 = kind === 'ours' ? await apiCpuMs() : 0;
       const t0 = performance.now();
       await inPool(count, CLIENTS, async () => {
         const c0 = performance.now();
@@ -101,7 +109,10 @@ async function main(): Promise<number> {
         latencies.push(performance.now() - c0);
         if (error) errors.push(error);
       });
-      return { kind, round, perSecond: count / ((performance.now() - t0) / 1000), latencies, errors };
+      const perSecond = count / ((performance.now() - t0) / 1000);
+      const cpu = process.cpuUsage(cpu0);
+      const apiCpu = kind === 'ours' ? (await apiCpuMs()) - apiCpu0 : 0;
+      return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch: ((cpu.user + cpu.system) / 1000 + apiCpu) / count };
     };
 
     for (const kind of ['bare', 'ours'] as const) await burst(kind, 0, CLIENTS); // warm-up: connections, JIT
@@ -111,7 +122,8 @@ async function main(): Promise<number> {
         const p = await burst(kind, round, LAUNCHES);
         phases.push(p);
         console.log(
-          `  round ${round} ${kind}: ${fixed(p.perSecond, 0)} launches/s, p99 ${fixed(percentile(p.latencies, 99), 0)} ms, ${p.errors.length} errors`,
+          `  round ${round} ${kind}: ${fixed(p.perSecond, 0)} launches/s, p99 ${fixed(percentile(p.latencies, 99), 0)} ms, ` +
+            `${fixed(p.cpuMsPerLaunch, 1)} CPU ms/launch, ${p.errors.length} errors`,
         );
         for (const e of [...new Set(p.errors)].slice(0, 3)) console.error(`    ${e}`);
       }
@@ -132,14 +144,25 @@ async function main(): Promise<number> {
     report.table(
       `${ROUNDS} round(s) of ${LAUNCHES} launches each side from ${CLIENTS} concurrent clients; latency per launch over all rounds (ms); ` +
         'ratio: median (min–max) of the per-round ratios',
-      ['side', 'launches/s per round', 'p50 ms', 'p99 ms', 'errors'],
+      ['side', 'launches/s per round', 'p50 ms', 'p99 ms', 'CPU ms/launch', 'errors'],
       (['ours', 'bare'] as const).map((kind) => [
         kind === 'ours' ? 'ours (POST /v1/runs)' : 'bare (client.workflow.start)',
         spread(rate(kind), 0),
         fixed(percentile(all(kind), 50), 1),
         fixed(percentile(all(kind), 99), 1),
+        spread(
+          phases.filter((p) => p.kind === kind).map((p) => p.cpuMsPerLaunch),
+          1,
+        ),
         phases.filter((p) => p.kind === kind).reduce((n, p) => n + p.errors.length, 0),
       ]),
+    );
+    report.note(
+      (API_IN_PROCESS
+        ? 'The API served from the bench process itself (--api-in-process), sharing its event loop with the HTTP load. '
+        : 'The API served from a process of its own (bench/src/api-process.ts), as a server apart from its clients. ') +
+        "CPU ms/launch: CPU time of the launching side's processes (the bench, plus the API process for ours) per launch, " +
+        'the Temporal server not counted; on a loaded machine it moves less than launches/s.',
     );
     const throughput = byRound((p) => p.perSecond);
     const p99 = byRound((p) => percentile(p.latencies, 99));
@@ -149,6 +172,7 @@ async function main(): Promise<number> {
       [
         ['launches/s', spread(throughput)],
         ['p99 latency', spread(p99)],
+        ['CPU ms per launch', spread(byRound((p) => p.cpuMsPerLaunch))],
       ],
     );
     const t = percentile(throughput, 50);

@@ -10,6 +10,7 @@ import { LogNotifier, createActivities, type RunbookActivities } from '@runbooks
 import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
 import { createLabFleet, type LabFleetFixture } from '@runbooks/worker/dist/demo/lab-fixture';
 import type { StoreLocation } from '@runbooks/store';
+import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { noopActivities } from './baseline/activities';
@@ -59,6 +60,8 @@ export async function startOurWorker(options: {
     activities: { ...activities, ...noopActivities } as RunbookActivities,
     shutdownGraceMs: 5_000,
     maxCachedWorkflows: options.maxCachedWorkflows,
+    // As apps/worker does: each run's status copy is written to the store, awaited before its workflow task completes.
+    runStatusCopies: lab.store.runStatus,
   });
   const running = worker.run();
   return {
@@ -79,13 +82,15 @@ export interface BenchApi {
   close(): Promise<void>;
 }
 
-/** The API on a free loopback port, its store `store` (share a lab fleet's to launch on its inventory), demo principals. */
-export async function startBenchApi(options: {
+export interface BenchApiOptions {
   temporalAddress: string;
   taskQueue: string;
   dir: string;
   store: StoreLocation;
-}): Promise<BenchApi> {
+}
+
+/** The API on a free loopback port, its store `store` (share a lab fleet's to launch on its inventory), demo principals. */
+export async function startBenchApi(options: BenchApiOptions): Promise<BenchApi> {
   const app = await createApiApp({
     temporalAddress: options.temporalAddress,
     taskQueue: options.taskQueue,
@@ -103,6 +108,46 @@ export async function startBenchApi(options: {
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+}
+
+/**
+ * The same API in a child process (api-process.ts): the bench's HTTP load and the API no longer
+ * share one event loop, which made each side wait for the other's work. Its store is the same file
+ * (SQLite in WAL mode is shared across processes).
+ */
+export interface BenchApiProcess {
+  url: string;
+  /** The API process's CPU time so far (user + system, ms): a figure the machine's other load does not inflate much. */
+  cpuMs(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startBenchApiProcess(options: BenchApiOptions): Promise<BenchApiProcess> {
+  const child = fork(path.join(__dirname, 'api-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const answer = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`the bench API process exited (code ${code}) before it listened`)));
+    child.send(options);
+  });
+  if (!answer.url) throw new Error(`the bench API process did not start: ${answer.error}`);
+  return {
+    url: answer.url,
+    cpuMs: () =>
+      new Promise<number>((resolve) => {
+        const onMessage = (message: { cpuMs?: number }) => {
+          if (message.cpuMs === undefined) return;
+          child.off('message', onMessage);
+          resolve(message.cpuMs);
+        };
+        child.on('message', onMessage);
+        child.send('cpu');
+      }),
+    async close() {
+      if (child.connected) child.disconnect();
+      await exited;
+    },
+  };
 }
 
 /** One HTTP call as a client sees it: status, body size and time. */

@@ -26,7 +26,7 @@ const BUSY_MAX_WAIT_MS = 50;
  */
 export class PatientSqliteDialect extends SqliteDialect {
   constructor(file: string) {
-    super({ database: async () => openSqlite(file) });
+    super({ database: async () => reusePreparedStatements(openSqlite(file)) });
   }
 
   override createDriver(): Driver {
@@ -44,6 +44,31 @@ export function openSqlite(file: string): SQLite.Database {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 0');
+  return database;
+}
+
+/** Distinct statements kept prepared per connection; the store's queries are far fewer. */
+const MAX_PREPARED_STATEMENTS = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query's SQL again on each call; preparing cost about as
+ * much as running the store's small indexed lookups (a token, an audit insert) on every request.
+ * The same SQL text gets the same prepared statement back, unless that one is busy (a stream
+ * still iterating it). SQLite re-prepares a statement itself when the schema changed.
+ */
+function reusePreparedStatements(database: SQLite.Database): SQLite.Database {
+  const prepare = database.prepare.bind(database);
+  const prepared = new Map<string, SQLite.Statement>();
+  database.prepare = ((sql: string) => {
+    const kept = prepared.get(sql);
+    if (kept && !kept.busy) return kept;
+    const statement = prepare(sql);
+    if (!kept) {
+      if (prepared.size >= MAX_PREPARED_STATEMENTS) prepared.delete(prepared.keys().next().value as string);
+      prepared.set(sql, statement);
+    }
+    return statement;
+  }) as SQLite.Database['prepare'];
   return database;
 }
 

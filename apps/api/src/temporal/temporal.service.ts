@@ -14,11 +14,14 @@ export const temporalConnectionProvider = {
   useFactory: (config: ApiConfig): Connection => Connection.lazy({ address: config.temporalAddress }),
 };
 
+/** Principals whose Client is kept at once; beyond it the least recently used is built again when needed. */
+const MAX_PRINCIPAL_CLIENTS = 1_000;
+
 /** Who waits on the other end of a call: the server alone, or a worker behind it (queries, updates). */
 export type Answerer = 'server' | 'worker';
 
 /**
- * Temporal access for the controllers: a shared Client for reads, a per-request Client whose
+ * Temporal access for the controllers: a shared Client for reads, a per-principal Client whose
  * identity names the user for actions that enter history, and a deadline on every call so
  * nothing hangs when the server or the worker is away.
  */
@@ -60,16 +63,36 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
     return this.config.taskQueue;
   }
 
-  /** A client acting for `principal`: `api:<id>` is recorded as the identity in workflow history. */
+  /**
+   * A client acting for `principal`: `api:<id>` is recorded as the identity in workflow history.
+   * The SDK takes the identity per Client, not per call, so one Client per principal id is kept:
+   * building one per request cost each launch and decision its construction. A Client holds
+   * nothing but that identity over the shared connection (no authority, nothing to revoke: the
+   * guard checks the token on every request), and the map is bounded.
+   */
   clientFor(principal: Principal): Client {
-    return new Client({
-      connection: this.connection,
-      namespace: this.config.namespace,
-      identity: `api:${principal.id}`,
-      dataConverter: this.dataConverter,
-      interceptors: this.interceptors,
-    });
+    const identity = `api:${principal.id}`;
+    let client = this.principalClients.get(identity);
+    if (client) {
+      // Most recently used last, so the bound below drops the least recently used.
+      this.principalClients.delete(identity);
+    } else {
+      client = new Client({
+        connection: this.connection,
+        namespace: this.config.namespace,
+        identity,
+        dataConverter: this.dataConverter,
+        interceptors: this.interceptors,
+      });
+      if (this.principalClients.size >= MAX_PRINCIPAL_CLIENTS) {
+        this.principalClients.delete(this.principalClients.keys().next().value as string);
+      }
+    }
+    this.principalClients.set(identity, client);
+    return client;
   }
+
+  private readonly principalClients = new Map<string, Client>();
 
   handle(runId: string, principal?: Principal): WorkflowHandle {
     return (principal ? this.clientFor(principal) : this.client).workflow.getHandle(runId);
