@@ -67,6 +67,17 @@ if [[ -z "${RUNBOOKS_ASSERTION_KEYS:-}" ]]; then
   RUNBOOKS_ASSERTION_KEYS="$(cat "$KEY_FILE")"
 fi
 export RUNBOOKS_ASSERTION_KEYS
+# The account runbooks' demo: a local slapd and a mail catcher (README "Walk-through: a new starter").
+if [[ -x /usr/sbin/slapd ]]; then
+  rm -f "$DATA/demo/accounts.env"
+  node apps/worker/dist/demo/accounts-demo.js "$DATA" &
+  pids+=($!)
+  for _ in $(seq 1 100); do [[ -s "$DATA/demo/accounts.env" ]] && break; sleep 0.2; done
+  # shellcheck source=/dev/null
+  [[ -s "$DATA/demo/accounts.env" ]] && source "$DATA/demo/accounts.env"
+else
+  echo "slapd is not installed: the account runbooks have no directory (sudo apt-get install -y slapd ldap-utils acl)" >&2
+fi
 node apps/worker/dist/main.js &
 pids+=($!)
 node apps/api/dist/main.js &
@@ -80,4 +91,5 @@ echo "Temporal UI:  http://127.0.0.1:$TEMPORAL_UI_PORT"
 echo "API:          http://127.0.0.1:$PORT   (OpenAPI UI: http://127.0.0.1:$PORT/docs)"
 echo "Demo request: $DATA/demo/restore-request.json   (walk-through in README.md)"
 echo "Incident:     $DATA/demo/incident/incident-request.json   (README: Respond to an incident)"
+[[ -n "${RUNBOOKS_LDAP_URL:-}" ]] && echo "Accounts:     directory $RUNBOOKS_LDAP_URL, mail caught in $DATA/demo/mail/"
 wait -n "${pids[@]}"

@@ -1,6 +1,7 @@
 import type { Store } from '@runbooks/store';
 import os from 'node:os';
 import path from 'node:path';
+import { accountsConfigFromEnv, createAccountActivities, type AccountsConfig } from './accounts/activities';
 import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
 import { createBackupActivities } from './backup/activities';
@@ -15,6 +16,7 @@ import { SshTransport } from './hosts/ssh';
 import { createIncidentActivities } from './incident/activities';
 import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createHostRecordActivities } from './hosts/host-records';
+import { LocalTransport } from './hosts/local';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -40,6 +42,12 @@ export * from './notify/slack-blocks';
 export * from './notify/slack-bot';
 export * from './notify/create-notifier';
 export * from './mail/smtp';
+export { startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './mail/local-receiver';
+export * from './directory/ldap-directory';
+export { ACCOUNTS_SEED, seedAccountsDirectory, startSlapd, slapdMissing, TEST_DIRECTORY, type Slapd } from './directory/local-slapd';
+export * from './accounts/activities';
+export * from './accounts/file-server';
+export * from './accounts/credentials';
 export * from './reports/activities';
 export * from './secrets/resolve-secret';
 export * from './secrets/vault-kv2';
@@ -74,7 +82,9 @@ export interface ActivitiesConfig {
   secrets?: SecretsConfig;
   /** The service's data folder (RUNBOOKS_DATA_DIR): never a restore target, nor is the SQLite store's folder. */
   dataDir?: string;
-  /** Sends e-mail notices; default: the SMTP relay of RUNBOOKS_SMTP_* (SmtpMailer.fromEnv). */
+  /** The directory, file server, mail host and role catalogue of the account runbooks; default: from the environment (accountsConfigFromEnv). */
+  accounts?: AccountsConfig;
+  /** The SMTP relay mail to people goes through; default: from the environment (SmtpMailer.fromEnv). */
   mailer?: Mailer;
 }
 
@@ -107,6 +117,14 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createHostRecordActivities(config.store, hostDeps.inventory),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
+    ...createAccountActivities({
+      config: config.accounts ?? accountsConfigFromEnv(process.env, config.dataDir),
+      store: config.store,
+      secrets,
+      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
+      transportFor: (host) =>
+        host.driver === 'ssh' ? new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }) : new LocalTransport(),
+    }),
   };
 }
 export * from './observability/metrics';

@@ -9,6 +9,7 @@ import type {
   SnapshotSummary,
   WindowVerdict,
 } from '@runbooks/contracts';
+import type { AccountActivities } from './accounts/activities';
 import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approvals/pre-approval-store';
 import type { SoftwareConflictActivities } from './conflict-types';
 import type { DiagnosisActivities } from './diagnosis/activities';
@@ -19,7 +20,7 @@ import type { IncidentActivities } from './incident/activities';
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities extends SoftwareConflictActivities, DiagnosisActivities, IncidentActivities {
+export interface RunbookActivities extends SoftwareConflictActivities, DiagnosisActivities, IncidentActivities, AccountActivities {
   // backup (restic)
   /** Before an approval: only what needs no password (see BackupDriver.probe). */
   probeBackupRepository(input: { repositoryUrl: string }): Promise<{ found: boolean; summary: string }>;

@@ -8,3 +8,7 @@ export { softwareConflict } from './software-conflict';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export type { RunMetricsSinks } from './interceptors';
 export { incidentResponse } from './incident-response';
+export { accountJoiner } from './account-joiner';
+export { passwordReset } from './password-reset';
+export { accountLeaver } from './account-leaver';
+export { accountMover } from './account-mover';

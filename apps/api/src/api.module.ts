@@ -1,6 +1,7 @@
 import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { Store } from '@runbooks/store';
+import { CredentialLinksController } from './accounts/credential-links.controller';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
 import { AuditController } from './audit/audit.controller';
@@ -87,6 +88,7 @@ export class ApiModule {
         TokensController,
         AuditController,
         KnowledgeBaseController,
+        CredentialLinksController,
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },

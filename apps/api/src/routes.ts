@@ -1,3 +1,4 @@
+import { credentialLinkRoutes } from './accounts/credential-links.routes';
 import { approvalRoutes } from './approvals/approvals.routes';
 import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
@@ -40,4 +41,5 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(tokenRoutes),
   ...Object.values(auditRoutes),
   ...Object.values(knowledgeBaseRoutes),
+  ...Object.values(credentialLinkRoutes),
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accountJoinerInputSchema, accountLeaverInputSchema, accountMoverInputSchema, passwordResetInputSchema } from './accounts';
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import type { HostSelector } from './hosts';
@@ -214,6 +215,90 @@ export const incidentResponseRunbook = {
   admission: { incident: (input: IncidentInput) => input },
 } as const satisfies RunbookDefinition;
 
+export const accountJoinerRunbook = {
+  name: 'account-joiner',
+  title: 'Account joiner',
+  summary:
+    "Make a new starter's account on the start date: a unique username, an approval when the role carries privileged groups, " +
+    'the directory entry with the next free uidNumber, a strong initial password (change at first login) and a TOTP enrolment ' +
+    "handed over once through an expiring single-use link, the role's groups and application permissions, a home drive on the " +
+    'file server, a mailbox with a welcome message, and a test of the access; every step undone if a later one fails.',
+  workflowType: 'accountJoiner',
+  inputSchema: accountJoinerInputSchema,
+  steps: [
+    { id: 'wait-for-start-date', title: 'Wait for the start date' },
+    { id: 'choose-username', title: 'Choose a unique username' },
+    { id: 'approve-privileged-role', title: 'Approval when the role carries privileged groups', approval: true },
+    { id: 'create-entry', title: 'Create the directory entry (posixAccount, inetOrgPerson) with the next free uidNumber' },
+    { id: 'issue-credentials', title: 'Set a strong initial password (change at first login) and enrol TOTP' },
+    { id: 'grant-role-access', title: "Add the role's groups and application permissions" },
+    { id: 'create-home-drive', title: 'Create the home drive on the file server (owner, mode 0700, group ACLs)' },
+    { id: 'set-up-mailbox', title: 'Set the mail address, create the Maildir, send the welcome message' },
+    { id: 'test-access', title: 'Test access: bind, groups, a TOTP code, the home drive writable by the user only' },
+    { id: 'deliver-credentials', title: 'Send the one-time link to the password and MFA enrolment' },
+    { id: 'write-report', title: 'Document the settings (never a secret)' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const passwordResetRunbook = {
+  name: 'password-reset',
+  title: 'Password reset',
+  summary:
+    'The 1st line verifies the caller and records how; then a temporary password (change at first login) is set, a lockout ' +
+    'cleared, and the password handed over once through an expiring single-use link; the account holder is told by mail. ' +
+    'A TOTP reset (lost phone) waits for an approver and re-enrols through the same link.',
+  workflowType: 'passwordReset',
+  inputSchema: passwordResetInputSchema,
+  steps: [
+    { id: 'verify-identity', title: "Verify the caller's identity and record how", task: true },
+    { id: 'approve-mfa-reset', title: 'Approval of a TOTP reset', approval: true },
+    { id: 'reset-password', title: 'Set a temporary password (change at first login), clear the lockout, re-enrol TOTP if asked' },
+    { id: 'deliver-credentials', title: 'Send the one-time link to the temporary password' },
+    { id: 'notify-account-holder', title: 'Tell the account holder their password was reset' },
+    { id: 'write-report', title: 'Document the reset and the identity check (never a secret)' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const accountLeaverRunbook = {
+  name: 'account-leaver',
+  title: 'Account leaver',
+  summary:
+    "End a leaver's access on the last day (or now, for a dismissal, after an approval): lock the account, void MFA and " +
+    'credential links, remove every group and application permission, archive the home drive (tar + sha256) and remove it, ' +
+    'forward mail to the manager for a set period, then delete the account after the retention period (a durable, cancellable wait). ' +
+    'The report lists every access removed; the last step checks that nothing is left.',
+  workflowType: 'accountLeaver',
+  inputSchema: accountLeaverInputSchema,
+  steps: [
+    { id: 'wait-for-last-day', title: 'Wait for the last day' },
+    { id: 'approve-dismissal', title: 'Approval of a dismissal (access ends now)', approval: true },
+    { id: 'lock-account', title: 'Lock the account, void its MFA secret and credential links' },
+    { id: 'remove-access', title: 'Remove every group and application permission' },
+    { id: 'archive-home-drive', title: 'Archive the home drive (tar + sha256) and remove it' },
+    { id: 'forward-mail', title: 'Forward mail to the manager' },
+    { id: 'wait-retention', title: 'Keep the locked account through the retention period (stop forwarding when its period ends)' },
+    { id: 'delete-account', title: 'Delete the account and its Maildir, and check nothing is left' },
+    { id: 'write-report', title: 'List every access removed' },
+  ],
+} as const satisfies RunbookDefinition;
+
+export const accountMoverRunbook = {
+  name: 'account-mover',
+  title: 'Account mover',
+  summary:
+    'Move a person to another role: the groups and application permissions to add and to remove are computed from both roles ' +
+    'and what the person holds, shown to the approver, and applied with an undo that puts the old access back if a step fails.',
+  workflowType: 'accountMover',
+  inputSchema: accountMoverInputSchema,
+  steps: [
+    { id: 'plan-move', title: 'Compute the group and permission changes' },
+    { id: 'approve-move', title: 'Approval of the changes', approval: true },
+    { id: 'apply-move', title: 'Apply the changes (undone if a later step fails)' },
+    { id: 'test-access', title: 'Check the person holds exactly what the new role gives' },
+    { id: 'write-report', title: 'Document the changes' },
+  ],
+} as const satisfies RunbookDefinition;
+
 export const RUNBOOKS: readonly RunbookDefinition[] = [
   dataRestoreRunbook,
   securityPatchingRunbook,
@@ -222,6 +307,10 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   restoreDrillRunbook,
   softwareConflictRunbook,
   incidentResponseRunbook,
+  accountJoinerRunbook,
+  passwordResetRunbook,
+  accountLeaverRunbook,
+  accountMoverRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

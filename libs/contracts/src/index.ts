@@ -28,3 +28,4 @@ export * from './target-policy';
 export * from './diagnosis';
 export * from './incident';
 export * from './run-status-copy';
+export * from './accounts';

@@ -5,3 +5,4 @@ export * from './knowledge-base';
 export * from './run-hosts';
 export { Store, type StoreDb, type StoreTransaction } from './store';
 export * from './incident-catalog';
+export * from './accounts';

@@ -190,7 +190,30 @@ const migrations: Record<string, Migration> = {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('version', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull());
+    },
+  },
+  '0005-accounts': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('account_credential_links')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text')
+        .addColumn('pending_sealed', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('redeemed_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('account_mfa_secrets')
+        .addColumn('username', 'text', (c) => c.primaryKey())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('enrolled_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

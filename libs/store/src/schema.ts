@@ -76,6 +76,25 @@ export interface StoreTables {
    * orders the copies (text that sorts as the run's progress), so a late write never replaces a newer one.
    */
   run_status: { run_id: string; status: string; version: string; updated_at: string; body: string };
+  /**
+   * One-time links handing a new password (and MFA enrolment) to a person: looked up by the
+   * token's sha256, the content sealed with a key derived from the token (the store alone
+   * cannot open it), emptied when redeemed.
+   */
+  account_credential_links: {
+    id: string;
+    token_sha256: string;
+    run_id: string;
+    username: string;
+    sealed: string | null;
+    /** Until the link is sent: the password and token sealed with the verifier's key, for the access test and the delivery. */
+    pending_sealed: string | null;
+    created_at: string;
+    expires_at: string;
+    redeemed_at: string | null;
+  };
+  /** TOTP secrets, sealed with the verifier's key (RUNBOOKS_ACCOUNTS_MFA_KEY): only the verifier opens them. */
+  account_mfa_secrets: { username: string; sealed: string; run_id: string; enrolled_at: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
   /** Knowledge-base articles (JSON body); `search_text` is the article's words in lowercase, for LIKE. */

@@ -8,6 +8,7 @@ import {
   LogNotifier,
   parseCodecKey,
   WebhookNotifier,
+  type AccountsConfig,
   type HostActivitiesConfig,
   type Mailer,
   type RunbookActivities,
@@ -46,7 +47,9 @@ export interface TestWorkerOptions {
   secrets?: SecretsConfig;
   /** Where restores may write: written into the store before the worker starts (without it, the store's policy as it is). */
   restoreTargets?: RestoreTargetPolicy;
-  /** Sends the e-mail notices (e.g. an SmtpMailer on a loopback receiver); default: RUNBOOKS_SMTP_* of the environment. */
+  /** The account runbooks' directory, file server, mail host and role catalogue (without it: none configured). */
+  accounts?: AccountsConfig;
+  /** The SMTP relay for mail to people (without it: none configured). */
   mailer?: Mailer;
   /** Replace some activities, e.g. to inject a fault after a real one ran. */
   overrideActivities?: (real: RunbookActivities) => Partial<RunbookActivities>;
@@ -75,6 +78,7 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
       ...(options.secrets ?? { catalogFile: path.join(tmp, 'secrets.json'), secretsDir: path.join(tmp, 'secrets') }),
       assertions: options.assertions,
     },
+    accounts: options.accounts,
   });
   const activities = { ...real, ...options.overrideActivities?.(real) };
   const connection = await NativeConnection.connect({ address: temporalAddress() });

@@ -26,6 +26,7 @@ const TAGS: Record<string, string> = {
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
   integrations: 'Chat integrations: Slack approval buttons (signed requests, no bearer token)',
+  accounts: 'Account runbooks: one-time credential links (no login: the token is the key)',
   codec: 'The codec server: decrypt and encrypt Temporal payloads for the Temporal UI and CLI',
   'knowledge-base': 'Knowledge-base articles runs wrote (software conflicts): search and read',
   docs: 'This document',

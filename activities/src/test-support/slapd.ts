@@ -1,0 +1,2 @@
+/** The tests start slapd the way the demo does. */
+export * from '../directory/local-slapd';
