@@ -17,3 +17,5 @@ export { RunbookMetrics } from './observability/metrics';
 export { createServiceLogger } from './observability/logger';
 export { nestLoggerFor } from './observability/nest-logger';
 export { tracingFromEnv } from './observability/tracing';
+export { IncidentCatalogStore } from './incident/catalog-store';
+export { redeemCredentialLink } from './accounts/credential-links';

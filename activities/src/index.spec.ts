@@ -69,6 +69,13 @@ describe('createActivities', () => {
         'accountLeftovers',
         'planAccessChange',
         'applyAccessChange',
+        'backupPath',
+        'diagnoseHost',
+        'powerDownHost',
+        'powerOnHost',
+        'readAsset',
+        'recordAssetSwap',
+        'revertAssetSwap',
       ];
 
       expect(Object.keys(activities).sort()).toEqual([...names].sort());

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { accountsConfigFromEnv, createAccountActivities, type AccountsConfig } from './accounts/activities';
 import { createPreApprovalActivities } from './approvals/activities';
 import { PreApprovalStore } from './approvals/pre-approval-store';
+import { AssetRegister, createAssetRegisterActivities } from './assets/activities';
 import { createBackupActivities } from './backup/activities';
 import { ResticDriver, type BackupDriver } from './backup/restic';
 import { createDiagnosisActivities } from './diagnosis/activities';
@@ -17,6 +18,7 @@ import { createIncidentActivities } from './incident/activities';
 import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createHostRecordActivities } from './hosts/host-records';
 import { LocalTransport } from './hosts/local';
+import { CommandHardware, createHardwareActivities } from './hosts/hardware';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -27,6 +29,8 @@ import type { RunbookActivities } from './types';
 
 export * from './types';
 export * from './conflict-types';
+export * from './assets/activities';
+export * from './hosts/hardware';
 export * from './approvals';
 export * from './backup/restic';
 export * from './backup/activities';
@@ -58,6 +62,7 @@ export { createHostRecordActivities } from './hosts/host-records';
 export * from './maintenance';
 export * from './diagnosis/activities';
 export * from './incident/activities';
+export * from './incident/catalog-store';
 export { runProbes, probeCommand } from './diagnosis/probes';
 
 export interface ActivitiesConfig {
@@ -115,6 +120,12 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
     }),
     ...createHostRecordActivities(config.store, hostDeps.inventory),
+    ...createHardwareActivities(hostDeps.inventory, {
+      lab: hostDeps.drivers.lab,
+      local: new CommandHardware(new LocalTransport()),
+      ssh: new CommandHardware(new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets })),
+    }),
+    ...createAssetRegisterActivities(new AssetRegister(config.store)),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),
     ...createPreApprovalActivities(new PreApprovalStore(config.store, config.preApprovalsFile), config.secrets?.assertions?.keys),
     ...createAccountActivities({

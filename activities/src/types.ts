@@ -14,16 +14,27 @@ import type { ClaimPreApprovalsInput, ClaimPreApprovalsResult } from './approval
 import type { SoftwareConflictActivities } from './conflict-types';
 import type { DiagnosisActivities } from './diagnosis/activities';
 import type { IncidentActivities } from './incident/activities';
+import type { AssetRegisterActivities } from './assets/activities';
+import type { BackupPathInput, BackupPathResult } from './backup/activities';
+import type { HardwareActivities } from './hosts/hardware';
 
 /**
  * The activities every runbook may call. Workflows import this type only (never the code)
  * and call the activities through `proxyActivities<RunbookActivities>()`.
  * Every input is one object; every side effect carries an idempotency key.
  */
-export interface RunbookActivities extends SoftwareConflictActivities, DiagnosisActivities, IncidentActivities, AccountActivities {
+export interface RunbookActivities
+  extends
+    SoftwareConflictActivities,
+    DiagnosisActivities,
+    IncidentActivities,
+    AccountActivities,
+    HardwareActivities,
+    AssetRegisterActivities {
   // backup (restic)
   /** Before an approval: only what needs no password (see BackupDriver.probe). */
   probeBackupRepository(input: { repositoryUrl: string }): Promise<{ found: boolean; summary: string }>;
+  backupPath(input: BackupPathInput): Promise<BackupPathResult>;
   checkBackupRepository(input: CheckBackupRepositoryInput): Promise<CheckBackupRepositoryResult>;
   restoreToStaging(input: RestoreToStagingInput): Promise<RestoreToStagingResult>;
   verifyRestoredContent(input: VerifyRestoredContentInput): Promise<VerifyRestoredContentResult>;

@@ -168,7 +168,7 @@ function approvalPolicy(input: DataRestoreInput) {
   };
 }
 
-interface RestorePlan {
+export interface RestorePlan {
   repository: BackupRepositoryRef;
   snapshotId: string;
   path: string;
@@ -187,7 +187,7 @@ interface RestorePlan {
  * swap is retried on its queue only (a worker restarted with the same RUNBOOKS_WORKER_ID finishes
  * it), and if it never returns the run fails and says so, since only that machine holds the target.
  */
-async function restoreOnOneWorker(run: RunbookRun, plan: RestorePlan): Promise<RestoreResults> {
+export async function restoreOnOneWorker(run: RunbookRun, plan: RestorePlan): Promise<RestoreResults> {
   const workersLost: string[] = [];
   // Each step's attempts go on counting across the workers the sequence was started on.
   const attemptsBefore: Record<string, number> = {};
@@ -217,7 +217,7 @@ async function restoreOnOneWorker(run: RunbookRun, plan: RestorePlan): Promise<R
   }
 }
 
-interface RestoreResults {
+export interface RestoreResults {
   restored: Awaited<ReturnType<RunbookActivities['restoreToStaging']>>;
   verified: Awaited<ReturnType<RunbookActivities['verifyRestoredContent']>>;
   swapped: Awaited<ReturnType<RunbookActivities['swapIntoTarget']>>;
@@ -296,6 +296,6 @@ function workerLost(error: unknown): string | undefined {
 }
 
 /** Folder-name-safe form of a run id. */
-function safeSuffix(runId: string): string {
+export function safeSuffix(runId: string): string {
   return runId.replace(/[^A-Za-z0-9._-]/g, '_');
 }

@@ -5,6 +5,7 @@ export { securityPatching } from './security-patching';
 export { softwareFix } from './software-fix';
 export { diskReplacement } from './disk-replacement';
 export { softwareConflict } from './software-conflict';
+export { hardwareSwap } from './hardware-swap';
 export { patchBatch, rollbackBatch } from './engine/fleet-batches';
 export type { RunMetricsSinks } from './interceptors';
 export { incidentResponse } from './incident-response';

@@ -16,6 +16,7 @@ import type { CommandTransport } from '../hosts/command-driver';
 import type { Mailer } from '../mail/smtp';
 import type { SecretResolver } from '../secrets/resolve-secret';
 import { generatePassword, generateToken, keyFromToken, parseSealKey, seal, sha256Hex, unseal } from './credentials';
+export { redeemCredentialLink, type RedeemResult } from './credential-links';
 import { PersonalFolders, type AccessCheck, type HostFolder } from './file-server';
 
 export const AccountFailureType = {
@@ -593,17 +594,4 @@ export async function storeCredentialLink(
     expiresAt: new Date(0).toISOString(),
   });
   return { linkId, token };
-}
-
-export type RedeemResult = { state: 'redeemed'; credentials: RedeemedCredentials } | { state: 'unknown' | 'used' | 'expired' };
-
-/**
- * Opens a one-time credential link (the API's redeem endpoint): the first call before the expiry
- * gets the credentials, sealed with a key only the token gives; every later call gets nothing.
- */
-export async function redeemCredentialLink(accounts: AccountsRepository, token: string, at = new Date()): Promise<RedeemResult> {
-  const outcome = await accounts.redeem(sha256Hex(token), at);
-  if (outcome.state !== 'redeemed') return { state: outcome.state };
-  const credentials = JSON.parse(unseal(keyFromToken(token), outcome.sealed, `link:${outcome.link.username}`)) as RedeemedCredentials;
-  return { state: 'redeemed', credentials };
 }

@@ -27,8 +27,26 @@ const DUMP_CONCURRENCY = 4;
 
 export type BackupActivities = Pick<
   RunbookActivities,
-  'probeBackupRepository' | 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'
+  'probeBackupRepository' | 'backupPath' | 'checkBackupRepository' | 'restoreToStaging' | 'verifyRestoredContent'
 >;
+
+export interface BackupPathInput {
+  repository: BackupRepositoryRef;
+  /** The folder to back up, as the worker reaches it. */
+  path: string;
+  /** The machine the data belongs to: the snapshot's host name. */
+  host: string;
+  idempotencyKey: string;
+  /** The run's launch credential: the worker checks the secret's use against it (see SecretResolver.resolveForRun). */
+  launch?: LaunchCredential;
+}
+export interface BackupPathResult {
+  snapshotId: string;
+  shortId: string;
+  time: string;
+  /** The snapshot was taken by an earlier attempt with the same key (found by its tag), not again. */
+  reused: boolean;
+}
 
 export function createBackupActivities(driver: BackupDriver, secrets: SecretResolver): BackupActivities {
   const access = async (ref: BackupRepositoryRef, launch: LaunchCredential | undefined): Promise<BackupRepositoryAccess> => ({
@@ -38,6 +56,26 @@ export function createBackupActivities(driver: BackupDriver, secrets: SecretReso
   return {
     probeBackupRepository({ repositoryUrl }) {
       return driver.probe(repositoryUrl);
+    },
+
+    async backupPath({ repository, path: sourcePath, host, idempotencyKey, launch }) {
+      const repo = await access(repository, launch);
+      // The key's tag finds a snapshot an earlier attempt took (its worker lost before it reported).
+      const tag = `runbooks-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
+      return withHeartbeat(
+        () => `restic backup ${sourcePath}`,
+        async (signal) => {
+          const tagged = async () => (await driver.listSnapshots(repo, signal)).find((s) => s.tags.includes(tag));
+          const earlier = await tagged();
+          if (earlier) return { snapshotId: earlier.id, shortId: earlier.shortId, time: earlier.time, reused: true };
+          const reported = await driver.backup(repo, sourcePath, host, [tag], signal);
+          // restic's summary may give the short id: the listing has the full one (the tag is the key's alone).
+          const taken = await tagged();
+          if (!taken)
+            throw ApplicationFailure.nonRetryable(`restic backup reported snapshot ${reported}, which the repository does not list`);
+          return { snapshotId: taken.id, shortId: taken.shortId, time: taken.time, reused: false };
+        },
+      );
     },
 
     async checkBackupRepository({ repository, launch }) {

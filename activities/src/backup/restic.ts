@@ -64,6 +64,17 @@ export interface BackupDriver {
     /** Called with the restoring process's id once it started (the group it leads is killed with it). */
     onSpawn?: (pid: number) => void,
   ): Promise<void>;
+  /**
+   * Backs up the folder `sourcePath` as one new snapshot recorded under `hostname` with `tags`;
+   * resolves with the id restic reports (the short form, in some versions).
+   */
+  backup(
+    repo: BackupRepositoryAccess,
+    sourcePath: string,
+    hostname: string,
+    tags: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string>;
   /** The locks held in the repository now (read without locking). */
   listLocks(repo: BackupRepositoryAccess, signal?: AbortSignal): Promise<RepositoryLock[]>;
   /** Every entry below the directory `snapshotPath` in the snapshot, paths relative to it. */
@@ -214,6 +225,28 @@ export class ResticDriver implements BackupDriver {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+
+  async backup(
+    repo: BackupRepositoryAccess,
+    sourcePath: string,
+    hostname: string,
+    tags: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string> {
+    // Takes restic's shared lock: backups coexist with restores and other backups.
+    const stdout = await this.run(repo, ['backup', '--json', '--host', hostname, ...tags.flatMap((t) => ['--tag', t]), sourcePath], {
+      signal,
+    });
+    const summary = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { message_type?: string; snapshot_id?: string })
+      .find((m) => m.message_type === 'summary');
+    if (!summary?.snapshot_id) {
+      throw ApplicationFailure.nonRetryable(`restic backup of ${sourcePath} reported no snapshot`, BackupFailureType.commandFailed);
+    }
+    return summary.snapshot_id;
   }
 
   async listFiles(repo: BackupRepositoryAccess, snapshotId: string, snapshotPath: string, signal?: AbortSignal): Promise<TreeEntry[]> {

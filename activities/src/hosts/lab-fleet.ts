@@ -1,9 +1,11 @@
-import type { Host, Patch } from '@runbooks/contracts';
+import type { ComponentKind, DiagnosticCheck, Host, Patch } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { LegacyJsonImport } from '../files/legacy-json-import';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostHealthResult, PatchHostResult, RestoreHostSnapshotResult, SnapshotHostResult } from '../types';
 import type { HostDriver } from './driver';
+import type { DiagnoseHostResult, HardwareDriver, InstalledPart, PowerDownHostResult, PowerOnHostResult } from './hardware';
 import { HostFailureType, nonRetryable } from './failures';
 import { HostLocks, OperationLedger, readIfExists, snapshotIdFor, writeJsonAtomic, type LedgerEntry, type LedgerOp } from './ledger';
 
@@ -17,6 +19,28 @@ export interface LabFaults {
   hang?: boolean;
   /** Patches take this long (a real host's package manager does), still heartbeating and cancellable. */
   slowPatchMs?: number;
+  /** The next part a technician installs is faulty too (a dead-on-arrival spare): that swap fails its tests. */
+  faultyReplacement?: boolean;
+}
+
+/** One component of a lab host: the part in it and whether it is failing. */
+export interface LabComponent {
+  serial: string;
+  model: string;
+  faulty: boolean;
+}
+
+/** A lab host's hardware: power, the services that run on it, its parts, and the folder standing for its data disk. */
+export interface LabHardware {
+  power: 'on' | 'off';
+  /** Taken out of service (no new work) before a shutdown. */
+  drained: boolean;
+  services: Record<string, 'running' | 'stopped'>;
+  components: Partial<Record<ComponentKind, LabComponent>>;
+  /** The user's data on the host's disk (a folder the worker reaches): a new disk comes in blank, so it is emptied when the disk is swapped. */
+  dataDir?: string;
+  /** What the last shutdown stopped, started again at power-on. */
+  stoppedByShutdown?: string[];
 }
 
 /** A lab host's state as kept in `<root>/hosts/<name>.json`. */
@@ -31,13 +55,28 @@ export interface LabHostState {
    * and recording it in the ledger, so the key is not applied twice (OperationLedger's `recover`).
    */
   applied?: Record<string, unknown>;
+  /** Absent on hosts seeded without hardware: they are on, with no parts the lab knows of. */
+  hardware?: LabHardware;
 }
 
 export interface LabHostSeed {
   name: string;
   packages: Record<string, string>;
   faults?: LabFaults;
+  hardware?: Pick<LabHardware, 'components' | 'dataDir'> & { services?: string[] };
 }
+
+/** What a failing part writes into a lab host's kernel log, as a real one would. */
+const LAB_KERNEL_ERRORS: Record<ComponentKind, (serial: string) => string[]> = {
+  disk: (serial) => [
+    `ata1.00: failed command: READ FPDMA QUEUED (disk ${serial})`,
+    'blk_update_request: I/O error, dev sda, sector 1953525160 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 0',
+  ],
+  memory: () => ['EDAC MC0: 1 UE memory read error on CPU_SrcID#0_Ha#0_Chan#0_DIMM#0'],
+  'network-card': () => ['e1000e 0000:00:19.0 eth0: NIC Link is Down'],
+  'power-supply': () => ['ACPI: power supply PSU1 reports over-current'],
+  fan: () => ['thermal thermal_zone0: critical temperature reached (fan FAN2 stopped)'],
+};
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
 /** Host files written at once by `seed`. */
@@ -51,7 +90,7 @@ const SEED_CONCURRENCY = 64;
  * thousands of hosts neither lose an update nor apply one twice.
  * A host that was never seeded has no packages and is healthy.
  */
-export class LabFleet implements HostDriver {
+export class LabFleet implements HostDriver, HardwareDriver {
   private readonly operations: OperationLedger;
   private readonly locks = new HostLocks();
   /** `<root>/ledger.jsonl` of the layout before the store: imported once, so keys applied then stay applied. */
@@ -85,10 +124,18 @@ export class LabFleet implements HostDriver {
     let next = 0;
     const worker = async () => {
       while (next < hosts.length) {
-        const { name, packages, faults } = hosts[next++];
-        await this.locks.run(name, () =>
-          this.writeHost(name, { packages: { ...packages }, healthy: true, faults: { ...faults }, snapshots: {} }),
-        );
+        const { name, packages, faults, hardware } = hosts[next++];
+        const state: LabHostState = { packages: { ...packages }, healthy: true, faults: { ...faults }, snapshots: {} };
+        if (hardware) {
+          state.hardware = {
+            power: 'on',
+            drained: false,
+            services: Object.fromEntries((hardware.services ?? []).map((s) => [s, 'running' as const])),
+            components: structuredClone(hardware.components),
+            ...(hardware.dataDir ? { dataDir: hardware.dataDir } : {}),
+          };
+        }
+        await this.locks.run(name, () => this.writeHost(name, state));
       }
     };
     await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, hosts.length) }, worker));
@@ -170,6 +217,99 @@ export class LabFleet implements HostDriver {
   }
 
   /**
+   * The lab's diagnosis: a failing part leaves its errors in the kernel log, a failing disk fails
+   * SMART, and the basic tests fail while any part fails (or the host is off).
+   */
+  async diagnose(host: Host): Promise<DiagnoseHostResult> {
+    const hardware = (await this.readHost(host.name)).hardware;
+    const components = Object.entries(hardware?.components ?? {}) as [ComponentKind, LabComponent][];
+    const faulty = components.filter(([, part]) => part.faulty);
+    const checks: DiagnosticCheck[] = [];
+    const kernelErrors = faulty.flatMap(([kind, part]) => LAB_KERNEL_ERRORS[kind](part.serial));
+    checks.push(
+      kernelErrors.length > 0
+        ? {
+            name: 'kernel-log',
+            status: 'failed',
+            detail: `lab dmesg: ${kernelErrors.length} hardware error line(s)`,
+            evidence: kernelErrors,
+          }
+        : { name: 'kernel-log', status: 'passed', detail: 'lab dmesg: no hardware errors' },
+    );
+    const disk = hardware?.components.disk;
+    checks.push(
+      !disk
+        ? { name: 'smart', status: 'not-available', detail: 'the lab host has no disk the lab knows of' }
+        : disk.faulty
+          ? {
+              name: 'smart',
+              status: 'failed',
+              detail: `SMART overall-health self-assessment test result: FAILED (disk ${disk.serial})`,
+              evidence: ['  5 Reallocated_Sector_Ct   0x0033   001   001   005    Pre-fail  Always   FAILING_NOW 2048'],
+            }
+          : { name: 'smart', status: 'passed', detail: `SMART overall-health self-assessment test result: PASSED (disk ${disk.serial})` },
+    );
+    const off = hardware?.power === 'off';
+    checks.push(
+      off
+        ? { name: 'basic-tests', status: 'failed', detail: 'the host is powered off' }
+        : faulty.length > 0
+          ? { name: 'basic-tests', status: 'failed', detail: `read and load tests fail on: ${faulty.map(([kind]) => kind).join(', ')}` }
+          : { name: 'basic-tests', status: 'passed', detail: `read and load tests pass on ${components.length} component(s)` },
+    );
+    return {
+      host: host.name,
+      healthy: checks.every((c) => c.status !== 'failed'),
+      checks,
+      faultyComponents: faulty.map(([kind]) => kind),
+    };
+  }
+
+  /** Drains the host, stops the services, powers it off. */
+  powerDown(host: Host, services: readonly string[], key: string): Promise<PowerDownHostResult> {
+    return this.once(host.name, 'power-down', key, async (state) => {
+      const hardware = (state.hardware ??= { power: 'on', drained: false, services: {}, components: {} });
+      hardware.drained = true;
+      const stopped = services.filter((s) => hardware.services[s] !== 'stopped');
+      for (const s of services) hardware.services[s] = 'stopped';
+      hardware.stoppedByShutdown = [...new Set([...(hardware.stoppedByShutdown ?? []), ...stopped])];
+      hardware.power = 'off';
+      return { drained: true, stoppedServices: stopped, poweredOff: true };
+    });
+  }
+
+  /**
+   * Powers the host on with the part the technician installed (the lab has no hands: it takes their
+   * evidence for what is in the machine), starts the services the shutdown stopped, undrains it.
+   */
+  powerOn(host: Host, key: string, installed?: InstalledPart): Promise<PowerOnHostResult> {
+    return this.once(host.name, 'power-on', key, async (state) => {
+      const hardware = (state.hardware ??= { power: 'on', drained: false, services: {}, components: {} });
+      const wasOn = hardware.power === 'on';
+      if (installed) {
+        hardware.components[installed.component] = {
+          serial: installed.serial,
+          model: installed.model,
+          faulty: state.faults.faultyReplacement === true,
+        };
+        state.faults = { ...state.faults, faultyReplacement: undefined };
+        if (installed.component === 'disk' && hardware.dataDir) await emptyFolder(hardware.dataDir);
+      }
+      const started = hardware.stoppedByShutdown ?? [];
+      for (const s of started) hardware.services[s] = 'running';
+      hardware.stoppedByShutdown = [];
+      hardware.power = 'on';
+      hardware.drained = false;
+      const part = installed ? `; ${installed.component} ${installed.serial} (${installed.model}) in` : '';
+      return {
+        poweredOn: true,
+        startedServices: started,
+        detail: `${wasOn ? 'already on' : 'powered on'}${started.length ? `, started ${started.join(', ')}` : ''}${part}`,
+      };
+    });
+  }
+
+  /**
    * Applies `change` to the host's state once per key: `change` edits the state it is given and
    * returns the result, and the state is written with that result recorded in it, in one write.
    */
@@ -199,6 +339,12 @@ export class LabFleet implements HostDriver {
   private writeHost(name: string, state: LabHostState): Promise<void> {
     return writeJsonAtomic(this.hostFile(name), state);
   }
+}
+
+/** A new disk is blank: the folder standing for it keeps existing (it is the mount point) but loses its content. */
+async function emptyFolder(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map((name) => rm(path.join(dir, name), { recursive: true, force: true })));
 }
 
 function delay(ms: number): Promise<void> {

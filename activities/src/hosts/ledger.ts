@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** The operations that change a host, each applied at most once per idempotency key. */
-export type LedgerOp = 'snapshot' | 'patch' | 'restore' | 'incident-action';
+export type LedgerOp = 'snapshot' | 'patch' | 'restore' | 'incident-action' | 'power-down' | 'power-on';
 
 /** One operation that was applied, with the result it gave. */
 export interface LedgerEntry {

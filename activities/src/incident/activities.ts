@@ -1,12 +1,4 @@
-import {
-  incidentCatalogSchema,
-  type Host,
-  type IncidentCatalog,
-  type IncidentCatalogInput,
-  type IncidentScope,
-  type LogSource,
-  type Severity,
-} from '@runbooks/contracts';
+import { type Host, type IncidentScope, type LogSource, type Severity } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
 import type { CommandResult, CommandSession, CommandTransport } from '../hosts/command-driver';
@@ -17,6 +9,7 @@ import { OperationLedger } from '../hosts/ledger';
 import { LocalTransport } from '../hosts/local';
 import { shellQuote } from '../hosts/os-commands';
 import type { Mailer } from '../mail/smtp';
+import { IncidentCatalogStore } from './catalog-store';
 
 /** Lines of each log the report keeps (the newest). */
 const LOG_LINES = 50;
@@ -55,20 +48,6 @@ export interface IncidentActivities {
   runIncidentAction(input: RunIncidentActionInput): Promise<{ output: string }>;
   /** Sends a stakeholder notice by e-mail over SMTP (the worker's relay, RUNBOOKS_SMTP_*). */
   mailIncidentNotice(input: { to: string[]; subject: string; text: string }): Promise<{ messageId: string }>;
-}
-
-/** The catalogue in the store, parsed with its schema (an empty store is an empty catalogue). */
-export class IncidentCatalogStore {
-  constructor(private readonly store: Store) {}
-
-  async read(): Promise<{ catalog: IncidentCatalog; version: number; updatedAt: string | null }> {
-    const { body, version, updatedAt } = await this.store.incidentCatalog.read();
-    return { catalog: incidentCatalogSchema.parse(body === undefined ? {} : JSON.parse(body)), version, updatedAt };
-  }
-
-  async replace(catalog: IncidentCatalogInput, expected?: number) {
-    return this.store.incidentCatalog.replace(JSON.stringify(incidentCatalogSchema.parse(catalog)), expected);
-  }
 }
 
 export interface IncidentActivitiesDeps {

@@ -20,6 +20,8 @@ import type { OpenApiDocument } from './http/openapi';
 import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
 import { SlackController } from './integrations/slack.controller';
 import { SlackInteractionsService } from './integrations/slack.service';
+import { AssetRegister } from '@runbooks/activities';
+import { AssetsController } from './assets/assets.controller';
 import { InventoryController } from './inventory/inventory.controller';
 import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';
 import { MaintenanceController } from './maintenance/maintenance.controller';
@@ -80,6 +82,7 @@ export class ApiModule {
         InventoryController,
         PolicyController,
         IncidentsController,
+        AssetsController,
         SchedulesController,
         PreApprovalsController,
         MaintenanceController,
@@ -112,6 +115,7 @@ export class ApiModule {
         PolicyService,
         incidentCatalogStoreProvider,
         IncidentsService,
+        { provide: AssetRegister, inject: [Store], useFactory: (store: Store) => new AssetRegister(store) },
         SchedulesService,
         PreApprovalsService,
         preApprovalStoreProvider,

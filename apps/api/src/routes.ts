@@ -1,5 +1,6 @@
 import { credentialLinkRoutes } from './accounts/credential-links.routes';
 import { approvalRoutes } from './approvals/approvals.routes';
+import { assetRoutes } from './assets/assets.routes';
 import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { meRoutes } from './console/me.routes';
@@ -32,6 +33,7 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(inventoryRoutes),
   ...Object.values(policyRoutes),
   ...Object.values(incidentRoutes),
+  ...Object.values(assetRoutes),
   ...Object.values(scheduleRoutes),
   ...Object.values(preApprovalRoutes),
   ...Object.values(maintenanceRoutes),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { accountJoinerInputSchema, accountLeaverInputSchema, accountMoverInputSchema, passwordResetInputSchema } from './accounts';
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
+import { hardwareSwapInputSchema, type HardwareSwapInput } from './hardware-swap';
 import type { HostSelector } from './hosts';
 import type { Role } from './principal';
 import { incidentInputSchema, type IncidentInput } from './incident';
@@ -167,6 +168,39 @@ export const diskReplacementRunbook = {
   ],
 } as const satisfies RunbookDefinition;
 
+export const hardwareSwapRunbook = {
+  name: 'hardware-swap',
+  title: 'Hardware swap',
+  summary:
+    'Replace a faulty component: diagnose (kernel log, SMART, basic tests), back up the user’s data with restic, drain and ' +
+    'power down, a technician swaps the part (serials, asset tag and a compatible model as evidence), power on, update ' +
+    'drivers, test again, restore the data if the disk was replaced, update the asset register, tell the user. A swap that ' +
+    'fails its tests puts the machine back as it was, leaves the register unchanged and escalates.',
+  workflowType: 'hardwareSwap',
+  inputSchema: hardwareSwapInputSchema,
+  steps: [
+    { id: 'diagnose', title: 'Diagnose: read the kernel log and SMART, run basic tests' },
+    { id: 'backup-user-data', title: 'Back up the user’s data (restic)' },
+    { id: 'power-down', title: 'Power down safely: drain, stop services, shut down' },
+    { id: 'swap-component', title: 'Swap the faulty component for a compatible part and secure its connections', task: true },
+    { id: 'power-on', title: 'Power on' },
+    { id: 'update-drivers', title: 'Update drivers' },
+    { id: 'test-again', title: 'Test again: the same checks must pass' },
+    { id: 'restore-to-staging', title: 'Disk replaced: restore the user’s data into staging (restic)' },
+    { id: 'verify-restored-content', title: 'Verify the restored data: checksums match the backup' },
+    { id: 'swap-into-target', title: 'Put the restored data in place' },
+    { id: 'update-asset-register', title: 'Record the new part in the asset register' },
+    { id: 'notify-user', title: 'Tell the user the machine is back' },
+    { id: 'write-report', title: 'Document the swap, its evidence and the checks before and after' },
+  ],
+  admission: {
+    hostSelectors: (input: HardwareSwapInput) => [{ field: 'host', selector: { names: [input.host] } }],
+    restoreTargets: (input: HardwareSwapInput) => [
+      { field: 'userData.path', repository: input.userData.repository.url, target: input.userData.path },
+    ],
+  },
+} as const satisfies RunbookDefinition;
+
 export const restoreDrillRunbook = {
   name: 'restore-drill',
   title: 'Restore drill',
@@ -311,6 +345,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = [
   passwordResetRunbook,
   accountLeaverRunbook,
   accountMoverRunbook,
+  hardwareSwapRunbook,
 ];
 
 export function findRunbook(name: string): RunbookDefinition | undefined {

@@ -9,7 +9,7 @@ export type OsFamily = z.infer<typeof osFamilySchema>;
 export const hostDriverSchema = z.enum(['ssh', 'local', 'lab']);
 export type HostDriverName = z.infer<typeof hostDriverSchema>;
 
-const hostNameSchema = z
+export const hostNameSchema = z
   .string()
   .max(253)
   .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'must be a host name: letters, digits, dots and dashes');

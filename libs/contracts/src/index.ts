@@ -22,6 +22,7 @@ export * from './pre-approvals';
 export * from './tasks';
 export * from './evidence';
 export * from './disk-replacement';
+export * from './hardware-swap';
 export * from './assertion';
 export * from './text';
 export * from './target-policy';

@@ -6,3 +6,4 @@ export * from './run-hosts';
 export { Store, type StoreDb, type StoreTransaction } from './store';
 export * from './incident-catalog';
 export * from './accounts';
+export * from './asset-register';

@@ -218,6 +218,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007-asset-register': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('assets')
+        .addColumn('tag', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('assets_by_host').on('assets').columns(['host', 'tag']).execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

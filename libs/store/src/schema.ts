@@ -95,6 +95,8 @@ export interface StoreTables {
   };
   /** TOTP secrets, sealed with the verifier's key (RUNBOOKS_ACCOUNTS_MFA_KEY): only the verifier opens them. */
   account_mfa_secrets: { username: string; sealed: string; run_id: string; enrolled_at: string };
+  /** The asset register: one row per asset tag (JSON body), each versioned on its own (its version is the ETag). */
+  assets: { tag: string; host: string; version: number; updated_at: string; body: string };
   /** Legacy JSON files already imported (so an import happens once, whichever process starts first). */
   imports: { source: string; imported_at: string };
   /** Knowledge-base articles (JSON body); `search_text` is the article's words in lowercase, for LIKE. */

@@ -1,3 +1,4 @@
+import { AssetRepository } from './asset-register';
 import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Pool } from 'pg';
 import type { StoreLocation } from './location';
@@ -49,6 +50,7 @@ export class Store {
   readonly knowledgeBase: KnowledgeBaseRepository;
   readonly runHosts: RunHostRepository;
   readonly runStatus: RunStatusRepository;
+  readonly assets: AssetRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -68,6 +70,7 @@ export class Store {
     this.knowledgeBase = new KnowledgeBaseRepository(this.db, ready);
     this.runHosts = new RunHostRepository(this.db, ready);
     this.runStatus = new RunStatusRepository(this.db, ready);
+    this.assets = new AssetRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {

@@ -44,6 +44,18 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect(await a.restoreTargets.read()).toMatchObject({ version: 2, rules: ['{"repository":"r3"}'] });
   });
 
+  it('writes each asset under its own version: creates once, refuses a stale version, lists by host', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    expect(await a.assets.put('AT-1', 'h1', '{"v":1}', 0)).toMatchObject({ tag: 'AT-1', version: 1 });
+    await expect(b.assets.put('AT-1', 'h1', '{"v":"again"}', 0)).rejects.toThrow(StaleVersionError);
+    const writes = await Promise.allSettled([a.assets.put('AT-1', 'h1', '{"v":2}', 1), b.assets.put('AT-1', 'h1', '{"v":"b"}', 1)]);
+    expect(writes.map((w) => w.status).sort()).toEqual(['fulfilled', 'rejected']);
+    await b.assets.put('AT-2', 'h2', '{"v":1}');
+    expect(await b.assets.get('AT-1')).toMatchObject({ version: 2 });
+    expect((await a.assets.list('h2')).map((r) => r.tag)).toEqual(['AT-2']);
+    expect((await a.assets.list()).map((r) => r.tag)).toEqual(['AT-1', 'AT-2']);
+  });
+
   it('keeps all of 20 freezes written at once through two instances, each a new calendar version', async () => {
     const [a, b] = [openStore(location), openStore(location)];
     await Promise.all([a.ready(), b.ready()]);

@@ -1,5 +1,5 @@
 import { Controller, GoneException, NotFoundException } from '@nestjs/common';
-import { redeemCredentialLink } from '@runbooks/activities';
+import { redeemCredentialLink } from '@runbooks/activities/api-surface';
 import { AccountsRepository, Store } from '@runbooks/store';
 import type { RedeemedCredentials } from '@runbooks/contracts';
 import type { z } from 'zod';

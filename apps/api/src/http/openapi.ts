@@ -23,6 +23,7 @@ const TAGS: Record<string, string> = {
   inventory: 'The hosts runbooks can target',
   policy: 'What runbooks may act on: the folders restores may write into',
   incidents: 'What the incident runbook knows of the estate: services, standbys, locations, resolvers, devices, severities',
+  assets: 'The asset register: each host’s components, their parts and the parts compatible with them',
   schedules: 'Run runbooks on a calendar (Temporal Schedules): create, change, pause, trigger, backfill',
   maintenance: 'Maintenance windows and change freezes that hold patching runs',
   integrations: 'Chat integrations: Slack approval buttons (signed requests, no bearer token)',

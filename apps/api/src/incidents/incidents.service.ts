@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IncidentCatalogStore } from '@runbooks/activities';
+import { IncidentCatalogStore } from '@runbooks/activities/api-surface';
 import { unknownIncidentNames, type IncidentCatalog, type RunbookDefinition } from '@runbooks/contracts';
 import { Store } from '@runbooks/store';
 import { RequestValidationError } from '../http/errors';

@@ -7,6 +7,7 @@ import { Store, storeLocationFromEnv, type StoreLocation } from '@runbooks/store
 import { seedDemoConflict } from './conflict-fixture';
 import { createLabFleet } from './lab-fixture';
 import { ResticFixture, writeTree } from './restic-fixture';
+import { seedDemoHardware } from './seed-hardware';
 
 /**
  * The embedded default's demo: a restic repository with three snapshots of a project share,
@@ -56,6 +57,7 @@ export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{
     },
   };
   await seedDemoFleet(dataDir, store);
+  await seedDemoHardware(dataDir, store, { url: repo.repository, passwordRef });
   await seedDemoRestorePolicy(dataDir, store, repo.repository, path.dirname(share));
   // Written last: its presence means the whole demo is in place.
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
@@ -64,8 +66,8 @@ export async function seedDemo(dataDir: string, store: StoreLocation): Promise<{
 
 /**
  * The demo repository's password as a named secret: a file under `<data>/secrets/`, defined in
- * `<data>/secrets.json` for restores by technicians and restore drills by schedulers, against this
- * repository only.
+ * `<data>/secrets.json` for restores and hardware swaps by technicians and restore drills by
+ * schedulers, against this repository only.
  */
 async function seedDemoSecret(dataDir: string, repository: string, password: string): Promise<string> {
   const name = 'backup/demo-projects';
@@ -79,7 +81,7 @@ async function seedDemoSecret(dataDir: string, repository: string, password: str
         name,
         description: 'Demo only: the password of the demo restic repository',
         source: { backend: 'file', file: name },
-        runbooks: ['data-restore', 'restore-drill'],
+        runbooks: ['data-restore', 'restore-drill', 'hardware-swap'],
         roles: ['technician', 'scheduler'],
         repositories: [repository],
       },
