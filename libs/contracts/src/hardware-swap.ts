@@ -85,13 +85,19 @@ export const componentSwapEvidenceSchema = z.strictObject({
 });
 export type ComponentSwapEvidence = z.infer<typeof componentSwapEvidenceSchema>;
 
+// Converted once, when the module loads: inside a workflow the module's objects are frozen, and
+// z.toJSONSchema, which caches on the schema, fails there ("Error converting schema to JSON").
+const componentSwapEvidenceBaseForm = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & {
+  properties: Record<string, JsonSchema>;
+};
+
 /**
  * The evidence form of one swap: the asset tag and the removed part's serial must be the register's,
  * and the part model one of its compatible models, so the task's validator refuses an incompatible
  * part (400 naming evidence.partModel) before anything enters history.
  */
 export function componentSwapEvidenceForm(asset: Pick<Asset, 'tag' | 'serial' | 'compatibleModels'>): JsonSchema {
-  const form = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & { properties: Record<string, JsonSchema> };
+  const form = componentSwapEvidenceBaseForm;
   return {
     ...form,
     properties: {
