@@ -92,6 +92,12 @@ const componentSwapEvidenceBaseForm = z.toJSONSchema(componentSwapEvidenceSchema
   properties: Record<string, JsonSchema>;
 };
 
+// Converted once, when the module loads: inside a workflow the module's objects are frozen, and
+// z.toJSONSchema, which caches on the schema, fails there ("Error converting schema to JSON").
+const componentSwapEvidenceBaseForm = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & {
+  properties: Record<string, JsonSchema>;
+};
+
 /**
  * The evidence form of one swap: the asset tag and the removed part's serial must be the register's,
  * and the part model one of its compatible models, so the task's validator refuses an incompatible

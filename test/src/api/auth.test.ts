@@ -58,6 +58,15 @@ describe('roles', () => {
       .expect(403);
   });
 
+  it("lets a support line's decision through to the run, which checks the gate's own roles (incident gates take tier2)", async () => {
+    const res = await request(api.server)
+      .post('/v1/runs/incident-response-x/approvals/approve-remediation')
+      .set(auth('gus'))
+      .send({ decision: 'approve' })
+      .expect(404);
+    expect(res.body.message).toMatch(/incident-response-x/);
+  });
+
   it('checks the token before the body: an unauthenticated launch with a bad body is 401, not 400', async () => {
     await request(api.server).post('/v1/runs').send({ nonsense: true }).expect(401);
   });

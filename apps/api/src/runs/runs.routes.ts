@@ -260,7 +260,9 @@ export const runRoutes = {
       'The run validates the decision before recording it: the requester may not decide, nor someone without the ' +
       "gate's role, nor anyone twice; the gate must be pending.",
     tag: 'approvals',
-    access: { anyRole: ['approver'] },
+    // Every role a gate may name (an incident's change is approved by the 2nd and 3rd lines): the route
+    // refuses only callers no gate would take; the run checks the gate's own roles.
+    access: { anyRole: ['approver', 'tier1', 'tier2', 'tier3'] },
     params: z.object({ id: runIdSchema, gateId: gateIdSchema }),
     body: decideApprovalBodySchema,
     status: 200,
