@@ -84,14 +84,6 @@ export const componentSwapEvidenceSchema = z.strictObject({
   connectionsSecured: z.literal(true).describe('Cables and connectors are seated and the case is closed'),
 });
 export type ComponentSwapEvidence = z.infer<typeof componentSwapEvidenceSchema>;
-/**
- * Converted once, when the module loads: workflow code shares this module with every run (the
- * worker preloads and freezes it), and zod cannot convert a schema at run time then.
- */
-const componentSwapEvidenceBaseForm = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & {
-  properties: Record<string, JsonSchema>;
-};
-
 // Converted once, when the module loads: inside a workflow the module's objects are frozen, and
 // z.toJSONSchema, which caches on the schema, fails there ("Error converting schema to JSON").
 const componentSwapEvidenceBaseForm = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & {
