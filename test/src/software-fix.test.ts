@@ -4,6 +4,7 @@ import {
   resumeRolloutUpdate,
   runStateQuery,
   softwareFixInputSchema,
+  softwareFixSchema,
   type RunState,
   type RunbookStartArgs,
   type SoftwareFixInput,
@@ -85,6 +86,53 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
     } finally {
       await worker.stop();
     }
+  });
+
+  test("software-conflict's rollback-and-hold fix goes fleet-wide in waves: each host changed once and held; an unhealthy one is rolled back and unheld", async () => {
+    const { lab, worker } = await fleets.labWithWorker(1, 4);
+    try {
+      const broken = lab.production[1];
+      await lab.fleet.setFaults(broken, { failHealth: true });
+      const rollback = {
+        package: 'libvpn-client',
+        version: '4.1.9',
+        reason: 'INC-4242: found by software-conflict',
+        action: 'rollback',
+        hold: true,
+      };
+      const handle = await launch(worker, input({ fix: softwareFixSchema.parse(rollback) }));
+      await approveProduction(handle);
+      const state = await withHostRecords((await handle.result()) as RunState, lab.store);
+
+      expect(state.status).toBe('succeeded'); // one failure is within the threshold
+      expect(state.rollout?.waves.map((w) => [w.name, w.hosts, w.state])).toEqual([
+        ['canary', 1, 'done'],
+        ['wave 1', 1, 'done'],
+        ['wave 2', 3, 'done'],
+      ]);
+      expect(state.rollout?.hosts.find((h) => h.name === broken)).toMatchObject({ state: 'rolled_back' });
+      for (const host of [...lab.canary, ...lab.production]) {
+        const after = await lab.fleet.readHost(host);
+        expect(after.packages).toEqual(host === broken ? BEFORE : { ...BEFORE, 'libvpn-client': '4.1.9' });
+        expect(after.held ?? []).toEqual(host === broken ? [] : ['libvpn-client']);
+      }
+      // Each host changed once, under the run's fix key; only the unhealthy one restored.
+      const ledger = await lab.fleet.ledger();
+      const fixes = ledger.filter((e) => e.op === 'patch');
+      expect(fixes.map((e) => e.host).sort()).toEqual([...lab.canary, ...lab.production].sort());
+      expect(fixes.every((e) => e.key === `${handle.workflowId}/fix/${e.host}`)).toBe(true);
+      expect(ledger.filter((e) => e.op === 'restore').map((e) => e.host)).toEqual([broken]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('a hold without a rollback is refused, naming the field', () => {
+    const refused = softwareFixInputSchema.safeParse({ targets: { tags: ['lab'] }, fix: { ...FIX, hold: true } });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues).toEqual([
+      expect.objectContaining({ path: ['fix', 'hold'], message: 'hold applies only to action "rollback"' }),
+    ]);
   });
 
   test('operators steer it like a patch campaign, and past the threshold it stops and undoes every changed host', async () => {
