@@ -1,11 +1,12 @@
 /**
  * What the API shares with the worker, and nothing that acts on the world: the stores it reads and
- * writes (calendar, inventory, approvals given ahead, restore target policy), the secrets catalog,
+ * writes (calendar, inventory, approvals given ahead, restore target policy, asset register), the secrets catalog,
  * the payload codec, Slack action ids, and the metrics, logs and traces both processes export. The API imports `@runbooks/activities/api-surface`, never the
  * package's index, which loads every driver (ssh2, restic, the host drivers); the test
  * `test/src/api/module-graph.test.ts` keeps it so. Window logic itself is in `@runbooks/maintenance`.
  */
 export { PreApprovalStore } from './approvals/pre-approval-store';
+export { AssetRegister, type AssetRecord } from './assets/activities';
 export { RestoreTargetPolicyStore, serviceDataDirs } from './files/target-policy';
 export { HostFailureType } from './hosts/failures';
 export { InventoryStore } from './hosts/inventory-store';

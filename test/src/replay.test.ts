@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HISTORIES_DIR, WORKFLOW_IDS_FILE, recordedWorkflowIds } from './harness/recorded-histories';
 import { installQuietRuntime, testPayloadCodec } from './harness/worker';
-import { observabilitySinks } from '@runbooks/worker';
+import { workerSinks } from '@runbooks/worker';
 
 /**
  * Determinism guard: every recorded history of a released runbook replays against today's
@@ -54,7 +54,7 @@ async function replay(file: string, change?: (history: temporal.api.history.v1.I
     {
       workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string },
       dataConverter: { payloadCodecs: [testPayloadCodec()] },
-      sinks: observabilitySinks(), // the bundled interceptors' sinks (never called on replay, but looked up)
+      sinks: workerSinks({}), // the bundled workflows' sinks (never called on replay, but looked up)
     },
     history,
     (await recordedWorkflowIds())[name] ?? name,

@@ -196,7 +196,7 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
       const { host, apply, undo } = choice;
       run.onUndo('remediate', `Undo ${choice.id} on ${host}`, (a) =>
         a
-          .runIncidentAction({ host, command: undo, what: `undo ${choice.id}`, idempotencyKey: `${run.idempotencyKey}/undo` })
+          .runIncidentAction({ host, command: undo, what: `undo ${choice.id}`, idempotencyKey: `${run.idempotencyKey}/undo`, undo: true })
           .then(() => record('action', `${choice.id} undone on ${host}`)),
       );
       await run.step(
@@ -278,6 +278,7 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
                 command: iso.undo,
                 what: `lift isolation of ${iso.name}`,
                 idempotencyKey: `${run.idempotencyKey}/lift-${iso.name}`,
+                undo: true,
               })
               .then(() => record('containment', `isolation of ${iso.name} lifted`)),
           );

@@ -10,8 +10,9 @@ import { interceptors as openTelemetryInterceptors } from '@temporalio/intercept
 
 /**
  * The worker's metrics sink (apps/worker/src/observability.ts): workflow code cannot reach a metrics
- * library, but a sink runs in the worker outside the sandbox, and never during replay, so a
- * run is counted once however often its history is replayed.
+ * library, but a sink runs in the worker outside the sandbox, and never during replay, so
+ * replaying a run's history does not count it again (a first workflow task that a killed worker
+ * never completed runs again, not as replay, and counts it twice: the counter is approximate).
  */
 export interface RunMetricsSinks extends Sinks {
   runMetrics: { runStarted(): void };

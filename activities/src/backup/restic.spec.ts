@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createResticRepository, type ResticRepositoryFixture } from '../test-support/restic-repository';
 import { BackupFailureType, ResticDriver, type BackupRepositoryAccess } from './restic';
@@ -96,6 +98,25 @@ describe('ResticDriver against real restic repositories', () => {
 
     const failure = await failureOf(driver.probe(path.join(fixture.root, 'no-such-repo')));
     expect(failure.type).toBe(BackupFailureType.unreachable);
+  });
+
+  it('probes a REST repository whose URL carries the server login, sending it as HTTP basic auth', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const ok = req.method === 'HEAD' && req.url === '/repo/config' && req.headers.authorization === `Basic ${btoa('backup:s3cr3t')}`;
+      res.writeHead(ok ? 200 : 401).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const found = await driver.probe(`rest:http://backup:s3cr3t@127.0.0.1:${port}/repo/`);
+      expect(found.found).toBe(true);
+      expect(found.summary).not.toContain('s3cr3t');
+      expect(seen).toEqual([`Basic ${btoa('backup:s3cr3t')}`]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('redacts the password even where restic echoes it (here: inside the repository path)', async () => {

@@ -453,13 +453,28 @@ async function probeLocal(folder: string): Promise<RepositoryProbe> {
 /** restic's REST protocol answers HEAD /config without a password (the server's own credentials aside). */
 async function probeRest(base: string, signal?: AbortSignal): Promise<RepositoryProbe> {
   const where = base.replace(/(\w+:\/\/)[^/\s@]+@/g, '$1***@');
-  const configUrl = `${base.replace(/\/$/, '')}/config`;
-  const response = await fetch(configUrl, { method: 'HEAD', signal: signal ?? AbortSignal.timeout(30_000) }).catch((error: Error) => {
-    throw ApplicationFailure.retryable(
-      `the backup repository at ${where} cannot be reached: ${error.message}`,
-      BackupFailureType.unreachable,
-    );
-  });
+  // fetch refuses a URL with a login in it (and would echo it in its error): send it as basic auth instead.
+  let configUrl: URL;
+  try {
+    configUrl = new URL(`${base.replace(/\/$/, '')}/config`);
+  } catch {
+    throw noRepositoryAt(where, 'not a URL');
+  }
+  const headers: Record<string, string> = {};
+  if (configUrl.username || configUrl.password) {
+    const login = `${decodeURIComponent(configUrl.username)}:${decodeURIComponent(configUrl.password)}`;
+    headers.authorization = `Basic ${Buffer.from(login).toString('base64')}`;
+    configUrl.username = '';
+    configUrl.password = '';
+  }
+  const response = await fetch(configUrl, { method: 'HEAD', headers, signal: signal ?? AbortSignal.timeout(30_000) }).catch(
+    (error: Error) => {
+      throw ApplicationFailure.retryable(
+        `the backup repository at ${where} cannot be reached: ${error.message}`,
+        BackupFailureType.unreachable,
+      );
+    },
+  );
   if (!response.ok) throw noRepositoryAt(where, `HEAD config answered ${response.status}`);
   return { found: true, summary: `a restic repository answers at ${where}; its password is checked after the approval` };
 }

@@ -1,4 +1,4 @@
-import { type Host, type IncidentScope, type LogSource, type Severity } from '@runbooks/contracts';
+import { type Host, type IncidentCatalog, type IncidentScope, type LogSource, type Severity } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
 import type { CommandResult, CommandSession, CommandTransport } from '../hosts/command-driver';
@@ -37,6 +37,8 @@ export interface RunIncidentActionInput {
   /** Says what the action is for, in the ledger and in messages. */
   what: string;
   idempotencyKey: string;
+  /** Takes back what the run did: runs whatever the catalogue says now (the change itself was checked). */
+  undo?: boolean;
 }
 
 export interface IncidentActivities {
@@ -139,11 +141,19 @@ export function createIncidentActivities({ store, inventory, ssh, mailer }: Inci
       );
     },
 
-    runIncidentAction({ host, command, what, idempotencyKey }) {
+    runIncidentAction({ host, command, what, idempotencyKey, undo }) {
       return withHeartbeat(
         () => ({ host, what }),
         (signal) =>
           ledger.once(host, 'incident-action', idempotencyKey, async () => {
+            // The run read the catalogue at its start; an admin may have withdrawn the action since its approval.
+            if (!undo && !listsAction((await catalogs.read()).catalog, host, command)) {
+              throw nonRetryable(
+                `host ${host}: ${what} is no longer an action of the incident catalogue; not run`,
+                HostFailureType.invalidInput,
+                { host },
+              );
+            }
             const result = await onHost(host, command, ACTION_TIMEOUT_MS, signal);
             if (result.timedOut || result.code !== 0) {
               throw retryable(
@@ -157,4 +167,10 @@ export function createIncidentActivities({ store, inventory, ssh, mailer }: Inci
       );
     },
   };
+}
+
+/** Whether the catalogue lists `command` on `host` as a failover, rollback or isolation. */
+function listsAction(catalog: IncidentCatalog, host: string, command: string): boolean {
+  const actions = [...catalog.services.flatMap((s) => (s.failover ? [s.failover] : [])), ...catalog.rollbacks, ...catalog.isolations];
+  return actions.some((a) => a.host === host && a.apply === command);
 }

@@ -90,6 +90,17 @@ describe('RunbookMetrics from a run’s report and its notices', () => {
     expect(await value(metrics, 'runbooks_hosts_total', { result: 'failed' })).toBe(1);
   });
 
+  it('counts the hosts of a fleet run whose host records are in the store from its counts, not from the hosts in flight', async () => {
+    const metrics = new RunbookMetrics({ processMetrics: false });
+    const rollout = ended.rollout as NonNullable<RunState['rollout']>;
+    const counts = { pending: 0, patching: 0, patched: 700, failed: 4, rolled_back: 3, rollback_failed: 1, skipped: 292 };
+    metrics.recordRunEnded({ ...ended, rollout: { ...rollout, hosts: [], counts } });
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'changed' })).toBe(700);
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'failed' })).toBe(4);
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'rolled_back' })).toBe(3);
+    expect(await value(metrics, 'runbooks_hosts_total', { result: 'rollback_failed' })).toBe(1);
+  });
+
   it('counts an escalation notice as an SLA breach of its kind and tier, and no other notice', async () => {
     const metrics = new RunbookMetrics({ processMetrics: false });
     const notice = { runId: 'r', recipients: ['x'], subject: '', text: '', idempotencyKey: 'k' };

@@ -1,4 +1,4 @@
-import type { RunState } from '@runbooks/contracts';
+import { rolloutCounts, type RunState } from '@runbooks/contracts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -119,9 +119,11 @@ export class RunbookMetrics {
       const wait = secondsBetween(task.openedAt, task.closedAt);
       if (wait !== undefined) this.taskWait.observe({ runbook, result: task.state }, wait);
     }
-    for (const host of state.rollout?.hosts ?? []) {
-      const result = HOST_RESULTS[host.state as keyof typeof HOST_RESULTS];
-      if (result) this.hosts.inc({ runbook, result });
+    // Runs whose host records are in the store carry counts; their `hosts` are only those in flight.
+    const counts = state.rollout ? rolloutCounts(state.rollout) : undefined;
+    for (const [hostState, result] of Object.entries(HOST_RESULTS)) {
+      const n = counts?.[hostState as keyof typeof HOST_RESULTS] ?? 0;
+      if (n > 0) this.hosts.inc({ runbook, result }, n);
     }
   }
 

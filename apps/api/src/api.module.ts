@@ -20,7 +20,7 @@ import type { OpenApiDocument } from './http/openapi';
 import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
 import { SlackController } from './integrations/slack.controller';
 import { SlackInteractionsService } from './integrations/slack.service';
-import { AssetRegister } from '@runbooks/activities';
+import { AssetRegister } from '@runbooks/activities/api-surface';
 import { AssetsController } from './assets/assets.controller';
 import { InventoryController } from './inventory/inventory.controller';
 import { InventoryService, inventoryStoreProvider } from './inventory/inventory.service';

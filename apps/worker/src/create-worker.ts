@@ -98,12 +98,7 @@ export async function createRunbookWorker(options: RunbookWorkerOptions): Promis
     workflowBundle,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     activities: { ...activities, ...affinity, ...launchAssertionActivities(options.assertions) },
-    sinks: {
-      ...observabilitySinks(options.observability),
-      ...runStatusSinks(options.runStatusCopies ?? { put: async () => undefined }, (error) =>
-        Runtime.instance().logger.warn(`a run's status copy was not written: ${String(error)}`),
-      ),
-    },
+    sinks: workerSinks(options),
   });
   // No workflows here: only the activities a run pins to this machine are sent to this queue.
   const own = await Worker.create({ ...common, taskQueue: workerTaskQueue, activities });
@@ -139,5 +134,18 @@ function launchAssertionActivities(assertions: RunbookWorkerOptions['assertions'
       if (!keys || !assertions) return { checked: false };
       return { checked: true, refusal: launchRefusal(keys, assertions.maxAgeMs, check) };
     },
+  };
+}
+
+/**
+ * The sinks the bundled workflows call: metrics and traces, and the runs' status copies. A replay
+ * worker needs them too (`workerSinks({})`): the SDK looks them up, though it never calls them on replay.
+ */
+export function workerSinks(options: Pick<RunbookWorkerOptions, 'observability' | 'runStatusCopies'>) {
+  return {
+    ...observabilitySinks(options.observability),
+    ...runStatusSinks(options.runStatusCopies ?? { put: async () => undefined }, (error) =>
+      Runtime.instance().logger.warn(`a run's status copy was not written: ${String(error)}`),
+    ),
   };
 }

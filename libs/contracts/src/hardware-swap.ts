@@ -84,6 +84,13 @@ export const componentSwapEvidenceSchema = z.strictObject({
   connectionsSecured: z.literal(true).describe('Cables and connectors are seated and the case is closed'),
 });
 export type ComponentSwapEvidence = z.infer<typeof componentSwapEvidenceSchema>;
+/**
+ * Converted once, when the module loads: workflow code shares this module with every run (the
+ * worker preloads and freezes it), and zod cannot convert a schema at run time then.
+ */
+const componentSwapEvidenceBaseForm = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & {
+  properties: Record<string, JsonSchema>;
+};
 
 /**
  * The evidence form of one swap: the asset tag and the removed part's serial must be the register's,
@@ -91,7 +98,7 @@ export type ComponentSwapEvidence = z.infer<typeof componentSwapEvidenceSchema>;
  * part (400 naming evidence.partModel) before anything enters history.
  */
 export function componentSwapEvidenceForm(asset: Pick<Asset, 'tag' | 'serial' | 'compatibleModels'>): JsonSchema {
-  const form = z.toJSONSchema(componentSwapEvidenceSchema) as JsonSchema & { properties: Record<string, JsonSchema> };
+  const form = componentSwapEvidenceBaseForm;
   return {
     ...form,
     properties: {

@@ -190,7 +190,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('version', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('body', 'text', (c) => c.notNull());
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
     },
   },
   '0005-accounts': {

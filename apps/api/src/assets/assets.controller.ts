@@ -1,5 +1,5 @@
 import { Controller, Headers, NotFoundException, Res } from '@nestjs/common';
-import { AssetRegister, type AssetRecord } from '@runbooks/activities';
+import { AssetRegister, type AssetRecord } from '@runbooks/activities/api-surface';
 import type { Response } from 'express';
 import { ApiRoute, Valid, type BodyOf, type ParamsOf, type QueryOf } from '../http/route';
 import { expectedVersion, preconditioned, sendVersion } from '../store/versions';
