@@ -70,6 +70,8 @@ export interface ApplyConflictFixInput {
 }
 export interface ApplyConflictFixResult {
   package: string;
+  /** The version before the fix, where the driver reports it (the lab does; null: was not installed). */
+  from?: string | null;
   /** The package's version after the fix (null: removed). */
   version: string | null;
 }

@@ -1,4 +1,4 @@
-import type { Host, RunState } from '@runbooks/contracts';
+import { softwareFixSchema, type Host, type RunState } from '@runbooks/contracts';
 import { debianCommands, InventoryStore } from '@runbooks/activities';
 import request from 'supertest';
 import fs from 'node:fs/promises';
@@ -184,6 +184,18 @@ describe.each(['local', 'ssh'] as const)('software-conflict with real apt and dp
       // The article: in the store, found by words of its symptom and cause, linked from the report.
       const link = state.outcome?.knowledgeBaseArticle as string;
       expect(link).toMatch(/^\/v1\/kb\/kb-[0-9a-f]{16}$/);
+      // The same fix, ready for the fleet: a software-fix run's `fix` (its rollback goes through the same kept .debs and hold).
+      expect(state.outcome?.fleetFix).toEqual({
+        runbook: 'software-fix',
+        fix: {
+          package: 'rb-libgreet',
+          version: '1.0-1',
+          action: 'rollback',
+          hold: true,
+          reason: expect.stringMatching(/^INC-4242: rb-libgreet 1\.0-1 → 2\.0-1/),
+        },
+      });
+      expect(softwareFixSchema.safeParse((state.outcome?.fleetFix as { fix: unknown }).fix).success).toBe(true);
       const found = await request(api.server)
         .get('/v1/kb')
         .query({ q: `RB-GREETER rb-libgreet ${host.name}` })

@@ -4,6 +4,7 @@ import {
   resumeRolloutUpdate,
   runStateQuery,
   softwareFixInputSchema,
+  softwareFixSchema,
   type RunState,
   type RunbookStartArgs,
   type SoftwareFixInput,
@@ -11,6 +12,7 @@ import {
 import { approveProduction, gatePending, operator, requester, useLabFleets, whenState, withHostRecords } from './harness/fleet-campaign';
 import { recordRunChainIfAsked } from './harness/recorded-histories';
 import type { TestWorker } from './harness/worker';
+import type { LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -46,6 +48,26 @@ async function launch(worker: TestWorker, i: SoftwareFixInput): Promise<Workflow
   });
 }
 
+/** Canary, wave 1 of one host, wave 2 of the rest, all done; the broken host failed (within the threshold) and was rolled back. */
+function expectWavesWithOneRolledBack(state: RunState, broken: string, lastWave: number): void {
+  expect(state.status).toBe('succeeded'); // one failure is within the threshold
+  expect(state.rollout?.waves.map((w) => [w.name, w.hosts, w.state])).toEqual([
+    ['canary', 1, 'done'],
+    ['wave 1', 1, 'done'],
+    ['wave 2', lastWave, 'done'],
+  ]);
+  expect(state.rollout?.hosts.find((h) => h.name === broken)).toMatchObject({ state: 'rolled_back' });
+}
+
+/** The lab's ledger: every host changed once, under the run's fix key; only the broken one restored. */
+async function expectEachHostFixedOnce(lab: LabFleetFixture, runId: string, broken: string): Promise<void> {
+  const ledger = await lab.fleet.ledger();
+  const fixes = ledger.filter((e) => e.op === 'patch');
+  expect(fixes.map((e) => e.host).sort()).toEqual([...lab.canary, ...lab.production].sort());
+  expect(fixes.every((e) => e.key === `${runId}/fix/${e.host}`)).toBe(true);
+  expect(ledger.filter((e) => e.op === 'restore').map((e) => e.host)).toEqual([broken]);
+}
+
 describe('software-fix runbook: another per-host procedure on the fleet machinery, on a real Temporal server', () => {
   test('installs the fixed version on the canary, then production in waves; a host unhealthy after the fix gets its old version back', async () => {
     const { lab, worker } = await fleets.labWithWorker(1, 6);
@@ -57,24 +79,14 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
       const state = await withHostRecords((await handle.result()) as RunState, lab.store);
 
       expect(state.runbook).toBe('software-fix');
-      expect(state.status).toBe('succeeded'); // one failure is within the threshold
-      expect(state.rollout?.waves.map((w) => [w.name, w.hosts, w.state])).toEqual([
-        ['canary', 1, 'done'],
-        ['wave 1', 1, 'done'],
-        ['wave 2', 5, 'done'],
-      ]);
-      expect(state.rollout?.hosts.find((h) => h.name === broken)).toMatchObject({ state: 'rolled_back' });
+      expectWavesWithOneRolledBack(state, broken, 5);
       expect(state.rollout?.hosts.find((h) => h.name === broken)?.error).toContain('unhealthy after applying the fix');
       for (const host of [...lab.canary, ...lab.production]) {
         const expected = host === broken ? BEFORE : { ...BEFORE, 'libvpn-client': '4.2.1' };
         expect((await lab.fleet.readHost(host)).packages).toEqual(expected);
       }
       // The procedure's own operations, each once per host, under its own idempotency keys.
-      const ledger = await lab.fleet.ledger();
-      const fixes = ledger.filter((e) => e.op === 'patch');
-      expect(fixes.map((e) => e.host).sort()).toEqual([...lab.canary, ...lab.production].sort());
-      expect(fixes.every((e) => e.key === `${handle.workflowId}/fix/${e.host}`)).toBe(true);
-      expect(ledger.filter((e) => e.op === 'restore').map((e) => e.host)).toEqual([broken]);
+      await expectEachHostFixedOnce(lab, handle.workflowId, broken);
       expect(state.gates[0].title).toBe(`Install libvpn-client 4.2.1 on 6 production hosts: ${FIX.reason}`);
 
       const report = await fs.readFile(path.join(worker.reportsDir, `${handle.workflowId}.md`), 'utf8');
@@ -85,6 +97,45 @@ describe('software-fix runbook: another per-host procedure on the fleet machiner
     } finally {
       await worker.stop();
     }
+  });
+
+  test("software-conflict's rollback-and-hold fix goes fleet-wide in waves: each host changed once and held; an unhealthy one is rolled back and unheld", async () => {
+    const { lab, worker } = await fleets.labWithWorker(1, 4);
+    try {
+      const broken = lab.production[1];
+      await lab.fleet.setFaults(broken, { failHealth: true });
+      const rollback = {
+        package: 'libvpn-client',
+        version: '4.1.9',
+        reason: 'INC-4242: found by software-conflict',
+        action: 'rollback',
+        hold: true,
+      };
+      const handle = await launch(worker, input({ fix: softwareFixSchema.parse(rollback) }));
+      await approveProduction(handle);
+      const state = await withHostRecords((await handle.result()) as RunState, lab.store);
+
+      expectWavesWithOneRolledBack(state, broken, 3);
+      for (const host of [...lab.canary, ...lab.production]) {
+        const after = await lab.fleet.readHost(host);
+        expect(after.packages).toEqual(host === broken ? BEFORE : { ...BEFORE, 'libvpn-client': '4.1.9' });
+        expect(after.held ?? []).toEqual(host === broken ? [] : ['libvpn-client']);
+      }
+      await expectEachHostFixedOnce(lab, handle.workflowId, broken);
+      expect(state.gates[0].title).toBe(
+        'Roll libvpn-client back to 4.1.9 and hold it on 4 production hosts: INC-4242: found by software-conflict',
+      );
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('a hold without a rollback is refused, naming the field', () => {
+    const refused = softwareFixInputSchema.safeParse({ targets: { tags: ['lab'] }, fix: { ...FIX, hold: true } });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues).toEqual([
+      expect.objectContaining({ path: ['fix', 'hold'], message: 'hold applies only to action "rollback"' }),
+    ]);
   });
 
   test('operators steer it like a patch campaign, and past the threshold it stops and undoes every changed host', async () => {

@@ -11,6 +11,7 @@ import {
   type RunbookStartArgs,
   type SandboxTrial,
   type SoftwareConflictInput,
+  type SoftwareFix,
 } from '@runbooks/contracts';
 import { hostActionOptions, stepActivities } from './engine/activities';
 import { RunbookRun } from './engine/run';
@@ -186,7 +187,7 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
         }),
       { summarize: (r) => `knowledge-base article ${r.id}: /v1/kb/${r.id}` },
     );
-    run.setOutcome({ cause, knowledgeBaseArticle: `/v1/kb/${article.id}` });
+    run.setOutcome({ cause, knowledgeBaseArticle: `/v1/kb/${article.id}`, ...fleetFix(fix, input, cause) });
 
     await run.step('discard-sandbox', (a) => a.discardSandbox({ host, sandboxId: sandbox.sandboxId }), {
       ...onHost,
@@ -201,6 +202,20 @@ function sandboxPackages(input: SoftwareConflictInput, evidence: ConflictEvidenc
   return names
     .filter((name) => evidence.installed[name] !== undefined)
     .map((name) => ({ package: name, version: evidence.installed[name] }));
+}
+
+/**
+ * The fix as a `software-fix` run's `fix`, for the other hosts with the same problem: launched
+ * with their `targets`, it goes through the canary, approval and waves with the per-host undo.
+ * A removal has no fleet form (software-fix installs a version).
+ */
+function fleetFix(fix: ConflictFix, input: SoftwareConflictInput, cause: string): { fleetFix?: { runbook: string; fix: SoftwareFix } } {
+  if (fix.action === 'remove') return {};
+  const reason = `${input.ticket ? `${input.ticket}: ` : ''}${cause}`.slice(0, 500);
+  const base = { package: fix.package, version: fix.version, reason };
+  return {
+    fleetFix: { runbook: 'software-fix', fix: fix.action === 'rollback' ? { ...base, action: 'rollback', hold: fix.hold } : base },
+  };
 }
 
 function causeOf(fix: ConflictFix, evidence: ConflictEvidence): string {

@@ -19,10 +19,14 @@ export async function softwareFix(args: RunbookStartArgs<SoftwareFixInput>): Pro
       await campaign.buildInventory();
       await campaign.waitForWindow();
       await campaign.canaryWave();
-      await campaign.approveProduction(
-        `Install ${fix.package} ${fix.version} on ${campaign.productionHosts} production hosts: ${fix.reason}`,
-      );
+      await campaign.approveProduction(`${fixAction(fix)} on ${campaign.productionHosts} production hosts: ${fix.reason}`);
     }
     await campaign.productionWaves();
   });
+}
+
+function fixAction(fix: SoftwareFixInput['fix']): string {
+  return fix.action === 'rollback'
+    ? `Roll ${fix.package} back to ${fix.version}${fix.hold ? ' and hold it' : ''}`
+    : `Install ${fix.package} ${fix.version}`;
 }

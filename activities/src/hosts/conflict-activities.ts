@@ -8,6 +8,7 @@ import { ConflictCommands, parseDpkgLog } from './conflict-commands';
 import type { HostDriver } from './driver';
 import { HostFailureType, hostAttempts, nonRetryable, retryable } from './failures';
 import type { InventoryStore } from './inventory-store';
+import { LabFleet } from './lab-fleet';
 import { OperationLedger } from './ledger';
 import { parsePackageVersions } from './os-commands';
 
@@ -49,6 +50,12 @@ export function createConflictActivities(deps: {
       );
     }
     return { host, driver };
+  };
+  /** A lab host: the fix and its undo are simulated there (a fleet-wide fix in waves on the lab fleet); the rest needs commands. */
+  const labTarget = async (name: string) => {
+    const host = await deps.inventory.get(name);
+    const driver = deps.drivers[host.driver];
+    return driver instanceof LabFleet ? { host, driver } : undefined;
   };
   const ledger = (host: Host) => new OperationLedger(deps.store, `conflict-${host.driver}`);
   /** Runs one script on the host within the host's failure budget; a non-zero exit is the caller's to read. */
@@ -141,6 +148,8 @@ export function createConflictActivities(deps: {
     },
 
     async applyConflictFix({ host: name, fix, idempotencyKey }) {
+      const lab = await labTarget(name);
+      if (lab) return lab.driver.applyConflictFix(lab.host, fix, idempotencyKey);
       const { host, driver } = await target(name);
       return ledger(host).once(host.name, 'patch', idempotencyKey, async () => {
         const result = await run(host, driver, 'apply fix', (c) => c.applyFix(fix), PACKAGES_MS);
@@ -158,6 +167,8 @@ export function createConflictActivities(deps: {
     },
 
     async undoConflictFix({ host: name, fix, snapshotId, idempotencyKey }) {
+      const lab = await labTarget(name);
+      if (lab) return lab.driver.undoConflictFix(lab.host, fix, snapshotId, idempotencyKey);
       const { host, driver } = await target(name);
       await ledger(host).once(host.name, 'restore', `${idempotencyKey}/release-hold`, async () => {
         mustSucceed(host, 'releasing the hold', await run(host, driver, 'release hold', (c) => c.releaseHold(fix), SNAPSHOT_MS));

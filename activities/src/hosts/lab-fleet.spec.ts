@@ -55,6 +55,28 @@ describe('LabFleet', () => {
     expect(ledger[0]).toMatchObject({ host: 'web-1', op: 'patch', key: 'run-1/patch/web-1', detail: result });
   });
 
+  it('a software-conflict fix rolls back and holds, or removes, once per key; its undo releases the hold and puts the snapshot back', async () => {
+    const { snapshotId } = await fleet.snapshot(web, 'run-1/snapshot/web-1');
+    const rollback = { action: 'rollback' as const, package: 'openssl', version: '3.0.0', hold: true };
+    expect(await fleet.applyConflictFix(web, rollback, 'run-1/fix/web-1')).toEqual({ package: 'openssl', from: '3.0.1', version: '3.0.0' });
+    await fleet.applyConflictFix(web, rollback, 'run-1/fix/web-1'); // a retry changes nothing
+    expect(await fleet.readHost('web-1')).toMatchObject({
+      packages: { openssl: '3.0.0', curl: '7.88.1', zlib: '1.2.13' },
+      held: ['openssl'],
+    });
+    expect((await fleet.ledger()).filter((e) => e.op === 'patch')).toHaveLength(1);
+
+    await fleet.undoConflictFix(web, rollback, snapshotId, 'run-1/restore/web-1');
+    expect(await fleet.readHost('web-1')).toMatchObject({ packages: { openssl: '3.0.1', curl: '7.88.1', zlib: '1.2.13' }, held: [] });
+
+    expect(await fleet.applyConflictFix(web, { action: 'remove', package: 'curl' }, 'run-2/fix/web-1')).toEqual({
+      package: 'curl',
+      from: '7.88.1',
+      version: null,
+    });
+    expect((await fleet.readHost('web-1')).packages).toEqual({ openssl: '3.0.1', zlib: '1.2.13' });
+  });
+
   it('a retried patch with the same key applies nothing and writes nothing, also after a restart', async () => {
     const first = await fleet.patch(web, patches, 'key-a');
     await fleet.patch(web, [{ package: 'openssl', version: '3.0.3' }], 'key-b');

@@ -1,4 +1,5 @@
-import type { ComponentKind, DiagnosticCheck, Host, Patch } from '@runbooks/contracts';
+import { describeFix, type ComponentKind, type ConflictFix, type DiagnosticCheck, type Host, type Patch } from '@runbooks/contracts';
+import type { ApplyConflictFixResult } from '../conflict-types';
 import type { Store } from '@runbooks/store';
 import { LegacyJsonImport } from '../files/legacy-json-import';
 import { readdir, rm } from 'node:fs/promises';
@@ -49,6 +50,8 @@ export interface LabHostState {
   healthy: boolean;
   faults: LabFaults;
   snapshots: Record<string, { packages: Record<string, string> }>;
+  /** Packages held at their version (`apt-mark hold`) by a software-conflict fix. */
+  held?: string[];
   /**
    * The result of every operation applied to the host, by `<op> <key>`, written with the change
    * itself (one file write): what the host shows after a worker died between applying a change
@@ -214,6 +217,38 @@ export class LabFleet implements HostDriver, HardwareDriver {
       state.healthy = true;
       return { restored };
     });
+  }
+
+  /**
+   * A software-conflict fix (update, roll back and hold, remove), once per key, like `patch`:
+   * the failPatch fault fails it with nothing changed, the failHealth fault leaves the host unhealthy.
+   */
+  applyConflictFix(host: Host, fix: ConflictFix, key: string): Promise<ApplyConflictFixResult> {
+    return this.once(host.name, 'patch', key, async (state) => {
+      if (state.faults.failPatch) {
+        throw nonRetryable(
+          `lab host ${host.name}: ${describeFix(fix)} failed (the lab host has the failPatch fault); nothing was changed`,
+          HostFailureType.patchFailed,
+          { host: host.name },
+        );
+      }
+      const from = state.packages[fix.package] ?? null;
+      if (fix.action === 'remove') delete state.packages[fix.package];
+      else state.packages[fix.package] = fix.version;
+      if (fix.action === 'rollback' && fix.hold) state.held = [...new Set([...(state.held ?? []), fix.package])];
+      state.healthy = !state.faults.failHealth;
+      return { package: fix.package, from, version: state.packages[fix.package] ?? null };
+    });
+  }
+
+  /** Undoes a software-conflict fix: releases its hold and puts the snapshot's packages back (as `restore`). */
+  async undoConflictFix(host: Host, fix: ConflictFix, snapshotId: string, key: string): Promise<RestoreHostSnapshotResult> {
+    await this.locks.run(host.name, async () => {
+      const state = await this.readHost(host.name);
+      if (state.held?.includes(fix.package))
+        await this.writeHost(host.name, { ...state, held: state.held.filter((p) => p !== fix.package) });
+    });
+    return this.restore(host, snapshotId, key);
   }
 
   /**

@@ -2,12 +2,24 @@ import { z } from 'zod';
 import { freeText } from './text';
 import { patchSchema, securityPatchingInputSchema } from './security-patching';
 
-/** The fixed version of the one package at fault, and why (for the report). */
-export const softwareFixSchema = z.strictObject({
-  package: patchSchema.shape.package,
-  version: patchSchema.shape.version,
-  reason: freeText(500).min(1),
-});
+/**
+ * The fixed version of the one package at fault, and why (for the report). `action` is how it
+ * gets there: `update` (the default: install that version) or `rollback` (downgrade to it, from
+ * the host's kept .deb when it left the index, and with `hold` keep the next upgrade from
+ * bringing the bad one back): the two fixes a software-conflict run finds by version.
+ */
+export const softwareFixSchema = z
+  .strictObject({
+    package: patchSchema.shape.package,
+    version: patchSchema.shape.version,
+    reason: freeText(500).min(1),
+    action: z.enum(['update', 'rollback']).optional(),
+    hold: z.boolean().optional(),
+  })
+  .refine((fix) => fix.hold === undefined || fix.action === 'rollback', {
+    message: 'hold applies only to action "rollback"',
+    path: ['hold'],
+  });
 export type SoftwareFix = z.infer<typeof softwareFixSchema>;
 
 /**

@@ -49,6 +49,12 @@ describe('the software-fix runbook through the API, over a lab fleet', () => {
       .send({ runbook: 'software-fix', input: { ...input, windowOverride: { reason: 'urgent' } } })
       .expect(400);
     expect(override.body.issues).toEqual([{ path: 'input.windowOverride', message: expect.stringContaining('windowOverride') }]);
+    const holdWithoutRollback = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send({ runbook: 'software-fix', input: { ...input, fix: { ...fix, hold: true } } })
+      .expect(400);
+    expect(holdWithoutRollback.body.issues).toEqual([{ path: 'input.fix.hold', message: 'hold applies only to action "rollback"' }]);
 
     const launched = await request(api.server).post('/v1/runs').set(auth('tess')).send({ runbook: 'software-fix', input }).expect(201);
     const runId: string = launched.body.runId;
