@@ -123,7 +123,9 @@ export interface BenchApiProcess {
 }
 
 export async function startBenchApiProcess(options: BenchApiOptions): Promise<BenchApiProcess> {
-  const child = fork(path.join(__dirname, 'api-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_API_NODE_ARGS: more Node flags for the API process, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile it.
+  const execArgv = [...process.execArgv, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const child = fork(path.join(__dirname, 'api-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const answer = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
     child.once('message', resolve);
