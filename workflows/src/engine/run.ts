@@ -72,6 +72,12 @@ const REPORT_STEP_ID = 'write-report';
 
 const { runStatus } = proxySinks<RunStatusSinks>();
 
+/** Temporal's default `limit.historyCount.suggestContinueAsNew`: no history of ours should pass it. */
+export const HISTORY_EVENTS_LIMIT = 4096;
+/** Events a run may add between two continueAsNewIfSuggested calls (a batch's child and activities, a bake, the end), with room to spare. */
+export const HISTORY_EVENTS_MARGIN = 512;
+const CONTINUE_BEFORE_LIMIT_PATCH = 'continue-as-new-before-limit';
+
 /**
  * The step engine: one per run. It records every step, gate and undo action, answers the
  * status query, keeps the search attributes current, undoes what was changed when the run
@@ -334,7 +340,12 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
    * starts afresh so no run nears the event or size limits. Call it between units of work.
    */
   async continueAsNewIfSuggested(cursor: unknown): Promise<void> {
-    if (!workflowInfo().continueAsNewSuggested) return;
+    const { continueAsNewSuggested, historyLength } = workflowInfo();
+    // Temporal suggests it only once the history has reached its limit (4,096 events by default), and
+    // the work between two calls (a batch, a wave's bake, the run's end) adds more: go a margin before.
+    // patched() only where the margin decides, so runs that never near it record no marker.
+    const nearLimit = historyLength >= HISTORY_EVENTS_LIMIT - HISTORY_EVENTS_MARGIN && patched(CONTINUE_BEFORE_LIMIT_PATCH);
+    if (!continueAsNewSuggested && !nearLimit) return;
     await condition(allHandlersFinished);
     log.info('continuing as new', { historyLength: workflowInfo().historyLength });
     await continueAsNew<(args: RunbookStartArgs) => Promise<RunState>>({
