@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BenchResult, ResultsFile, ResultTable } from './results';
+import type { BenchResult, ResultsFile, ResultTable, RunProvenance } from './results';
 
 export const BEGIN = '<!-- generated from results/latest.json by `node bench/dist/readme.js`: do not edit by hand -->';
 export const END = '<!-- end of generated results -->';
@@ -32,16 +32,22 @@ function benchSection(b: BenchResult): string {
     '',
     `Options: \`${JSON.stringify(b.params)}\`; ${b.seconds} s; all work done: **${b.ok ? 'yes' : 'NO'}**.`,
   ];
+  if (b.run) parts.push('', `From a later run than the header's: ${provenance(b.run)}.`);
   for (const p of b.problems) parts.push('', `- PROBLEM: ${p}`);
   for (const t of b.tables) parts.push('', t.caption, '', markdownTable(t));
   for (const n of b.notes) parts.push('', n);
   return parts.join('\n');
 }
 
+function provenance(run: RunProvenance): string {
+  const dirty = run.dirty.length ? ` with uncommitted changes in ${run.dirty.join(', ')}` : '';
+  return `\`${run.command}\` at commit \`${run.commit.slice(0, 12)}\`${dirty}, ${run.date}, load average at the start ${run.loadAverage.map((l) => l.toFixed(2)).join(' / ')}`;
+}
+
 /** The generated part of the README for one results file. */
 export function renderResults(r: ResultsFile): string {
   const m = r.machine;
-  const goals = r.benches.flatMap((b) => b.goals.map((g) => ({ ...g, bench: b.bench })));
+  const goals = r.benches.flatMap((b) => b.goals.map((g) => ({ ...g, bench: b.bench, run: b.run })));
   const parts = [
     BEGIN,
     '',
@@ -54,7 +60,13 @@ export function renderResults(r: ResultsFile): string {
     markdownTable({
       caption: '',
       header: ['goal', 'target', 'measured', 'met', 'bench'],
-      rows: goals.map((g) => [g.goal, g.target, g.measured, g.met === null ? 'not measured' : g.met ? 'yes' : '**no**', g.bench]),
+      rows: goals.map((g) => [
+        g.goal,
+        g.target,
+        g.measured,
+        g.met === null ? 'not measured' : g.met ? 'yes' : '**no**',
+        g.bench + (g.run ? ' (later run)' : ''),
+      ]),
     }),
     '',
     ...r.benches.map((b) => `${benchSection(b)}\n`),

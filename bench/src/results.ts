@@ -32,6 +32,19 @@ export interface BenchResult {
   /** Notes the README prints under the bench's tables (what was measured, how). */
   notes: string[];
   seconds: number;
+  /**
+   * Set when this result came from a later run than the file's own (`--only … --merge`): that
+   * run's commit, date, command and load, so the README says where each figure comes from.
+   */
+  run?: RunProvenance;
+}
+
+export interface RunProvenance {
+  commit: string;
+  dirty: string[];
+  date: string;
+  command: string;
+  loadAverage: number[];
 }
 
 export interface ResultsFile {

@@ -7,19 +7,22 @@
  *
  * `--smoke` shortens every bench (a CI-like check that they all still run) and writes
  * results/smoke.json, leaving latest.json and the README alone. `--large` adds the 100,000-host
- * fleet campaign (ours alone). `--only` runs the named benches.
+ * fleet campaign (ours alone) and 10,000 runs parked on a worker with its default cache cap. `--only` runs the named benches
+ * and writes results/partial.json; with `--merge` it puts their results into latest.json instead, each marked
+ * with its own run (commit, date, load), replacing that bench's earlier result, and regenerates the README.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flagArg, intArg } from './common';
-import { LATEST, README, withResults } from './readme';
-import type { BenchResult, ResultsFile } from './results';
+import { LATEST, README, readResults, withResults } from './readme';
+import type { BenchResult, ResultsFile, RunProvenance } from './results';
 
 const SMOKE = flagArg('smoke');
 const LARGE = flagArg('large');
 const FLEET_ROUNDS = intArg('fleet-rounds', 1);
+const MERGE = flagArg('merge');
 const benchDir = path.resolve(__dirname, '..');
 const repoRoot = path.resolve(benchDir, '..');
 
@@ -42,7 +45,10 @@ const PLAN: Planned[] = [
     args: ['--rounds', String(FLEET_ROUNDS), '--max-minutes', String(35 * FLEET_ROUNDS)],
   },
   ...(LARGE
-    ? [{ name: 'fleet-rollout-100000', script: 'fleet-rollout.js', args: ['--hosts', '100000', '--ours-only', '--max-minutes', '60'] }]
+    ? [
+        { name: 'fleet-rollout-100000', script: 'fleet-rollout.js', args: ['--hosts', '100000', '--ours-only', '--max-minutes', '60'] },
+        { name: 'parked-runs-capped', script: 'parked-runs.js', args: ['--capped', '--parked', '10000', '--max-minutes', '40'] },
+      ]
     : []),
 ];
 
@@ -84,6 +90,21 @@ function runBench(planned: Planned, out: string): Promise<BenchResult> {
   });
 }
 
+/** The latest results with `partial`'s benches in place of theirs (or added), each marked with the run it came from. */
+function mergedInto(latest: ResultsFile, partial: ResultsFile): ResultsFile {
+  const run: RunProvenance = {
+    commit: partial.commit,
+    dirty: partial.dirty,
+    date: partial.date,
+    command: partial.command,
+    loadAverage: partial.machine.loadAverage,
+  };
+  const fresh = new Map(partial.benches.map((b) => [b.bench, { ...b, run }]));
+  const benches = latest.benches.map((b) => fresh.get(b.bench) ?? b);
+  for (const b of fresh.values()) if (!latest.benches.some((l) => l.bench === b.bench)) benches.push(b);
+  return { ...latest, benches };
+}
+
 function git(...args: string[]): string {
   return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
 }
@@ -118,13 +139,14 @@ async function main(): Promise<number> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const file = SMOKE || only ? path.join(benchDir, 'results', SMOKE ? 'smoke.json' : 'partial.json') : LATEST;
+  if (MERGE && (!only || SMOKE)) throw new Error('--merge goes with --only (and not --smoke)');
+  const file = MERGE ? LATEST : SMOKE || only ? path.join(benchDir, 'results', SMOKE ? 'smoke.json' : 'partial.json') : LATEST;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify(MERGE ? mergedInto(readResults(), results) : results, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(repoRoot, file)}`);
-  // Only a full run's figures go into the README: a smoke or partial run would mix runs.
+  // A full run's figures go into the README, and merged ones marked with their own run; a smoke or partial run's never.
   if (file === LATEST) {
-    fs.writeFileSync(README, withResults(fs.readFileSync(README, 'utf8'), results));
+    fs.writeFileSync(README, withResults(fs.readFileSync(README, 'utf8'), readResults()));
     console.log(`wrote ${path.relative(repoRoot, README)}`);
   }
   const failed = results.benches.filter((b) => !b.ok);
