@@ -208,6 +208,8 @@ export interface WriteReportInput {
   state: RunState;
 }
 export interface WriteReportResult {
+  /** False when the store already had this run's report (a retried write): its end is counted once. */
+  firstWrite?: boolean;
   markdownPath: string;
   jsonPath: string;
 }

@@ -48,6 +48,7 @@ describe('writeReport', () => {
     const result = await writeReport({ state: stateOf('data-restore-42') });
 
     expect(result).toEqual({
+      firstWrite: true,
       markdownPath: path.join(reportsDir, 'data-restore-42.md'),
       jsonPath: path.join(reportsDir, 'data-restore-42.json'),
     });
@@ -59,9 +60,10 @@ describe('writeReport', () => {
   it('replaces the report when written again for the same run', async () => {
     const { writeReport } = createReportActivities(reportsDir, store);
 
-    await writeReport({ state: stateOf('run-1', 'running') });
+    expect((await writeReport({ state: stateOf('run-1', 'running') })).firstWrite).toBe(true);
     const result = await writeReport({ state: stateOf('run-1', 'failed') });
 
+    expect(result.firstWrite).toBe(false);
     expect(readFileSync(result.markdownPath, 'utf8')).toContain('- **Status:** failed');
     expect(readdirSync(reportsDir)).toHaveLength(2);
   });

@@ -12,13 +12,17 @@ export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
 const MAX_NAME_CHARS = 150;
 
 /**
- * Writes the report at the end of a run: into the store (once: a retried write keeps the first),
+ * Writes the report at the end of a run: into the store (a retried write replaces it and says it was not the first),
  * where the API serves it after the run is gone from Temporal, and as files on the worker.
  */
 export function createReportActivities(reportsDir: string, store: Store): ReportActivities {
   return {
     async writeReport({ state }) {
-      await store.reports.put(state.runId, currentActivity()?.info.workflowExecution?.runId ?? '', JSON.stringify(state));
+      const firstWrite = await store.reports.put(
+        state.runId,
+        currentActivity()?.info.workflowExecution?.runId ?? '',
+        JSON.stringify(state),
+      );
       const base = path.join(reportsDir, reportFileName(state.runId));
       // A fleet run's host-by-host records are in the store, not in its state.
       const hosts = state.rollout?.counts ? (await store.runHosts.all(state.runId)).map(hostRecordOf) : undefined;
@@ -27,7 +31,7 @@ export function createReportActivities(reportsDir: string, store: Store): Report
       const jsonPath = `${base}.json`;
       await writeFileAtomic(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
       await writeJsonAtomic(jsonPath, hosts && state.rollout ? { ...state, rollout: { ...state.rollout, hosts } } : state);
-      return { markdownPath, jsonPath };
+      return { firstWrite, markdownPath, jsonPath };
     },
   };
 }

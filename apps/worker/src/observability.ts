@@ -9,7 +9,7 @@ import {
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
 import { RUNBOOKS } from '@runbooks/contracts';
-import type { NotifyInput, RunbookMetrics, Tracing, WriteReportInput } from '@runbooks/activities';
+import type { NotifyInput, RunbookMetrics, Tracing, WriteReportInput, WriteReportResult } from '@runbooks/activities';
 import type { RunMetricsSinks } from '@runbooks/workflows';
 
 /** What the worker records and where its spans go; each part is optional. */
@@ -74,7 +74,9 @@ function stepMetricsInterceptor(
       try {
         const result = await next(input);
         endTimer({ outcome: 'succeeded' });
-        if (step === 'writeReport') metrics.recordRunEnded((arg as WriteReportInput).state);
+        // A retried report (its first write's completion was lost) is not a second end of the run.
+        if (step === 'writeReport' && (result as WriteReportResult).firstWrite !== false)
+          metrics.recordRunEnded((arg as WriteReportInput).state);
         return result;
       } catch (error) {
         endTimer({ outcome: 'failed' });

@@ -434,14 +434,25 @@ export class ReportRepository {
     private readonly ready: Ready,
   ) {}
 
-  /** Stores the report of a run; a retried write (same workflow id) replaces it, as it replaces the files. */
-  async put(workflowId: string, runId: string, body: string): Promise<void> {
+  /**
+   * Stores the report of a run; a retried write (same workflow id) replaces it, as it replaces the
+   * files. True when this was the first write for the run, on whichever worker it ran: the insert
+   * is the one that decides, so a run's end is counted once.
+   */
+  async put(workflowId: string, runId: string, body: string): Promise<boolean> {
     await this.ready();
-    await this.db
+    const inserted = await this.db
       .insertInto('run_reports')
       .values({ workflow_id: workflowId, run_id: runId, created_at: now(), body })
-      .onConflict((oc) => oc.column('workflow_id').doUpdateSet({ run_id: runId, created_at: now(), body }))
+      .onConflict((oc) => oc.column('workflow_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
+    await this.db
+      .updateTable('run_reports')
+      .set({ run_id: runId, created_at: now(), body })
+      .where('workflow_id', '=', workflowId)
       .execute();
+    return false;
   }
 
   async get(workflowId: string): Promise<{ runId: string; createdAt: string; body: string } | undefined> {

@@ -140,8 +140,8 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
 
   it('keeps one report per run, the last written, and serves it back', async () => {
     const store = openStore(location);
-    await store.reports.put('wf', 'run1', '{"a":1}');
-    await store.reports.put('wf', 'run1', '{"a":2}');
+    expect(await store.reports.put('wf', 'run1', '{"a":1}')).toBe(true);
+    expect(await store.reports.put('wf', 'run1', '{"a":2}')).toBe(false);
     expect(await store.reports.get('wf')).toMatchObject({ runId: 'run1', body: '{"a":2}' });
     expect(await store.reports.get('other')).toBeUndefined();
   });
