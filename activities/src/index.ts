@@ -1,3 +1,4 @@
+import { SendOnceMailer } from './mail/once';
 import type { Store } from '@runbooks/store';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,6 +104,8 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
   const secrets = new SecretResolver(config.secrets ?? secretsConfigFromEnv());
   const hosts = config.hosts ?? defaultHostFolders();
   const hostDeps = createHostDeps({ ...hosts, store: config.store, secrets });
+  // Mail to people goes out once per activity, however often it is retried.
+  const mailer = new SendOnceMailer(config.mailer ?? SmtpMailer.fromEnv(secrets), config.store.sentMail);
   return {
     ...createBackupActivities(config.backup ?? new ResticDriver(), secrets),
     ...createFileActivities(),
@@ -117,7 +120,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       store: config.store,
       inventory: new InventoryStore(config.store, hosts.inventoryFile),
       ssh: new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }),
-      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
+      mailer,
     }),
     ...createHostRecordActivities(config.store, hostDeps.inventory),
     ...createHardwareActivities(hostDeps.inventory, {
@@ -132,7 +135,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
       config: config.accounts ?? accountsConfigFromEnv(process.env, config.dataDir),
       store: config.store,
       secrets,
-      mailer: config.mailer ?? SmtpMailer.fromEnv(secrets),
+      mailer,
       transportFor: (host) =>
         host.driver === 'ssh' ? new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }) : new LocalTransport(),
     }),

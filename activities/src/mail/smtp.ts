@@ -26,6 +26,8 @@ export interface MailMessage {
   to: string | string[];
   subject: string;
   text: string;
+  /** The Message-ID header to send with (`<id@domain>`); the relay's client makes one up when absent. */
+  messageId?: string;
 }
 
 export interface MailSent {
@@ -100,7 +102,8 @@ export class SmtpMailer implements Mailer {
   async sendMail(message: MailMessage): Promise<MailSent> {
     const transport = await this.transport();
     try {
-      const info = await transport.sendMail({ from: this.config.from, to: message.to, subject: message.subject, text: message.text });
+      const { to, subject, text, messageId } = message;
+      const info = await transport.sendMail({ from: this.config.from, to, subject, text, ...(messageId ? { messageId } : {}) });
       return { messageId: info.messageId };
     } catch (error) {
       throw smtpFailure(error, this.config);

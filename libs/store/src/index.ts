@@ -1,4 +1,5 @@
 export * from './known-host-keys';
+export * from './sent-mail';
 export * from './location';
 export * from './repositories';
 export * from './knowledge-base';

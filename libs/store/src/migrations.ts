@@ -135,6 +135,17 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011-sent-mail': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('sent_mail')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0009-ssh-known-hosts': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
     async up(db: Kysely<any>): Promise<void> {

@@ -3,6 +3,8 @@
  * time as an ISO-8601 string in UTC, so the same columns and queries serve SQLite and PostgreSQL.
  */
 export interface StoreTables {
+  /** Mail handed to a relay, by a key stable across an activity's retries (activities/src/mail/once.ts). */
+  sent_mail: { key: string; message_id: string; sent_at: string };
   /** SSH host keys trusted on first use (hosts without a pinned key), one per host for every worker. */
   ssh_known_hosts: { host: string; sha256: string; first_seen_at: string };
   /** One row per versioned document ('inventory', 'calendar', 'restore-targets'): its version is the ETag. */

@@ -1,3 +1,4 @@
+import { SentMailRepository } from './sent-mail';
 import { AssetRepository } from './asset-register';
 import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Pool } from 'pg';
@@ -51,6 +52,7 @@ export class Store {
   readonly runHosts: RunHostRepository;
   readonly runStatus: RunStatusRepository;
   readonly assets: AssetRepository;
+  readonly sentMail: SentMailRepository;
   private migrated: Promise<void> | undefined;
 
   private constructor(readonly location: StoreLocation) {
@@ -71,6 +73,7 @@ export class Store {
     this.runHosts = new RunHostRepository(this.db, ready);
     this.runStatus = new RunStatusRepository(this.db, ready);
     this.assets = new AssetRepository(this.db, ready);
+    this.sentMail = new SentMailRepository(this.db, ready);
   }
 
   static open(location: StoreLocation): Store {
