@@ -72,6 +72,7 @@ export async function incidentResponse(args: RunbookStartArgs<IncidentInput>): P
           locations: input.affected.locations,
           users: input.affected.users,
           severity: input.severity,
+          notify: input.notify,
         }),
       {
         activity: { retry: { maximumAttempts: 3 } },

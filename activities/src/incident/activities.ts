@@ -1,4 +1,4 @@
-import { type Host, type IncidentCatalog, type IncidentScope, type LogSource, type Severity } from '@runbooks/contracts';
+import { refusedRecipients, type Host, type IncidentCatalog, type IncidentScope, type LogSource, type Severity } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
 import type { CommandResult, CommandSession, CommandTransport } from '../hosts/command-driver';
@@ -21,6 +21,8 @@ export interface ResolveIncidentScopeInput {
   locations: string[];
   users: string[];
   severity: Severity;
+  /** The launch's extra recipients: checked again against the catalogue as it is now. */
+  notify?: string[];
 }
 
 export interface IncidentLog {
@@ -83,8 +85,10 @@ export function createIncidentActivities({ store, inventory, ssh, mailer }: Inci
   return {
     mailIncidentNotice: ({ to, subject, text }) => mailer.sendMail({ to, subject, text }),
 
-    async resolveIncidentScope({ services, locations, users, severity }) {
+    async resolveIncidentScope({ services, locations, users, severity, notify = [] }) {
       const { catalog } = await catalogs.read();
+      const [refused] = refusedRecipients(catalog, notify);
+      if (refused) throw nonRetryable(`input.notify: ${refused.message}`, HostFailureType.invalidInput);
       const pick = <T extends { name: string }>(all: T[], names: string[], what: string): T[] =>
         names.map((name) => {
           const found = all.find((x) => x.name === name);

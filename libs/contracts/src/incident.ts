@@ -127,6 +127,21 @@ export const incidentCatalogSchema = z
     parallelism: z.number().int().min(1).max(32).default(4),
     /** Who hears of every incident (chat channel names or e-mail addresses). */
     stakeholders: z.array(singleLine(320).min(1)).max(100).default([]),
+    /**
+     * Mail domains an incident's `notify` may write to, besides the stakeholders' own domains
+     * (which always may): a launch cannot send an incident's details to an outside address.
+     */
+    notifyDomains: z
+      .array(
+        singleLine(253)
+          .min(1)
+          .regex(
+            /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
+            'must be a domain name such as corp.example',
+          ),
+      )
+      .max(100)
+      .default([]),
   })
   .superRefine((catalog, ctx) => {
     for (const key of ['services', 'locations', 'rollbacks', 'isolations'] as const) {
@@ -189,6 +204,7 @@ export function unknownIncidentNames(catalog: IncidentCatalog, input: IncidentIn
             },
           ],
     ),
+    ...refusedRecipients(catalog, input.notify),
     ...(input.security?.isolate ?? []).flatMap((name, i) =>
       catalog.isolations.some((x) => x.name === name)
         ? []
@@ -200,6 +216,34 @@ export function unknownIncidentNames(catalog: IncidentCatalog, input: IncidentIn
           ],
     ),
   ];
+}
+
+/**
+ * The `notify` addresses whose domain the catalogue does not allow (notifyDomains, or a
+ * stakeholder's own domain), with the input field of each. Chat names (no '@') go to the
+ * configured channel only and are not refused.
+ */
+export function refusedRecipients(
+  catalog: Pick<IncidentCatalog, 'notifyDomains' | 'stakeholders'>,
+  notify: readonly string[],
+): { path: (string | number)[]; message: string }[] {
+  const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  const allowed = new Set([
+    ...(catalog.notifyDomains ?? []).map((d) => d.toLowerCase()),
+    ...catalog.stakeholders.filter((s) => s.includes('@')).map(domainOf),
+  ]);
+  return notify.flatMap((recipient, i) =>
+    !recipient.includes('@') || allowed.has(domainOf(recipient))
+      ? []
+      : [
+          {
+            path: ['notify', i],
+            message:
+              `${recipient}: incident mail goes only to the domains the incident catalogue allows ` +
+              `(${[...allowed].sort().join(', ') || 'none: set notifyDomains'}; GET /v1/incidents/catalog)`,
+          },
+        ],
+  );
 }
 
 /** What the scope step resolves: the catalogue entries the incident touches, and who is affected. */

@@ -87,6 +87,33 @@ describe('incident catalogue and incident launches (API)', () => {
     expect(JSON.stringify(res.body.issues)).toMatch(/pager/);
   });
 
+  it('refuses incident mail to a domain the catalogue does not allow (400 naming input.notify[i]); its own domains and chat names pass', async () => {
+    const withMail = { ...catalog, stakeholders: ['#erp', 'erp-owners@corp.test'], notifyDomains: ['partner.example'] };
+    await request(api.server).put(CATALOG).set(auth('ada')).send(withMail).expect(200);
+    const refused = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send(incident(undefined, { notify: ['#ops', 'cfo@corp.test', 'someone@elsewhere.example', 'ops@partner.example'] }));
+    expect(refused.status).toBe(400);
+    expect(refused.body.issues).toEqual([
+      {
+        path: 'input.notify.2',
+        message: expect.stringMatching(/^someone@elsewhere.example: incident mail goes only to the domains .*corp.test, partner.example/),
+      },
+    ]);
+    const started = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send(incident(undefined, { notify: ['#ops', 'cfo@corp.test', 'ops@partner.example'] }));
+    expect(started.status).toBe(201);
+    const badDomain = await request(api.server)
+      .put(CATALOG)
+      .set(auth('ada'))
+      .send({ ...catalog, notifyDomains: ['not a domain'] });
+    expect(badDomain.status).toBe(400);
+    expect(badDomain.body.issues.map((i: { path: string }) => i.path)).toEqual(['notifyDomains.0']);
+  });
+
   it('starts an incident whose names are all in the catalogue', async () => {
     await request(api.server).put(CATALOG).set(auth('ada')).send(catalog).expect(200);
     const res = await request(api.server).post('/v1/runs').set(auth('tess')).send(incident());
