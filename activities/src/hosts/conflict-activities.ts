@@ -1,3 +1,4 @@
+import { redactOutput } from '../text/redact-output';
 import { HOST_COMMAND_SECONDS, type ConflictEvidence, type Host, type HostDriverName } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
@@ -91,8 +92,8 @@ export function createConflictActivities(deps: {
         installed: Object.fromEntries(installed),
         candidates: Object.fromEntries(candidates),
         changes,
-        listening: (await read('listing the listening ports', (c) => c.listening())).slice(0, 16_000),
-        logs: (await read('reading the logs', (c) => c.logs(epoch(since), epoch(until)))).slice(-16_000),
+        listening: redactOutput((await read('listing the listening ports', (c) => c.listening())).slice(0, 16_000)),
+        logs: redactOutput((await read('reading the logs', (c) => c.logs(epoch(since), epoch(until)))).slice(-16_000)),
       };
       return evidence;
     },

@@ -1,3 +1,4 @@
+import { redactOutput } from '../text/redact-output';
 import { refusedRecipients, type Host, type IncidentCatalog, type IncidentScope, type LogSource, type Severity } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { withHeartbeat } from '../activity-context';
@@ -127,7 +128,9 @@ export function createIncidentActivities({ store, inventory, ssh, mailer }: Inci
                   LOG_TIMEOUT_MS,
                   signal,
                 );
-                const lines = result.stdout.split('\n').filter((line) => line.trim() !== '');
+                const lines = redactOutput(result.stdout)
+                  .split('\n')
+                  .filter((line) => line.trim() !== '');
                 if (result.timedOut || result.code !== 0) {
                   return {
                     source: source.name,
@@ -166,7 +169,7 @@ export function createIncidentActivities({ store, inventory, ssh, mailer }: Inci
                 { host },
               );
             }
-            return { output: summary(result.stdout) };
+            return { output: redactOutput(summary(result.stdout)) };
           }),
       );
     },
