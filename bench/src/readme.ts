@@ -26,17 +26,22 @@ function markdownTable(t: ResultTable): string {
   return lines.join('\n');
 }
 
-function benchSection(b: BenchResult): string {
+function benchSection(b: BenchResult, headerDate: string): string {
   const parts = [
     `### ${b.bench}`,
     '',
     `Options: \`${JSON.stringify(b.params)}\`; ${b.seconds} s; all work done: **${b.ok ? 'yes' : 'NO'}**.`,
   ];
-  if (b.run) parts.push('', `From a later run than the header's: ${provenance(b.run)}.`);
+  if (b.run) parts.push('', `From ${runWord(b.run, headerDate)} run than the header's: ${provenance(b.run)}.`);
   for (const p of b.problems) parts.push('', `- PROBLEM: ${p}`);
   for (const t of b.tables) parts.push('', t.caption, '', markdownTable(t));
   for (const n of b.notes) parts.push('', n);
   return parts.join('\n');
+}
+
+/** Which way a bench's own run lies from the file's (the header's) run. */
+function runWord(run: RunProvenance, headerDate: string): string {
+  return run.date < headerDate ? 'an earlier' : 'a later';
 }
 
 function provenance(run: RunProvenance): string {
@@ -69,7 +74,7 @@ export function renderResults(r: ResultsFile): string {
       ]),
     }),
     '',
-    ...r.benches.map((b) => `${benchSection(b)}\n`),
+    ...r.benches.map((b) => `${benchSection(b, r.date)}\n`),
     END,
   ];
   return parts.join('\n');

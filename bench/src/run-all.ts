@@ -105,6 +105,31 @@ function mergedInto(latest: ResultsFile, partial: ResultsFile): ResultsFile {
   return { ...latest, benches };
 }
 
+/** The benches only `--large` runs. */
+const LARGE_ONLY = ['fleet-rollout-100000', 'parked-runs-capped'];
+
+/**
+ * A full run without `--large` keeps the large benches' results of the file it replaces, each
+ * marked with the run it came from, rather than dropping figures it did not measure again.
+ */
+function withLargeKept(results: ResultsFile): ResultsFile {
+  let previous: ResultsFile;
+  try {
+    previous = readResults();
+  } catch {
+    return results;
+  }
+  const ownRun: RunProvenance = {
+    commit: previous.commit,
+    dirty: previous.dirty,
+    date: previous.date,
+    command: previous.command,
+    loadAverage: previous.machine.loadAverage,
+  };
+  const kept = previous.benches.filter((b) => LARGE_ONLY.includes(b.bench)).map((b) => ({ ...b, run: b.run ?? ownRun }));
+  return { ...results, benches: [...results.benches, ...kept] };
+}
+
 function git(...args: string[]): string {
   return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
 }
@@ -142,9 +167,10 @@ async function main(): Promise<number> {
   if (MERGE && (!only || SMOKE)) throw new Error('--merge goes with --only (and not --smoke)');
   const file = MERGE ? LATEST : SMOKE || only ? path.join(benchDir, 'results', SMOKE ? 'smoke.json' : 'partial.json') : LATEST;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(MERGE ? mergedInto(readResults(), results) : results, null, 2)}\n`);
+  const written = MERGE ? mergedInto(readResults(), results) : file === LATEST && !LARGE ? withLargeKept(results) : results;
+  fs.writeFileSync(file, `${JSON.stringify(written, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(repoRoot, file)}`);
-  // A full run's figures go into the README, and merged ones marked with their own run; a smoke or partial run's never.
+  // A full run's figures go into the README, and merged or kept ones marked with their own run; a smoke or partial run's never.
   if (file === LATEST) {
     fs.writeFileSync(README, withResults(fs.readFileSync(README, 'utf8'), readResults()));
     console.log(`wrote ${path.relative(repoRoot, README)}`);
