@@ -1,4 +1,15 @@
-import { softwareFixSchema, type Host, type RunState } from '@runbooks/contracts';
+import {
+  argsDigest,
+  launchCredentialRefusal,
+  parseAssertionKeys,
+  softwareFixSchema,
+  type CallerAssertion,
+  type Host,
+  type RunState,
+} from '@runbooks/contracts';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { randomBytes } from 'node:crypto';
+import { createLabFleet } from '../../apps/worker/src/demo/lab-fixture';
 import { debianCommands, InventoryStore } from '@runbooks/activities';
 import request from 'supertest';
 import fs from 'node:fs/promises';
@@ -15,7 +26,7 @@ import {
 import { TestSecrets } from '../../activities/src/test-support/secrets';
 import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../../activities/src/test-support/ssh-server';
 import { auth, startTestApi, type TestApi } from './api/app';
-import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
+import { eventually, startTestWorker, testClient, testPayloadCodec, type TestWorker } from './harness/worker';
 import { recordHistoryIfAsked } from './harness/recorded-histories';
 
 /** The demo's greeter and its library, and rb-reporter, which uses the 2.0 name: rolling the library back breaks it. */
@@ -34,10 +45,13 @@ let api: TestApi;
 let tmp: string;
 let sshd: SshServer;
 const secrets = new TestSecrets();
+/** The API signs every launch; the fleet test's worker verifies them and signs the child's launch with the same keys. */
+const assertionKeys = `k1:${randomBytes(32).toString('base64')}`;
+const assertions = { keys: assertionKeys, maxAgeMs: 60_000 };
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'software-conflict-it-'));
-  api = await startTestApi();
+  api = await startTestApi({ assertionKeys });
   sshd = await startSshServer(await fs.mkdtemp(path.join(tmp, 'sshd-')));
   defineSshClientKey(secrets, sshd, ['software-conflict']);
   await putReproductions([GREETER_REPRODUCTION_ENTRY]);
@@ -78,7 +92,7 @@ async function conflictHost(
   name: string,
   more: string[] = [],
   driver: 'local' | 'ssh' = 'local',
-  { startWorker = true } = {},
+  { startWorker = true, labRoot = '', withAssertions = false } = {},
 ): Promise<ConflictHost & { startWorker(): Promise<void> }> {
   const apt = createAptRepository(PACKAGES);
   const { packageRoot, upgradedAt } = brokenGreeterRoot(apt, name, more);
@@ -88,7 +102,8 @@ async function conflictHost(
     driver === 'local'
       ? { name, address: 'localhost', osFamily: 'debian', tags: ['conflict-lab'], driver, health }
       : sshHostOn(sshd, name, { tags: ['conflict-lab'], health });
-  await new InventoryStore(api.store).replace({ hosts: [host] });
+  const inventory = new InventoryStore(api.store);
+  await inventory.replace({ hosts: [...(await inventory.read()).hosts.filter((h) => h.name !== name), host] });
   const dir = await fs.mkdtemp(path.join(tmp, `${name}-`));
   const fixture = {
     name,
@@ -100,8 +115,13 @@ async function conflictHost(
       fixture.worker = await startTestWorker({
         taskQueue: api.taskQueue,
         store: api.store,
-        hosts: { labRoot: path.join(dir, 'lab'), stateDir: path.join(dir, 'state'), osCommands: { debian: debianCommands(packageRoot) } },
+        hosts: {
+          labRoot: labRoot || path.join(dir, 'lab'),
+          stateDir: path.join(dir, 'state'),
+          osCommands: { debian: debianCommands(packageRoot) },
+        },
         secrets: secrets.config,
+        ...(withAssertions ? { assertions } : {}),
       });
     },
     async stop() {
@@ -113,8 +133,14 @@ async function conflictHost(
   return fixture;
 }
 
-async function launch(host: ConflictHost, packages: string[], reproduction = GREETER_REPRODUCTION_ENTRY.name): Promise<string> {
-  const res = await request(api.server)
+/** The launch request Tess sends for a conflict on `host` (reported a minute after its broken upgrade). */
+function launchRequest(
+  host: ConflictHost,
+  packages: string[],
+  reproduction = GREETER_REPRODUCTION_ENTRY.name,
+  more: Record<string, unknown> = {},
+) {
+  return request(api.server)
     .post('/v1/runs')
     .set(auth('tess'))
     .send({
@@ -126,10 +152,13 @@ async function launch(host: ConflictHost, packages: string[], reproduction = GRE
         reproduction,
         packages,
         ticket: 'INC-4242',
+        ...more,
       },
-    })
-    .expect(201);
-  return res.body.runId;
+    });
+}
+
+async function launch(...args: Parameters<typeof launchRequest>): Promise<string> {
+  return (await launchRequest(...args).expect(201)).body.runId;
 }
 
 async function runState(runId: string): Promise<RunState & { temporalStatus: string }> {
@@ -151,9 +180,9 @@ async function awaitingApproval(runId: string): Promise<RunState> {
   return atGate;
 }
 
-async function approveFix(runId: string): Promise<RunState> {
+async function approveFix(runId: string, gate = 'approve-fix'): Promise<RunState> {
   const atGate = await awaitingApproval(runId);
-  await request(api.server).post(`/v1/runs/${runId}/approvals/approve-fix`).set(auth('alex')).send({ decision: 'approve' }).expect(200);
+  await request(api.server).post(`/v1/runs/${runId}/approvals/${gate}`).set(auth('alex')).send({ decision: 'approve' }).expect(200);
   return atGate;
 }
 
@@ -431,6 +460,74 @@ describe('software-conflict: undo and input checks', () => {
     await request(api.server).get('/v1/kb/not-an-id').set(auth('fran')).expect(400);
     await request(api.server).get('/v1/kb/kb-0000000000000000').set(auth('fran')).expect(404);
     await request(api.server).get('/v1/kb').query({ q: 'x' }).expect(401);
+  });
+});
+
+describe('software-conflict rolls the fix out over the fleet', () => {
+  test("a conflict fixed on one host goes to 3 more through a software-fix child run (canary, its own approval, waves), launched with the launcher's signed authority", async () => {
+    // The fleet is lab hosts (simulated packages): the per-host procedure and waves are what is under test here;
+    // real apt on the reported host is the test above.
+    const lab = await createLabFleet({
+      dir: await fs.mkdtemp(path.join(tmp, 'fleet-')),
+      store: api.store.location,
+      canary: 1,
+      production: 2,
+      packages: { 'rb-greeter': '1.0-1', 'rb-libgreet': '2.0-1' },
+      prefix: 'desk',
+    });
+    const host = await conflictHost('greeter-fleet', [], 'local', { labRoot: lab.labRoot, withAssertions: true });
+    try {
+      const fleet = { targets: { tags: ['lab'] }, canary: { tags: ['canary'] }, waves: [1, 'rest'], concurrency: 2, bakeSeconds: 0 };
+      const launchOver = (fleetInput: Record<string, unknown>) =>
+        launchRequest(host, ['rb-greeter'], GREETER_REPRODUCTION_ENTRY.name, { fleet: fleetInput });
+      const refused = await launchOver({ ...fleet, targets: { names: ['desk-nowhere'] } }).expect(400);
+      expect(refused.body.issues).toEqual([{ path: 'input.fleet.targets.names.0', message: expect.stringContaining('desk-nowhere') }]);
+      const noWindow = await launchOver({ ...fleet, maintenanceWindow: 'no-such-window' }).expect(400);
+      expect(noWindow.body.issues).toEqual([
+        { path: 'input.fleet.maintenanceWindow', message: expect.stringContaining('no maintenance window named no-such-window') },
+      ]);
+
+      const runId = await launch(host, ['rb-greeter'], GREETER_REPRODUCTION_ENTRY.name, { fleet });
+      await approveFix(runId);
+
+      // The child is a run of its own: followed and approved through the API like any, requested by Tess.
+      const childId = `${runId}.fleet-fix`;
+      const childAtGate = await approveFix(childId, 'approve-production');
+      expect(childAtGate).toMatchObject({ runbook: 'software-fix', requestedBy: { id: 'tess' } });
+      expect(childAtGate.gates[0]?.title).toMatch(/^Roll rb-libgreet back to 1\.0-1 and hold it on 2 production hosts: INC-4242: /);
+
+      const state = await finished(runId);
+      expect(state.status).toBe('succeeded');
+      expect(state.outcome?.fleetFixRun).toBe(childId);
+      expect(step(state, 'fleet-fix')?.summary).toBe(`software-fix run ${childId} succeeded: 3 patched (/v1/runs/${childId}/report)`);
+      expect(versionsIn(host).get('rb-libgreet')).toBe('1.0-1');
+      for (const name of [...lab.canary, ...lab.production]) {
+        expect(await lab.fleet.readHost(name)).toMatchObject({ packages: { 'rb-libgreet': '1.0-1' }, held: ['rb-libgreet'] });
+      }
+
+      // The child's start names Tess as the API vouched for her, signed by the worker as a software-fix launch.
+      const { client, connection } = await testClient();
+      try {
+        const history = await client.workflow.getHandle(childId).fetchHistory();
+        const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads as Payload[];
+        const [args] = (await testPayloadCodec().decode(payloads)).map((p) =>
+          defaultPayloadConverter.fromPayload<Record<string, unknown>>(p),
+        );
+        expect(args.principal).toMatchObject({ id: 'tess', roles: ['technician'] });
+        const credential = {
+          assertion: args.assertion as CallerAssertion,
+          startArgsSha256: argsDigest(args),
+          startedAt: new Date().toISOString(),
+          scheduled: false,
+        };
+        expect(launchCredentialRefusal(parseAssertionKeys(assertionKeys), 60_000, 'softwareFix', credential)).toBeUndefined();
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await host.stop();
+      await lab.store.close();
+    }
   });
 });
 

@@ -1,6 +1,15 @@
-import { ApplicationFailure, patched, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, executeChild, patched, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
 import {
+  AwaitingApprovalAttr,
   DEFAULT_HOST_TIMEOUT_SECONDS,
+  RUN_MEMO,
+  RequestedByAttr,
+  RunStatusAttr,
+  RunbookNameAttr,
+  inputDigest,
+  softwareFixRunbook,
+  type LaunchAssertionActivities,
+  type SoftwareFixInput,
   candidateFixes,
   describeFix,
   manualFixCommands,
@@ -22,6 +31,7 @@ import { RunbookRun } from './engine/run';
 export const NOT_REPRODUCED = 'ConflictNotReproduced';
 export const NO_FIX_FOUND = 'NoConflictFixFound';
 export const FIX_NOT_VERIFIED = 'ConflictFixNotVerified';
+export const FLEET_NOT_LAUNCHED = 'FleetFixNotLaunched';
 
 /**
  * Software conflict resolution (shared/docs/runbooks.md) on one host: identify (logs, versions,
@@ -204,13 +214,79 @@ export async function softwareConflict(args: RunbookStartArgs<SoftwareConflictIn
         }),
       { summarize: (r) => `knowledge-base article ${r.id}: /v1/kb/${r.id}` },
     );
-    run.setOutcome({ cause, knowledgeBaseArticle: `/v1/kb/${article.id}`, ...fleetFix(fix, input, cause) });
+    const forFleet = fleetFix(fix, input, cause);
+    run.setOutcome({ cause, knowledgeBaseArticle: `/v1/kb/${article.id}`, ...forFleet });
 
     await run.step('discard-sandbox', (a) => a.discardSandbox({ host, sandboxId: sandbox.sandboxId }), {
       ...onHost,
       summarize: () => `${sandbox.dir} removed from ${host}`,
     });
+
+    const { fleet } = input;
+    if (fleet) {
+      await run.step('fleet-fix', () => rollOutOverFleet(run, args, { ...fleet, ticket: input.ticket }, forFleet.fleetFix?.fix), {
+        summarize: (r) => r.summary,
+        details: (r) => ({ ...r }),
+      });
+    }
   });
+}
+
+/**
+ * Starts the fix over the fleet as a `software-fix` run (its child: canary, its own approval,
+ * waves, threshold, per-host undo) and waits for it. The child is launched on behalf of whoever
+ * launched this run: the worker signs its start arguments only after checking this run's own
+ * launch was signed by the API (signChildLaunch), so it carries that person's authority, no more.
+ */
+async function rollOutOverFleet(
+  run: RunbookRun<typeof softwareConflictRunbook>,
+  args: RunbookStartArgs<SoftwareConflictInput>,
+  fleet: Omit<SoftwareFixInput, 'fix'>,
+  fix: SoftwareFix | undefined,
+): Promise<{ summary: string; runId?: string; status?: string; hosts?: Record<string, number> }> {
+  if (!fix) return { summary: 'a removal has no fleet form (software-fix installs a version): nothing started' };
+  const input: SoftwareFixInput = { ...fleet, fix };
+  const inputSha256 = inputDigest(input);
+  const signed = await proxyLocalActivities<LaunchAssertionActivities>({ startToCloseTimeout: '10 seconds' }).signChildLaunch({
+    parentWorkflowType: softwareConflictRunbook.workflowType,
+    launch: run.launch,
+    principal: args.principal,
+    workflowType: softwareFixRunbook.workflowType,
+    args: { input, requestedBy: args.requestedBy, inputSha256 },
+  });
+  if (!signed.args) fail(FLEET_NOT_LAUNCHED, `the fleet-wide fix was not started: ${signed.refusal}`);
+  const runId = `${run.state.runId}.fleet-fix`;
+  run.setOutcome({ fleetFixRun: runId });
+  const child = (await executeChild(softwareFixRunbook.workflowType, {
+    workflowId: runId,
+    args: [signed.args],
+    // The child is a run like any: listed, followed and approved through the API.
+    typedSearchAttributes: [
+      { key: RunbookNameAttr, value: softwareFixRunbook.name },
+      { key: RequestedByAttr, value: args.requestedBy.id },
+      { key: RunStatusAttr, value: 'running' },
+      { key: AwaitingApprovalAttr, value: false },
+    ],
+    memo: { [RUN_MEMO.inputSha256]: inputSha256 },
+    // A cancelled or terminated parent asks the rollout to stop and undo, never leaves it half done unattended.
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+  })) as RunState;
+  return {
+    summary: `software-fix run ${runId} ${child.status}: ${describeCounts(child)} (/v1/runs/${runId}/report)`,
+    runId,
+    status: child.status,
+    hosts: child.rollout?.counts,
+  };
+}
+
+function describeCounts(state: RunState): string {
+  const counts: Record<string, number> = state.rollout?.counts ?? {};
+  return (
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ') || 'no host'
+  );
 }
 
 /** The sandbox's packages: those the problem involves and those dpkg changed, at the host's versions. */

@@ -3,6 +3,7 @@ import type { RunbookDefinition } from './catalog';
 import { approvalPolicyInputSchema } from './data-restore';
 import { hostSchema, hostSelectorSchema, selectHosts, type Host } from './hosts';
 import { patchSchema } from './security-patching';
+import { softwareFixInputSchema } from './software-fix';
 import { freeText, isoInstant, singleLine } from './text';
 
 const packageNameSchema = patchSchema.shape.package;
@@ -75,6 +76,12 @@ export const softwareConflictInputSchema = z.strictObject({
   /** Whoever approves the fix on the real host must hold the `approver` role and not be the requester. */
   approval: approvalPolicyInputSchema.prefault({}),
   ticket: singleLine(200).min(1).optional(),
+  /**
+   * The other hosts with the same problem: once the fix is verified on `host`, the run starts a
+   * `software-fix` run over them as its child (targets, canary, waves, threshold, window and its own
+   * production approval, as software-fix takes them; `fix` and `ticket` come from this run) and waits for it.
+   */
+  fleet: softwareFixInputSchema.omit({ fix: true, ticket: true }).optional(),
 });
 export type SoftwareConflictInput = z.infer<typeof softwareConflictInputSchema>;
 /** Runs launched before the catalogue carried the command itself (`reproduce`); the API no longer accepts it. */
@@ -226,10 +233,27 @@ export const softwareConflictRunbook = {
     { id: 'verify-fix', title: 'Verify: the reproduction passes on the host and its health checks pass' },
     { id: 'write-knowledge-base', title: 'Write the knowledge-base article: symptom, cause, fix, commands, hosts' },
     { id: 'discard-sandbox', title: 'Discard the sandbox' },
+    {
+      id: 'fleet-fix',
+      title: 'Fleet: roll the fix out over input.fleet with a software-fix run (canary, approval, waves) and wait for it',
+    },
     { id: 'write-report', title: 'Document the conflict, the trials and the fix' },
   ],
   admission: {
-    hostSelectors: (input: SoftwareConflictInput) => [{ field: 'host', selector: { names: [input.host] }, oneHost: true as const }],
+    hostSelectors: (input: SoftwareConflictInput) => [
+      { field: 'host', selector: { names: [input.host] }, oneHost: true as const },
+      ...(input.fleet
+        ? [
+            { field: 'fleet.targets', selector: input.fleet.targets },
+            { field: 'fleet.canary', selector: input.fleet.canary },
+          ]
+        : []),
+    ],
     reproduction: (input: SoftwareConflictInput) => ({ field: 'reproduction', name: input.reproduction, host: input.host }),
+    // The fleet's window is the child's to wait for; naming one the calendar lacks is refused at launch.
+    maintenanceWindow: (input: SoftwareConflictInput) =>
+      input.fleet?.maintenanceWindow
+        ? { field: 'fleet.maintenanceWindow', name: input.fleet.maintenanceWindow, startAt: input.fleet.startAt, overridden: false }
+        : undefined,
   },
 } as const satisfies RunbookDefinition;
