@@ -452,6 +452,34 @@ describe('software-conflict: undo and input checks', () => {
     }
   });
 
+  test('a reproduction an admin changed between the launch and its run runs as changed, and the report names the revision that ran', async () => {
+    const host = await conflictHost('greeter-4', [], 'local', { startWorker: false });
+    const [before, after] = [path.join(tmp, 'changed-reproduction-v1'), path.join(tmp, 'changed-reproduction-v2')];
+    const marks = (file: string) => ({ name: 'leaves-a-mark', description: 'proves which version ran', command: `touch ${file}; false` });
+    try {
+      await putReproductions([GREETER_REPRODUCTION_ENTRY, marks(before)]);
+      const runId = await launch(host, ['rb-greeter'], 'leaves-a-mark');
+      await putReproductions([GREETER_REPRODUCTION_ENTRY, marks(after)]);
+      const revision = (await request(api.server).get(REPRODUCTIONS).set(auth('tess')).expect(200)).body.reproductions[1].revision;
+      await host.startWorker();
+
+      // The changed command fails everywhere, so no fix passes: the run ends there, having run only the new version.
+      const state = await finished(runId);
+      expect(state.error).toContain('no candidate fix makes the reproduction pass in the sandbox');
+      expect(step(state, 'identify')?.details?.reproductionOnHost).toMatchObject({
+        passes: false,
+        ran: { name: 'leaves-a-mark', revision, command: marks(after).command },
+      });
+      expect(step(state, 'identify')?.summary).toContain(`the reproduction leaves-a-mark (revision ${revision}) fails (exit 1)`);
+      expect(state.outcome?.reproduction).toEqual({ name: 'leaves-a-mark', revision });
+      await expect(fs.access(after)).resolves.toBeUndefined();
+      await expect(fs.access(before)).rejects.toThrow();
+    } finally {
+      await putReproductions([GREETER_REPRODUCTION_ENTRY]);
+      await host.stop();
+    }
+  });
+
   test('the knowledge-base endpoints refuse bad input with 400s naming the field, and unknown articles with 404', async () => {
     const empty = await request(api.server).get('/v1/kb').query({ q: '  ' }).set(auth('fran')).expect(400);
     expect(JSON.stringify(empty.body)).toContain('q');
