@@ -1,6 +1,6 @@
 /**
  * What the API shares with the worker, and nothing that acts on the world: the stores it reads and
- * writes (calendar, inventory, approvals given ahead, restore target policy, asset register), the secrets catalog,
+ * writes (calendar, inventory, approvals given ahead, restore target policy, asset register, software-conflict reproductions), the secrets catalog,
  * the payload codec, Slack action ids, and the metrics, logs and traces both processes export. The API imports `@runbooks/activities/api-surface`, never the
  * package's index, which loads every driver (ssh2, restic, the host drivers); the test
  * `test/src/api/module-graph.test.ts` keeps it so. Window logic itself is in `@runbooks/maintenance`.
@@ -19,4 +19,5 @@ export { createServiceLogger } from './observability/logger';
 export { nestLoggerFor } from './observability/nest-logger';
 export { tracingFromEnv } from './observability/tracing';
 export { IncidentCatalogStore } from './incident/catalog-store';
+export { ConflictReproductionStore } from './hosts/conflict-reproductions';
 export { redeemCredentialLink } from './accounts/credential-links';

@@ -27,11 +27,22 @@ export interface CollectConflictEvidenceInput {
   packages: string[];
 }
 
-export interface RunReproductionInput {
+/**
+ * Which reproduction to run: a catalogue name, resolved to its command just before it runs.
+ * `command` is what runs launched before the catalogue carried (input.reproduce): no longer run.
+ */
+export type ReproductionRef = { reproduction: string; command?: undefined } | { command: string; reproduction?: undefined };
+
+export type RunReproductionInput = ReproductionRef & {
   host: string;
-  command: string;
   /** Run in this sandbox; omitted: on the host itself. */
   sandboxId?: string;
+};
+/** The catalogued reproduction as it ran: its name, the catalogue revision that last changed it, its command. */
+export interface RanReproduction {
+  name: string;
+  revision: number;
+  command: string;
 }
 export interface ReproductionResult {
   /** Exit 0: the problem does not show. */
@@ -39,6 +50,8 @@ export interface ReproductionResult {
   exitCode: number;
   /** The end of what it printed. */
   output: string;
+  /** What ran (absent in runs launched before the catalogue). */
+  ran?: RanReproduction;
 }
 
 export interface CreateSandboxInput {
@@ -54,14 +67,13 @@ export interface CreateSandboxResult {
   dir: string;
 }
 
-export interface TrySandboxFixInput {
+export type TrySandboxFixInput = ReproductionRef & {
   host: string;
   sandboxId: string;
   /** The trial's number (names its copy of the sandbox). */
   trial: number;
   fix: ConflictFix;
-  command: string;
-}
+};
 
 export interface ApplyConflictFixInput {
   host: string;

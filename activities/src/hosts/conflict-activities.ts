@@ -3,9 +3,11 @@ import { HOST_COMMAND_SECONDS, type ConflictEvidence, type Host, type HostDriver
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
 import { withHeartbeat } from '../activity-context';
+import type { ReproductionRef } from '../conflict-types';
 import type { RunbookActivities } from '../types';
 import { CommandHostDriver, summary, type CommandResult } from './command-driver';
 import { ConflictCommands, parseDpkgLog } from './conflict-commands';
+import { ConflictReproductionStore, REPRODUCTION_REFUSED } from './conflict-reproductions';
 import type { HostDriver } from './driver';
 import { HostFailureType, hostAttempts, nonRetryable, retryable } from './failures';
 import type { InventoryStore } from './inventory-store';
@@ -58,6 +60,22 @@ export function createConflictActivities(deps: {
     const driver = deps.drivers[host.driver];
     return driver instanceof LabFleet ? { host, driver } : undefined;
   };
+  const reproductions = new ConflictReproductionStore(deps.store);
+  /**
+   * The catalogued reproduction to run on `host` now. A run launched before the catalogue carries
+   * a technician's own command: it is not run, since it would run as root before any approval.
+   */
+  const reproductionFor = async (ref: ReproductionRef, host: Host) => {
+    if (ref.reproduction === undefined) {
+      throw nonRetryable(
+        `this run was launched with its own reproduction command (input.reproduce), which the worker no longer runs: ` +
+          `launch it again naming a reproduction of the catalogue (input.reproduction); nothing was run on ${host.name}`,
+        REPRODUCTION_REFUSED,
+      );
+    }
+    const { name, revision, command } = await reproductions.resolve(ref.reproduction, host);
+    return { name, revision, command };
+  };
   const ledger = (host: Host) => new OperationLedger(deps.store, `conflict-${host.driver}`);
   /** Runs one script on the host within the host's failure budget; a non-zero exit is the caller's to read. */
   const run = (host: Host, driver: CommandHostDriver, step: string, build: (c: ConflictCommands) => string, timeoutMs: number) =>
@@ -98,20 +116,21 @@ export function createConflictActivities(deps: {
       return evidence;
     },
 
-    async runReproduction({ host: name, command, sandboxId }) {
+    async runReproduction({ host: name, sandboxId, ...ref }) {
       if (sandboxId !== undefined) checkSandboxId(sandboxId);
       const { host, driver } = await target(name);
+      const ran = await reproductionFor(ref, host);
       const result = await run(
         host,
         driver,
         'reproduce',
-        (c) => c.reproduce(command, sandboxId ? c.sandboxDir(sandboxId) : undefined),
+        (c) => c.reproduce(ran.command, sandboxId ? c.sandboxDir(sandboxId) : undefined),
         CHECK_MS,
       );
       const output = mustSucceed(host, 'the reproduction', result);
       const status = /exit=(\d+)\s*$/.exec(output);
       const exitCode = status ? Number(status[1]) : -1;
-      return { passes: exitCode === 0, exitCode, output: summary(output.replace(/exit=\d+\s*$/, '')) };
+      return { passes: exitCode === 0, exitCode, output: summary(output.replace(/exit=\d+\s*$/, '')), ran };
     },
 
     async createSandbox({ host: name, sandboxId, packages }) {
@@ -122,9 +141,10 @@ export function createConflictActivities(deps: {
       return { sandboxId, dir: new ConflictCommands('').sandboxDir(sandboxId) };
     },
 
-    async trySandboxFix({ host: name, sandboxId, trial, fix, command }) {
+    async trySandboxFix({ host: name, sandboxId, trial, fix, ...ref }) {
       checkSandboxId(sandboxId);
       const { host, driver } = await target(name);
+      const { command, revision } = await reproductionFor(ref, host);
       const result = await run(host, driver, 'sandbox trial', (c) => c.trial(sandboxId, trial, fix, command), PACKAGES_MS);
       const output = mustSucceed(host, `trial ${trial} in the sandbox`, result);
       const applied = /applied=yes/.test(output);
@@ -135,6 +155,7 @@ export function createConflictActivities(deps: {
         applied,
         passes: applied && status !== null && Number(status[1]) === 0,
         detail: applied ? `reproduction exited ${status?.[1] ?? '?'}: ${said}` : `the fix did not install: ${said}`,
+        revision,
       };
     },
 

@@ -18,4 +18,5 @@ export * from './local';
 export * from './os-commands';
 export * from './ssh';
 export { ConflictCommands, parseDpkgLog } from './conflict-commands';
+export { ConflictReproductionStore, REPRODUCTION_REFUSED } from './conflict-reproductions';
 export { createAptRepository, type AptPackage, type AptRepositoryFixture } from './apt-repository';

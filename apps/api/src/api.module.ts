@@ -31,6 +31,8 @@ import { RolloutService } from './rollout/rollout.service';
 import { PolicyController } from './policy/policy.controller';
 import { IncidentsController } from './incidents/incidents.controller';
 import { IncidentsService, incidentCatalogStoreProvider } from './incidents/incidents.service';
+import { ReproductionsController } from './software-conflict/reproductions.controller';
+import { ReproductionsService, conflictReproductionStoreProvider } from './software-conflict/reproductions.service';
 import { PolicyService, restoreTargetPolicyStoreProvider } from './policy/policy.service';
 import { RunAdmission } from './runs/admission';
 import { RunListing } from './runs/run-listing';
@@ -91,6 +93,7 @@ export class ApiModule {
         TokensController,
         AuditController,
         KnowledgeBaseController,
+        ReproductionsController,
         CredentialLinksController,
       ],
       providers: [
@@ -115,6 +118,8 @@ export class ApiModule {
         PolicyService,
         incidentCatalogStoreProvider,
         IncidentsService,
+        conflictReproductionStoreProvider,
+        ReproductionsService,
         { provide: AssetRegister, inject: [Store], useFactory: (store: Store) => new AssetRegister(store) },
         SchedulesService,
         PreApprovalsService,

@@ -13,6 +13,7 @@ import { inventoryRoutes } from './inventory/inventory.routes';
 import { knowledgeBaseRoutes } from './knowledge-base/knowledge-base.routes';
 import { policyRoutes } from './policy/policy.routes';
 import { incidentRoutes } from './incidents/incidents.routes';
+import { reproductionRoutes } from './software-conflict/reproductions.routes';
 import { maintenanceRoutes } from './maintenance/maintenance.routes';
 import { rolloutRoutes } from './rollout/rollout.routes';
 import { runRoutes } from './runs/runs.routes';
@@ -43,5 +44,6 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   ...Object.values(tokenRoutes),
   ...Object.values(auditRoutes),
   ...Object.values(knowledgeBaseRoutes),
+  ...Object.values(reproductionRoutes),
   ...Object.values(credentialLinkRoutes),
 ];

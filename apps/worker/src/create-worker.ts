@@ -3,6 +3,7 @@ import {
   ASSERTION_CONFIG_GLOBAL,
   launchRefusal,
   parseAssertionKeys,
+  signChildLaunch,
   workerSpecificTaskQueue,
   type AssertionConfig,
   type LaunchAssertionActivities,
@@ -124,8 +125,9 @@ function defaultWorkerId(): string {
 }
 
 /**
- * The launch check runs as a local activity, not in workflow code: its verdict is recorded in
- * history, so a run replays the same even after the keys rotate. Without keys nothing is checked.
+ * The launch check (and a child's signed launch) runs as a local activity, not in workflow code: its
+ * verdict is recorded in history, so a run replays the same even after the keys rotate. Without
+ * keys nothing is checked or signed.
  */
 function launchAssertionActivities(assertions: RunbookWorkerOptions['assertions']): LaunchAssertionActivities {
   const keys = assertions ? parseAssertionKeys(assertions.keys) : undefined;
@@ -133,6 +135,9 @@ function launchAssertionActivities(assertions: RunbookWorkerOptions['assertions'
     async verifyLaunchAssertion(check) {
       if (!keys || !assertions) return { checked: false };
       return { checked: true, refusal: launchRefusal(keys, assertions.maxAgeMs, check) };
+    },
+    async signChildLaunch(request) {
+      return signChildLaunch(keys, assertions?.maxAgeMs ?? 0, request, new Date());
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   launchCredentialRefusal,
   parseAssertionKeys,
   signAssertion,
+  signChildLaunch,
   type AssertionKey,
 } from './assertion';
 import type { Principal } from './principal';
@@ -97,5 +98,42 @@ describe("a run's launch credential, as the worker checks it before resolving a 
     expect(refusal({ assertion: { ...signed, principal: { ...gus, roles: ['admin'] } } })).toMatch(/signature is wrong/);
     expect(refusal({ startedAt: '2026-11-30T13:00:00Z' })).toMatch(/not fresh when the run started: .*stale/);
     expect(refusal({ startedAt: '2026-11-30T13:00:00Z', scheduled: true })).toBeUndefined(); // a schedule's assertion is as old as its input
+  });
+});
+
+describe("a child run's launch, signed by the worker on behalf of the parent's launcher", () => {
+  const [key] = parseAssertionKeys(`k1:${randomBytes(32).toString('base64')}`);
+  const parentArgs = { input: { host: 'desk-01' }, requestedBy: { id: 'gus', displayName: gus.displayName }, principal: gus };
+  const signed = signAssertion(key, launchAssertionName('softwareConflict'), gus, parentArgs, new Date('2026-11-30T12:00:00Z'));
+  const launch = { assertion: signed, startArgsSha256: argsDigest(parentArgs), startedAt: '2026-11-30T12:00:01Z', scheduled: false };
+  const childArgs = { input: { targets: { tags: ['desk'] } }, requestedBy: parentArgs.requestedBy };
+  const request = { parentWorkflowType: 'softwareConflict', launch, principal: gus, workflowType: 'softwareFix', args: childArgs };
+  const now = new Date('2026-11-30T14:00:00Z'); // hours later: the fleet step comes after the host's fix
+
+  test("signs the child's start for the launcher the API vouched for, as a launch of the child's type", () => {
+    const { args } = signChildLaunch([key], 60_000, request, now);
+    expect(args).toMatchObject({ ...childArgs, principal: gus });
+    const child = {
+      assertion: args?.assertion as never,
+      startArgsSha256: argsDigest(args!),
+      startedAt: now.toISOString(),
+      scheduled: false,
+    };
+    expect(launchCredentialRefusal([key], 60_000, 'softwareFix', child)).toBeUndefined();
+    expect(launchCredentialRefusal([key], 60_000, 'securityPatching', child)).toMatch(/not start:securityPatching/);
+  });
+
+  test('signs nothing for a parent the API did not vouch for: forged principal, copied assertion, other arguments', () => {
+    const forged = { ...request, launch: { ...launch, assertion: undefined } };
+    expect(signChildLaunch([key], 60_000, forged, now).refusal).toMatch(/no signed assertion/);
+    const otherInput = { ...request, launch: { ...launch, startArgsSha256: argsDigest({ ...parentArgs, input: { host: 'db-01' } }) } };
+    expect(signChildLaunch([key], 60_000, otherInput, now).refusal).toMatch(/signed for another launch/);
+    const replayed = { ...request, launch: { ...launch, startedAt: '2026-11-30T13:00:00Z' } };
+    expect(signChildLaunch([key], 60_000, replayed, now).refusal).toMatch(/not fresh when the run started/);
+    expect(signChildLaunch([key], 60_000, { ...request, parentWorkflowType: 'dataRestore' }, now).refusal).toMatch(/not start:dataRestore/);
+  });
+
+  test("without keys (nothing is signed anywhere) the child names the parent's principal, unsigned", () => {
+    expect(signChildLaunch(undefined, 60_000, request, now)).toEqual({ args: { ...childArgs, principal: gus } });
   });
 });

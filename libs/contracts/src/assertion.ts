@@ -59,6 +59,11 @@ export function argsDigest(args: Record<string, unknown>): string {
   return toHex(sha256(utf8(canonicalJson({ ...args, assertion: undefined })))); // canonicalJson leaves undefined out
 }
 
+/** sha256 (hex) of a run's validated input, as the API binds approval gates to it (`inputSha256`). */
+export function inputDigest(input: unknown): string {
+  return toHex(sha256(utf8(canonicalJson(input))));
+}
+
 function macOf(key: Uint8Array, fields: Omit<CallerAssertion, 'mac'>): string {
   return toBase64(hmacSha256(key, utf8(canonicalJson(fields))));
 }
@@ -210,7 +215,43 @@ export function launchRefusal(keys: readonly AssertionKey[], maxAgeMs: number, c
   return undefined;
 }
 
-/** The local activity the worker adds for the launch check (apps/worker create-worker.ts). */
+/**
+ * A run starting another runbook as its child on its launcher's behalf (software-conflict starts
+ * software-fix over the fleet): the child's start arguments, signed as the API signs a launch.
+ */
+export interface ChildLaunchRequest {
+  /** The parent's workflow type and launch credential, as the parent computed them from its own start arguments. */
+  parentWorkflowType: string;
+  launch: LaunchCredential;
+  /** The principal the parent's start arguments name: the child's when the worker holds no keys (then nothing is signed anywhere). */
+  principal?: Principal;
+  /** The child's workflow type and start arguments, less principal and assertion. */
+  workflowType: string;
+  args: Record<string, unknown>;
+}
+
+/**
+ * The child's start arguments with the parent's launcher as principal and, with keys, the worker's
+ * signature of them under `start:<child type>`: signed only when the parent's own launch is one
+ * the API vouched for (launchCredentialRefusal), so the child carries no more authority than the
+ * person who launched the parent, and a run started around the API cannot mint a signed child.
+ */
+export function signChildLaunch(
+  keys: readonly AssertionKey[] | undefined,
+  maxAgeMs: number,
+  request: ChildLaunchRequest,
+  now: Date,
+): { args: Record<string, unknown>; refusal?: undefined } | { refusal: string; args?: undefined } {
+  if (!keys || keys.length === 0) return { args: request.principal ? { ...request.args, principal: request.principal } : request.args };
+  const vouched = request.launch.assertion;
+  const refusal = launchCredentialRefusal(keys, maxAgeMs, request.parentWorkflowType, request.launch);
+  if (refusal || !vouched) return { refusal: refusal ?? "the run's launch carries no assertion" };
+  const sent = { ...request.args, assertion: undefined, principal: vouched.principal };
+  return { args: { ...sent, assertion: signAssertion(keys[0], launchAssertionName(request.workflowType), vouched.principal, sent, now) } };
+}
+
+/** The local activities the worker adds for launches: the launch check and signing a child's launch (apps/worker create-worker.ts). */
 export interface LaunchAssertionActivities {
   verifyLaunchAssertion(check: LaunchCheck): Promise<{ checked: boolean; refusal?: string }>;
+  signChildLaunch(request: ChildLaunchRequest): Promise<{ args?: Record<string, unknown>; refusal?: string }>;
 }

@@ -40,6 +40,11 @@ export interface RunbookAdmission {
   restoreTargets?(input: never): { field: string; repository: string; target: string }[];
   /** The incident whose services and locations must be in the incident catalogue (400 naming the field otherwise). */
   incident?(input: never): IncidentInput;
+  /**
+   * A software-conflict reproduction the input names: it must be in the admin-written catalogue and
+   * apply to `host` (400 naming the field otherwise); the worker checks again before it runs it.
+   */
+  reproduction?(input: never): { field: string; name: string; host: string };
   /** The maintenance window the run waits for, if any. */
   maintenanceWindow?(input: never): { field: string; name?: string; startAt?: string; overridden: boolean } | undefined;
 }

@@ -1,4 +1,10 @@
-import { candidateFixes, softwareConflictInputSchema, type PackageChange } from './software-conflict';
+import {
+  candidateFixes,
+  conflictReproductionCatalogSchema,
+  reproductionHostRefusal,
+  softwareConflictInputSchema,
+  type PackageChange,
+} from './software-conflict';
 
 const change = (c: Partial<PackageChange> & Pick<PackageChange, 'package'>): PackageChange => ({
   at: '2026-11-30T02:00:00.000Z',
@@ -47,7 +53,7 @@ describe('softwareConflictInputSchema', () => {
     host: 'desk-01',
     reportedAt: '2026-11-30T09:00:00Z',
     symptom: 'the greeter fails',
-    reproduce: '"$RUNBOOK_ROOT/usr/bin/rb-greeter"',
+    reproduction: 'greeter-greets',
     packages: ['rb-greeter'],
   };
 
@@ -59,11 +65,37 @@ describe('softwareConflictInputSchema', () => {
     ['packages', { packages: [] }],
     ['packages.0', { packages: ['Not A Package'] }],
     ['reportedAt', { reportedAt: 'yesterday' }],
-    ['reproduce', { reproduce: 'a\nb' }],
+    ['reproduction', { reproduction: 'Greeter Greets' }],
+    // A command of its own is what the catalogue replaced: it would run as root before any approval.
+    ['', { reproduce: '"$RUNBOOK_ROOT/usr/bin/rb-greeter"' }],
     ['', { colour: 'red' }],
   ])('refuses a bad %s', (field, change) => {
     const result = softwareConflictInputSchema.safeParse({ ...valid, ...change });
     expect(result.success).toBe(false);
     if (field) expect(result.error?.issues.map((i) => i.path.join('.'))).toContain(field);
+  });
+});
+
+describe('the reproduction catalogue', () => {
+  const entry = { name: 'greeter-greets', description: 'the greeter greets', command: '"$RUNBOOK_ROOT/usr/bin/rb-greeter"' };
+
+  test('refuses duplicate names, a command over several lines and unknown fields, naming each', () => {
+    const result = conflictReproductionCatalogSchema.safeParse({
+      reproductions: [entry, { ...entry, name: 'other', command: 'a\nb', colour: 'red' }],
+    });
+    expect(result.error?.issues.map((i) => i.path.join('.')).sort()).toEqual(['reproductions.1', 'reproductions.1.command']);
+    expect(conflictReproductionCatalogSchema.safeParse({ reproductions: [entry, entry] }).error?.issues).toEqual([
+      expect.objectContaining({ path: ['reproductions', 1, 'name'], message: 'duplicate name greeter-greets' }),
+    ]);
+  });
+
+  test('an entry limited to hosts applies to those names and tags only', () => {
+    const limited = { ...entry, hosts: { names: ['desk-01'], tags: ['kiosk'] } };
+    expect(reproductionHostRefusal(entry, { name: 'db-01', tags: [] })).toBeUndefined();
+    expect(reproductionHostRefusal(limited, { name: 'desk-01', tags: [] })).toBeUndefined();
+    expect(reproductionHostRefusal(limited, { name: 'hall-3', tags: ['kiosk'] })).toBeUndefined();
+    expect(reproductionHostRefusal(limited, { name: 'db-01', tags: ['server'] })).toBe(
+      'reproduction greeter-greets applies only to desk-01, tag kiosk, not to db-01',
+    );
   });
 });

@@ -1,25 +1,65 @@
 import { z } from 'zod';
 import type { RunbookDefinition } from './catalog';
 import { approvalPolicyInputSchema } from './data-restore';
-import { hostSchema } from './hosts';
+import { hostSchema, hostSelectorSchema, selectHosts, type Host } from './hosts';
 import { patchSchema } from './security-patching';
+import { softwareFixInputSchema } from './software-fix';
 import { freeText, isoInstant, singleLine } from './text';
 
 const packageNameSchema = patchSchema.shape.package;
 const packageVersionSchema = patchSchema.shape.version;
 
+export const reproductionNameSchema = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a reproduction name (lowercase letters, digits and dashes)');
+
 /**
- * A software conflict reported on one host: what the user sees, when, and how to make it show.
- * The reproduction is a bash command whose exit status says whether the problem shows (non-zero)
- * or not (0); `$RUNBOOK_ROOT` is the package root it runs against: empty on the host itself, the
- * sandbox's prefix in the sandbox, so `"$RUNBOOK_ROOT/usr/bin/app"` names the program in either.
+ * A reproduction admins write into the catalogue: a bash command whose exit status says whether
+ * the problem shows (non-zero) or not (0). It runs as root on the host and in the sandbox, so
+ * only admins write it and a run names it (`reproduction`), never carries a command of its own.
+ * `$RUNBOOK_ROOT` is the package root it runs against: empty on the host itself, the sandbox's
+ * prefix in the sandbox, so `"$RUNBOOK_ROOT/usr/bin/app"` names the program in either.
  */
+export const conflictReproductionSchema = z.strictObject({
+  name: reproductionNameSchema,
+  description: freeText(1000).min(1),
+  command: singleLine(2000).min(1),
+  /** The hosts it may run on (names or tags of the inventory); omitted: any ssh or local host. */
+  hosts: hostSelectorSchema.optional(),
+});
+export type ConflictReproduction = z.infer<typeof conflictReproductionSchema>;
+
+export const conflictReproductionCatalogSchema = z
+  .strictObject({ reproductions: z.array(conflictReproductionSchema).max(200) })
+  .superRefine((catalog, ctx) => {
+    const seen = new Set<string>();
+    catalog.reproductions.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', message: `duplicate name ${r.name}`, path: ['reproductions', i, 'name'] });
+      seen.add(r.name);
+    });
+  });
+export type ConflictReproductionCatalog = z.infer<typeof conflictReproductionCatalogSchema>;
+
+/** A reproduction as the catalogue holds it now: `revision` is the catalogue version that last changed it. */
+export type CatalogedReproduction = ConflictReproduction & { revision: number };
+
+/** Why `reproduction` may not run on `host` (undefined: it may). */
+export function reproductionHostRefusal(reproduction: ConflictReproduction, host: Pick<Host, 'name' | 'tags'>): string | undefined {
+  if (!reproduction.hosts) return undefined;
+  if (selectHosts([host as Host], reproduction.hosts).hosts.length > 0) return undefined;
+  const names = [...(reproduction.hosts.names ?? []), ...(reproduction.hosts.tags ?? []).map((t) => `tag ${t}`)].join(', ');
+  return `reproduction ${reproduction.name} applies only to ${names}, not to ${host.name}`;
+}
+
+/** A software conflict reported on one host: what the user sees, when, and which catalogued reproduction makes it show. */
 export const softwareConflictInputSchema = z.strictObject({
   host: hostSchema.shape.name,
   /** When the user saw the problem: logs and package changes are collected around it. */
   reportedAt: isoInstant(),
   symptom: freeText(1000).min(1),
-  reproduce: singleLine(2000).min(1),
+  /** The catalogue's reproduction (GET /v1/software-conflict/reproductions); the worker reads its command just before each run of it. */
+  reproduction: reproductionNameSchema,
   /**
    * The packages the problem involves (the program that fails, the service that cannot start):
    * the sandbox holds them at the host's versions, with every package dpkg's log shows changed
@@ -36,8 +76,16 @@ export const softwareConflictInputSchema = z.strictObject({
   /** Whoever approves the fix on the real host must hold the `approver` role and not be the requester. */
   approval: approvalPolicyInputSchema.prefault({}),
   ticket: singleLine(200).min(1).optional(),
+  /**
+   * The other hosts with the same problem: once the fix is verified on `host`, the run starts a
+   * `software-fix` run over them as its child (targets, canary, waves, threshold, window and its own
+   * production approval, as software-fix takes them; `fix` and `ticket` come from this run) and waits for it.
+   */
+  fleet: softwareFixInputSchema.omit({ fix: true, ticket: true }).optional(),
 });
 export type SoftwareConflictInput = z.infer<typeof softwareConflictInputSchema>;
+/** Runs launched before the catalogue carried the command itself (`reproduce`); the API no longer accepts it. */
+export type LegacySoftwareConflictInput = Omit<SoftwareConflictInput, 'reproduction'> & { reproduction?: string; reproduce?: string };
 
 /** One package change from dpkg's log: `install` (from null), `upgrade` (either direction) or `remove` (to null). */
 export interface PackageChange {
@@ -132,6 +180,8 @@ export interface SandboxTrial {
   /** The reproduction passed (exit 0) after it. */
   passes: boolean;
   detail: string;
+  /** The catalogue revision of the reproduction that ran (absent in runs launched before the catalogue). */
+  revision?: number;
 }
 
 /** A knowledge-base article: what a technician meeting the same symptom needs. */
@@ -183,9 +233,27 @@ export const softwareConflictRunbook = {
     { id: 'verify-fix', title: 'Verify: the reproduction passes on the host and its health checks pass' },
     { id: 'write-knowledge-base', title: 'Write the knowledge-base article: symptom, cause, fix, commands, hosts' },
     { id: 'discard-sandbox', title: 'Discard the sandbox' },
+    {
+      id: 'fleet-fix',
+      title: 'Fleet: roll the fix out over input.fleet with a software-fix run (canary, approval, waves) and wait for it',
+    },
     { id: 'write-report', title: 'Document the conflict, the trials and the fix' },
   ],
   admission: {
-    hostSelectors: (input: SoftwareConflictInput) => [{ field: 'host', selector: { names: [input.host] }, oneHost: true as const }],
+    hostSelectors: (input: SoftwareConflictInput) => [
+      { field: 'host', selector: { names: [input.host] }, oneHost: true as const },
+      ...(input.fleet
+        ? [
+            { field: 'fleet.targets', selector: input.fleet.targets },
+            { field: 'fleet.canary', selector: input.fleet.canary },
+          ]
+        : []),
+    ],
+    reproduction: (input: SoftwareConflictInput) => ({ field: 'reproduction', name: input.reproduction, host: input.host }),
+    // The fleet's window is the child's to wait for; naming one the calendar lacks is refused at launch.
+    maintenanceWindow: (input: SoftwareConflictInput) =>
+      input.fleet?.maintenanceWindow
+        ? { field: 'fleet.maintenanceWindow', name: input.fleet.maintenanceWindow, startAt: input.fleet.startAt, overridden: false }
+        : undefined,
   },
 } as const satisfies RunbookDefinition;

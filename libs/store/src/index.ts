@@ -6,5 +6,6 @@ export * from './knowledge-base';
 export * from './run-hosts';
 export { Store, type StoreDb, type StoreTransaction } from './store';
 export * from './incident-catalog';
+export * from './conflict-reproductions';
 export * from './accounts';
 export * from './asset-register';

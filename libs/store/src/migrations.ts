@@ -243,6 +243,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('assets_by_host').on('assets').columns(['host', 'tag']).execute();
     },
   },
+  '0010-conflict-reproductions': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      await db.insertInto('versions').values({ name: 'conflict-reproductions', version: 0, updated_at: null }).execute();
+      // The software-conflict runbook's reproductions, written by admins: each row's revision is the
+      // catalogue version at which its body last changed, so a run can say which one it ran.
+      await db.schema
+        .createTable('conflict_reproductions')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

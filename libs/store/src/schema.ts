@@ -53,6 +53,11 @@ export interface StoreTables {
   /** The incident catalogue (one row, 'catalog': JSON), versioned as 'incident-catalog'. */
   incident_catalog: { name: string; body: string };
   /**
+   * The software-conflict reproductions (one row per name, JSON, in catalogue order), versioned as
+   * 'conflict-reproductions'; `revision` is the catalogue version at which the row's body last changed.
+   */
+  conflict_reproductions: { name: string; position: number; revision: number; body: string };
+  /**
    * One row per host of a fleet run (keyed by run and host): its wave and batch from the plan, then
    * what the procedure did there. Written by the run's activities; a retried write rewrites the row.
    */

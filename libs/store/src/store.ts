@@ -7,6 +7,7 @@ import { KnownHostKeyRepository } from './known-host-keys';
 import { KnowledgeBaseRepository } from './knowledge-base';
 import { storeMigrations } from './migrations';
 import { IncidentCatalogRepository } from './incident-catalog';
+import { ConflictReproductionRepository } from './conflict-reproductions';
 import { PatientSqliteDialect } from './patient-sqlite';
 import {
   AuditRepository,
@@ -47,6 +48,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly restoreTargets: RestoreTargetRepository;
   readonly incidentCatalog: IncidentCatalogRepository;
+  readonly conflictReproductions: ConflictReproductionRepository;
   readonly knownHostKeys: KnownHostKeyRepository;
   readonly knowledgeBase: KnowledgeBaseRepository;
   readonly runHosts: RunHostRepository;
@@ -68,6 +70,7 @@ export class Store {
     this.audit = new AuditRepository(this.db, ready);
     this.restoreTargets = new RestoreTargetRepository(this.db, ready);
     this.incidentCatalog = new IncidentCatalogRepository(this.db, ready);
+    this.conflictReproductions = new ConflictReproductionRepository(this.db, ready);
     this.knownHostKeys = new KnownHostKeyRepository(this.db, ready);
     this.knowledgeBase = new KnowledgeBaseRepository(this.db, ready);
     this.runHosts = new RunHostRepository(this.db, ready);

@@ -30,6 +30,7 @@ const TAGS: Record<string, string> = {
   accounts: 'Account runbooks: one-time credential links (no login: the token is the key)',
   codec: 'The codec server: decrypt and encrypt Temporal payloads for the Temporal UI and CLI',
   'knowledge-base': 'Knowledge-base articles runs wrote (software conflicts): search and read',
+  'software-conflict': 'The reproductions a software-conflict run may name, written by admins',
   docs: 'This document',
 };
 

@@ -6,6 +6,7 @@ import { InventoryService } from '../inventory/inventory.service';
 import { MaintenanceService, type WaitsForWindow } from '../maintenance/maintenance.service';
 import { PolicyService } from '../policy/policy.service';
 import { SecretsService } from '../secrets/secrets.service';
+import { ReproductionsService } from '../software-conflict/reproductions.service';
 
 /**
  * What a launch or a schedule must pass before Temporal is asked: the rules each runbook's
@@ -19,6 +20,7 @@ export class RunAdmission {
     private readonly policy: PolicyService,
     private readonly secrets: SecretsService,
     private readonly incidents: IncidentsService,
+    private readonly reproductions: ReproductionsService,
   ) {}
 
   /**
@@ -41,6 +43,7 @@ export class RunAdmission {
     await this.policy.refuseTargetsOutsidePolicy(runbook, input);
     await this.inventory.refuseUnknownHosts(runbook, input);
     await this.incidents.refuseUnknownNames(runbook, input);
+    await this.reproductions.refuseUnknownReproduction(runbook, input);
     return this.maintenance.admission(runbook, input, options);
   }
 }

@@ -1,5 +1,5 @@
-import { InventoryStore, createAptRepository, type AptPackage } from '@runbooks/activities';
-import type { Host } from '@runbooks/contracts';
+import { ConflictReproductionStore, InventoryStore, createAptRepository, type AptPackage } from '@runbooks/activities';
+import type { ConflictReproduction, Host } from '@runbooks/contracts';
 import { Store, type StoreLocation } from '@runbooks/store';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +25,21 @@ export const GREETER_PACKAGES: AptPackage[] = [
 
 /** The user's steps: run the greeter; it must greet. Exit 0 when the problem does not show. */
 export const GREETER_REPRODUCTION = '"$RUNBOOK_ROOT/usr/bin/rb-greeter" | grep -q "hello, world"';
+
+/** The greeter's reproduction as an admin writes it into the catalogue (software-conflict runs name it). */
+export const GREETER_REPRODUCTION_ENTRY: ConflictReproduction = {
+  name: 'greeter-greets',
+  description: 'rb-greeter must print "hello, world" (exit 0); it fails when its library broke the greet function',
+  command: GREETER_REPRODUCTION,
+};
+
+/** Adds (or replaces) one reproduction in the catalogue, keeping the others. */
+export async function putReproduction(store: Store, entry: ConflictReproduction): Promise<void> {
+  const catalogue = new ConflictReproductionStore(store);
+  const { reproductions, version } = await catalogue.read();
+  const kept = reproductions.filter((r) => r.name !== entry.name).map(({ revision: _, ...r }) => r);
+  await catalogue.replace({ reproductions: [...kept, entry] }, version);
+}
 
 /** A package root where rb-greeter and rb-libgreet 1.0-1 were installed, then rb-libgreet upgraded to 2.0-1 with apt. */
 export function brokenGreeterRoot(
@@ -53,13 +68,18 @@ export function brokenGreeterRoot(
 export async function seedDemoConflict(dataDir: string, location: StoreLocation): Promise<string | undefined> {
   const demo = path.join(dataDir, 'demo');
   const requestFile = path.join(demo, 'conflict-request.json');
-  if (
-    await fs.access(requestFile).then(
-      () => true,
-      () => false,
-    )
-  )
+  const seeded = await fs.readFile(requestFile, 'utf8').then(
+    (text) => JSON.parse(text) as { input: Record<string, unknown> },
+    () => undefined,
+  );
+  if (seeded?.input.reproduction !== undefined) return requestFile;
+  if (seeded) {
+    // Seeded before reproductions came from the catalogue: the request named a command of its own.
+    const input = { ...seeded.input, reproduce: undefined, reproduction: GREETER_REPRODUCTION_ENTRY.name };
+    await withStore(location, (store) => putReproduction(store, GREETER_REPRODUCTION_ENTRY));
+    await fs.writeFile(requestFile, `${JSON.stringify({ ...seeded, input }, null, 2)}\n`);
     return requestFile;
+  }
   let apt: ReturnType<typeof createAptRepository>;
   try {
     apt = createAptRepository(GREETER_PACKAGES, path.join(demo, 'apt'));
@@ -76,25 +96,32 @@ export async function seedDemoConflict(dataDir: string, location: StoreLocation)
     tags: ['demo-desk'],
     health: { units: [], commands: [`${packageRoot}/usr/bin/rb-greeter`] },
   };
-  const store = Store.open(location);
-  try {
+  await withStore(location, async (store) => {
     const inventory = new InventoryStore(store);
     const { hosts } = await inventory.read();
     await inventory.replace({ hosts: [...hosts.filter((h) => h.name !== host.name), host] });
-  } finally {
-    await store.close();
-  }
+    await putReproduction(store, GREETER_REPRODUCTION_ENTRY);
+  });
   const request = {
     runbook: 'software-conflict',
     input: {
       host: host.name,
       reportedAt: new Date(upgradedAt.getTime() + 60_000).toISOString(),
       symptom: 'rb-greeter prints nothing and exits with an error since the nightly update',
-      reproduce: GREETER_REPRODUCTION,
+      reproduction: GREETER_REPRODUCTION_ENTRY.name,
       packages: ['rb-greeter'],
       ticket: 'INC-2077',
     },
   };
   await fs.writeFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
   return requestFile;
+}
+
+async function withStore(location: StoreLocation, use: (store: Store) => Promise<void>): Promise<void> {
+  const store = Store.open(location);
+  try {
+    await use(store);
+  } finally {
+    await store.close();
+  }
 }
