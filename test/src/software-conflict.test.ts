@@ -523,6 +523,10 @@ describe('software-conflict rolls the fix out over the fleet', () => {
       const childAtGate = await approveFix(childId, 'approve-production');
       expect(childAtGate).toMatchObject({ runbook: 'software-fix', requestedBy: { id: 'tess' } });
       expect(childAtGate.gates[0]?.title).toMatch(/^Roll rb-libgreet back to 1\.0-1 and hold it on 2 production hosts: INC-4242: /);
+      // While the child waits at its gate, the parent already names it (outcome.fleetFixRun), as the API README says.
+      const parentWhileChildWaits = await runState(runId);
+      expect(step(parentWhileChildWaits, 'fleet-fix')?.state).toBe('running');
+      expect(parentWhileChildWaits.outcome?.fleetFixRun).toBe(childId);
 
       const state = await finished(runId);
       expect(state.status).toBe('succeeded');

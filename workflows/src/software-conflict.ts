@@ -257,6 +257,8 @@ async function rollOutOverFleet(
   if (!signed.args) fail(FLEET_NOT_LAUNCHED, `the fleet-wide fix was not started: ${signed.refusal}`);
   const runId = `${run.state.runId}.fleet-fix`;
   run.setOutcome({ fleetFixRun: runId });
+  // The child may wait hours at its own gate: readers of this run must see its id now, not when it ends.
+  run.publishCopy();
   const child = (await executeChild(softwareFixRunbook.workflowType, {
     workflowId: runId,
     args: [signed.args],
