@@ -103,6 +103,7 @@ describe('createActivities', () => {
           },
         }),
       ).resolves.toEqual({
+        firstWrite: true,
         markdownPath: path.join(dir, 'reports', 'r.md'),
         jsonPath: path.join(dir, 'reports', 'r.json'),
       });

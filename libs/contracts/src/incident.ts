@@ -133,8 +133,9 @@ export const incidentCatalogSchema = z
      */
     notifyDomains: z
       .array(
-        singleLine(253)
-          .min(1)
+        z
+          .string()
+          .max(253)
           .regex(
             /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/,
             'must be a domain name such as corp.example',
