@@ -6,14 +6,16 @@
  * command is the same no-op activity. Latency = the ActivityTaskScheduled event's time (server
  * clock, same machine) minus the time just before the call; also the call's own round trip.
  * Rounds alternate which side goes first; each round parks N runs of each side, then decides
- * them one after another.
+ * them one after another. Ours runs with signed caller assertions (RUNBOOKS_ASSERTION_KEYS on the
+ * API and the worker), as a deployment does: the API signs each decision, the gate's validator
+ * verifies it. The bare workflow's bundle holds the SDK alone (no runbook interceptors).
  *
  *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { RequestedByAttr, RunStatusAttr, RunbookNameAttr, type RunbookStartArgs } from '@runbooks/contracts';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,7 +81,14 @@ async function main(): Promise<number> {
     const client = new Client({ connection, namespace: 'default' });
     native = await NativeConnection.connect({ address: server.address });
     const queues: Record<Kind, string> = { ours: `bench-ours-${randomUUID()}`, bare: `bench-bare-${randomUUID()}` };
-    const ours = await startOurWorker({ native, taskQueue: queues.ours, bundlePath: ourBundle, dir: path.join(root, 'ours') });
+    const assertionKeys = `bench:${randomBytes(32).toString('base64')}`;
+    const ours = await startOurWorker({
+      native,
+      taskQueue: queues.ours,
+      bundlePath: ourBundle,
+      dir: path.join(root, 'ours'),
+      assertionKeys,
+    });
     stops.push(ours.stop);
     const bareWorker = await Worker.create({
       connection: native,
@@ -99,6 +108,7 @@ async function main(): Promise<number> {
       taskQueue: queues.ours,
       dir: path.join(root, 'api'),
       store: ours.lab.storeLocation,
+      assertionKeys,
     });
     stops.unshift(api.close);
 

@@ -79,10 +79,11 @@ export function abortAfter(minutes: number, what: string, server: () => DevServe
 /**
  * Bundles a bench workflow file from its TypeScript source (bench/src/...), with
  * `@runbooks/contracts` aliased to its source as the worker's own bundle does. `bare`: without the
- * worker's preloaded modules (a baseline carries nothing of ours it does not import).
+ * worker's preloaded modules and without the runbook interceptors (metrics and tracing): a baseline
+ * carries nothing of ours it does not import.
  */
 export async function bundleBenchWorkflows(relativeToSrc: string, outDir: string, { bare = false } = {}): Promise<string> {
-  const bundle = await bundleRunbookWorkflows(path.join(benchSrc, relativeToSrc), bare ? { preloadModules: [] } : {});
+  const bundle = await bundleRunbookWorkflows(path.join(benchSrc, relativeToSrc), bare ? { preloadModules: [], interceptors: false } : {});
   return writeBundle(bundle.code, outDir, relativeToSrc.replace(/[/.]/g, '-'));
 }
 

@@ -44,6 +44,8 @@ export async function startOurWorker(options: {
   dir: string;
   lab?: LabFleetFixture;
   maxCachedWorkflows?: number;
+  /** RUNBOOKS_ASSERTION_KEYS: the workflows verify the API's signed caller assertions, as a deployment does. */
+  assertionKeys?: string;
 }): Promise<OurWorker> {
   const lab = options.lab ?? (await labFleet(path.join(options.dir, 'lab'), 2));
   const activities = createActivities({
@@ -60,6 +62,8 @@ export async function startOurWorker(options: {
     activities: { ...activities, ...noopActivities } as RunbookActivities,
     shutdownGraceMs: 5_000,
     maxCachedWorkflows: options.maxCachedWorkflows,
+    // The worker's default maximum age (RUNBOOKS_ASSERTION_MAX_AGE_SECONDS, 300 s).
+    assertions: options.assertionKeys ? { keys: options.assertionKeys, maxAgeMs: 300_000 } : undefined,
     // As apps/worker does: each run's status copy is written to the store, awaited before its workflow task completes.
     runStatusCopies: lab.store.runStatus,
   });
@@ -87,6 +91,8 @@ export interface BenchApiOptions {
   taskQueue: string;
   dir: string;
   store: StoreLocation;
+  /** RUNBOOKS_ASSERTION_KEYS: the API signs what it asserts about each caller of an Update, as a deployment does. */
+  assertionKeys?: string;
 }
 
 /** The API on a free loopback port, its store `store` (share a lab fleet's to launch on its inventory), demo principals. */
@@ -103,6 +109,7 @@ export async function startBenchApi(options: BenchApiOptions): Promise<BenchApi>
     preApprovalsFile: path.join(options.dir, 'pre-approvals.json'),
     secretsFile: path.join(options.dir, 'secrets.json'),
     secretsDir: path.join(options.dir, 'secrets'),
+    assertionKeys: options.assertionKeys,
     logLevels: ['fatal'],
   });
   await app.listen(0, '127.0.0.1');

@@ -273,6 +273,15 @@ describe('security-patching runbook over a lab fleet on a real Temporal server',
       expect(gate.inputSha256).toBe(hash);
       expect(gate.decisions.map((d) => d.by)).toEqual(['alex', 'blair']);
       expect(((await handle.result()) as RunState).status).toBe('succeeded');
+      // A decision leaving the gate pending upserts no search attribute in its task; the closing one upserts once.
+      const events = (await handle.fetchHistory()).events ?? [];
+      const upsertsPerDecisionTask = events
+        .flatMap((e, i) => (e.workflowExecutionUpdateAcceptedEventAttributes ? [i] : []))
+        .map((start) => {
+          const end = events.findIndex((e, i) => i > start && e.workflowTaskScheduledEventAttributes);
+          return events.slice(start, end < 0 ? undefined : end).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
+        });
+      expect(upsertsPerDecisionTask).toEqual([0, 1]);
     } finally {
       await worker.stop();
     }

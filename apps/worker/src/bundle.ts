@@ -12,13 +12,20 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
  */
 export async function bundleRunbookWorkflows(
   workflowsPath = path.join(repoRoot, 'workflows', 'src', 'index.ts'),
-  { preloadModules = [...PRELOADED_MODULES, workflowsPath] }: { preloadModules?: string[] } = {},
+  {
+    preloadModules = [...PRELOADED_MODULES, workflowsPath],
+    interceptors = true,
+  }: {
+    preloadModules?: string[];
+    /** false: without the runbook interceptors, for the benches' bare-SDK baselines. */
+    interceptors?: boolean;
+  } = {},
 ): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath,
     // Counts runs for the metrics and carries a traced request's trace through the workflow to each
     // activity (workflows/src/interceptors.ts); without an exporter the spans go nowhere.
-    workflowInterceptorModules: [path.join(repoRoot, 'workflows', 'src', 'interceptors.ts')],
+    workflowInterceptorModules: interceptors ? [path.join(repoRoot, 'workflows', 'src', 'interceptors.ts')] : [],
     logger: quietBundlerLogger,
     preloadModules,
     webpackConfigHook: (config) => {

@@ -1,5 +1,5 @@
 import type { InjectedSinks } from '@temporalio/worker';
-import type { RunStatusSinks } from '@runbooks/contracts';
+import type { RunState, RunStatusSinks } from '@runbooks/contracts';
 
 /** Where the worker keeps each run's status copy (the store's RunStatusRepository). */
 export interface RunStatusCopies {
@@ -15,21 +15,26 @@ export interface RunStatusCopies {
  * next one; readers who need the state as of now ask the run (GET /v1/runs/{id}?live=true).
  */
 export function runStatusSinks(copies: RunStatusCopies, onError: (error: unknown) => void): InjectedSinks<RunStatusSinks> {
-  const waiting = new Map<string, { status: string; version: string; body: string }>();
+  const waiting = new Map<string, { state: RunState; version: string }>();
   const writing = new Map<string, Promise<void>>();
   /** Writes the newest copy waiting for the run, if an earlier write did not take it already. */
   const writeNewest = async (runId: string) => {
     const next = waiting.get(runId);
     if (!next) return;
     waiting.delete(runId);
-    await copies.put(runId, next.status, next.version, next.body).catch(onError);
+    // Serialised here, once per write: a workflow task publishes several times and only its newest is written.
+    try {
+      await copies.put(runId, next.state.status, next.version, JSON.stringify(next.state));
+    } catch (error) {
+      onError(error);
+    }
   };
   return {
     runStatus: {
       publish: {
         fn(_info, state, version) {
           const runId = state.runId;
-          waiting.set(runId, { status: state.status, version, body: JSON.stringify(state) });
+          waiting.set(runId, { state, version });
           // One write at a time per run, each after the one before.
           const done = (writing.get(runId) ?? Promise.resolve()).then(() => writeNewest(runId));
           writing.set(runId, done);

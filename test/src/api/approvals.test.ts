@@ -1,6 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import type { GateRecord, RunState } from '@runbooks/contracts';
+import { AwaitingApprovalAttr, type GateRecord, type RunState } from '@runbooks/contracts';
 import request from 'supertest';
+import { DECISION_UPSERTS_ONCE_PATCH } from '../../../workflows/src/engine/approvals';
+import { historyText } from '../harness/history';
+import { recordHistoryIfAsked } from '../harness/recorded-histories';
 import { eventually } from '../harness/worker';
 import { auth } from './app';
 import { startRestoreEnvironment, type RestoreEnvironment } from './restore-environment';
@@ -106,6 +109,33 @@ describe('approval decisions through the API', () => {
     const plain = await request(server()).get(`/v1/runs/${runId}/report`).set(auth('sam')).set('Accept', 'text/plain').expect(200);
     expect(plain.headers['content-type']).toMatch(/^text\/plain/);
     await request(server()).get(`/v1/runs/${runId}/report`).set(auth('sam')).set('Accept', 'image/png').expect(406);
+  });
+
+  it('records a closing decision with one search-attribute upsert in its task, the patch marker when the gate opened', async () => {
+    const runId = await env.launchToApproval('tess');
+    await decide(runId, 'alex', { decision: 'approve', comment: 'one upsert' }).expect(200);
+    // The approver reads what he did: the store's copy was written before the decision was answered.
+    const copy = await request(server()).get(`/v1/runs/${runId}`).set(auth('tess')).expect(200);
+    expect(copy.body.gates[0]).toMatchObject({ id: 'approve-restore', state: 'approved' });
+
+    const handle = env.temporal.client.workflow.getHandle(runId);
+    await handle.result();
+    await recordHistoryIfAsked(handle, 'data-restore-decision-upserts-once');
+    const events = (await handle.fetchHistory()).events ?? [];
+    const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const nextTask = events.findIndex((e, i) => i > accepted && e.workflowTaskScheduledEventAttributes);
+    const decisionTask = events.slice(accepted, nextTask < 0 ? undefined : nextTask);
+    expect(decisionTask.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes)).toHaveLength(1);
+    // Runs recorded before the patch upserted the same values twice here (replay.test.ts replays them).
+    const upserts = decisionTask.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    expect(upserts).toHaveLength(1);
+    const awaiting = upserts[0].upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[AwaitingApprovalAttr.name];
+    expect(Buffer.from(awaiting?.data ?? []).toString('utf8')).toBe('false');
+    const marker = events.findIndex(
+      (e) => e.markerRecordedEventAttributes && historyText({ events: [e] }).includes(DECISION_UPSERTS_ONCE_PATCH),
+    );
+    expect(marker).toBeGreaterThan(0);
+    expect(marker).toBeLessThan(accepted);
   });
 
   it('answers 409 to a decision on a gate that is already decided', async () => {

@@ -17,6 +17,13 @@ import { verifyCaller } from './signing';
 /** Marks runs that announce an approval gate when it opens. */
 export const APPROVAL_NOTICE_PATCH = 'approval-requested-notice';
 
+/**
+ * Marks runs that upsert the search attributes once per decision, in the decision's own task and
+ * only when it closes the gate (open() then does not upsert again as it returns): a decision that
+ * leaves the gate pending changes none. Runs recorded before it upserted for every decision and again in open().
+ */
+export const DECISION_UPSERTS_ONCE_PATCH = 'approval-decision-upserts-once';
+
 /** The policy of one approval gate. */
 export interface ApprovalPolicy {
   allowedRoles: Role[];
@@ -34,6 +41,11 @@ export interface ApprovalPolicy {
  * a second decision by the same person, or one on a gate that is not pending.
  */
 export class ApprovalGates {
+  /** Set when a gate opens in a run that records DECISION_UPSERTS_ONCE_PATCH. */
+  private decisionsUpsertOnce = false;
+  /** Gates whose closing decision upserted the search attributes already. */
+  private readonly closedByDecision = new Set<GateRecord>();
+
   constructor(
     private readonly state: RunState,
     private readonly hooks: WaitHooks,
@@ -63,6 +75,8 @@ export class ApprovalGates {
     this.applyApprovalsGivenAhead(gate, ahead, policy.requiredApprovals);
     // Runs started before approval notices existed replay without one (patched: false).
     if (gate.state === 'pending' && patched(APPROVAL_NOTICE_PATCH)) void this.announce(gate, policy);
+    // Asked when the gate opens, so its marker is recorded here and not in the decision's task (the approver waits on that one).
+    if (gate.state === 'pending') this.decisionsUpsertOnce ||= patched(DECISION_UPSERTS_ONCE_PATCH);
     try {
       for (let wait = 0; ; wait++) {
         gate.deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
@@ -84,7 +98,8 @@ export class ApprovalGates {
       throw error;
     } finally {
       gate.deadline = undefined;
-      this.hooks.onChange();
+      if (this.closedByDecision.delete(gate)) this.hooks.onRecord();
+      else this.hooks.onChange();
     }
     return gate;
   }
@@ -200,7 +215,13 @@ export class ApprovalGates {
     if (decision === 'reject') gate.state = 'rejected';
     else if (approvals >= gate.requiredApprovals) gate.state = 'approved';
     if (gate.state !== 'pending') gate.closedAt = now();
-    this.hooks.onChange();
+    // Either way the store's copy shows the decision before the approver is answered.
+    if (this.decisionsUpsertOnce && gate.state === 'pending') {
+      this.hooks.onRecord(); // N of M, still awaiting: no search attribute changes
+    } else {
+      if (this.decisionsUpsertOnce) this.closedByDecision.add(gate);
+      this.hooks.onChange();
+    }
     return gate;
   }
 }

@@ -4,7 +4,10 @@ import { describeError } from './activities';
 
 /** What gates and tasks need from the run: a status refresh and the notifier. */
 export interface WaitHooks {
+  /** The status and search attributes may have changed: upserts them and refreshes the store's copy. */
   onChange(): void;
+  /** Only the run state changed (no search attribute can have): refreshes the store's copy, no command. */
+  onRecord(): void;
   notify(input: NotifyInput): Promise<NotifyResult>;
 }
 

@@ -113,7 +113,11 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
           gates: [],
           compensations: [],
         };
-    const waitHooks = { onChange: () => this.publishStatus(), notify: (input: NotifyInput) => this.activities({}).notify(input) };
+    const waitHooks = {
+      onChange: () => this.publishStatus(),
+      onRecord: () => this.publishCopy(),
+      notify: (input: NotifyInput) => this.activities({}).notify(input),
+    };
     this.approvals = new ApprovalGates(this.state, waitHooks);
     this.tasks = new HumanTasks(this.state, waitHooks);
     setHandler(runStateQuery, () => this.state);
