@@ -4,7 +4,11 @@
  * every production host pending): the response's size, and its latency from 32 concurrent
  * clients against the bare way to read a run's status, `describe` from 32 concurrent callers.
  *
- *   node bench/dist/run-detail.js [--hosts 1000,10000] [--requests 160] [--clients 32] [--smoke] [--max-minutes 30] [--out file.json]
+ * The API serves from a process of its own (as launch-throughput and approval-latency do), apart
+ * from the 32 HTTP clients, the describe() callers and the worker in this process; `--api-in-process`
+ * serves it from this process as before (one event loop queueing all of them).
+ *
+ *   node bench/dist/run-detail.js [--hosts 1000,10000] [--requests 160] [--clients 32] [--smoke] [--max-minutes 30] [--api-in-process] [--out file.json]
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -29,13 +33,14 @@ import {
 } from './common';
 import type { DevServer } from './harness/dev-server';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, inPool, labFleet, startBenchApi, startOurWorker, timedFetch } from './service';
+import { DEMO_TOKENS, inPool, labFleet, startBenchApi, startBenchApiProcess, startOurWorker, timedFetch } from './service';
 
 const SMOKE = flagArg('smoke');
 const SIZES = intListArg('hosts', SMOKE ? [50] : [1000, 10_000]);
 const REQUESTS = intArg('requests', SMOKE ? 64 : 160);
 const CLIENTS = intArg('clients', 32);
 const MAX_MINUTES = intArg('max-minutes', 30);
+const API_IN_PROCESS = flagArg('api-in-process');
 const SIZE_LIMIT_KB = 64;
 const P99_LIMIT_MS = 200;
 
@@ -67,7 +72,8 @@ async function main(): Promise<number> {
       const lab = await labFleet(dir, hosts);
       const taskQueue = `bench-detail-${randomUUID()}`;
       const worker = await startOurWorker({ native, taskQueue, bundlePath: bundle, dir, lab });
-      const api = await startBenchApi({ temporalAddress: server.address, taskQueue, dir, store: lab.storeLocation });
+      const apiOptions = { temporalAddress: server.address, taskQueue, dir, store: lab.storeLocation };
+      const api = API_IN_PROCESS ? await startBenchApi(apiOptions) : await startBenchApiProcess(apiOptions);
       try {
         const launched = await timedFetch(`${api.url}/v1/runs`, {
           method: 'POST',
@@ -98,6 +104,10 @@ async function main(): Promise<number> {
         const url = `${api.url}/v1/runs/${encodeURIComponent(runId)}`;
         const first = await timedFetch(url, { token: DEMO_TOKENS.technician });
         report.check(first.status === 200, `GET ${runId} at ${hosts} hosts: HTTP ${first.status}`);
+        // Warm-up, not measured (as launch-throughput's): connections and JIT on both sides.
+        await inPool(CLIENTS, CLIENTS, async () => {
+          await Promise.all([timedFetch(url, { token: DEMO_TOKENS.technician }), handle.describe()]);
+        });
         const ours: number[] = [];
         const bare: number[] = [];
         let failures = 0;
@@ -142,6 +152,11 @@ async function main(): Promise<number> {
         `${REQUESTS} requests from ${CLIENTS} concurrent clients, against describe() from ${CLIENTS} concurrent callers (ms)`,
       ['hosts', 'response KB', 'ours p50', 'ours p99', 'describe p50', 'describe p99', 'ratio p99'],
       rows,
+    );
+    report.note(
+      API_IN_PROCESS
+        ? 'The API served from the bench process itself (--api-in-process), sharing its event loop with the HTTP clients, the describe() callers and the worker.'
+        : 'The API served from a process of its own (bench/src/api-process.ts), as a server apart from its clients; the worker and the describe() callers run in the bench process.',
     );
     report.goal(
       `GET /v1/runs/{id} size at ${SIZES.join(', ')} hosts`,

@@ -1,12 +1,18 @@
-import { Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import {
+  Injectable,
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { Store } from '@runbooks/store';
 import { CredentialLinksController } from './accounts/credential-links.controller';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalsService } from './approvals/approvals.service';
 import { AuditController } from './audit/audit.controller';
 import { KnowledgeBaseController } from './knowledge-base/knowledge-base.controller';
-import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuthGuard } from './auth/auth.guard';
 import { OidcAuthenticator } from './auth/oidc';
 import { PrincipalDirectory } from './auth/principals';
@@ -16,6 +22,7 @@ import { CodecController } from './codec/codec.controller';
 import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
+import { activateRequestSpan } from './observability';
 import type { OpenApiDocument } from './http/openapi';
 import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
 import { SlackController } from './integrations/slack.controller';
@@ -62,7 +69,11 @@ class StoreShutdown implements OnApplicationShutdown {
 }
 
 @Module({})
-export class ApiModule {
+export class ApiModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(activateRequestSpan).forRoutes('*');
+  }
+
   static forRoot(
     config: ApiConfig,
     store: Store,
@@ -130,8 +141,8 @@ export class ApiModule {
         { provide: SLACK_CONFIG, useFactory: () => loadSlackConfig(process.env) },
         SlackInteractionsService,
         SecretsService,
+        // Every route's access is checked here; every write's audit entry is its route's (ApiRoute in http/route.ts).
         { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
     };
   }

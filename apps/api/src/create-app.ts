@@ -21,7 +21,7 @@ import {
   nestLoggerFor,
   secretsConfigFromEnv,
 } from '@runbooks/activities/api-surface';
-import { RequestSpanInterceptor, metricsEndpoint, observeRequests } from './observability';
+import { metricsEndpoint, observeRequests } from './observability';
 import { RunListing } from './runs/run-listing';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -66,7 +66,6 @@ export async function createApiApp(
   const metrics = new RunbookMetrics();
   app.use(observeRequests(metrics, API_ROUTES, logger));
   app.getHttpAdapter().getInstance().get('/metrics', metricsEndpoint(metrics, config.metricsToken));
-  app.useGlobalInterceptors(new RequestSpanInterceptor());
   // An inventory is one document of up to 100,000 hosts, far over the default 100 kB body limit.
   // Parsed here first, the default parser skips it; named so Nest still installs its own.
   const inventoryJson = json({ limit: INVENTORY_BODY_LIMIT });

@@ -1,10 +1,8 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import type { Principal } from '@runbooks/contracts';
 import type { RunbookMetrics } from '@runbooks/activities/api-surface';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { Observable } from 'rxjs';
 import { timingSafeEqual } from 'node:crypto';
 import type { RouteDefinition } from './http/route';
 
@@ -73,17 +71,15 @@ function operatorAction(req: Request, res: Response, route: RouteDefinition | un
 }
 
 /**
- * Makes the request's span the active context while the handler runs (after the body parsers,
- * whose stream callbacks would lose it), so the Temporal client's spans are its children.
+ * Makes the request's span the active context while the handler runs, so the Temporal client's
+ * spans are its children. Installed as Nest middleware, after the body parsers (whose stream
+ * callbacks would lose the context), on every route. With tracing off the span is the no-op one
+ * and nothing is activated; a Nest interceptor here cost every request Nest's interceptor chain.
  */
-@Injectable()
-export class RequestSpanInterceptor implements NestInterceptor {
-  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const span = execution.switchToHttp().getRequest<ObservedRequest>().requestSpan;
-    if (!span) return next.handle();
-    const active = trace.setSpan(context.active(), span);
-    return new Observable((subscriber) => context.with(active, () => next.handle().subscribe(subscriber)));
-  }
+export function activateRequestSpan(req: ObservedRequest, _res: Response, next: NextFunction): void {
+  const span = req.requestSpan;
+  if (!span || !trace.isSpanContextValid(span.spanContext())) return next();
+  context.with(trace.setSpan(context.active(), span), next);
 }
 
 /**

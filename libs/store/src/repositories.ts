@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import { CompiledOnce } from './compiled-query';
 import type { StoreTables } from './schema';
 
 type Db = Kysely<StoreTables>;
@@ -521,15 +522,19 @@ export class PrincipalRepository {
   /** The principal (JSON) of a live token with this sha256 (hex), read from the database on every call. */
   async authenticate(tokenSha256: string): Promise<string | undefined> {
     await this.ready();
-    const row = await this.db
+    const { rows } = await this.liveTokenPrincipal.execute(this.db, tokenSha256);
+    return rows[0]?.body;
+  }
+
+  /** On every authenticated request: compiled once. */
+  private readonly liveTokenPrincipal = new CompiledOnce(1, (tokenSha256: string) =>
+    this.db
       .selectFrom('tokens')
       .innerJoin('principals', 'principals.id', 'tokens.principal_id')
       .select('principals.body')
       .where('tokens.token_sha256', '=', tokenSha256)
-      .where('tokens.revoked_at', 'is', null)
-      .executeTakeFirst();
-    return row?.body;
-  }
+      .where('tokens.revoked_at', 'is', null),
+  );
 
   async tokens(principalId?: string): Promise<TokenRow[]> {
     await this.ready();
@@ -603,12 +608,14 @@ export class AuditRepository {
     // Ids sort in the order this process appended (entries of one millisecond keep their order).
     const id = `${String(auditSequence++).padStart(12, '0')}-${randomUUID().slice(0, 8)}`;
     const row = { id, at: now(), actor: entry.actor, action: entry.action, target: entry.target };
-    await (trx ?? this.db)
-      .insertInto('audit_log')
-      .values({ ...row, detail: JSON.stringify(entry.detail ?? null) })
-      .execute();
+    await this.insert.execute(trx ?? this.db, row.id, row.at, row.actor, row.action, row.target, JSON.stringify(entry.detail ?? null));
     return { ...row, detail: entry.detail ?? null };
   }
+
+  /** On every write through the API: compiled once. */
+  private readonly insert = new CompiledOnce(6, (id: string, at: string, actor: string, action: string, target: string, detail: string) =>
+    this.db.insertInto('audit_log').values({ id, at, actor, action, target, detail }),
+  );
 
   async list(query: AuditQuery): Promise<AuditEntry[]> {
     await this.ready();

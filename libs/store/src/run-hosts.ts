@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { CompiledOnce } from './compiled-query';
 import type { StoreTables } from './schema';
 
 type Db = Kysely<StoreTables>;
@@ -227,7 +228,10 @@ export class RunStatusRepository {
 
   async get(runId: string): Promise<{ status: string; version: string; updatedAt: string; body: string } | undefined> {
     await this.ready();
-    const row = await this.db.selectFrom('run_status').selectAll().where('run_id', '=', runId).executeTakeFirst();
+    const row = (await this.byRun.execute(this.db, runId)).rows[0];
     return row && { status: row.status, version: row.version, updatedAt: row.updated_at, body: row.body };
   }
+
+  /** On every GET /v1/runs/{id}: compiled once. */
+  private readonly byRun = new CompiledOnce(1, (runId: string) => this.db.selectFrom('run_status').selectAll().where('run_id', '=', runId));
 }

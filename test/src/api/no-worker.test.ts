@@ -63,6 +63,25 @@ describe('with no worker on the task queue', () => {
     expect(description.status.name).toBe('RUNNING');
   });
 
+  it("answers from the run's status copy with the server's own status: a run terminated from outside shows TERMINATED though its copy says it is waiting", async () => {
+    const launched = await request(api.server)
+      .post('/v1/runs')
+      .set(auth('tess'))
+      .send({ runbook: 'data-restore', input: restoreInput() })
+      .expect(201);
+    const id = launched.body.runId as string;
+    // The copy a worker would have written at the run's gate; no worker runs here, so nothing else writes one.
+    const copy = { runId: id, runbook: 'data-restore', title: 'Data restore', status: 'awaiting_approval', steps: [], gates: [] };
+    await api.store.runStatus.put(id, 'awaiting_approval', '1', JSON.stringify(copy));
+    const waiting = await request(api.server).get(`/v1/runs/${id}`).set(auth('tess')).expect(200);
+    expect(waiting.body).toMatchObject({ runId: id, status: 'awaiting_approval', temporalStatus: 'RUNNING' });
+    expect(waiting.body.inputSha256).toMatch(/^[0-9a-f]{64}$/);
+
+    await temporal.client.workflow.getHandle(id).terminate('terminated from outside the API');
+    const terminated = await request(api.server).get(`/v1/runs/${id}`).set(auth('tess')).expect(200);
+    expect(terminated.body).toMatchObject({ runId: id, status: 'awaiting_approval', temporalStatus: 'TERMINATED' });
+  });
+
   it('still answers 404 for a run that does not exist, without waiting for a worker', async () => {
     const res = await request(api.server).get('/v1/runs/data-restore-does-not-exist').set(auth('tess')).expect(404);
     expect(res.body.message).toContain('data-restore-does-not-exist');

@@ -3,6 +3,7 @@ import {
   RequestMapping,
   RequestMethod,
   SetMetadata,
+  UseInterceptors,
   applyDecorators,
   createParamDecorator,
   type ExecutionContext,
@@ -10,6 +11,7 @@ import {
 import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS, type Role } from '@runbooks/contracts';
 import type { Request } from 'express';
 import { z } from 'zod';
+import { AuditInterceptor } from '../audit/audit.interceptor';
 import { RequestValidationError } from './errors';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -72,12 +74,18 @@ const METHODS: Record<HttpMethod, RequestMethod> = {
   delete: RequestMethod.DELETE,
 };
 
-/** Binds a controller method to its route definition (path, method, status, access). */
+/**
+ * Binds a controller method to its route definition (path, method, status, access) and, for every
+ * write (any method but GET), to the audit log. The audit interceptor is bound per route rather
+ * than globally so reads run without Nest's interceptor chain; every route is declared here (the
+ * guard refuses one that is not), so no write can skip its entry.
+ */
 export function ApiRoute(route: RouteDefinition): MethodDecorator {
   return applyDecorators(
     RequestMapping({ path: route.path, method: METHODS[route.method] }),
     HttpCode(route.status),
     SetMetadata(ROUTE_METADATA, route),
+    ...(route.method === 'get' ? [] : [UseInterceptors(AuditInterceptor)]),
   );
 }
 

@@ -109,7 +109,15 @@ export class RunsService {
    * keeps current (no worker asked), or `live` (and for runs without a copy) from its status query.
    */
   async get(runId: string, live = false): Promise<RunDetail> {
-    const { state, description } = (live ? undefined : await this.readCopy(runId)) ?? (await this.read(runId));
+    const handle = this.temporal.handle(runId);
+    // Asked at once, beside the copy: only the server sees a run terminated from outside or timed out.
+    const describing = this.describe(handle);
+    describing.catch(() => undefined); // awaited below, whichever way the state comes
+    const copy = live ? undefined : await this.store.runStatus.get(runId);
+    const [description, state] = await Promise.all([
+      describing,
+      copy ? (JSON.parse(copy.body) as RunState) : this.temporal.call('worker', () => handle.query(runStateQuery)),
+    ]);
     const inputSha256 = description.memo?.[RUN_MEMO.inputSha256];
     return { ...state, temporalStatus: description.status.name, inputSha256: typeof inputSha256 === 'string' ? inputSha256 : null };
   }
@@ -135,13 +143,6 @@ export class RunsService {
     if (!state.rollout?.counts) return state;
     const hosts = (await this.store.runHosts.all(runId)).map(hostRecordOf);
     return { ...state, rollout: { ...state.rollout, hosts } };
-  }
-
-  /** The store's copy of the run's state, with the server's description; undefined when the run left no copy. */
-  private async readCopy(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription } | undefined> {
-    const copy = await this.store.runStatus.get(runId);
-    if (!copy) return undefined;
-    return { state: JSON.parse(copy.body) as RunState, description: await this.describe(this.temporal.handle(runId)) };
   }
 
   private async read(runId: string): Promise<{ state: RunState; description: WorkflowExecutionDescription }> {
