@@ -6,7 +6,7 @@ import {
   type WorkflowInterceptors,
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
-import { interceptors as openTelemetryInterceptors } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
+import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 
 /**
  * The worker's metrics sink (apps/worker/src/observability.ts): workflow code cannot reach a metrics
@@ -32,8 +32,8 @@ const TRACE_HEADER = '_tracer-data';
  */
 export const interceptors: WorkflowInterceptorsFactory = () => {
   const traced = { on: false };
-  const otel = openTelemetryInterceptors();
-  const gated = (targets: object[] | undefined) => (targets ?? []).map((target) => onlyWhen(traced, target));
+  let otel: OpenTelemetryInterceptors | undefined;
+  const tracing = () => (otel ??= loadOpenTelemetryInterceptors());
   const inbound: NonNullable<WorkflowInterceptors['inbound']> = [
     {
       // Not async: an extra await here would move the run's completion (see above).
@@ -44,10 +44,30 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
         return next(input);
       },
     },
-    ...gated(otel.inbound),
+    onlyWhen(traced, () => tracing().inbound?.[0]),
   ];
-  return { inbound, outbound: gated(otel.outbound), internals: gated(otel.internals) };
+  return {
+    inbound,
+    outbound: [onlyWhen(traced, () => tracing().outbound?.[0])],
+    internals: [onlyWhen(traced, () => tracing().internals?.[0])],
+  };
 };
+
+type OpenTelemetryInterceptors = ReturnType<typeof openTelemetryFactory>;
+
+/**
+ * The SDK's OpenTelemetry workflow interceptors (one inbound, one outbound, one internals), built
+ * the first time a traced run calls them. Required lazily: OpenTelemetry reads the run's
+ * `performance` when its modules load, so they cannot be preloaded with this module
+ * (apps/worker/src/bundle.ts), and an untraced run, nearly all of them, never evaluates them.
+ */
+function loadOpenTelemetryInterceptors(): OpenTelemetryInterceptors {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { interceptors: create } = require('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors') as {
+    interceptors: typeof openTelemetryFactory;
+  };
+  return create();
+}
 
 /**
  * The API's client interceptor sets the header on every start, with an empty carrier while the API
@@ -66,15 +86,22 @@ function carriesTrace(header: Parameters<typeof defaultPayloadConverter.fromPayl
  */
 const UNTRACED = new Set<PropertyKey>(['handleQuery', 'validateUpdate']);
 
-/** `target`'s interceptor methods while `gate.on` (except UNTRACED); otherwise each passes straight to `next`. */
-function onlyWhen<T extends object>(gate: { on: boolean }, target: T): T {
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value = Reflect.get(object, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
+/**
+ * An interceptor whose methods are `target()`'s while `gate.on` (except UNTRACED); otherwise, or
+ * where `target()` lacks the method, each passes straight to `next`. `target` is only called
+ * while the gate is on, so an untraced run never builds the OpenTelemetry interceptors.
+ */
+function onlyWhen<T extends object>(gate: { on: boolean }, target: () => object | undefined): T {
+  return new Proxy({} as T, {
+    get(_object, property) {
+      // Not a thenable, and no symbol-keyed hooks: only interceptor method names answer.
+      if (typeof property !== 'string' || property === 'then') return undefined;
       if (UNTRACED.has(property)) return (input: unknown, next: (input: unknown) => unknown) => next(input);
-      const method = value as (this: T, input: unknown, next: (input: unknown) => unknown) => unknown;
-      return (input: unknown, next: (input: unknown) => unknown) => (gate.on ? method.call(object, input, next) : next(input));
+      return (input: unknown, next: (input: unknown) => unknown) => {
+        const object = gate.on ? target() : undefined;
+        const method = object ? (Reflect.get(object, property) as unknown) : undefined;
+        return typeof method === 'function' ? (method as (i: unknown, n: typeof next) => unknown).call(object, input, next) : next(input);
+      };
     },
   });
 }

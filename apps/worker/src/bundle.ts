@@ -2,6 +2,8 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import path from 'node:path';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
+/** Our workflow interceptors (metrics, tracing): preloaded too; they load OpenTelemetry's modules only for a traced run. */
+const INTERCEPTORS_MODULE = path.join(repoRoot, 'workflows', 'src', 'interceptors.ts');
 
 /**
  * Bundles the workflow code from its TypeScript sources. The bundler (webpack) does not read
@@ -13,7 +15,7 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export async function bundleRunbookWorkflows(
   workflowsPath = path.join(repoRoot, 'workflows', 'src', 'index.ts'),
   {
-    preloadModules = [...PRELOADED_MODULES, workflowsPath],
+    preloadModules = [...PRELOADED_MODULES, INTERCEPTORS_MODULE, workflowsPath],
     interceptors = true,
   }: {
     preloadModules?: string[];
@@ -25,9 +27,9 @@ export async function bundleRunbookWorkflows(
     workflowsPath,
     // Counts runs for the metrics and carries a traced request's trace through the workflow to each
     // activity (workflows/src/interceptors.ts); without an exporter the spans go nowhere.
-    workflowInterceptorModules: interceptors ? [path.join(repoRoot, 'workflows', 'src', 'interceptors.ts')] : [],
+    workflowInterceptorModules: interceptors ? [INTERCEPTORS_MODULE] : [],
     logger: quietBundlerLogger,
-    preloadModules,
+    preloadModules: interceptors ? preloadModules : preloadModules.filter((m) => m !== INTERCEPTORS_MODULE),
     webpackConfigHook: (config) => {
       config.resolve = config.resolve ?? {};
       config.resolve.alias = {
