@@ -22,6 +22,8 @@ export interface AccountsFixture {
   accounts: AccountsConfig;
   repository: AccountsRepository;
   mailer: SmtpMailer;
+  /** What a test worker needs to run the account runbooks against this fixture (startTestWorker's options). */
+  workerOptions: { store: Store; secrets: TestSecrets['config']; accounts: AccountsConfig; mailer: SmtpMailer };
   dir: string;
   stop(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export async function startAccountsFixture(options: { servicePassword?: string }
     linkTtlSeconds: 3600,
   };
   const store = Store.open({ kind: 'sqlite', file: path.join(dir, 'store.sqlite') });
+  const mailer = new SmtpMailer({ host: smtp.host, port: smtp.port, from: 'it@example.test' });
   return {
     slapd,
     smtp,
@@ -77,7 +80,8 @@ export async function startAccountsFixture(options: { servicePassword?: string }
     store,
     accounts,
     repository: new AccountsRepository(store),
-    mailer: new SmtpMailer({ host: smtp.host, port: smtp.port, from: 'it@example.test' }),
+    mailer,
+    workerOptions: { store, secrets: secrets.config, accounts, mailer },
     dir,
     async stop() {
       await smtp.stop();

@@ -31,7 +31,7 @@ let verifier: TotpVerifier;
 beforeAll(async () => {
   fixture = await startAccountsFixture();
   ({ client, connection } = await testClient());
-  const common = { store: fixture.store, secrets: fixture.secrets.config, accounts: fixture.accounts, mailer: fixture.mailer };
+  const common = fixture.workerOptions;
   worker = await startTestWorker(common);
   // A worker whose mailbox step fails for good, after the home drive is made: the run must undo everything.
   failingWorker = await startTestWorker({

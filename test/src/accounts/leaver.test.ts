@@ -25,12 +25,7 @@ let directory: LdapDirectory;
 beforeAll(async () => {
   fixture = await startAccountsFixture();
   ({ client, connection } = await testClient());
-  worker = await startTestWorker({
-    store: fixture.store,
-    secrets: fixture.secrets.config,
-    accounts: fixture.accounts,
-    mailer: fixture.mailer,
-  });
+  worker = await startTestWorker(fixture.workerOptions);
   directory = new LdapDirectory(fixture.accounts.directory, new SecretResolver(fixture.secrets.config));
 });
 

@@ -26,7 +26,7 @@ let directory: LdapDirectory;
 beforeAll(async () => {
   fixture = await startAccountsFixture();
   ({ client, connection } = await testClient());
-  const common = { store: fixture.store, secrets: fixture.secrets.config, accounts: fixture.accounts, mailer: fixture.mailer };
+  const common = fixture.workerOptions;
   worker = await startTestWorker(common);
   // Applies the move, then reports a failure: the run must put the old access back.
   failingWorker = await startTestWorker({

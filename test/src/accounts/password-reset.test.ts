@@ -37,12 +37,7 @@ let verifier: TotpVerifier;
 beforeAll(async () => {
   fixture = await startAccountsFixture();
   ({ client, connection } = await testClient());
-  worker = await startTestWorker({
-    store: fixture.store,
-    secrets: fixture.secrets.config,
-    accounts: fixture.accounts,
-    mailer: fixture.mailer,
-  });
+  worker = await startTestWorker(fixture.workerOptions);
   const secrets = new SecretResolver(fixture.secrets.config);
   directory = new LdapDirectory(fixture.accounts.directory, secrets);
   verifier = new TotpVerifier(fixture.repository, async () => parseSealKey(await secrets.resolve(fixture.accounts.verifierKeyRef)));

@@ -38,12 +38,7 @@ beforeAll(async () => {
   )) as typeof process.stderr.write;
   fixture = await startAccountsFixture({ servicePassword: CANARY_BIND_PASSWORD });
   ({ client, connection } = await testClient());
-  worker = await startTestWorker({
-    store: fixture.store,
-    secrets: fixture.secrets.config,
-    accounts: fixture.accounts,
-    mailer: fixture.mailer,
-  });
+  worker = await startTestWorker(fixture.workerOptions);
 });
 
 afterAll(async () => {
