@@ -216,15 +216,18 @@ export class RunStatusRepository {
   /** Keeps the newest copy: a write of an older version (one that arrives late) is ignored. */
   async put(runId: string, status: string, version: string, body: string): Promise<void> {
     await this.ready();
-    const updatedAt = new Date().toISOString();
-    await this.db
+    await this.upsert.execute(this.db, runId, status, version, new Date().toISOString(), body);
+  }
+
+  /** On every workflow task that changes a run (the worker awaits it before completing the task): compiled once. */
+  private readonly upsert = new CompiledOnce(5, (runId: string, status: string, version: string, updatedAt: string, body: string) =>
+    this.db
       .insertInto('run_status')
       .values({ run_id: runId, status, version, updated_at: updatedAt, body })
       .onConflict((oc) =>
         oc.column('run_id').doUpdateSet({ status, version, updated_at: updatedAt, body }).where('run_status.version', '<=', version),
-      )
-      .execute();
-  }
+      ),
+  );
 
   async get(runId: string): Promise<{ status: string; version: string; updatedAt: string; body: string } | undefined> {
     await this.ready();
