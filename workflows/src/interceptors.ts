@@ -7,6 +7,7 @@ import {
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
 import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
+import { publishCopiesAtActivationEnd, publishDueCopies } from './engine/status-copy';
 
 /**
  * The worker's metrics sink (apps/worker/src/observability.ts): workflow code cannot reach a metrics
@@ -25,12 +26,13 @@ const TRACE_HEADER = '_tracer-data';
 
 /**
  * Counts a run when its first execution starts (not a continue-as-new, not a fleet batch child),
- * and traces it with the SDK's OpenTelemetry interceptors only when its start carried a trace.
+ * publishes its status copy once per activation, and traces it with the SDK's OpenTelemetry interceptors only when its start carried a trace.
  * Those interceptors add promise hops around activity results and update handlers; in a history
  * recorded without them that reorders commands (a nondeterminism error on replay). A run started
  * before tracing existed has no trace header, so it replays exactly as it was recorded.
  */
 export const interceptors: WorkflowInterceptorsFactory = () => {
+  publishCopiesAtActivationEnd();
   const traced = { on: false };
   let otel: OpenTelemetryInterceptors | undefined;
   const tracing = () => (otel ??= loadOpenTelemetryInterceptors());
@@ -49,7 +51,16 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   return {
     inbound,
     outbound: [onlyWhen(traced, () => tracing().outbound?.[0])],
-    internals: [onlyWhen(traced, () => tracing().internals?.[0])],
+    internals: [
+      {
+        // A run's status copy goes out once, as its activation ends (engine/status-copy.ts).
+        concludeActivation(input, next) {
+          publishDueCopies();
+          return next(input);
+        },
+      },
+      onlyWhen(traced, () => tracing().internals?.[0]),
+    ],
   };
 };
 

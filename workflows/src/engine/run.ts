@@ -42,6 +42,7 @@ import { describeError, stepActivities } from './activities';
 import { now } from './clock';
 import { ApprovalGates, type ApprovalPolicy } from './approvals';
 import { verifyCaller } from './signing';
+import { publishCopyWhenActivationEnds } from './status-copy';
 import { HumanTasks, type TaskSpec } from './tasks';
 
 /** Failure types a run ends with: an approval said no, a step failed, or the code named a step its definition lacks. */
@@ -179,11 +180,16 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
   /**
    * Hands the state to the worker, which keeps the store's copy that GET /v1/runs/{id} reads (a
    * sink: no history event, not called on replay). Called whenever the state changes in a way a
-   * reader should see: steps, status, gates, tasks, batches.
+   * reader should see: steps, status, gates, tasks, batches. Once per activation, as it ends
+   * (status-copy.ts): the copy then holds everything the activation changed.
    */
   publishCopy(): void {
-    runStatus.publish(this.state, runStatusVersion(this.state.continuedAsNew ?? 0, workflowInfo().historyLength, ++this.published));
+    publishCopyWhenActivationEnds(this.publishCopyNow);
   }
+
+  private readonly publishCopyNow = () => {
+    runStatus.publish(this.state, runStatusVersion(this.state.continuedAsNew ?? 0, workflowInfo().historyLength, ++this.published));
+  };
 
   /** An approval gate (also a step of the runbook): resolves when approved, throws when not. */
   async approval(id: GateId<D>, title: string, policy: ApprovalPolicy): Promise<void> {
