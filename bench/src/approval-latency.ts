@@ -161,14 +161,20 @@ async function main(): Promise<number> {
     for (const kind of ['bare', 'ours'] as const) for (const handle of await park(kind, 2)) await decide(kind, handle);
     const samples: Record<Kind, Sample[]> = { ours: [], bare: [] };
     const roundRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
+    // CPU rather than wall time, so it holds on a busy machine: the API process does nothing else while the approvals go.
+    const apiCpuMs = async () => ('cpuMs' in api ? await api.cpuMs() : undefined);
+    const apiCpuPerApproval: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const order: Kind[] = round % 2 === 1 ? ['bare', 'ours'] : ['ours', 'bare'];
       const parked = { ours: await park('ours'), bare: await park('bare') };
       const inRound: Record<Kind, Sample[]> = { ours: [], bare: [] };
+      const cpuBefore = await apiCpuMs();
       for (let i = 0; i < APPROVALS; i++) {
         // Decide one of each, alternating which goes first.
         for (const kind of i % 2 === 0 ? order : [...order].reverse()) inRound[kind].push(await decide(kind, parked[kind][i]));
       }
+      const cpuAfter = await apiCpuMs();
+      if (cpuBefore !== undefined && cpuAfter !== undefined) apiCpuPerApproval.push((cpuAfter - cpuBefore) / APPROVALS);
       const ended = await Promise.all(
         [...parked.ours, ...parked.bare].map((h) =>
           h.result().then(
@@ -228,6 +234,11 @@ async function main(): Promise<number> {
         ]),
       ],
     );
+    if (apiCpuPerApproval.length > 0) {
+      const text = `The API process's CPU per approval (all of its work for one approve call): ${spread(apiCpuPerApproval, 2)} ms, median (min–max) of the rounds.`;
+      report.note(text);
+      console.log(text);
+    }
     const p50 = percentile(roundRatios.p50, 50);
     const p95 = percentile(roundRatios.p95, 50);
     report.goal(
