@@ -47,6 +47,8 @@ interface Phase {
   errors: string[];
   /** CPU time per launch of the launching side's own processes (ms): the bench's, plus the API's when it runs apart. */
   cpuMsPerLaunch: number;
+  /** The API process's part of cpuMsPerLaunch (0 for bare, and with --api-in-process): where a change to the API shows. */
+  apiCpuMsPerLaunch: number;
 }
 
 async function main(): Promise<number> {
@@ -112,7 +114,8 @@ async function main(): Promise<number> {
       const perSecond = count / ((performance.now() - t0) / 1000);
       const cpu = process.cpuUsage(cpu0);
       const apiCpu = kind === 'ours' ? (await apiCpuMs()) - apiCpu0 : 0;
-      return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch: ((cpu.user + cpu.system) / 1000 + apiCpu) / count };
+      const cpuMsPerLaunch = ((cpu.user + cpu.system) / 1000 + apiCpu) / count;
+      return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch, apiCpuMsPerLaunch: apiCpu / count };
     };
 
     for (const kind of ['bare', 'ours'] as const) await burst(kind, 0, CLIENTS); // warm-up: connections, JIT
@@ -123,7 +126,8 @@ async function main(): Promise<number> {
         phases.push(p);
         console.log(
           `  round ${round} ${kind}: ${fixed(p.perSecond, 0)} launches/s, p99 ${fixed(percentile(p.latencies, 99), 0)} ms, ` +
-            `${fixed(p.cpuMsPerLaunch, 1)} CPU ms/launch, ${p.errors.length} errors`,
+            `${fixed(p.cpuMsPerLaunch, 2)} CPU ms/launch${p.apiCpuMsPerLaunch ? ` (API process ${fixed(p.apiCpuMsPerLaunch, 2)})` : ''}, ` +
+            `${p.errors.length} errors`,
         );
         for (const e of [...new Set(p.errors)].slice(0, 3)) console.error(`    ${e}`);
       }

@@ -22,7 +22,7 @@ import { CodecController } from './codec/codec.controller';
 import type { ApiConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
-import { activateRequestSpan } from './observability';
+import { activateRequestSpan, tracingIsOn } from './observability';
 import type { OpenApiDocument } from './http/openapi';
 import { loadSlackConfig, SLACK_CONFIG } from './integrations/slack-config';
 import { SlackController } from './integrations/slack.controller';
@@ -71,7 +71,7 @@ class StoreShutdown implements OnApplicationShutdown {
 @Module({})
 export class ApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(activateRequestSpan).forRoutes('*');
+    if (tracingIsOn()) consumer.apply(activateRequestSpan).forRoutes('*');
   }
 
   static forRoot(

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import type { Principal } from '@runbooks/contracts';
 import type { RunbookMetrics } from '@runbooks/activities/api-surface';
 import type { NextFunction, Request, Response } from 'express';
@@ -45,6 +45,7 @@ export function observeRequests(metrics: RunbookMetrics, routes: readonly RouteD
       const runId = typeof req.params?.id === 'string' && route.startsWith('/v1/runs/') ? req.params.id : undefined;
       // Probes and scrapes every few seconds would drown the lines people read.
       const level = QUIET_ROUTES.has(route) && res.statusCode < 400 ? 'debug' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
           method: req.method,
@@ -70,11 +71,25 @@ function operatorAction(req: Request, res: Response, route: RouteDefinition | un
   return route.operationId;
 }
 
+/** The provider a proxy hands out while no tracer provider is registered. */
+const NO_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether a tracer provider is registered (main.ts starts tracing before the app, from the OTEL_*
+ * variables): without one every span is a no-op, and what only carries spans can stay out of the
+ * request path (the Temporal client's tracing interceptor, the span activation below).
+ */
+export function tracingIsOn(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_TRACER_PROVIDER;
+}
+
 /**
  * Makes the request's span the active context while the handler runs, so the Temporal client's
  * spans are its children. Installed as Nest middleware, after the body parsers (whose stream
- * callbacks would lose the context), on every route. With tracing off the span is the no-op one
- * and nothing is activated; a Nest interceptor here cost every request Nest's interceptor chain.
+ * callbacks would lose the context), on every route, when tracing is on: Nest's middleware
+ * plumbing cost each request more than the check. A Nest interceptor here cost every request
+ * Nest's interceptor chain.
  */
 export function activateRequestSpan(req: ObservedRequest, _res: Response, next: NextFunction): void {
   const span = req.requestSpan;

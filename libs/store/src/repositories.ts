@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import { BatchedInsert } from './batched-insert';
 import { CompiledOnce } from './compiled-query';
 import type { StoreTables } from './schema';
 
@@ -596,24 +597,36 @@ export interface AuditQuery {
 
 let auditSequence = 0;
 
+/** An audit row's columns in insert order: id, at, actor, action, target, detail (JSON). */
+type AuditRowValues = [id: string, at: string, actor: string, action: string, target: string, detail: string];
+
 /** The append-only audit log: entries are inserted, never updated or deleted. Pages go newest first. */
 export class AuditRepository {
+  /** Concurrent API writes' entries, one commit per turn of the event loop. */
+  private readonly batched: BatchedInsert<AuditRowValues>;
+
   constructor(
     private readonly db: Db,
     private readonly ready: Ready,
-  ) {}
+  ) {
+    this.batched = new BatchedInsert<AuditRowValues>(db, this.insert, (rows) =>
+      db.insertInto('audit_log').values(rows.map(([id, at, actor, action, target, detail]) => ({ id, at, actor, action, target, detail }))),
+    );
+  }
 
   async append(entry: Omit<AuditEntry, 'id' | 'at'>, trx?: Trx): Promise<AuditEntry> {
     await this.ready();
     // Ids sort in the order this process appended (entries of one millisecond keep their order).
     const id = `${String(auditSequence++).padStart(12, '0')}-${randomUUID().slice(0, 8)}`;
     const row = { id, at: now(), actor: entry.actor, action: entry.action, target: entry.target };
-    await this.insert.execute(trx ?? this.db, row.id, row.at, row.actor, row.action, row.target, JSON.stringify(entry.detail ?? null));
+    const values: AuditRowValues = [row.id, row.at, row.actor, row.action, row.target, JSON.stringify(entry.detail ?? null)];
+    // In a caller's transaction the entry commits with it; otherwise with the entries appended beside it.
+    await (trx ? this.insert.execute(trx, ...values) : this.batched.insert(values));
     return { ...row, detail: entry.detail ?? null };
   }
 
   /** On every write through the API: compiled once. */
-  private readonly insert = new CompiledOnce(6, (id: string, at: string, actor: string, action: string, target: string, detail: string) =>
+  private readonly insert = new CompiledOnce<AuditRowValues, unknown>(6, (id, at, actor, action, target, detail) =>
     this.db.insertInto('audit_log').values({ id, at, actor, action, target, detail }),
   );
 

@@ -6,6 +6,7 @@ import type { Principal } from '@runbooks/contracts';
 import type { ApiConfig } from '../config';
 import { GrpcStatus, TemporalUnavailableError, WorkerNotAnsweringError, grpcCode } from '../http/errors';
 import { API_CONFIG, PAYLOAD_CODEC, TEMPORAL_CONNECTION } from '../tokens';
+import { tracingIsOn } from '../observability';
 
 /** The process's one Connection, created lazily so the API can start before Temporal is up. */
 export const temporalConnectionProvider = {
@@ -47,10 +48,10 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
-   * Carries the request's trace into the workflow (a header on start, update, signal); with no
-   * tracer provider registered (tracing off) its spans are no-ops.
+   * Carries the request's trace into the workflow (a header on start, update, signal) when tracing
+   * is on; off, its spans would be no-ops and no header is written, but it cost each launch its wrapping.
    */
-  private readonly interceptors = { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
+  private readonly interceptors = { workflow: tracingIsOn() ? [new OpenTelemetryWorkflowClientInterceptor()] : [] };
 
   /** Encrypts what the API sends and decrypts what it reads, with the workers' keys. */
   private readonly dataConverter: DataConverter;
