@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, setHandler } from '@temporalio/workflow';
 import {
   batchControlSignal,
   batchProgressQuery,
@@ -12,7 +12,7 @@ import {
 } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
 import { procedureFor, type HostCall, type HostProcedure } from '../procedures';
-import { describeError, hostActionOptions, stepActivities } from './activities';
+import { LOCAL_BOOKKEEPING_PATCH, describeError, hostActionOptions, localBookkeeping, stepActivities } from './activities';
 import { slidingWindow } from './sliding-window';
 
 /** Host actions: each bounded by the run's host timeout; a hung host fails instead of stalling the wave. */
@@ -49,7 +49,10 @@ async function recordHosts(
   records: HostRecord[],
   hostTimeoutSeconds: number,
 ): Promise<HostBatchResult> {
-  await hostActivities(hostTimeoutSeconds).recordHostOutcomes({ runId, batch, hosts: records });
+  const outcomes = { runId, batch, hosts: records };
+  // Retried without limit, as host actions are: the batch's work is done and must be recorded.
+  if (patched(LOCAL_BOOKKEEPING_PATCH)) await localBookkeeping(hostActionOptions(hostTimeoutSeconds).retry).recordHostOutcomes(outcomes);
+  else await hostActivities(hostTimeoutSeconds).recordHostOutcomes(outcomes);
   return { hosts: [], counts: countsByWave(records) };
 }
 
