@@ -33,6 +33,8 @@ export async function withHeartbeat<T>(
   const everyMs = delayFirstBeat && timeoutMs ? Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2) : HEARTBEAT_INTERVAL_MS;
   if (!delayFirstBeat) activity.heartbeat(progress());
   latestProgress.set(activity, progress);
+  // The worker's keepAlive beats as often already, with this progress: one timer per activity is enough.
+  if (keptAlive.has(activity) && everyMs >= HEARTBEAT_INTERVAL_MS) return work(activity.cancellationSignal);
   const timer = setInterval(() => activity.heartbeat(progress()), everyMs);
   try {
     return await work(activity.cancellationSignal);
@@ -43,6 +45,8 @@ export async function withHeartbeat<T>(
 
 /** What the activity last said about its progress, so a keep-alive beat repeats it rather than erase it. */
 const latestProgress = new WeakMap<Context, () => unknown>();
+/** Activities keepAlive is beating for. */
+const keptAlive = new WeakSet<Context>();
 
 /**
  * Heartbeats for as long as `work` runs, whatever it is: the worker wraps every activity in it,
@@ -52,11 +56,14 @@ const latestProgress = new WeakMap<Context, () => unknown>();
  */
 export async function keepAlive<T>(work: () => Promise<T>): Promise<T> {
   const activity = currentActivity();
-  if (!activity) return work();
+  // A local activity has no heartbeat timeout: the workflow task that runs it watches it.
+  if (!activity || activity.info.isLocal) return work();
   const timer = setInterval(() => activity.heartbeat(latestProgress.get(activity)?.()), HEARTBEAT_INTERVAL_MS);
+  keptAlive.add(activity);
   try {
     return await work();
   } finally {
     clearInterval(timer);
+    keptAlive.delete(activity);
   }
 }

@@ -3,6 +3,7 @@ import { bundleRunbookWorkflows } from '@runbooks/worker';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -221,23 +222,142 @@ function eventPayloadBytes(value: unknown): number {
   return total;
 }
 
+/** What the histories of a campaign hold: events by type and payload bytes, in all, and the largest payload one event carries. */
+export interface HistoryWork {
+  executions: number;
+  events: number;
+  /** Events by type (`workflowTaskCompleted`, `activityTaskScheduled`, ...). */
+  byType: Record<string, number>;
+  payloadBytes: number;
+  largestPayload: { bytes: number; where: string };
+  /**
+   * Where an activity's and a workflow task's time goes, summed over all (ms, server event times):
+   * scheduled → started (waiting in the task queue for a poller) and started → closed (running).
+   */
+  ms: { activityQueue: number; activityRun: number; workflowTaskQueue: number; workflowTaskRun: number };
+  /**
+   * Time no host action ran, summed over the gaps between the executions that ran them (for a
+   * fleet: from a batch's last host action done to the next batch's first scheduled), ms.
+   */
+  idleBetweenMs: number;
+}
+
 /**
- * The largest payload any one event carries among every execution whose workflow id starts with
- * `prefix` (each run of the parent and every child): which event type, in whose history, how big.
+ * Every event of every execution whose workflow id starts with `prefix` (each run of the parent
+ * and every child): how many of each type, the payload bytes they carry, and the largest payload
+ * one event carries (which event type, in whose history, how big).
  */
-export async function largestPayload(client: Client, prefix: string): Promise<{ bytes: number; where: string }> {
-  let best = { bytes: 0, where: '' };
+export async function historyWork(client: Client, prefix: string, hostActivityTypes: readonly string[] = []): Promise<HistoryWork> {
+  const work: HistoryWork = {
+    executions: 0,
+    events: 0,
+    byType: {},
+    payloadBytes: 0,
+    largestPayload: { bytes: 0, where: '' },
+    ms: { activityQueue: 0, activityRun: 0, workflowTaskQueue: 0, workflowTaskRun: 0 },
+    idleBetweenMs: 0,
+  };
+  /** Per execution that ran host actions: when its first was scheduled and its last completed. */
+  const spans: { first: number; last: number }[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}"` })) {
+    work.executions += 1;
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    const timeOf = new Map<number, number>();
+    const since = (id: unknown, at: number) => at - (timeOf.get(Number(id)) ?? at);
+    const hostActions = new Set<number>();
+    const span = { first: Infinity, last: -Infinity };
     for (const event of history.events ?? []) {
+      const at = eventMs(event);
+      timeOf.set(Number(event.eventId), at);
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (scheduled && hostActivityTypes.includes(scheduled.activityType?.name ?? '')) {
+        hostActions.add(Number(event.eventId));
+        span.first = Math.min(span.first, at);
+      }
+      const completed = event.activityTaskCompletedEventAttributes;
+      if (completed && hostActions.has(Number(completed.scheduledEventId))) span.last = Math.max(span.last, at);
+      if (event.activityTaskStartedEventAttributes)
+        work.ms.activityQueue += since(event.activityTaskStartedEventAttributes.scheduledEventId, at);
+      if (event.activityTaskCompletedEventAttributes)
+        work.ms.activityRun += since(event.activityTaskCompletedEventAttributes.startedEventId, at);
+      if (event.workflowTaskStartedEventAttributes) {
+        work.ms.workflowTaskQueue += since(event.workflowTaskStartedEventAttributes.scheduledEventId, at);
+      }
+      if (event.workflowTaskCompletedEventAttributes)
+        work.ms.workflowTaskRun += since(event.workflowTaskCompletedEventAttributes.startedEventId, at);
+      const type = (Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k]) ?? '?').replace(
+        /EventAttributes$/,
+        '',
+      );
+      work.events += 1;
+      work.byType[type] = (work.byType[type] ?? 0) + 1;
       const bytes = eventPayloadBytes(event);
-      if (bytes > best.bytes) {
-        const type = Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k]) ?? '?';
-        best = { bytes, where: `${type.replace(/EventAttributes$/, '')} in ${wf.workflowId === prefix ? 'the parent' : 'a child'}` };
+      work.payloadBytes += bytes;
+      if (bytes > work.largestPayload.bytes) {
+        work.largestPayload = { bytes, where: `${type} in ${wf.workflowId === prefix ? 'the parent' : 'a child'}` };
       }
     }
+    if (span.last >= span.first) spans.push(span);
   }
-  return best;
+  spans.sort((a, b) => a.first - b.first);
+  for (let i = 1; i < spans.length; i++) work.idleBetweenMs += Math.max(0, spans[i].first - spans[i - 1].last);
+  return work;
+}
+
+/**
+ * CPU time of this process (every thread: the workers' workflow threads and Rust core too) and
+ * of the dev server, from construction to `stop`: per unit of work, it holds on a busy machine
+ * where wall time does not.
+ */
+export class CpuMeter {
+  private readonly process0 = process.cpuUsage();
+  private readonly server0: number | undefined;
+
+  constructor(private readonly server: DevServer) {
+    this.server0 = serverCpuMs(server);
+  }
+
+  stop(): { processMs: number; serverMs: number | undefined } {
+    const { user, system } = process.cpuUsage(this.process0);
+    const server = serverCpuMs(this.server);
+    return {
+      processMs: (user + system) / 1000,
+      serverMs: server !== undefined && this.server0 !== undefined ? server - this.server0 : undefined,
+    };
+  }
+}
+
+/** Linux's clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** The dev server's CPU time so far (user + system, ms), from /proc; undefined where there is none. */
+function serverCpuMs(server: DevServer): number | undefined {
+  if (!server.process.pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${server.process.pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The dev server's frontend requests of the default namespace so far, by operation (its Prometheus `service_requests`). */
+export async function serverRequests(server: DevServer): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const [, labels, value] of text.matchAll(/^service_requests\{([^}]*)\} (\S+)$/gm)) {
+    if (!labels.includes('namespace="default"') || !labels.includes('service_name="frontend"')) continue;
+    const operation = /operation="([^"]+)"/.exec(labels)?.[1];
+    if (operation) counts[operation] = (counts[operation] ?? 0) + Number(value);
+  }
+  return counts;
+}
+
+/** `after - before`, per key. */
+export function countsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, n]) => [k, n - (before[k] ?? 0)]));
 }
 
 /** A workflow bundle's size and the modules webpack put in it (zod's counted apart). */

@@ -5,9 +5,12 @@
  * continue-as-new count, largest payload and RSS high-water mark for each, as ratios
  * ours/baseline, and checks that every host was patched exactly once in each campaign's ledger.
  * `--ours-only` runs our campaign alone (for fleets the bare fan-out is not needed to judge, such
- * as 100,000 hosts: no history over 4,096 events, no payload over 256 KB).
+ * as 100,000 hosts: no history over 4,096 events, no payload over 256 KB); `--bare-only` the bare
+ * fan-out alone (a diagnostic: to CPU-profile one side). Also the work per host of each side: CPU
+ * of this process (the workers) and of the dev server, history events, workflow tasks,
+ * activities, payload bytes and server requests.
  *
- *   node bench/dist/fleet-rollout.js [--hosts 10000] [--rounds 1] [--ours-only] [--smoke] [--max-minutes 20] [--out file.json]
+ *   node bench/dist/fleet-rollout.js [--hosts 10000] [--rounds 1] [--ours-only | --bare-only] [--smoke] [--max-minutes 20] [--out file.json]
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -38,20 +41,24 @@ import type { BareCounts, BareRolloutInput } from './baseline/workflows';
 import {
   RssSampler,
   abortAfter,
+  CpuMeter,
   bundleBenchWorkflows,
   collectGarbage,
+  countsSince,
   fixed,
   flagArg,
   historiesByPrefix,
+  historyWork,
   installQuietRuntime,
   intArg,
-  largestPayload,
+  serverRequests,
   sleep,
   spread,
   startBenchServer,
   stopServer,
   writeBundle,
   type HistoryFigures,
+  type HistoryWork,
 } from './common';
 import { BenchReport } from './results';
 import type { DevServer } from './harness/dev-server';
@@ -60,6 +67,7 @@ const SMOKE = flagArg('smoke');
 const HOSTS = intArg('hosts', SMOKE ? 200 : 10_000);
 const ROUNDS = intArg('rounds', 1);
 const OURS_ONLY = flagArg('ours-only');
+const BARE_ONLY = flagArg('bare-only');
 /** The whole run is bounded: it aborts with a message after this many minutes. */
 const MAX_MINUTES = intArg('max-minutes', 20);
 const MAX_HISTORY_EVENTS = 4096;
@@ -77,6 +85,11 @@ const requester = { id: 'tess', displayName: 'Tess Technician' };
 const approver: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
 
 type Kind = 'baseline' | 'ours';
+/** The activities that act on a host, by side (the rest is each side's own bookkeeping). */
+const HOST_ACTIVITY_TYPES: Record<Kind, string[]> = {
+  baseline: ['snapshot', 'patch', 'health'],
+  ours: ['snapshotHost', 'patchHost', 'checkHostHealth', 'restoreHostSnapshot'],
+};
 
 interface CampaignResult {
   kind: Kind;
@@ -87,17 +100,26 @@ interface CampaignResult {
   ok: boolean;
   continuedAsNew: number | undefined;
   history: HistoryFigures;
-  payload: { bytes: number; where: string };
   rss: { startMb: number; peakMb: number };
   ledger: { ok: boolean; detail: string };
+  /** CPU ms from the start of the campaign to its end: this process (the workers in it) and the dev server. */
+  cpu: { processMs: number; serverMs: number | undefined };
+  work: HistoryWork;
+  /** The dev server's frontend requests during the campaign, by operation. */
+  requests: Record<string, number>;
 }
+
+/** What runBaseline and runOurs measure of a campaign; the rest comes from its histories and ledger afterwards. */
+type CampaignRun = Pick<CampaignResult, 'seconds' | 'outcome' | 'ok' | 'continuedAsNew' | 'rss' | 'cpu'>;
 
 async function main(): Promise<number> {
   if (HOSTS <= CANARY) throw new Error(`--hosts must be more than the ${CANARY} canary hosts`);
-  const report = new BenchReport(OURS_ONLY ? `fleet-rollout-${HOSTS}` : 'fleet-rollout', {
+  if (OURS_ONLY && BARE_ONLY) throw new Error('--ours-only and --bare-only exclude each other');
+  const report = new BenchReport(OURS_ONLY ? `fleet-rollout-${HOSTS}` : BARE_ONLY ? `fleet-rollout-bare-${HOSTS}` : 'fleet-rollout', {
     hosts: HOSTS,
     rounds: ROUNDS,
     oursOnly: OURS_ONLY,
+    ...(BARE_ONLY ? { bareOnly: true } : {}),
   });
   let server: DevServer | undefined;
   abortAfter(MAX_MINUTES, 'fleet-rollout bench', () => server);
@@ -124,7 +146,7 @@ async function main(): Promise<number> {
 
     const results: CampaignResult[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const order: Kind[] = OURS_ONLY ? ['ours'] : round % 2 === 1 ? ['baseline', 'ours'] : ['ours', 'baseline'];
+      const order: Kind[] = OURS_ONLY ? ['ours'] : BARE_ONLY ? ['baseline'] : round % 2 === 1 ? ['baseline', 'ours'] : ['ours', 'baseline'];
       for (const kind of order) {
         let lab: LabFleetFixture;
         try {
@@ -143,10 +165,22 @@ async function main(): Promise<number> {
         }
         collectGarbage();
         console.log(`round ${round}: ${kind} campaign over ${HOSTS} lab hosts...`);
-        const result =
+        const workflowId = `bench-${kind}-${round}-${randomUUID()}`;
+        const requestsBefore = await serverRequests(server);
+        const run =
           kind === 'baseline'
-            ? await runBaseline(client, native, bareBundle, lab, round)
-            : await runOurs(client, native, ourBundle, lab, root, round);
+            ? await runBaseline(client, native, bareBundle, lab, workflowId, server)
+            : await runOurs(client, native, ourBundle, lab, root, round, workflowId, server);
+        const result: CampaignResult = {
+          ...run,
+          kind,
+          round,
+          hosts: HOSTS,
+          requests: countsSince(requestsBefore, await serverRequests(server)),
+          history: await settledHistories(client, workflowId),
+          work: await historyWork(client, workflowId, HOST_ACTIVITY_TYPES[kind]),
+          ledger: await checkLedger(lab),
+        };
         console.log(
           `  ${result.outcome} in ${fixed(result.seconds, 1)} s; ledger ${result.ledger.ok ? 'OK' : 'FAIL'}: ${result.ledger.detail}`,
         );
@@ -173,10 +207,10 @@ async function runBaseline(
   native: NativeConnection,
   bundlePath: string,
   lab: LabFleetFixture,
-  round: number,
-): Promise<CampaignResult> {
+  workflowId: string,
+  server: DevServer,
+): Promise<CampaignRun> {
   const taskQueue = `bench-baseline-${randomUUID()}`;
-  const workflowId = `bench-baseline-${round}-${randomUUID()}`;
   const rss = new RssSampler();
   const worker = await Worker.create({
     connection: native,
@@ -191,6 +225,7 @@ async function runBaseline(
   let ok = false;
   let seconds = 0;
   let memory = { startMb: 0, peakMb: 0 };
+  let cpu: CampaignRun['cpu'] = { processMs: 0, serverMs: undefined };
   try {
     const input: BareRolloutInput = {
       canary: lab.canary,
@@ -202,9 +237,11 @@ async function runBaseline(
       hostTimeoutSeconds: 600,
     };
     const t0 = performance.now();
+    const cpuMeter = new CpuMeter(server);
     const handle = await client.workflow.start('bareFleetRollout', { taskQueue, workflowId, args: [input] });
     const counts = (await handle.result()) as BareCounts;
     seconds = (performance.now() - t0) / 1000;
+    cpu = cpuMeter.stop();
     ok = counts.patched === HOSTS && counts.failed === 0;
     outcome = `${counts.patched} patched, ${counts.failed} failed in ${counts.batches} batches`;
   } catch (error) {
@@ -214,19 +251,7 @@ async function runBaseline(
     worker.shutdown();
     await running;
   }
-  return {
-    kind: 'baseline',
-    round,
-    hosts: HOSTS,
-    seconds,
-    outcome,
-    ok,
-    continuedAsNew: undefined,
-    history: await settledHistories(client, workflowId),
-    payload: await largestPayload(client, workflowId),
-    rss: memory,
-    ledger: await checkLedger(lab),
-  };
+  return { seconds, outcome, ok, continuedAsNew: undefined, rss: memory, cpu };
 }
 
 async function runOurs(
@@ -236,9 +261,10 @@ async function runOurs(
   lab: LabFleetFixture,
   root: string,
   round: number,
-): Promise<CampaignResult> {
+  workflowId: string,
+  server: DevServer,
+): Promise<CampaignRun> {
   const taskQueue = `bench-ours-${randomUUID()}`;
-  const workflowId = `bench-ours-${round}-${randomUUID()}`;
   const rss = new RssSampler();
   const worker = await createRunbookWorker({
     connection: native,
@@ -259,6 +285,7 @@ async function runOurs(
   let seconds = 0;
   let memory = { startMb: 0, peakMb: 0 };
   let continuedAsNew: number | undefined;
+  let cpu: CampaignRun['cpu'] = { processMs: 0, serverMs: undefined };
   try {
     const input = securityPatchingInputSchema.parse({
       targets: { tags: ['lab'] },
@@ -272,6 +299,7 @@ async function runOurs(
     });
     const args: RunbookStartArgs<SecurityPatchingInput> = { input, requestedBy: requester };
     const t0 = performance.now();
+    const cpuMeter = new CpuMeter(server);
     const handle = await client.workflow.start('securityPatching', {
       taskQueue,
       workflowId,
@@ -307,6 +335,7 @@ async function runOurs(
       outcome = `FAILED: ${state.error ?? String(error)}; `;
     }
     seconds = (performance.now() - t0) / 1000;
+    cpu = cpuMeter.stop();
     const approvalProblem = await approved;
     if (approvalProblem) outcome += `${approvalProblem}; `;
     continuedAsNew = state.continuedAsNew ?? 0;
@@ -320,19 +349,7 @@ async function runOurs(
     worker.shutdown();
     await running;
   }
-  return {
-    kind: 'ours',
-    round,
-    hosts: HOSTS,
-    seconds,
-    outcome,
-    ok,
-    continuedAsNew,
-    history: await settledHistories(client, workflowId),
-    payload: await largestPayload(client, workflowId),
-    rss: memory,
-    ledger: await checkLedger(lab),
-  };
+  return { seconds, outcome, ok, continuedAsNew, rss: memory, cpu };
 }
 
 /** Visibility is written asynchronously: list until the count stops changing. */
@@ -390,15 +407,64 @@ function summarize(report: BenchReport, results: CampaignResult[]): void {
       `${r.history.largestEvents} (${shortId(r.history.largestId)})`,
       `${r.history.topEvents} / ${fixed(r.history.topBytes / 1024, 0)}`,
       `${r.history.childEvents} / ${fixed(r.history.childBytes / 1024, 0)}`,
-      `${fixed(r.payload.bytes / 1024, 0)} (${r.payload.where})`,
+      `${fixed(r.work.largestPayload.bytes / 1024, 0)} (${r.work.largestPayload.where})`,
       r.continuedAsNew === undefined ? '-' : `${r.continuedAsNew} (${r.history.topRuns} runs)`,
       fixed(r.rss.startMb, 0),
       fixed(r.rss.peakMb, 0),
     ]),
   );
+  report.table(
+    'work per host: CPU ms of the bench process (the workers: every thread) and of the dev server from the start of the campaign to its end; ' +
+      'over every history of the campaign, events, workflow tasks completed, activities scheduled and payload bytes; the dev server’s frontend ' +
+      'requests (the workers’ polls included) and among them activity heartbeats',
+    [
+      'campaign',
+      'round',
+      'bench CPU ms',
+      'server CPU ms',
+      'events',
+      'workflow tasks',
+      'activities',
+      'payload bytes',
+      'server requests',
+      'heartbeats',
+    ],
+    results.map((r) => {
+      const perHost = (n: number | undefined, digits = 2) => (n === undefined ? '-' : fixed(n / r.hosts, digits));
+      return [
+        r.kind,
+        r.round,
+        perHost(r.cpu.processMs),
+        perHost(r.cpu.serverMs),
+        perHost(r.work.events),
+        perHost(r.work.byType.workflowTaskCompleted ?? 0),
+        perHost(r.work.byType.activityTaskScheduled ?? 0),
+        perHost(r.work.payloadBytes, 0),
+        perHost(Object.values(r.requests).reduce((a, b) => a + b, 0)),
+        perHost(r.requests.RecordActivityTaskHeartbeat ?? 0),
+      ];
+    }),
+  );
+  const mean = (total: number, n: number | undefined) => (n ? fixed(total / n, 1) : '-');
+  report.table(
+    'where the time of an activity and of a workflow task goes, mean ms over the campaign (server event times): waiting in the task queue ' +
+      '(scheduled → started) and running (started → closed); between batches: time no host action ran, summed over the gaps from a batch’s ' +
+      'last host action done to the next one’s first scheduled',
+    ['campaign', 'round', 'activity queued', 'activity running', 'workflow task queued', 'workflow task running', 'between batches s'],
+    results.map((r) => [
+      r.kind,
+      r.round,
+      mean(r.work.ms.activityQueue, r.work.byType.activityTaskStarted),
+      mean(r.work.ms.activityRun, r.work.byType.activityTaskCompleted),
+      mean(r.work.ms.workflowTaskQueue, r.work.byType.workflowTaskStarted),
+      mean(r.work.ms.workflowTaskRun, r.work.byType.workflowTaskCompleted),
+      fixed(r.work.idleBetweenMs / 1000, 1),
+    ]),
+  );
+  if (BARE_ONLY) return;
   const ours = results.filter((r) => r.kind === 'ours');
   const maxEvents = Math.max(...ours.map((r) => r.history.largestEvents));
-  const maxPayloadKb = Math.max(...ours.map((r) => r.payload.bytes / 1024));
+  const maxPayloadKb = Math.max(...ours.map((r) => r.work.largestPayload.bytes / 1024));
   report.goal(
     `fleet campaign of ${HOSTS} hosts: largest history and payload of any of our workflows`,
     `≤ ${MAX_HISTORY_EVENTS} events, ≤ ${MAX_PAYLOAD_KB} KB`,
@@ -421,7 +487,12 @@ function summarize(report: BenchReport, results: CampaignResult[]): void {
       ['RSS peak', spread(perRound((r) => r.rss.peakMb))],
       ['largest history (events)', spread(perRound((r) => r.history.largestEvents))],
       ['parent history (bytes)', spread(perRound((r) => r.history.topBytes))],
-      ['largest payload (bytes)', spread(perRound((r) => r.payload.bytes))],
+      ['largest payload (bytes)', spread(perRound((r) => r.work.largestPayload.bytes))],
+      ['bench CPU per host', spread(perRound((r) => r.cpu.processMs))],
+      ['server CPU per host', spread(perRound((r) => r.cpu.serverMs ?? NaN))],
+      ['history events per host', spread(perRound((r) => r.work.events))],
+      ['workflow tasks per host', spread(perRound((r) => r.work.byType.workflowTaskCompleted ?? 0))],
+      ['server requests per host', spread(perRound((r) => Object.values(r.requests).reduce((a, b) => a + b, 0)))],
     ],
   );
   const t = [...throughput].sort((a, b) => a - b)[Math.floor((throughput.length - 1) / 2)];

@@ -75,9 +75,16 @@ export class InventoryRepository {
     private readonly ready: Ready,
   ) {}
 
+  /** Compiled once: every host action asks it, to re-read the inventory only when it moved. */
+  private readonly currentVersion = new CompiledOnce(0, () =>
+    this.db.selectFrom('versions').select(['version', 'updated_at']).where('name', '=', 'inventory'),
+  );
+
   async version(): Promise<DocumentVersion> {
     await this.ready();
-    return versionOf(this.db, 'inventory');
+    const [row] = (await this.currentVersion.execute(this.db)).rows;
+    if (!row) throw new Error('the store has no inventory version (its migrations did not run)');
+    return { version: Number(row.version), updatedAt: row.updated_at };
   }
 
   async read(): Promise<DocumentVersion & { hosts: string[] }> {

@@ -21,6 +21,8 @@ export interface DevServerOptions {
 
 export interface DevServer {
   address: string;
+  /** The server's Prometheus metrics (`http://<this>/metrics`): the benches count its requests by operation. */
+  metricsAddress: string;
   process: ChildProcess;
 }
 
@@ -70,7 +72,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: false });
   const address = `127.0.0.1:${port}`;
   await waitUntilReady(address, child, 90_000);
-  return { address, process: child };
+  return { address, metricsAddress: `127.0.0.1:${metricsPort}`, process: child };
 }
 
 /** Stops a dev server: SIGTERM, then SIGKILL if it has not exited within 10 s. */

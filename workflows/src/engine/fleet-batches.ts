@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, setHandler } from '@temporalio/workflow';
 import {
   batchControlSignal,
   batchProgressQuery,
@@ -12,8 +12,16 @@ import {
 } from '@runbooks/contracts';
 import type { RunbookActivities } from '@runbooks/activities';
 import { procedureFor, type HostCall, type HostProcedure } from '../procedures';
-import { describeError, hostActionOptions, stepActivities } from './activities';
-import { slidingWindow } from './sliding-window';
+import {
+  LOCAL_BOOKKEEPING_PATCH,
+  batchActivities,
+  describeError,
+  hostActionOptions,
+  localBookkeeping,
+  stepActivities,
+  type AttemptObserver,
+} from './activities';
+import { laneWindow, slidingWindow } from './sliding-window';
 
 /** Host actions: each bounded by the run's host timeout; a hung host fails instead of stalling the wave. */
 function hostActivities(hostTimeoutSeconds: number): RunbookActivities {
@@ -25,16 +33,28 @@ function callOf(input: { procedure?: ProcedureCall; patches?: unknown }): Proced
   return input.procedure ?? { name: 'security-patch', params: { patches: input.patches } };
 }
 
+/** patched: batches recorded before ran each host through slidingWindow and stepActivities (and replay so). */
+const LANES_PATCH = 'fleet-batch-lanes';
+
 /**
  * How a batch reaches one host: its procedure step, with the run's idempotency keys; the attempts
- * of the host's activities go into its record.
+ * of the host's activities go into its record. `lanes`: the host activities are proxied once per
+ * batch (batchActivities), else per host (stepActivities), as batches recorded before did.
  */
-function hostCaller(runId: string, call: ProcedureCall, hostTimeoutSeconds: number): (record: HostRecord) => HostCall<unknown> {
+function hostCaller(
+  runId: string,
+  call: ProcedureCall,
+  hostTimeoutSeconds: number,
+  lanes = false,
+): (record: HostRecord) => HostCall<unknown> {
   const options = hostActionOptions(hostTimeoutSeconds);
+  const activitiesFor: (observer: AttemptObserver) => RunbookActivities = lanes
+    ? batchActivities(options)
+    : (observer) => stepActivities(options, observer);
   return (record) => ({
     host: record.name,
     params: call.params,
-    acts: stepActivities(options, { attempted: (attempt) => void (record.attempts = Math.max(record.attempts ?? 0, attempt)) }),
+    acts: activitiesFor({ attempted: (attempt) => void (record.attempts = Math.max(record.attempts ?? 0, attempt)) }),
     key: (op) => `${runId}/${op}/${record.name}`,
   });
 }
@@ -49,7 +69,10 @@ async function recordHosts(
   records: HostRecord[],
   hostTimeoutSeconds: number,
 ): Promise<HostBatchResult> {
-  await hostActivities(hostTimeoutSeconds).recordHostOutcomes({ runId, batch, hosts: records });
+  const outcomes = { runId, batch, hosts: records };
+  // Retried without limit, as host actions are: the batch's work is done and must be recorded.
+  if (patched(LOCAL_BOOKKEEPING_PATCH)) await localBookkeeping(hostActionOptions(hostTimeoutSeconds).retry).recordHostOutcomes(outcomes);
+  else await hostActivities(hostTimeoutSeconds).recordHostOutcomes(outcomes);
   return { hosts: [], counts: countsByWave(records) };
 }
 
@@ -67,7 +90,8 @@ export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult
   setHandler(batchProgressQuery, () => records);
   const call = callOf(input);
   const procedure = procedureFor(call);
-  const onHost = hostCaller(input.runId, call, input.hostTimeoutSeconds);
+  const lanes = patched(LANES_PATCH);
+  const onHost = hostCaller(input.runId, call, input.hostTimeoutSeconds, lanes);
   let failures = 0;
 
   const runOnHost = async (record: HostRecord): Promise<void> => {
@@ -102,7 +126,7 @@ export async function patchBatch(input: HostBatchInput): Promise<HostBatchResult
     }
   };
 
-  const notStarted = await slidingWindow(
+  const notStarted = await (lanes ? laneWindow : slidingWindow)(
     records,
     {
       paused: () => control.paused,

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import {
   RejectionType,
   countHosts,
@@ -11,6 +11,7 @@ import {
   type RolloutState,
 } from '@runbooks/contracts';
 import type { ChangedHost, RunbookActivities } from '@runbooks/activities';
+import { LOCAL_BOOKKEEPING_PATCH, type FleetBookkeeping } from './activities';
 
 /** A host's state when a batch result arrives: batches report hosts they started, rollbacks hosts that were patched. */
 export type MergeFrom = 'patching' | 'patched';
@@ -48,6 +49,7 @@ export class StoredHostBook implements HostBook {
     private readonly state: RolloutState,
     private readonly batchSize: number,
     private readonly acts: RunbookActivities,
+    private readonly local: FleetBookkeeping,
   ) {
     state.counts ??= noHosts();
   }
@@ -64,7 +66,8 @@ export class StoredHostBook implements HostBook {
   }
 
   batchHosts(wave: number, batch: number): Promise<string[]> {
-    return this.acts.rolloutBatchHosts({ runId: this.runId, wave, batch });
+    const ref = { runId: this.runId, wave, batch };
+    return patched(LOCAL_BOOKKEEPING_PATCH) ? this.local.rolloutBatchHosts(ref) : this.acts.rolloutBatchHosts(ref);
   }
 
   started(wave: number, hosts: string[]): void {

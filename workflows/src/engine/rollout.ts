@@ -29,7 +29,7 @@ import {
   type ProcedureCall,
   type RolloutState,
 } from '@runbooks/contracts';
-import { DEFAULT_STEP_OPTIONS, stepActivities } from './activities';
+import { DEFAULT_STEP_OPTIONS, localBookkeeping, stepActivities } from './activities';
 import { patchBatch, rollbackBatch } from './fleet-batches';
 import { HostBookInState, StoredHostBook, type HostBook, type MergeFrom } from './host-book';
 import { now, type RunbookRun } from './run';
@@ -52,6 +52,7 @@ export interface RolloutCursor {
 }
 
 const ROLLOUT_STOPPED = 'RolloutStopped';
+const NO_TIMER_WITHOUT_BAKE_PATCH = 'no-timer-without-bake';
 
 /**
  * The parent side of a fleet rollout: waves split into child workflows of a few hundred hosts
@@ -89,6 +90,7 @@ export class Rollout {
           this.state,
           options.batchSize,
           stepActivities(DEFAULT_STEP_OPTIONS, { attempted: () => undefined }),
+          localBookkeeping(),
         )
       : new HostBookInState(this.state, options.batchSize);
     this.registerSteering();
@@ -146,7 +148,8 @@ export class Rollout {
     }
     record.state = 'baking';
     this.state.waitingFor = `bake time after ${record.name}: ${this.options.bakeSeconds} s`;
-    await sleep(this.options.bakeSeconds * 1000);
+    // patched: runs recorded before started a timer even for no bake (about a second per wave on the server's timer queue).
+    if (this.options.bakeSeconds > 0 || !patched(NO_TIMER_WITHOUT_BAKE_PATCH)) await sleep(this.options.bakeSeconds * 1000);
     this.state.waitingFor = undefined;
     record.state = 'done';
     record.endedAt = now();
