@@ -1,11 +1,4 @@
-import {
-  defaultPayloadConverter,
-  proxySinks,
-  workflowInfo,
-  type Sinks,
-  type WorkflowInterceptors,
-  type WorkflowInterceptorsFactory,
-} from '@temporalio/workflow';
+import { defaultPayloadConverter, proxySinks, workflowInfo, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 import { publishCopiesAtActivationEnd, publishDueCopies } from './engine/status-copy';
 
@@ -33,24 +26,31 @@ const TRACE_HEADER = '_tracer-data';
  */
 export const interceptors: WorkflowInterceptorsFactory = () => {
   publishCopiesAtActivationEnd();
-  const traced = { on: false };
-  let otel: OpenTelemetryInterceptors | undefined;
-  const tracing = () => (otel ??= loadOpenTelemetryInterceptors());
-  const inbound: NonNullable<WorkflowInterceptors['inbound']> = [
-    {
-      // Not async: an extra await here would move the run's completion (see above).
-      execute(input, next) {
-        const info = workflowInfo();
-        traced.on = carriesTrace(input.headers[TRACE_HEADER]);
-        if (!info.continuedFromExecutionRunId && !info.parent) runMetrics.runStarted();
-        return next(input);
-      },
-    },
-    onlyWhen(traced, () => tracing().inbound?.[0]),
-  ];
+  // Without methods unless the run is traced: the SDK skips an interceptor that lacks the method it
+  // calls, so an untraced run crosses no frame of these, and the stack the SDK's promise hook
+  // captures for each of the run's promises is that much shorter.
+  const traced = { inbound: {}, outbound: {}, internals: {} };
   return {
-    inbound,
-    outbound: [onlyWhen(traced, () => tracing().outbound?.[0])],
+    inbound: [
+      {
+        // Not async: an extra await here would move the run's completion (see above).
+        execute(input, next) {
+          const info = workflowInfo();
+          if (!info.continuedFromExecutionRunId && !info.parent) runMetrics.runStarted();
+          if (!carriesTrace(input.headers[TRACE_HEADER])) return next(input);
+          const otel = loadOpenTelemetryInterceptors();
+          // The SDK composes the interceptors of each call as it makes it: later calls include these.
+          forwardTraced(traced.inbound, otel.inbound?.[0]);
+          forwardTraced(traced.outbound, otel.outbound?.[0]);
+          forwardTraced(traced.internals, otel.internals?.[0]);
+          // This call's own chain was composed before the run was known to be traced.
+          const execute = otel.inbound?.[0]?.execute;
+          return execute ? execute.call(otel.inbound?.[0], input, next) : next(input);
+        },
+      },
+      traced.inbound,
+    ],
+    outbound: [traced.outbound],
     internals: [
       {
         // A run's status copy goes out once, as its activation ends (engine/status-copy.ts).
@@ -59,7 +59,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
           return next(input);
         },
       },
-      onlyWhen(traced, () => tracing().internals?.[0]),
+      traced.internals,
     ],
   };
 };
@@ -97,22 +97,12 @@ function carriesTrace(header: Parameters<typeof defaultPayloadConverter.fromPayl
  */
 const UNTRACED = new Set<PropertyKey>(['handleQuery', 'validateUpdate']);
 
-/**
- * An interceptor whose methods are `target()`'s while `gate.on` (except UNTRACED); otherwise, or
- * where `target()` lacks the method, each passes straight to `next`. `target` is only called
- * while the gate is on, so an untraced run never builds the OpenTelemetry interceptors.
- */
-function onlyWhen<T extends object>(gate: { on: boolean }, target: () => object | undefined): T {
-  return new Proxy({} as T, {
-    get(_object, property) {
-      // Not a thenable, and no symbol-keyed hooks: only interceptor method names answer.
-      if (typeof property !== 'string' || property === 'then') return undefined;
-      if (UNTRACED.has(property)) return (input: unknown, next: (input: unknown) => unknown) => next(input);
-      return (input: unknown, next: (input: unknown) => unknown) => {
-        const object = gate.on ? target() : undefined;
-        const method = object ? (Reflect.get(object, property) as unknown) : undefined;
-        return typeof method === 'function' ? (method as (i: unknown, n: typeof next) => unknown).call(object, input, next) : next(input);
-      };
-    },
-  });
+/** Gives `to` the methods of the SDK's OpenTelemetry interceptor `from`, except execute (called directly) and UNTRACED. */
+function forwardTraced(to: object, from: object | undefined): void {
+  if (!from) return;
+  for (const property of Object.getOwnPropertyNames(Object.getPrototypeOf(from))) {
+    const method = Reflect.get(from, property) as unknown;
+    if (property === 'constructor' || property === 'execute' || UNTRACED.has(property) || typeof method !== 'function') continue;
+    Reflect.set(to, property, (method as (...a: unknown[]) => unknown).bind(from));
+  }
 }
