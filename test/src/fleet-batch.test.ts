@@ -5,7 +5,8 @@ import { createActivities, LogNotifier, type RunbookActivities } from '@runbooks
 import type { HostBatchInput, HostBatchResult, HostRecord } from '@runbooks/contracts';
 import { withAttemptEnvelopes, workerSinks } from '@runbooks/worker';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
-import { eventually, installQuietRuntime, temporalAddress, testClient, testPayloadCodec } from './harness/worker';
+import { hostRecords } from './harness/fleet-campaign';
+import { eventually, installQuietRuntime, startTestWorker, temporalAddress, testClient, testPayloadCodec } from './harness/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -19,7 +20,7 @@ let root: string;
 
 beforeAll(async () => {
   installQuietRuntime();
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'batch-budget-it-'));
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'fleet-batch-it-'));
   ({ client, connection } = await testClient());
 });
 
@@ -148,6 +149,50 @@ describe('a fleet batch on a real Temporal server', () => {
       activityWorker.shutdown();
       await activitiesRunning;
       await workerConnection.close();
+      await lab.store.close();
+    }
+  });
+
+  test('outcomes the store refuses for longer than a few local attempts are recorded by the queued activity', async () => {
+    const lab = await createLabFleet({ dir: path.join(root, 'outage'), canary: 0, production: 2, packages: { openssl: '3.0.11' } });
+    let calls = 0;
+    const worker = await startTestWorker({
+      hosts: lab,
+      store: lab.store,
+      overrideActivities: (real) => ({
+        recordHostOutcomes: async (outcomes) => {
+          calls += 1;
+          if (calls <= 5) throw new Error('the store is unavailable'); // every local attempt
+          return real.recordHostOutcomes(outcomes);
+        },
+      }),
+    });
+    try {
+      const runId = `fleet-batch-${randomUUID()}`;
+      await lab.store.runHosts.plan(runId, [lab.production], 10);
+      const input: HostBatchInput = {
+        runId,
+        wave: 0,
+        batch: 0,
+        hosts: lab.production,
+        procedure: { name: 'security-patch', params: { patches: PATCHES } },
+        control: { paused: false, concurrency: 2, skipped: [], stop: false },
+        failureBudget: 0,
+        hostTimeoutSeconds: 20,
+        recordHosts: true,
+      };
+      const handle = await client.workflow.start('patchBatch', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] });
+      const result = (await handle.result()) as HostBatchResult;
+
+      expect(result.hosts).toEqual([]);
+      expect(calls).toBe(6);
+      expect((await hostRecords(lab.store, runId)).map((h) => [h.name, h.state])).toEqual(lab.production.map((name) => [name, 'patched']));
+      const queued = ((await handle.fetchHistory()).events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordHostOutcomes',
+      );
+      expect(queued).toHaveLength(1);
+    } finally {
+      await worker.stop();
       await lab.store.close();
     }
   });
