@@ -2,7 +2,14 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { createActivities, LogNotifier, type RunbookActivities } from '@runbooks/activities';
-import type { HostBatchInput, HostBatchResult, HostRecord } from '@runbooks/contracts';
+import {
+  batchControlSignal,
+  batchProgressQuery,
+  type BatchControl,
+  type HostBatchInput,
+  type HostBatchResult,
+  type HostRecord,
+} from '@runbooks/contracts';
 import { withAttemptEnvelopes, workerSinks } from '@runbooks/worker';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
 import { hostRecords } from './harness/fleet-campaign';
@@ -192,6 +199,81 @@ describe('a fleet batch on a real Temporal server', () => {
       );
       expect(queued).toHaveLength(1);
     } finally {
+      await worker.stop();
+      await lab.store.close();
+    }
+  });
+
+  test('a batch narrowed, paused, widened and stopped starts hosts only as its control allows', async () => {
+    const lab = await createLabFleet({ dir: path.join(root, 'steered'), canary: 0, production: 6, packages: { openssl: '3.0.11' } });
+    const hosts = lab.production;
+    // Each host's health check is held until the test lets it go: a host is running until then.
+    const gates = new Map(hosts.map((h) => [h, new Gate()]));
+    const worker = await startTestWorker({
+      hosts: lab,
+      store: lab.store,
+      overrideActivities: (real) => ({
+        checkHostHealth: async (input) => {
+          await gates.get(input.host)?.pass();
+          return real.checkHostHealth(input);
+        },
+      }),
+    });
+    try {
+      const control: BatchControl = { paused: false, concurrency: 2, skipped: [], stop: false };
+      const runId = `fleet-batch-${randomUUID()}`;
+      const input: HostBatchInput = {
+        runId,
+        wave: 0,
+        batch: 0,
+        hosts,
+        procedure: { name: 'security-patch', params: { patches: PATCHES } },
+        control,
+        failureBudget: 0,
+        hostTimeoutSeconds: 20,
+      };
+      const handle = await client.workflow.start('patchBatch', { taskQueue: worker.taskQueue, workflowId: runId, args: [input] });
+      const steer = (change: Partial<BatchControl>) => handle.signal(batchControlSignal, { ...control, ...change });
+      const states = async () => (await handle.query(batchProgressQuery)).map((h) => h.state);
+      const finished = (host: string) =>
+        eventually(async () =>
+          (await handle.query(batchProgressQuery)).find((h) => h.name === host)?.state === 'patched' ? true : undefined,
+        );
+      await Promise.all([gates.get(hosts[0])?.reached, gates.get(hosts[1])?.reached]);
+
+      // Narrowed to 1 with 2 running: the first host's end starts nothing (the task that records it would have).
+      await steer({ concurrency: 1 });
+      gates.get(hosts[0])?.open();
+      await finished(hosts[0]);
+      expect(await states()).toEqual(['patched', 'patching', 'pending', 'pending', 'pending', 'pending']);
+
+      // Paused, with room for 2: the second host's end starts nothing either.
+      await steer({ paused: true, concurrency: 2 });
+      gates.get(hosts[1])?.open();
+      await finished(hosts[1]);
+      expect(await states()).toEqual(['patched', 'patched', 'pending', 'pending', 'pending', 'pending']);
+
+      // Resumed and widened to 2: two hosts start at once.
+      await steer({ paused: false, concurrency: 2 });
+      await Promise.all([gates.get(hosts[2])?.reached, gates.get(hosts[3])?.reached]);
+      expect(await states()).toEqual(['patched', 'patched', 'patching', 'patching', 'pending', 'pending']);
+
+      // Stopped: the two running finish, the rest never start.
+      await steer({ stop: true });
+      gates.get(hosts[2])?.open();
+      gates.get(hosts[3])?.open();
+      const result = (await handle.result()) as HostBatchResult;
+      expect(result.hosts.map((h) => [h.state, h.error])).toEqual([
+        ['patched', undefined],
+        ['patched', undefined],
+        ['patched', undefined],
+        ['patched', undefined],
+        ['skipped', 'not started: the rollout was stopped'],
+        ['skipped', 'not started: the rollout was stopped'],
+      ]);
+      expect(new Set((await lab.fleet.ledger()).map((e) => e.host))).toEqual(new Set(hosts.slice(0, 4)));
+    } finally {
+      for (const gate of gates.values()) gate.open();
       await worker.stop();
       await lab.store.close();
     }
