@@ -81,8 +81,9 @@ function loadOpenTelemetryInterceptors(): OpenTelemetryInterceptors {
 }
 
 /**
- * The API's client interceptor sets the header on every start, with an empty carrier while the API
- * has no tracer: such a run skips the spans (and their cost per step) as if it had no header.
+ * Only a run started with a trace context is traced: the API installs its tracing client
+ * interceptor only while tracing is on, so other runs have no header; a header whose carrier holds
+ * no trace (a client whose tracer is off) counts as none. Untraced runs skip the spans' cost per step.
  */
 function carriesTrace(header: Parameters<typeof defaultPayloadConverter.fromPayload>[0] | undefined): boolean {
   if (!header) return false;

@@ -10,8 +10,8 @@ export interface RunStatusCopies {
  * The worker's side of the runStatus sink: writes the copy each run publishes into the store.
  * The SDK awaits sink calls before it completes the workflow task, so once an update's answer
  * (e.g. a pause) is out, its copy is in the store: a caller reads what it just did. A run publishes
- * several times in one workflow task; the writes of one run are coalesced (one at a time, the
- * newest waiting replaces any older one). A copy lost (the store failed) is replaced by the run's
+ * at most once per activation; the writes of one run are coalesced (one at a time, the newest
+ * waiting replaces any older one, e.g. when activations follow each other faster than the store writes). A copy lost (the store failed) is replaced by the run's
  * next one; readers who need the state as of now ask the run (GET /v1/runs/{id}?live=true).
  */
 export function runStatusSinks(copies: RunStatusCopies, onError: (error: unknown) => void): InjectedSinks<RunStatusSinks> {
@@ -22,7 +22,7 @@ export function runStatusSinks(copies: RunStatusCopies, onError: (error: unknown
     const next = waiting.get(runId);
     if (!next) return;
     waiting.delete(runId);
-    // Serialised here, once per write: a workflow task publishes several times and only its newest is written.
+    // Serialised here, once per write: a copy published meanwhile waits, and only the newest waiting is written.
     try {
       await copies.put(runId, next.state.status, next.version, JSON.stringify(next.state));
     } catch (error) {

@@ -17,19 +17,32 @@ describe('BatchedInsert', () => {
   let statements: string[];
   let runner: QueryRunner;
   let items: BatchedInsert<[id: number, label: string]>;
+  /** How many times the lone row's insert was built. */
+  let builds: number;
+  /** Set to make the next statement fail with this error after the database ran it. */
+  let failAfterRunning: Error | undefined;
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbooks-batched-insert-'));
     db = new Kysely<Tables>({ dialect: new PatientSqliteDialect(path.join(dir, 'store.sqlite')) });
     await sql`create table item (id integer primary key, label text not null check (label <> ''))`.execute(db);
     statements = [];
+    builds = 0;
+    failAfterRunning = undefined;
     runner = {
-      executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> {
+      async executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> {
         statements.push(query.sql);
-        return db.executeQuery(query);
+        const result = await db.executeQuery(query);
+        const failure = failAfterRunning;
+        failAfterRunning = undefined;
+        if (failure) throw failure;
+        return result;
       },
     };
-    const one = new CompiledOnce(2, (id: number, label: string) => db.insertInto('item').values({ id, label }));
+    const one = new CompiledOnce(2, (id: number, label: string) => {
+      builds += 1;
+      return db.insertInto('item').values({ id, label });
+    });
     items = new BatchedInsert(runner, one, (rows) => db.insertInto('item').values(rows.map(([id, label]) => ({ id, label }))));
   });
 
@@ -50,7 +63,7 @@ describe('BatchedInsert', () => {
     await items.insert([1, 'alone']);
     await items.insert([2, 'alone again']);
     expect(statements).toHaveLength(2);
-    expect(statements[0]).toBe(statements[1]);
+    expect(builds).toBe(1);
     expect(await stored()).toEqual([
       { id: 1, label: 'alone' },
       { id: 2, label: 'alone again' },
@@ -64,6 +77,21 @@ describe('BatchedInsert', () => {
     expect(await stored()).toEqual([
       { id: 1, label: 'good' },
       { id: 3, label: 'also good' },
+    ]);
+  });
+
+  it('passes a failure that is not a refused row to every caller of the batch, without retrying row by row', async () => {
+    // As a connection lost after the commit: the rows are stored, and a retry would call them duplicates.
+    failAfterRunning = new Error('connection terminated unexpectedly');
+    const outcomes = await Promise.allSettled([items.insert([1, 'one']), items.insert([2, 'two'])]);
+    expect(outcomes.map((o) => o.status === 'rejected' && String(o.reason))).toEqual([
+      'Error: connection terminated unexpectedly',
+      'Error: connection terminated unexpectedly',
+    ]);
+    expect(statements).toHaveLength(1);
+    expect(await stored()).toEqual([
+      { id: 1, label: 'one' },
+      { id: 2, label: 'two' },
     ]);
   });
 });

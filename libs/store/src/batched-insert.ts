@@ -16,7 +16,8 @@ interface Waiting<Row> {
  * instead of one each, the larger part of an API write's own cost under load. Each caller's
  * promise settles when its own row is committed (as a lone insert would) or refused; nothing is
  * held past that, so what another replica reads is what was committed. A batch the database
- * refuses is inserted row by row, so a bad row costs the others nothing.
+ * refuses for a row that breaks a rule is inserted row by row, so a bad row costs the others
+ * nothing; any other failure of the batch is every caller's.
  */
 export class BatchedInsert<Row extends readonly unknown[]> {
   private waiting: Waiting<Row>[] = [];
@@ -42,8 +43,11 @@ export class BatchedInsert<Row extends readonly unknown[]> {
     if (batch.length === 1) return this.insertOne(batch[0]);
     try {
       await this.db.executeQuery(this.many(batch.map((w) => w.row)).compile());
-    } catch {
-      await Promise.all(batch.map((w) => this.insertOne(w)));
+    } catch (error) {
+      // Only a refused row is worth retrying alone; after any other error (a connection lost, maybe
+      // after the commit) a retry could refuse rows as duplicates that are in fact stored.
+      if (isConstraintViolation(error)) await Promise.all(batch.map((w) => this.insertOne(w)));
+      else for (const w of batch) w.reject(error);
       return;
     }
     for (const w of batch) w.resolve();
@@ -52,4 +56,11 @@ export class BatchedInsert<Row extends readonly unknown[]> {
   private insertOne(w: Waiting<Row>): Promise<void> {
     return this.one.execute(this.db, ...w.row).then(() => w.resolve(), w.reject);
   }
+}
+
+/** The database refused a row (a unique, check, not-null or foreign key rule), rather than failing to run the statement. */
+function isConstraintViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  // better-sqlite3: SQLITE_CONSTRAINT_UNIQUE, _CHECK, ...; PostgreSQL: SQLSTATE class 23.
+  return typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || /^23[0-9A-Z]{3}$/.test(code));
 }

@@ -113,13 +113,9 @@ export function stepActivities(options: ActivityOptions, observer: AttemptObserv
     get(_target, name: string) {
       return async (...args: unknown[]) => {
         try {
-          const envelope = await proxyFor(name)(...args);
-          observer.attempted(envelope.attempt);
-          return envelope.value;
+          return unwrap(await proxyFor(name)(...args), observer);
         } catch (error) {
-          const attempt = failedAttempt(error);
-          if (attempt !== undefined) observer.attempted(attempt);
-          throw error;
+          return reportFailure(error, observer);
         }
       };
     },
@@ -127,8 +123,8 @@ export function stepActivities(options: ActivityOptions, observer: AttemptObserv
 }
 
 /**
- * The host activities of one batch, proxied once for all its hosts: `forHost(observer)` is a
- * host's view, whose calls report their attempts to the observer. One promise per call on top of
+ * The host activities of one batch, proxied once for all its hosts: the function returned gives a
+ * host's view, whose calls report their attempts to the observer it is given. One promise per call on top of
  * the SDK's, where stepActivities' wrapper makes two, and no proxies built per host: a batch makes
  * hundreds of calls and the worker keeps a stack trace of every promise a workflow makes. Results
  * settle in fewer microtask turns than through stepActivities, which can order a task's commands
@@ -146,17 +142,23 @@ export function batchActivities(options: ActivityOptions): (observer: AttemptObs
         (_target, name: string) =>
         (...args: unknown[]) =>
           enveloped[name](...args).then(
-            (envelope) => {
-              observer.attempted(envelope.attempt);
-              return envelope.value;
-            },
-            (error: unknown) => {
-              const attempt = failedAttempt(error);
-              if (attempt !== undefined) observer.attempted(attempt);
-              throw error;
-            },
+            (envelope) => unwrap(envelope, observer),
+            (error: unknown) => reportFailure(error, observer),
           ),
     });
+}
+
+/** An activity's result out of its attempt envelope, the attempt reported to the observer. */
+function unwrap(envelope: { value: unknown; attempt: number }, observer: AttemptObserver): unknown {
+  observer.attempted(envelope.attempt);
+  return envelope.value;
+}
+
+/** Reports the attempt a failed activity reached (when its failure says) and rethrows the failure. */
+function reportFailure(error: unknown, observer: AttemptObserver): never {
+  const attempt = failedAttempt(error);
+  if (attempt !== undefined) observer.attempted(attempt);
+  throw error;
 }
 
 function failedAttempt(error: unknown): number | undefined {

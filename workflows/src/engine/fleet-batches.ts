@@ -60,6 +60,12 @@ function hostCaller(
 }
 
 /**
+ * How often a batch's outcomes are tried locally (over about 15 s) before the queued activity takes
+ * over: a local activity's retries keep the workflow task alive, adding events to the history.
+ */
+const LOCAL_RECORD_ATTEMPTS = 5;
+
+/**
  * Writes the hosts' records to the store (keyed by run and host: a retry rewrites the same rows);
  * the parent is answered counts only.
  */
@@ -71,8 +77,19 @@ async function recordHosts(
 ): Promise<HostBatchResult> {
   const outcomes = { runId, batch, hosts: records };
   // Retried without limit, as host actions are: the batch's work is done and must be recorded.
-  if (patched(LOCAL_BOOKKEEPING_PATCH)) await localBookkeeping(hostActionOptions(hostTimeoutSeconds).retry).recordHostOutcomes(outcomes);
-  else await hostActivities(hostTimeoutSeconds).recordHostOutcomes(outcomes);
+  const queued = () => hostActivities(hostTimeoutSeconds).recordHostOutcomes(outcomes);
+  if (!patched(LOCAL_BOOKKEEPING_PATCH)) await queued();
+  else {
+    try {
+      const retry = { ...hostActionOptions(hostTimeoutSeconds).retry, maximumAttempts: LOCAL_RECORD_ATTEMPTS };
+      await localBookkeeping(retry).recordHostOutcomes(outcomes);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // The store is out for longer: the queued activity waits for it (both upsert by run and host,
+      // so a write the local one did make is rewritten, not doubled).
+      await queued();
+    }
+  }
   return { hosts: [], counts: countsByWave(records) };
 }
 

@@ -28,35 +28,32 @@ export async function slidingWindow<T>(items: readonly T[], control: WindowContr
 }
 
 /**
- * slidingWindow with a few promises per item instead of a condition per item (the worker keeps a
- * stack trace of every promise a workflow makes, so a 200-host batch felt each one): up to
- * `concurrency()` lanes, each taking the next item as soon as its last one is done, a lane leaving
- * when the window is paused, narrowed or stopped; new lanes open when it resumes or widens. Same
- * control and result as slidingWindow, but items start in another order within a workflow task, so
- * a workflow switches between the two with patched().
+ * slidingWindow with fewer promises per item (the worker keeps a stack trace of every promise a
+ * workflow makes, so a 200-host batch felt a condition and a finally per host): one condition per
+ * wake-up rather than per item, and every item that may start then starts at once. Starts are
+ * decided only here, after the SDK has applied all of an activation's completions and re-checked
+ * the condition, never inside an item's completion: a success landing in the same workflow task
+ * as a failure must not start a host before the failure has been counted against `stopped()`.
+ * Same control and result as slidingWindow, but items start in another order within a workflow
+ * task, so a workflow switches between the two with patched().
  */
 export async function laneWindow<T>(items: readonly T[], control: WindowControl, work: (item: T) => Promise<void>): Promise<T[]> {
   let running = 0;
   let next = 0;
-  const lanes: Promise<void>[] = [];
+  const started: Promise<void>[] = [];
   const mayStart = () => next < items.length && !control.stopped() && !control.paused() && running < control.concurrency();
-  const lane = async () => {
-    while (mayStart()) {
-      const item = items[next++];
-      running += 1;
-      try {
-        await work(item);
-      } finally {
-        running -= 1;
-      }
+  const start = async (item: T) => {
+    running += 1;
+    try {
+      await work(item);
+    } finally {
+      running -= 1;
     }
   };
-  for (;;) {
-    while (mayStart()) lanes.push(lane()); // each lane takes its first item before it returns here
-    if (next >= items.length || control.stopped()) break;
-    // Woken to open lanes, or once the lanes have taken every item (then only the lanes' ends are awaited).
-    await condition(() => control.stopped() || next >= items.length || mayStart());
+  while (next < items.length && !control.stopped()) {
+    await condition(() => control.stopped() || mayStart());
+    while (mayStart()) started.push(start(items[next++]));
   }
-  await Promise.all(lanes);
+  await Promise.all(started);
   return items.slice(next);
 }
