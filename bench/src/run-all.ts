@@ -34,7 +34,8 @@ interface Planned {
 
 const PLAN: Planned[] = [
   { name: 'step-overhead', script: 'step-overhead.js', args: [] },
-  { name: 'approval-latency', script: 'approval-latency.js', args: [] },
+  // Each approval is a few ms, so one round's p50 moves by a whole ms with the machine: more rounds, a steadier median.
+  { name: 'approval-latency', script: 'approval-latency.js', args: ['--rounds', '5', '--approvals', '30'] },
   { name: 'launch-throughput', script: 'launch-throughput.js', args: [] },
   { name: 'parked-runs', script: 'parked-runs.js', args: [] },
   { name: 'run-detail', script: 'run-detail.js', args: [] },
