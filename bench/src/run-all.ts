@@ -36,7 +36,7 @@ const PLAN: Planned[] = [
   { name: 'step-overhead', script: 'step-overhead.js', args: [] },
   // Each approval is a few ms, so one round's p50 moves by a whole ms with the machine: more rounds, a steadier median.
   { name: 'approval-latency', script: 'approval-latency.js', args: ['--rounds', '5', '--approvals', '30'] },
-  { name: 'launch-throughput', script: 'launch-throughput.js', args: [] },
+  { name: 'launch-throughput', script: 'launch-throughput.js', args: ['--rounds', '5'] },
   { name: 'parked-runs', script: 'parked-runs.js', args: [] },
   { name: 'run-detail', script: 'run-detail.js', args: [] },
   // Last and bounded longer: on a loaded 2-core machine 10,000 hosts take up to ~15 minutes a side.
@@ -142,7 +142,8 @@ async function main(): Promise<number> {
   const generated = new Set(['bench/README.md', 'bench/results/latest.json', 'bench/results/smoke.json']);
   const results: ResultsFile = {
     commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain')
+    // Not through git(): its trim would take the first line's leading status space, and with it a letter of the path.
+    dirty: execFileSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map((l) => l.slice(3))
