@@ -7,6 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuditGuard } from './audit/audit-entry';
 import { Store } from '@runbooks/store';
 import { CredentialLinksController } from './accounts/credential-links.controller';
 import { ApprovalsController } from './approvals/approvals.controller';
@@ -141,8 +142,10 @@ export class ApiModule implements NestModule {
         { provide: SLACK_CONFIG, useFactory: () => loadSlackConfig(process.env) },
         SlackInteractionsService,
         SecretsService,
-        // Every route's access is checked here; every write's audit entry is its route's (ApiRoute in http/route.ts).
+        // Every route's access is checked here; then every write the caller may make gets its audit
+        // entry, appended by its route's handler (ApiRoute in http/route.ts) or the exception filter.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: AuditGuard },
       ],
     };
   }

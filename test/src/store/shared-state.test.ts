@@ -215,7 +215,7 @@ describe.each(STORE_BACKENDS)('two API replicas on one $name store', ({ freshLoc
     expect(json.body.report).toEqual(state);
   });
 
-  it('logs every write in the audit log, done or refused, paged newest first for admins only', async () => {
+  it('logs every write once in the audit log, done or refused (a 400 of validation too, with its status and reason), none for callers the guard refuses, paged newest first for admins only', async () => {
     const [a, b] = replicas.map((r) => r.server);
     await request(a)
       .put('/v1/maintenance/windows/audited')
@@ -243,6 +243,30 @@ describe.each(STORE_BACKENDS)('two API replicas on one $name store', ({ freshLoc
       .set(auth('ada'))
       .expect(200);
     expect(next.body.entries[0].detail).toMatchObject({ outcome: 'done', status: 200, body: { durationSeconds: 60 } });
+    // Exactly one entry per write: the success above left one, the 412 one.
+    const both = await request(a).get('/v1/audit?actor=sam&action=putMaintenanceWindow').set(auth('ada')).expect(200);
+    expect(both.body.entries).toHaveLength(2);
+
+    // A body the route's schema refuses is audited as refused, with the 400 and the field its caller read.
+    const invalid = await request(b)
+      .put('/v1/maintenance/windows/audited-invalid')
+      .set(auth('sam'))
+      .send({ opens: '0 1 * * 0', timezone: 'UTC', durationSeconds: 60, colour: 'red' })
+      .expect(400);
+    const refused = await request(a).get('/v1/audit?target=/v1/maintenance/windows/audited-invalid').set(auth('ada')).expect(200);
+    expect(refused.body.entries).toEqual([
+      expect.objectContaining({
+        actor: 'sam',
+        action: 'putMaintenanceWindow',
+        detail: expect.objectContaining({ outcome: 'refused', status: 400, reason: invalid.body.message }),
+      }),
+    ]);
+    expect(invalid.body.message).toMatch(/colour/);
+    // A caller the guard refuses (no role for the route, or no token) leaves no entry: nothing was attempted.
+    await request(a).put('/v1/maintenance/windows/not-yours').set(auth('tess')).send({}).expect(403);
+    await request(a).put('/v1/maintenance/windows/not-yours').send({}).expect(401);
+    const none = await request(b).get('/v1/audit?target=/v1/maintenance/windows/not-yours').set(auth('ada')).expect(200);
+    expect(none.body.entries).toEqual([]);
     await request(a).get('/v1/audit').set(auth('sam')).expect(403);
     await request(a).get('/v1/audit?color=red').set(auth('ada')).expect(400);
   });

@@ -6,10 +6,9 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { hasAnyRole, type Principal } from '@runbooks/contracts';
 import type { Request } from 'express';
-import { ROUTE_METADATA, type RouteDefinition } from '../http/route';
+import { routeOf } from '../http/route-of';
 import { OidcAuthenticator } from './oidc';
 import { PrincipalDirectory } from './principals';
 
@@ -22,13 +21,12 @@ type AuthenticatedRequest = Request & { principal?: Principal };
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
     private readonly principals: PrincipalDirectory,
     private readonly oidc: OidcAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const route = this.reflector.get<RouteDefinition | undefined>(ROUTE_METADATA, context.getHandler());
+    const route = routeOf(context.getHandler());
     if (!route) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no route definition`);
     if (route.access === 'public') return true;
 

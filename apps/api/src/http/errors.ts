@@ -13,6 +13,7 @@ import { RejectionType } from '@runbooks/contracts';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import { auditEntryOf } from '../audit/audit-entry';
 
 export const issueSchema = z.object({
   path: z.string().meta({ description: 'The field, dotted from the part of the request it is in, e.g. input.repository.passwordRef' }),
@@ -100,9 +101,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     if (issues) body.issues = issues;
-    if (response.headersSent) return;
-    for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
-    response.status(status).json(body);
+    const answer = () => {
+      if (response.headersSent) return;
+      for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
+      response.status(status).json(body);
+    };
+    // A write the guards let through is audited as refused, with the answer its caller gets, before that answer goes.
+    const audit = auditEntryOf(request);
+    if (audit) void audit.refused(status, message).then(answer);
+    else answer();
   }
 
   private describe(

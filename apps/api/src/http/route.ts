@@ -1,18 +1,11 @@
-import {
-  HttpCode,
-  RequestMapping,
-  RequestMethod,
-  SetMetadata,
-  UseInterceptors,
-  applyDecorators,
-  createParamDecorator,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { HttpCode, Req, RequestMapping, RequestMethod, applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS, type Role } from '@runbooks/contracts';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { AuditInterceptor } from '../audit/audit.interceptor';
+import { auditEntryOf } from '../audit/audit-entry';
 import { RequestValidationError } from './errors';
+import { declareRouteOf, routeOf } from './route-of';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -64,8 +57,6 @@ export type ParamsOf<R extends RouteDefinition> = R['params'] extends z.ZodType 
 export type QueryOf<R extends RouteDefinition> = R['query'] extends z.ZodType ? z.output<R['query']> : never;
 export type BodyOf<R extends RouteDefinition> = R['body'] extends z.ZodType ? z.output<R['body']> : never;
 
-export const ROUTE_METADATA = 'runbooks:route';
-
 const METHODS: Record<HttpMethod, RequestMethod> = {
   get: RequestMethod.GET,
   post: RequestMethod.POST,
@@ -76,17 +67,41 @@ const METHODS: Record<HttpMethod, RequestMethod> = {
 
 /**
  * Binds a controller method to its route definition (path, method, status, access) and, for every
- * write (any method but GET), to the audit log. The audit interceptor is bound per route rather
- * than globally so reads run without Nest's interceptor chain; every route is declared here (the
- * guard refuses one that is not), so no write can skip its entry.
+ * write (any method but GET), to the audit log: the handler is wrapped so that, once it succeeded,
+ * its entry is appended before the caller is answered (a refusal's entry is the exception
+ * filter's). Every route is declared here (the guard refuses one that is not), so no write can
+ * skip its entry.
  */
 export function ApiRoute(route: RouteDefinition): MethodDecorator {
   return applyDecorators(
+    // First, so the decorators after it attach their metadata to the handler Nest will call.
+    ...(route.method === 'get' ? [] : [auditedOnSuccess()]),
     RequestMapping({ path: route.path, method: METHODS[route.method] }),
     HttpCode(route.status),
-    SetMetadata(ROUTE_METADATA, route),
-    ...(route.method === 'get' ? [] : [UseInterceptors(AuditInterceptor)]),
+    (_target, _key, descriptor) => declareRouteOf(descriptor.value as object, route),
   );
+}
+
+/**
+ * Wraps a write's handler: it is also handed the request (an argument after its own) and, when
+ * it returns, the request's audit entry (audit/audit-entry.ts) is appended before the answer goes.
+ * Parameter decorators run before method decorators, so the handler's own arguments are known here.
+ */
+function auditedOnSuccess(): MethodDecorator {
+  return (target, key, descriptor) => {
+    const handler = descriptor.value as unknown as (...args: unknown[]) => unknown;
+    const declared = (Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {}) as Record<string, { index: number }>;
+    const requestAt = Math.max(-1, ...Object.values(declared).map((a) => a.index)) + 1;
+    Req()(target, key, requestAt);
+    const audited = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      const result = await handler.apply(this, args);
+      await auditEntryOf(args[requestAt] as Request)?.done();
+      return result;
+    };
+    Object.defineProperty(audited, 'name', { value: handler.name });
+    descriptor.value = audited as unknown as typeof descriptor.value;
+    return descriptor;
+  };
 }
 
 type RequestPart = 'params' | 'query' | 'body';
@@ -98,7 +113,7 @@ const PART_NAMES: Record<RequestPart, string> = { params: 'path parameters', que
  * names each field and why.
  */
 export const Valid = createParamDecorator((part: RequestPart, ctx: ExecutionContext) => {
-  const route = Reflect.getMetadata(ROUTE_METADATA, ctx.getHandler()) as RouteDefinition | undefined;
+  const route = routeOf(ctx.getHandler());
   const schema = route?.[part];
   if (!schema) throw new Error(`route ${route?.operationId ?? ctx.getHandler().name} declares no ${part} schema`);
   const request = ctx.switchToHttp().getRequest<Request>();

@@ -1,0 +1,17 @@
+import type { RouteDefinition } from './route';
+
+/**
+ * Each handler's route definition, set once by ApiRoute as the controllers are declared: what
+ * every request's guards and validation ask first, without reflect-metadata's lookups. Static
+ * declarations, like the metadata Nest keeps; nothing a request changes.
+ */
+const ROUTES = new WeakMap<object, RouteDefinition>();
+
+export function declareRouteOf(handler: object, route: RouteDefinition): void {
+  ROUTES.set(handler, route);
+}
+
+/** The route a handler was declared for with ApiRoute, if any. */
+export function routeOf(handler: object): RouteDefinition | undefined {
+  return ROUTES.get(handler);
+}
