@@ -74,6 +74,8 @@ export interface ActivitiesConfig {
   store: Store;
   /** Where run reports are also written as files (Markdown and JSON) on the worker. */
   reportsDir: string;
+  /** How long the store keeps an ended run's report, status copy and host rows; unset: for good. */
+  retention?: { days: number };
   /** A WebhookNotifier, or a LogNotifier when no webhook is configured. */
   notifier: Notifier;
   /** Defaults to the restic on the worker's PATH. */
@@ -113,7 +115,7 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     checkRestoreTarget: (input) =>
       new RestoreTargetPolicyStore(config.store, serviceDataDirs(config.dataDir, config.store)).assertAllowed(input),
     ...createNotifyActivities(config.notifier),
-    ...createReportActivities(config.reportsDir, config.store),
+    ...createReportActivities(config.reportsDir, config.store, config.retention),
     ...createHostActivities(hostDeps),
     ...createConflictActivities({ ...hostDeps, store: config.store }),
     ...createIncidentActivities({

@@ -42,6 +42,36 @@ describe('writeReport', () => {
     expect(JSON.parse((await store.reports.get('data-restore-7'))?.body ?? 'null')).toEqual(stateOf('data-restore-7', 'failed'));
   });
 
+  it('with a retention, forgets the runs that ended before it as it writes a report, and keeps the report it wrote', async () => {
+    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
+    await store.ready();
+    // A run that ended long ago: its report and status copy as a worker left them then.
+    await store.db
+      .insertInto('run_reports')
+      .values({ workflow_id: 'old-run', run_id: 'r', created_at: '2020-01-01T00:00:00.000Z', body: '{}' })
+      .execute();
+    await store.db
+      .insertInto('run_status')
+      .values({ run_id: 'old-run', status: 'succeeded', version: '1', updated_at: '2020-01-01T00:00:00.000Z', body: '{}' })
+      .execute();
+
+    await writeReport({ state: stateOf('data-restore-8') });
+
+    expect(await store.reports.get('old-run')).toBeUndefined();
+    expect(await store.runStatus.get('old-run')).toBeUndefined();
+    expect(await store.reports.get('data-restore-8')).toBeDefined();
+  });
+
+  it('writes the report even when the prune fails (the next run to end tries again)', async () => {
+    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
+    jest.spyOn(store.reports, 'pruneEndedBefore').mockRejectedValue(new Error('database is locked'));
+
+    const result = await writeReport({ state: stateOf('data-restore-9') });
+
+    expect(result.firstWrite).toBe(true);
+    expect(await store.reports.get('data-restore-9')).toBeDefined();
+  });
+
   it('writes <runId>.md and <runId>.json and leaves no temporary files', async () => {
     const { writeReport } = createReportActivities(reportsDir, store);
 

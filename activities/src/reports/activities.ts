@@ -1,7 +1,7 @@
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { hostRecordOf, renderReportMarkdown } from '@runbooks/contracts';
+import { TERMINAL_RUN_STATUSES, hostRecordOf, renderReportMarkdown } from '@runbooks/contracts';
 import { writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
 import { currentActivity } from '../activity-context';
 import type { RunbookActivities } from '../types';
@@ -11,11 +11,29 @@ export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
 /** Long enough for any workflow id we generate, short enough for every filesystem. */
 const MAX_NAME_CHARS = 150;
 
+/** Runs forgotten per report written: the store shrinks at most this much per run that ends, never in one long delete. */
+export const PRUNE_BATCH = 100;
+
 /**
  * Writes the report at the end of a run: into the store (a retried write replaces it and says it was not the first),
  * where the API serves it after the run is gone from Temporal, and as files on the worker.
+ * With a retention, each report written then forgets up to PRUNE_BATCH runs that ended longer ago
+ * than that (report, status copy and host rows; the audit log stays): runs that end drive the
+ * pruning, so no replica needs a timer of its own, and the store stops growing with the runs kept.
  */
-export function createReportActivities(reportsDir: string, store: Store): ReportActivities {
+export function createReportActivities(reportsDir: string, store: Store, retention?: { days: number }): ReportActivities {
+  const prune = async () => {
+    if (!retention) return;
+    const cutoff = new Date(Date.now() - retention.days * 86_400_000).toISOString();
+    try {
+      const forgotten = await store.reports.pruneEndedBefore(cutoff, TERMINAL_RUN_STATUSES, PRUNE_BATCH);
+      if (forgotten.length > 0)
+        currentActivity()?.log.info('forgot runs past the retention', { runs: forgotten.length, endedBefore: cutoff });
+    } catch (error) {
+      // The report is written; a prune that failed is tried again when the next run ends.
+      currentActivity()?.log.warn('could not prune runs past the retention', { error: (error as Error).message });
+    }
+  };
   return {
     async writeReport({ state }) {
       const firstWrite = await store.reports.put(
@@ -31,6 +49,7 @@ export function createReportActivities(reportsDir: string, store: Store): Report
       const jsonPath = `${base}.json`;
       await writeFileAtomic(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
       await writeJsonAtomic(jsonPath, hosts && state.rollout ? { ...state, rollout: { ...state.rollout, hosts } } : state);
+      await prune();
       return { firstWrite, markdownPath, jsonPath };
     },
   };

@@ -19,6 +19,11 @@ const workerConfigSchema = z.object({
     .optional(),
   /** Where run reports (Markdown and JSON) are written. */
   reportsDir: z.string().min(1),
+  /**
+   * Days the store keeps an ended run's report, status copy and host rows
+   * (RUNBOOKS_RUN_RETENTION_DAYS); 0 keeps them for good. The audit log is never pruned.
+   */
+  runRetentionDays: z.coerce.number().int().min(0),
   /** Slack-compatible JSON webhook; without it, notifications go to notificationsLog. */
   notifyWebhookUrl: z.url().optional(),
   notificationsLog: z.string().min(1),
@@ -82,6 +87,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     taskQueue: env.RUNBOOKS_TASK_QUEUE ?? RUNBOOK_TASK_QUEUE,
     workerId: env.RUNBOOKS_WORKER_ID || undefined,
     reportsDir: env.RUNBOOKS_REPORTS_DIR ?? path.join(dataDir, 'reports'),
+    runRetentionDays: env.RUNBOOKS_RUN_RETENTION_DAYS || 400,
     notifyWebhookUrl: env.RUNBOOKS_NOTIFY_WEBHOOK_URL || undefined,
     notificationsLog: env.RUNBOOKS_NOTIFICATIONS_LOG ?? path.join(dataDir, 'notifications.jsonl'),
     slackBot:

@@ -59,6 +59,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
         createActivities({
           store: this.store,
           reportsDir: config.reportsDir,
+          retention: config.runRetentionDays > 0 ? { days: config.runRetentionDays } : undefined,
           dataDir: config.dataDir,
           notifier,
           backup: config.resticLimitDownloadKiB

@@ -258,6 +258,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0012-run-retention': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      // The retention prune finds the oldest reports and status copies by their time.
+      await db.schema.createIndex('run_reports_by_created').on('run_reports').columns(['created_at']).execute();
+      await db.schema.createIndex('run_status_by_updated').on('run_status').columns(['updated_at']).execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

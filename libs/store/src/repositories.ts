@@ -469,6 +469,41 @@ export class ReportRepository {
     const row = await this.db.selectFrom('run_reports').selectAll().where('workflow_id', '=', workflowId).executeTakeFirst();
     return row && { runId: row.run_id, createdAt: row.created_at, body: row.body };
   }
+
+  /**
+   * Forgets runs that ended before `cutoff` (ISO time), at most `limit` of them, oldest first:
+   * their report, status copy and per-host rows go together, in one transaction, so a report is
+   * never left without its hosts. A run that left no report (terminated from outside) is found by
+   * its status copy, when that copy's status is one of `endedStatuses`. Deleting is idempotent:
+   * two workers pruning at once delete each row once. Returns the runs it chose (forgotten now, or
+   * by another instance at the same moment).
+   */
+  async pruneEndedBefore(cutoff: string, endedStatuses: readonly string[], limit: number): Promise<string[]> {
+    await this.ready();
+    const reported = await this.db
+      .selectFrom('run_reports')
+      .select('workflow_id')
+      .where('created_at', '<', cutoff)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    const unreported = await this.db
+      .selectFrom('run_status')
+      .select('run_id')
+      .where('updated_at', '<', cutoff)
+      .where('status', 'in', [...endedStatuses])
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+    const runIds = [...new Set([...reported.map((r) => r.workflow_id), ...unreported.map((r) => r.run_id)])].slice(0, limit);
+    if (runIds.length === 0) return [];
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('run_hosts').where('run_id', 'in', runIds).execute();
+      await trx.deleteFrom('run_status').where('run_id', 'in', runIds).execute();
+      await trx.deleteFrom('run_reports').where('workflow_id', 'in', runIds).execute();
+    });
+    return runIds;
+  }
 }
 
 export interface TokenRow {

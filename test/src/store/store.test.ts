@@ -145,4 +145,39 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect(await store.reports.get('wf')).toMatchObject({ runId: 'run1', body: '{"a":2}' });
     expect(await store.reports.get('other')).toBeUndefined();
   });
+
+  it('forgets runs that ended before the retention cutoff, report, status copy and host rows together, never a run still going', async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    const ended = ['succeeded', 'failed', 'cancelled'];
+    for (const run of ['r1', 'r2', 'r3']) {
+      await a.reports.put(run, `${run}-temporal`, '{}');
+      await a.runStatus.put(run, 'succeeded', '1', '{}');
+      await a.runHosts.plan(run, [['h1', 'h2']], 2);
+    }
+    await a.runStatus.put('terminated', 'failed', '1', '{}'); // ended without a report
+    await a.runStatus.put('waiting', 'awaiting_approval', '1', '{}');
+    await a.runHosts.plan('waiting', [['h1']], 1);
+
+    // Nothing ended before a cutoff in the past.
+    expect(await a.reports.pruneEndedBefore('2000-01-01T00:00:00.000Z', ended, 10)).toEqual([]);
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    // At most `limit` runs per call.
+    const first = await a.reports.pruneEndedBefore(later, ended, 2);
+    expect(first).toHaveLength(2);
+    for (const run of first) {
+      expect(await b.reports.get(run)).toBeUndefined();
+      expect(await b.runStatus.get(run)).toBeUndefined();
+      expect(await b.runHosts.all(run)).toEqual([]);
+    }
+    // Two instances pruning at once forget each of the rest once, between them.
+    const [x, y] = await Promise.all([a.reports.pruneEndedBefore(later, ended, 10), b.reports.pruneEndedBefore(later, ended, 10)]);
+    const rest = ['r1', 'r2', 'r3', 'terminated'].filter((run) => !first.includes(run));
+    expect(new Set([...x, ...y])).toEqual(new Set(rest));
+    for (const run of ['r1', 'r2', 'r3', 'terminated']) expect(await b.runStatus.get(run)).toBeUndefined();
+    expect(await b.runHosts.all('r3')).toEqual([]);
+    // A run still going keeps its copy and its hosts, however old.
+    expect(await b.runStatus.get('waiting')).toMatchObject({ status: 'awaiting_approval' });
+    expect((await b.runHosts.all('waiting')).map((h) => h.host)).toEqual(['h1']);
+    expect(await a.reports.pruneEndedBefore(later, ended, 10)).toEqual([]);
+  });
 });
