@@ -11,7 +11,10 @@ export type ReportActivities = Pick<RunbookActivities, 'writeReport'>;
 /** Long enough for any workflow id we generate, short enough for every filesystem. */
 const MAX_NAME_CHARS = 150;
 
-/** Runs forgotten per report written: the store shrinks at most this much per run that ends, never in one long delete. */
+/**
+ * Runs forgotten per report written, at most (and about 20,000 host rows, in short transactions:
+ * ReportRepository.pruneEndedBefore): the store shrinks a bounded step per run that ends, never in one long delete.
+ */
 export const PRUNE_BATCH = 100;
 
 /**

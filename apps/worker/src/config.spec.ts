@@ -1,4 +1,5 @@
 import { loadWorkerConfig } from './config';
+import { retentionRefusal } from './run-retention';
 
 describe('the worker configuration', () => {
   it('caps the workflow cache at RUNBOOKS_WORKER_MAX_CACHED_WORKFLOWS, and leaves the default to the worker when unset', () => {
@@ -22,5 +23,19 @@ describe('the run retention', () => {
   it('refuses a retention that is not a whole number of days', () => {
     expect(() => loadWorkerConfig({ RUNBOOKS_RUN_RETENTION_DAYS: '-5' })).toThrow(/runRetentionDays/);
     expect(() => loadWorkerConfig({ RUNBOOKS_RUN_RETENTION_DAYS: 'a year' })).toThrow(/runRetentionDays/);
+  });
+});
+
+describe('the run retention against the namespace', () => {
+  it('refuses a store retention shorter than the Temporal namespace keeps runs, naming both', () => {
+    expect(retentionRefusal(3, 'default', 7 * 86_400)).toMatch(
+      /RUNBOOKS_RUN_RETENTION_DAYS=3 is shorter than the retention of the Temporal namespace default \(7 days\)/,
+    );
+  });
+
+  it('accepts a retention as long as the namespace keeps runs or longer, and 0 (for good)', () => {
+    expect(retentionRefusal(7, 'default', 7 * 86_400)).toBeUndefined();
+    expect(retentionRefusal(400, 'default', 30 * 86_400)).toBeUndefined();
+    expect(retentionRefusal(0, 'default', 30 * 86_400)).toBeUndefined();
   });
 });

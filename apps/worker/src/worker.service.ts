@@ -17,6 +17,7 @@ import type { WorkerObservability } from './observability';
 import type { WorkerConfig } from './config';
 import { createRunbookWorker, type RunbookWorker } from './create-worker';
 import { withFaultHold } from './fault-hold';
+import { assertRunRetention } from './run-retention';
 
 /**
  * Owns the worker's lifetime: connects and starts polling at bootstrap, keeps the run()
@@ -42,6 +43,7 @@ export class RunbookWorkerService implements OnApplicationBootstrap, OnApplicati
     this.store = Store.open(config.store);
     await this.store.ready();
     this.connection = await NativeConnection.connect({ address: config.temporalAddress });
+    await assertRunRetention(this.connection, config.namespace, config.runRetentionDays);
     const payloadCodec = await loadPayloadCodec(config.codecKeys, new SecretResolver(config.secrets));
     if (!payloadCodec) this.logger.warn('RUNBOOKS_CODEC_KEYS is not set: workflow histories are stored unencrypted');
     const notifier = createNotifier({

@@ -263,7 +263,7 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>): Promise<void> {
       // The retention prune finds the oldest reports and status copies by their time.
       await db.schema.createIndex('run_reports_by_created').on('run_reports').columns(['created_at']).execute();
-      await db.schema.createIndex('run_status_by_updated').on('run_status').columns(['updated_at']).execute();
+      await db.schema.createIndex('run_status_by_status').on('run_status').columns(['status', 'updated_at']).execute();
     },
   },
 };

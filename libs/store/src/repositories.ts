@@ -471,40 +471,64 @@ export class ReportRepository {
   }
 
   /**
-   * Forgets runs that ended before `cutoff` (ISO time), at most `limit` of them, oldest first:
-   * their report, status copy and per-host rows go together, in one transaction, so a report is
-   * never left without its hosts. A run that left no report (terminated from outside) is found by
-   * its status copy, when that copy's status is one of `endedStatuses`. Deleting is idempotent:
-   * two workers pruning at once delete each row once. Returns the runs it chose (forgotten now, or
-   * by another instance at the same moment).
+   * Forgets runs that ended before `cutoff` (ISO time), oldest first: their host rows, status copy
+   * and report. A run that left no report (it failed before writing one) is found by its status
+   * copy, when that copy's status is one of `endedStatuses`; a report whose run id names a run
+   * going again (an idempotency key reused after Temporal forgot the first run) is left alone.
+   * At most `limit` runs, and about `rowBudget` host rows, per call: a 100,000-host fleet run is
+   * forgotten over several calls, its host rows in chunks of PRUNE_CHUNK, each its own short
+   * transaction, and its report and status copy last, in one transaction, once no host row is
+   * left (a run is found again by its report until then). Idempotent: two workers pruning at once
+   * delete each row once. Returns the runs wholly forgotten by this call or, at the same moment,
+   * by another instance.
    */
-  async pruneEndedBefore(cutoff: string, endedStatuses: readonly string[], limit: number): Promise<string[]> {
+  async pruneEndedBefore(cutoff: string, endedStatuses: readonly string[], limit: number, rowBudget = 20_000): Promise<string[]> {
     await this.ready();
+    const ended = [...endedStatuses];
     const reported = await this.db
       .selectFrom('run_reports')
-      .select('workflow_id')
-      .where('created_at', '<', cutoff)
-      .orderBy('created_at')
+      .leftJoin('run_status', 'run_status.run_id', 'run_reports.workflow_id')
+      .select('run_reports.workflow_id as runId')
+      .where('run_reports.created_at', '<', cutoff)
+      .where((eb) => eb.or([eb('run_status.status', 'is', null), eb('run_status.status', 'in', ended)]))
+      .orderBy('run_reports.created_at')
       .limit(limit)
       .execute();
     const unreported = await this.db
       .selectFrom('run_status')
-      .select('run_id')
+      .select('run_id as runId')
+      .where('status', 'in', ended)
       .where('updated_at', '<', cutoff)
-      .where('status', 'in', [...endedStatuses])
       .orderBy('updated_at')
       .limit(limit)
       .execute();
-    const runIds = [...new Set([...reported.map((r) => r.workflow_id), ...unreported.map((r) => r.run_id)])].slice(0, limit);
-    if (runIds.length === 0) return [];
-    await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('run_hosts').where('run_id', 'in', runIds).execute();
-      await trx.deleteFrom('run_status').where('run_id', 'in', runIds).execute();
-      await trx.deleteFrom('run_reports').where('workflow_id', 'in', runIds).execute();
-    });
-    return runIds;
+    const runIds = [...new Set([...reported, ...unreported].map((r) => r.runId))].slice(0, limit);
+    const forgotten: string[] = [];
+    let budget = rowBudget;
+    for (const runId of runIds) {
+      for (;;) {
+        const chunk = Math.min(PRUNE_CHUNK, budget);
+        if (chunk <= 0) return forgotten;
+        const deleted = await this.db
+          .deleteFrom('run_hosts')
+          .where('run_id', '=', runId)
+          .where('host', 'in', (eb) => eb.selectFrom('run_hosts').select('host').where('run_id', '=', runId).limit(chunk))
+          .executeTakeFirst();
+        budget -= count(deleted);
+        if (count(deleted) < chunk) break;
+      }
+      await this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('run_status').where('run_id', '=', runId).execute();
+        await trx.deleteFrom('run_reports').where('workflow_id', '=', runId).execute();
+      });
+      forgotten.push(runId);
+    }
+    return forgotten;
   }
 }
+
+/** Host rows deleted per statement while pruning: each a short transaction, never a long write lock. */
+export const PRUNE_CHUNK = 2_000;
 
 export interface TokenRow {
   id: string;

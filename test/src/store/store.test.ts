@@ -180,4 +180,30 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect((await b.runHosts.all('waiting')).map((h) => h.host)).toEqual(['h1']);
     expect(await a.reports.pruneEndedBefore(later, ended, 10)).toEqual([]);
   });
+
+  it('leaves an old report alone when its run id names a run going again, and forgets a large run over several calls within the row budget', async () => {
+    const store = openStore(location);
+    const ended = ['succeeded', 'failed'];
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    // An idempotency key reused after Temporal forgot the first run: the id's copy is the new run's.
+    await store.reports.put('reused', 'first-run', '{}');
+    await store.runStatus.put('reused', 'running', '1', '{}');
+    await store.runHosts.plan('reused', [['h1']], 1);
+    await store.reports.put('large', 'r', '{}');
+    await store.runStatus.put('large', 'succeeded', '1', '{}');
+    await store.runHosts.plan('large', [['h1', 'h2', 'h3', 'h4', 'h5']], 5);
+
+    // A budget of 3 host rows: the large run is not wholly forgotten yet, and is found again by its report.
+    expect(await store.reports.pruneEndedBefore(later, ended, 10, 3)).toEqual([]);
+    expect(await store.runHosts.all('large')).toHaveLength(2);
+    expect(await store.reports.get('large')).toBeDefined();
+    expect(await store.reports.pruneEndedBefore(later, ended, 10, 3)).toEqual(['large']);
+    expect(await store.runHosts.all('large')).toEqual([]);
+    expect(await store.reports.get('large')).toBeUndefined();
+    expect(await store.runStatus.get('large')).toBeUndefined();
+
+    expect(await store.reports.get('reused')).toBeDefined();
+    expect(await store.runStatus.get('reused')).toMatchObject({ status: 'running' });
+    expect(await store.runHosts.all('reused')).toHaveLength(1);
+  });
 });

@@ -77,9 +77,12 @@ export class AuditGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const route = routeOf(context.getHandler());
+    if (!route || route.method === 'get') return true;
     const request = context.switchToHttp().getRequest<AuditedRequest>();
     const principal = request.principal;
-    if (route && route.method !== 'get' && principal) request[ENTRY] = new AuditEntry(this.store, this.logger, route, principal, request);
+    if (principal) request[ENTRY] = new AuditEntry(this.store, this.logger, route, principal, request);
+    // Fail closed: a write that needs a caller reached here without one only if the AuthGuard did not run first.
+    else if (route.access !== 'public') throw new Error(`${route.operationId}: the audit guard ran before the AuthGuard`);
     return true;
   }
 }

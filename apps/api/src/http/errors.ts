@@ -108,8 +108,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     };
     // A write the guards let through is audited as refused, with the answer its caller gets, before that answer goes.
     const audit = auditEntryOf(request);
-    if (audit) void audit.refused(status, message).then(answer);
-    else answer();
+    if (audit) {
+      audit
+        .refused(status, message)
+        .then(answer)
+        .catch((error: unknown) =>
+          this.logger.error(`could not answer ${request.method} ${request.originalUrl}: ${(error as Error).message}`),
+        );
+    } else answer();
   }
 
   private describe(
