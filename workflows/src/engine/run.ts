@@ -199,7 +199,7 @@ export class RunbookRun<D extends RunbookDefinition = RunbookDefinition> {
     record.startedAt = now();
     const ahead = await this.approvalsGivenAhead(id);
     // try/finally rather than the promise's .finally(): that costs three more promises (each with a
-    // stack the SDK captures) and two microtask turns between the decision and the next step.
+    // stack the SDK captures) and three microtask turns between the decision and the next step.
     let outcome: GateRecord;
     try {
       outcome = await this.approvals.open(id, title, policy, this.args.inputSha256, ahead);
