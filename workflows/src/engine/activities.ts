@@ -111,12 +111,19 @@ export function stepActivities(options: ActivityOptions, observer: AttemptObserv
   };
   return new Proxy({} as RunbookActivities, {
     get(_target, name: string) {
-      return async (...args: unknown[]) => {
+      // then() rather than an async wrapper: one promise per call instead of two (the SDK captures a
+      // stack for each), settling in the same number of microtask turns, so commands keep their order.
+      return (...args: unknown[]) => {
+        let scheduled: Promise<{ value: unknown; attempt: number }>;
         try {
-          return unwrap(await proxyFor(name)(...args), observer);
+          scheduled = proxyFor(name)(...args);
         } catch (error) {
-          return reportFailure(error, observer);
+          return Promise.reject(error); // as the async wrapper did: a rejection, never a throw
         }
+        return scheduled.then(
+          (envelope) => unwrap(envelope, observer),
+          (error: unknown) => reportFailure(error, observer),
+        );
       };
     },
   });
@@ -125,10 +132,10 @@ export function stepActivities(options: ActivityOptions, observer: AttemptObserv
 /**
  * The host activities of one batch, proxied once for all its hosts: the function returned gives a
  * host's view, whose calls report their attempts to the observer it is given. One promise per call on top of
- * the SDK's, where stepActivities' wrapper makes two, and no proxies built per host: a batch makes
- * hundreds of calls and the worker keeps a stack trace of every promise a workflow makes. Results
- * settle in fewer microtask turns than through stepActivities, which can order a task's commands
- * differently: a workflow switches to it with patched().
+ * the SDK's, and no proxies built per host: a batch makes hundreds of calls and the worker keeps a
+ * stack trace of every promise a workflow makes. Results settle in fewer microtask turns than
+ * through stepActivities and step() around it, which can order a task's commands differently: a
+ * workflow switches to it with patched().
  */
 export function batchActivities(options: ActivityOptions): (observer: AttemptObserver) => RunbookActivities {
   const enveloped = proxyActivities<Enveloped<RunbookActivities>>({
