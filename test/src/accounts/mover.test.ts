@@ -66,14 +66,23 @@ async function move(input: Partial<AccountMoverInput> & { username: string }, on
   return client.workflow.start('accountMover', { taskQueue: on.taskQueue, workflowId: `account-mover-${randomUUID()}`, args: [args] });
 }
 
-async function approveWhenAsked(handle: WorkflowHandle): Promise<RunState> {
-  const waiting = await eventually(async () => {
+/** The run's state once it waits at its approval gate. */
+function awaitingApproval(handle: WorkflowHandle): Promise<RunState> {
+  return eventually(async () => {
     const s = await handle.query(runStateQuery);
     return s.status === 'awaiting_approval' ? s : undefined;
   }, 30_000);
+}
+
+async function approve(handle: WorkflowHandle): Promise<void> {
   await handle.executeUpdate(decideApprovalUpdate, {
     args: [{ gateId: 'approve-move', decision: 'approve', comment: 'new job', principal: alex }],
   });
+}
+
+async function approveWhenAsked(handle: WorkflowHandle): Promise<RunState> {
+  const waiting = await awaitingApproval(handle);
+  await approve(handle);
   return waiting;
 }
 
@@ -81,9 +90,11 @@ describe('account mover on a real slapd', () => {
   test('the approver sees the group and permission diff; once approved it is applied and the person holds exactly the new role', async () => {
     await analyst('mover', 4001);
     const handle = await move({ username: 'mover', department: 'IT' });
-    const waiting = await approveWhenAsked(handle);
+    const waiting = await awaitingApproval(handle);
     expect(waiting.gates[0].title).toBe('Move mover from analyst to sysadmin: +groups wheel; -groups finance; -permissions ledger:write');
+    // Read while the run waits: once approved, the change may land before a read after the answer.
     expect(await directory.groupsOf('mover')).toEqual(['finance', 'staff']); // nothing changed before the approval
+    await approve(handle);
 
     const state = (await handle.result()) as RunState;
     expect(state.status).toBe('succeeded');
