@@ -23,7 +23,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { abortAfter, fixed, flagArg, installQuietRuntime, intArg, percentile, spread, startBenchServer, stopServer } from './common';
+import {
+  abortAfter,
+  fixed,
+  flagArg,
+  installQuietRuntime,
+  intArg,
+  percentile,
+  serverCpuMs,
+  spread,
+  startBenchServer,
+  stopServer,
+} from './common';
 import type { DevServer } from './harness/dev-server';
 import { BenchReport } from './results';
 import { DEMO_TOKENS, inPool, startBenchApi, startBenchApiProcess, timedFetch } from './service';
@@ -49,6 +60,8 @@ interface Phase {
   cpuMsPerLaunch: number;
   /** The API process's part of cpuMsPerLaunch (0 for bare, and with --api-in-process): where a change to the API shows. */
   apiCpuMsPerLaunch: number;
+  /** The Temporal dev server's CPU time per launch (ms), NaN where /proc does not tell. */
+  serverCpuMsPerLaunch: number;
 }
 
 async function main(): Promise<number> {
@@ -64,6 +77,7 @@ async function main(): Promise<number> {
       `launch-throughput bench: ${ROUNDS} round(s) of ${LAUNCHES} launches each side, ${CLIENTS} clients; ${os.cpus().length} cores, Node ${process.version}`,
     );
     server = await startBenchServer();
+    const devServer = server;
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = `bench-launch-${randomUUID()}`;
@@ -104,6 +118,7 @@ async function main(): Promise<number> {
       const errors: string[] = [];
       const cpu0 = process.cpuUsage();
       const apiCpu0 = kind === 'ours' ? await apiCpuMs() : 0;
+      const serverCpu0 = serverCpuMs(devServer);
       const t0 = performance.now();
       await inPool(count, CLIENTS, async () => {
         const c0 = performance.now();
@@ -115,7 +130,9 @@ async function main(): Promise<number> {
       const cpu = process.cpuUsage(cpu0);
       const apiCpu = kind === 'ours' ? (await apiCpuMs()) - apiCpu0 : 0;
       const cpuMsPerLaunch = ((cpu.user + cpu.system) / 1000 + apiCpu) / count;
-      return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch, apiCpuMsPerLaunch: apiCpu / count };
+      const serverCpu = serverCpuMs(devServer);
+      const serverCpuMsPerLaunch = serverCpu !== undefined && serverCpu0 !== undefined ? (serverCpu - serverCpu0) / count : NaN;
+      return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch, apiCpuMsPerLaunch: apiCpu / count, serverCpuMsPerLaunch };
     };
 
     for (const kind of ['bare', 'ours'] as const) await burst(kind, 0, CLIENTS); // warm-up: connections, JIT
@@ -168,6 +185,24 @@ async function main(): Promise<number> {
         "CPU ms/launch: CPU time of the launching side's processes (the bench, plus the API process for ours) per launch, " +
         'the Temporal server not counted; on a loaded machine it moves less than launches/s.',
     );
+    // Where the ratio is bounded: the server and the launching side share these cores.
+    const median = (kind: Kind, f: (p: Phase) => number) => percentile(phases.filter((p) => p.kind === kind).map(f), 50);
+    const serverMs = { ours: median('ours', (p) => p.serverCpuMsPerLaunch), bare: median('bare', (p) => p.serverCpuMsPerLaunch) };
+    const side = { ours: median('ours', (p) => p.cpuMsPerLaunch), bare: median('bare', (p) => p.cpuMsPerLaunch) };
+    if (Number.isFinite(serverMs.ours) && Number.isFinite(serverMs.bare)) {
+      // With the cores busy, launches/s ≈ cores / (server + launching side CPU per launch); 0.9x bare allows this much for ours' side.
+      const allowed = (serverMs.bare + side.bare) / 0.9 - serverMs.ours;
+      const bound =
+        `CPU per launch, median of the rounds: the Temporal server ${fixed(serverMs.ours, 2)} ms for ours, ${fixed(serverMs.bare, 2)} ms for bare; ` +
+        `the launching side ${fixed(side.ours, 2)} ms (API process ${fixed(
+          median('ours', (p) => p.apiCpuMsPerLaunch),
+          2,
+        )}) against ${fixed(side.bare, 2)}. ` +
+        `Both share these ${os.cpus().length} cores, so launches/s ≈ cores / (server + launching side): ` +
+        `0.9x bare leaves ours' launching side ${fixed(allowed, 2)} ms per launch, the HTTP client and the API together.`;
+      report.note(bound);
+      console.log(bound);
+    }
     const throughput = byRound((p) => p.perSecond);
     const p99 = byRound((p) => percentile(p.latencies, 99));
     report.table(
