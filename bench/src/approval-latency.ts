@@ -231,61 +231,31 @@ async function main(): Promise<number> {
     const q = (kind: Kind, f: (s: Sample) => number, p: number) => percentile(samples[kind].map(f), p);
     const scheduled = (s: Sample) => s.scheduledMs;
     const call = (s: Sample) => s.callMs;
+    /** A side's figure against bare's: p50 and p95 of each, then their ratios (the per-round ones when given). */
+    const row = (figure: string, kind: Kind, f: (s: Sample) => number, perRound?: { p50: number[]; p95: number[] }) => [
+      figure,
+      fixed(q(kind, f, 50), 1),
+      fixed(q(kind, f, 95), 1),
+      fixed(q('bare', f, 50), 1),
+      fixed(q('bare', f, 95), 1),
+      perRound ? spread(perRound.p50) : fixed(q(kind, f, 50) / q('bare', f, 50)),
+      perRound ? spread(perRound.p95) : fixed(q(kind, f, 95) / q('bare', f, 95)),
+    ];
     report.table(
       `${ROUNDS} round(s) × ${APPROVALS} approvals each side, one after another, the side going first turning. Decide → next activity scheduled ` +
         '(ActivityTaskScheduled event time minus the time before the call) and the call round trip, ms over all rounds; ' +
         'ratio: median (min–max) of the per-round ratios',
       ['figure', 'ours p50', 'ours p95', 'bare p50', 'bare p95', 'ratio p50', 'ratio p95'],
       [
-        [
-          'decide → next activity scheduled',
-          fixed(q('ours', scheduled, 50), 1),
-          fixed(q('ours', scheduled, 95), 1),
-          fixed(q('bare', scheduled, 50), 1),
-          fixed(q('bare', scheduled, 95), 1),
-          spread(roundRatios.p50),
-          spread(roundRatios.p95),
-        ],
-        ...(
-          [
-            ['  of which: call → its workflow task scheduled (API, server)', (s: Sample) => s.split.toTaskScheduled],
-            ['  of which: task scheduled → started (worker poll)', (s: Sample) => s.split.taskQueued],
-            ['  of which: task started → completed (worker)', (s: Sample) => s.split.taskRan],
-            ['approve call round trip (HTTP vs executeUpdate)', call],
-          ] as const
-        ).map(([figure, f]) => [
-          figure,
-          fixed(q('ours', f, 50), 1),
-          fixed(q('ours', f, 95), 1),
-          fixed(q('bare', f, 50), 1),
-          fixed(q('bare', f, 95), 1),
-          fixed(q('ours', f, 50) / q('bare', f, 50)),
-          fixed(q('ours', f, 95) / q('bare', f, 95)),
-        ]),
+        row('decide → next activity scheduled', 'ours', scheduled, roundRatios),
+        row('  of which: call → its workflow task scheduled (API, server)', 'ours', (s) => s.split.toTaskScheduled),
+        row('  of which: task scheduled → started (worker poll)', 'ours', (s) => s.split.taskQueued),
+        row('  of which: task started → completed (worker)', 'ours', (s) => s.split.taskRan),
+        row('approve call round trip (HTTP vs executeUpdate)', 'ours', call),
         // The diagnostic side in the "ours" columns: the engine without the HTTP hop.
-        [
-          "our engine alone (the bench sends the API's signed Update) → next activity scheduled",
-          fixed(q('engine', scheduled, 50), 1),
-          fixed(q('engine', scheduled, 95), 1),
-          fixed(q('bare', scheduled, 50), 1),
-          fixed(q('bare', scheduled, 95), 1),
-          spread(engineRatios.p50),
-          spread(engineRatios.p95),
-        ],
-        ...(
-          [
-            ['  of which: call → its workflow task scheduled (server)', (s: Sample) => s.split.toTaskScheduled],
-            ['  of which: task started → completed (worker)', (s: Sample) => s.split.taskRan],
-          ] as const
-        ).map(([figure, f]) => [
-          figure,
-          fixed(q('engine', f, 50), 1),
-          fixed(q('engine', f, 95), 1),
-          fixed(q('bare', f, 50), 1),
-          fixed(q('bare', f, 95), 1),
-          fixed(q('engine', f, 50) / q('bare', f, 50)),
-          fixed(q('engine', f, 95) / q('bare', f, 95)),
-        ]),
+        row("our engine alone (the bench sends the API's signed Update) → next activity scheduled", 'engine', scheduled, engineRatios),
+        row('  of which: call → its workflow task scheduled (server)', 'engine', (s) => s.split.toTaskScheduled),
+        row('  of which: task started → completed (worker)', 'engine', (s) => s.split.taskRan),
       ],
     );
     const hop = `The HTTP hop (ours minus our engine alone, decide → next activity scheduled): p50 ${fixed(q('ours', scheduled, 50) - q('engine', scheduled, 50), 1)} ms of ours' ${fixed(q('ours', scheduled, 50), 1)} ms; the goal's 1.2x leaves ${fixed(0.2 * q('bare', scheduled, 50), 1)} ms over bare for everything.`;

@@ -36,9 +36,27 @@ function count(result: { numInsertedOrUpdatedRows?: bigint; numUpdatedRows?: big
   return Number(result.numInsertedOrUpdatedRows ?? result.numUpdatedRows ?? result.numDeletedRows ?? 0);
 }
 
-async function versionOf(db: Db | Trx, name: string): Promise<DocumentVersion> {
-  const row = await db.selectFrom('versions').select(['version', 'updated_at']).where('name', '=', name).executeTakeFirstOrThrow();
+/** The version row of a document. */
+function versionQuery(db: Db | Trx, name: string) {
+  return db.selectFrom('versions').select(['version', 'updated_at']).where('name', '=', name);
+}
+
+function documentVersion(row: { version: number | bigint | string; updated_at: string | null } | undefined, name: string): DocumentVersion {
+  if (!row) throw new Error(`the store has no ${name} version (its migrations did not run)`);
   return { version: Number(row.version), updatedAt: row.updated_at };
+}
+
+async function versionOf(db: Db | Trx, name: string): Promise<DocumentVersion> {
+  return documentVersion(await versionQuery(db, name).executeTakeFirst(), name);
+}
+
+/**
+ * versionOf for a document read on a hot path, compiled once for this store's database (a
+ * CompiledOnce keeps the SQL of the first database it runs on, so one per store).
+ */
+function compiledVersionOf(db: Db, name: string): () => Promise<DocumentVersion> {
+  const query = new CompiledOnce(0, () => versionQuery(db, name));
+  return async () => documentVersion((await query.execute(db)).rows[0], name);
 }
 
 /**
@@ -70,21 +88,19 @@ export async function consistent<T>(db: Db, name: string, read: () => Promise<T>
 
 /** The host inventory: one row per host (JSON), in inventory order, versioned as a whole. */
 export class InventoryRepository {
+  /** Compiled once: every host action asks it, to re-read the inventory only when it moved. */
+  private readonly currentVersion: () => Promise<DocumentVersion>;
+
   constructor(
     private readonly db: Db,
     private readonly ready: Ready,
-  ) {}
-
-  /** Compiled once: every host action asks it, to re-read the inventory only when it moved. */
-  private readonly currentVersion = new CompiledOnce(0, () =>
-    this.db.selectFrom('versions').select(['version', 'updated_at']).where('name', '=', 'inventory'),
-  );
+  ) {
+    this.currentVersion = compiledVersionOf(db, 'inventory');
+  }
 
   async version(): Promise<DocumentVersion> {
     await this.ready();
-    const [row] = (await this.currentVersion.execute(this.db)).rows;
-    if (!row) throw new Error('the store has no inventory version (its migrations did not run)');
-    return { version: Number(row.version), updatedAt: row.updated_at };
+    return this.currentVersion();
   }
 
   async read(): Promise<DocumentVersion & { hosts: string[] }> {

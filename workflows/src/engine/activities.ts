@@ -111,20 +111,7 @@ export function stepActivities(options: ActivityOptions, observer: AttemptObserv
   };
   return new Proxy({} as RunbookActivities, {
     get(_target, name: string) {
-      // then() rather than an async wrapper: one promise per call instead of two (the SDK captures a
-      // stack for each), settling in the same number of microtask turns, so commands keep their order.
-      return (...args: unknown[]) => {
-        let scheduled: Promise<{ value: unknown; attempt: number }>;
-        try {
-          scheduled = proxyFor(name)(...args);
-        } catch (error) {
-          return Promise.reject(error); // as the async wrapper did: a rejection, never a throw
-        }
-        return scheduled.then(
-          (envelope) => unwrap(envelope, observer),
-          (error: unknown) => reportFailure(error, observer),
-        );
-      };
+      return (...args: unknown[]) => observed(() => proxyFor(name)(...args), observer);
     },
   });
 }
@@ -148,11 +135,26 @@ export function batchActivities(options: ActivityOptions): (observer: AttemptObs
       get:
         (_target, name: string) =>
         (...args: unknown[]) =>
-          enveloped[name](...args).then(
-            (envelope) => unwrap(envelope, observer),
-            (error: unknown) => reportFailure(error, observer),
-          ),
+          observed(() => enveloped[name](...args), observer),
     });
+}
+
+/**
+ * An activity call's result out of its attempt envelope, its attempt reported to the observer.
+ * then() rather than an async wrapper: one promise per call instead of two (the SDK captures a
+ * stack for each), settling in the same number of microtask turns, so commands keep their order.
+ */
+function observed(schedule: () => Promise<{ value: unknown; attempt: number }>, observer: AttemptObserver): Promise<unknown> {
+  let scheduled: Promise<{ value: unknown; attempt: number }>;
+  try {
+    scheduled = schedule();
+  } catch (error) {
+    return Promise.reject(error); // as an async wrapper would: a rejection, never a throw
+  }
+  return scheduled.then(
+    (envelope) => unwrap(envelope, observer),
+    (error: unknown) => reportFailure(error, observer),
+  );
 }
 
 /** An activity's result out of its attempt envelope, the attempt reported to the observer. */
