@@ -331,7 +331,7 @@ export class CpuMeter {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The dev server's CPU time so far (user + system, ms), from /proc; undefined where there is none. */
-export function serverCpuMs(server: DevServer): number | undefined {
+function serverCpuMs(server: DevServer): number | undefined {
   if (!server.process.pid) return undefined;
   try {
     const stat = readFileSync(`/proc/${server.process.pid}/stat`, 'utf8');

@@ -24,13 +24,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  CpuMeter,
   abortAfter,
   fixed,
   flagArg,
   installQuietRuntime,
   intArg,
   percentile,
-  serverCpuMs,
   spread,
   startBenchServer,
   stopServer,
@@ -116,9 +116,8 @@ async function main(): Promise<number> {
       const launch = kind === 'ours' ? launchOurs : launchBare;
       const latencies: number[] = [];
       const errors: string[] = [];
-      const cpu0 = process.cpuUsage();
+      const meter = new CpuMeter(devServer);
       const apiCpu0 = kind === 'ours' ? await apiCpuMs() : 0;
-      const serverCpu0 = serverCpuMs(devServer);
       const t0 = performance.now();
       await inPool(count, CLIENTS, async () => {
         const c0 = performance.now();
@@ -127,11 +126,10 @@ async function main(): Promise<number> {
         if (error) errors.push(error);
       });
       const perSecond = count / ((performance.now() - t0) / 1000);
-      const cpu = process.cpuUsage(cpu0);
+      const cpu = meter.stop();
       const apiCpu = kind === 'ours' ? (await apiCpuMs()) - apiCpu0 : 0;
-      const cpuMsPerLaunch = ((cpu.user + cpu.system) / 1000 + apiCpu) / count;
-      const serverCpu = serverCpuMs(devServer);
-      const serverCpuMsPerLaunch = serverCpu !== undefined && serverCpu0 !== undefined ? (serverCpu - serverCpu0) / count : NaN;
+      const cpuMsPerLaunch = (cpu.processMs + apiCpu) / count;
+      const serverCpuMsPerLaunch = cpu.serverMs !== undefined ? cpu.serverMs / count : NaN;
       return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch, apiCpuMsPerLaunch: apiCpu / count, serverCpuMsPerLaunch };
     };
 
