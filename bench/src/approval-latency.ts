@@ -4,7 +4,8 @@
  * the engine parked at its approval gate (the real worker, the real bundle), whose next step is a
  * no-op activity. Bare: `executeUpdate` of a plain Update on a workflow waiting for it, whose next
  * command is the same no-op activity. Latency = the ActivityTaskScheduled event's time (server
- * clock, same machine) minus the time just before the call; also the call's own round trip.
+ * clock, same machine, to the microsecond) minus the wall time just before the call (wallMs, to the microsecond
+ * too); also the call's own round trip.
  * Rounds alternate which side goes first; each round parks N runs of each side, then decides
  * them one after another. Ours runs with signed caller assertions (RUNBOOKS_ASSERTION_KEYS on the
  * API and the worker), as a deployment does: the API signs each decision, the gate's validator
@@ -47,6 +48,7 @@ import {
   startBenchServer,
   stopServer,
   waitUntilParked,
+  wallMs,
 } from './common';
 import type { DevServer } from './harness/dev-server';
 import { BENCH_GATE } from './overhead/gate';
@@ -157,7 +159,7 @@ async function main(): Promise<number> {
     };
 
     const decide = async (kind: Kind, handle: WorkflowHandle): Promise<Sample> => {
-      const t0 = Date.now();
+      const t0 = wallMs();
       const c0 = performance.now();
       if (kind === 'ours') {
         const res = await timedFetch(`${api.url}/v1/runs/${encodeURIComponent(handle.workflowId)}/approvals/${BENCH_GATE}`, {

@@ -181,7 +181,13 @@ export function sleep(ms: number): Promise<void> {
 
 /** An event's server time in ms since the epoch. */
 export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
-  return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+  // Fractional: a few-ms latency rounded to whole ms moves its ratio by 10% a step.
+  return Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+}
+
+/** The wall clock in ms with a fraction, to compare with event times (eventMs) on the same machine. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /**
