@@ -1,3 +1,5 @@
+import type { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -18,6 +20,13 @@ const MAX_NAME_CHARS = 150;
 export const PRUNE_BATCH = 100;
 
 /**
+ * Runs whose copy never ended (terminated or timed out from outside) asked about per report
+ * written, at most: each is a describe call to Temporal. The oldest idle ones come first, so more
+ * than this many runs left open and idle past the retention would keep the rest waiting.
+ */
+export const IDLE_CHECKS = 20;
+
+/**
  * Writes the report at the end of a run: into the store (a retried write replaces it and says it was not the first),
  * where the API serves it after the run is gone from Temporal, and as files on the worker.
  * With a retention, each report written then forgets up to PRUNE_BATCH runs that ended longer ago
@@ -30,6 +39,7 @@ export function createReportActivities(reportsDir: string, store: Store, retenti
     const cutoff = new Date(Date.now() - retention.days * 86_400_000).toISOString();
     try {
       const forgotten = await store.reports.pruneEndedBefore(cutoff, TERMINAL_RUN_STATUSES, PRUNE_BATCH);
+      forgotten.push(...(await forgetEndedOutside(store, cutoff)));
       if (forgotten.length > 0)
         currentActivity()?.log.info('forgot runs past the retention', { runs: forgotten.length, endedBefore: cutoff });
     } catch (error) {
@@ -56,6 +66,38 @@ export function createReportActivities(reportsDir: string, store: Store, retenti
       return { firstWrite, markdownPath, jsonPath };
     },
   };
+}
+
+/**
+ * Runs idle past the retention whose status copy never ended: a run terminated or timed out from
+ * outside publishes no last copy and writes no report. Forgotten once Temporal says the run is
+ * closed, or no longer knows it (the namespace forgot it first); a run still open, however long it
+ * waits, is kept. Asks through the worker's client (the activity's context); none, none forgotten.
+ */
+async function forgetEndedOutside(store: Store, cutoff: string): Promise<string[]> {
+  const client = workerClient();
+  if (!client) return [];
+  const idle = await store.reports.unendedIdleBefore(cutoff, TERMINAL_RUN_STATUSES, IDLE_CHECKS);
+  const closed: string[] = [];
+  for (const runId of idle) {
+    try {
+      const { status } = await client.workflow.getHandle(runId).describe();
+      if (status.name !== 'RUNNING') closed.push(runId);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      closed.push(runId);
+    }
+  }
+  return store.reports.forget(closed, undefined, cutoff);
+}
+
+/** The running activity's Temporal client (the worker's); undefined outside an activity or without one. */
+function workerClient(): Context['client'] | undefined {
+  try {
+    return currentActivity()?.client;
+  } catch {
+    return undefined; // a mock activity environment created without a client
+  }
 }
 
 /**

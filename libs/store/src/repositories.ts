@@ -518,10 +518,49 @@ export class ReportRepository {
       .orderBy('updated_at')
       .limit(limit)
       .execute();
-    const runIds = [...new Set([...reported, ...unreported].map((r) => r.runId))].slice(0, limit);
+    return this.forget([...new Set([...reported, ...unreported].map((r) => r.runId))].slice(0, limit), rowBudget);
+  }
+
+  /**
+   * Runs whose status copy is not one of `endedStatuses` and has not changed since `cutoff`, oldest
+   * first, at most `limit`. A run ended from outside (terminated, timed out) publishes no last copy
+   * and writes no report, so its copy says running for ever: only Temporal can tell whether such a
+   * run is over (the caller asks it, then forgets the ones that are).
+   */
+  async unendedIdleBefore(cutoff: string, endedStatuses: readonly string[], limit: number): Promise<string[]> {
+    await this.ready();
+    const rows = await this.db
+      .selectFrom('run_status')
+      .select('run_id as runId')
+      .where('status', 'not in', [...endedStatuses])
+      .where('updated_at', '<', cutoff)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.runId);
+  }
+
+  /**
+   * Forgets these runs, in order: host rows in chunks of PRUNE_CHUNK (about `rowBudget` in all),
+   * then report and status copy together, once no host row is left. Returns the runs wholly
+   * forgotten; one cut short by the budget is forgotten by a later call. With `idleBefore`, only
+   * while the run's status copy is still older than that: a run started again under the same id
+   * (its idempotency key reused) publishes a new copy at once, and that run is left alone.
+   */
+  async forget(runIds: readonly string[], rowBudget = 20_000, idleBefore?: string): Promise<string[]> {
+    await this.ready();
     const forgotten: string[] = [];
     let budget = rowBudget;
+    const stillIdle = async (runId: string) =>
+      !idleBefore ||
+      (await this.db
+        .selectFrom('run_status')
+        .select('run_id')
+        .where('run_id', '=', runId)
+        .where('updated_at', '<', idleBefore)
+        .executeTakeFirst()) !== undefined;
     for (const runId of runIds) {
+      if (!(await stillIdle(runId))) continue;
       for (;;) {
         const chunk = Math.min(PRUNE_CHUNK, budget);
         if (chunk <= 0) return forgotten;
@@ -533,11 +572,17 @@ export class ReportRepository {
         budget -= count(deleted);
         if (count(deleted) < chunk) break;
       }
-      await this.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('run_status').where('run_id', '=', runId).execute();
+      const gone = await this.db.transaction().execute(async (trx) => {
+        const status = await trx
+          .deleteFrom('run_status')
+          .where('run_id', '=', runId)
+          .$if(idleBefore !== undefined, (q) => q.where('updated_at', '<', idleBefore as string))
+          .executeTakeFirst();
+        if (idleBefore && count(status) === 0) return false; // started again meanwhile
         await trx.deleteFrom('run_reports').where('workflow_id', '=', runId).execute();
+        return true;
       });
-      forgotten.push(runId);
+      if (gone) forgotten.push(runId);
     }
     return forgotten;
   }
