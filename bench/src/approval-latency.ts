@@ -12,7 +12,9 @@
  * verifies it. The bare workflow's bundle holds the SDK alone (no runbook interceptors).
  * A third side, a diagnostic outside the goal: our engine alone, its run decided by the bench's
  * own `executeUpdate` with the arguments the API would send (signed the same way), so the figure
- * splits into what the engine costs and what the HTTP hop through the API adds.
+ * splits into what the engine costs and what the HTTP hop through the API adds. A fourth, also
+ * outside the goal: the HTTP floor, the bare Update sent by a plain HTTP server in a process of its
+ * own (http-floor-process.ts), what any HTTP front of Temporal pays for the hop alone here.
  *
  *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
@@ -53,7 +55,7 @@ import {
 import type { DevServer } from './harness/dev-server';
 import { BENCH_GATE } from './overhead/gate';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, startBenchApi, startBenchApiProcess, startOurWorker, timedFetch } from './service';
+import { DEMO_TOKENS, startBenchApi, startBenchApiProcess, startHttpFloorProcess, startOurWorker, timedFetch } from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
@@ -62,8 +64,8 @@ const MAX_MINUTES = intArg('max-minutes', 20);
 /** Serve the API from the bench's own process, as the bench did before it had one of its own. */
 const API_IN_PROCESS = flagArg('api-in-process');
 
-type Kind = 'ours' | 'engine' | 'bare';
-const KINDS: readonly Kind[] = ['ours', 'engine', 'bare'];
+type Kind = 'ours' | 'engine' | 'bare' | 'floor';
+const KINDS: readonly Kind[] = ['ours', 'engine', 'bare', 'floor'];
 /** The demo approver, as the API passes a principal to the run (principalArg). */
 const APPROVER: Principal = { id: 'alex', displayName: 'Alex Approver', roles: ['approver'] };
 interface Sample {
@@ -98,7 +100,8 @@ async function main(): Promise<number> {
     const client = new Client({ connection, namespace: 'default' });
     native = await NativeConnection.connect({ address: server.address });
     const oursQueue = `bench-ours-${randomUUID()}`;
-    const queues: Record<Kind, string> = { ours: oursQueue, engine: oursQueue, bare: `bench-bare-${randomUUID()}` };
+    const bareQueue = `bench-bare-${randomUUID()}`;
+    const queues: Record<Kind, string> = { ours: oursQueue, engine: oursQueue, bare: bareQueue, floor: bareQueue };
     const assertionKeys = `bench:${randomBytes(32).toString('base64')}`;
     const [signingKey] = parseAssertionKeys(assertionKeys);
     const ours = await startOurWorker({
@@ -130,13 +133,15 @@ async function main(): Promise<number> {
       assertionKeys,
     });
     stops.unshift(api.close);
+    const floor = await startHttpFloorProcess({ temporalAddress: server.address });
+    stops.unshift(floor.close);
 
     const park = async (kind: Kind, count = APPROVALS): Promise<WorkflowHandle[]> => {
       const handles: WorkflowHandle[] = [];
       for (let i = 0; i < count; i++) {
         const workflowId = `bench-approval-${kind}-${randomUUID()}`;
         handles.push(
-          kind !== 'bare'
+          kind === 'ours' || kind === 'engine'
             ? await client.workflow.start('engineApprovalThenNoop', {
                 taskQueue: queues[kind],
                 workflowId,
@@ -147,7 +152,7 @@ async function main(): Promise<number> {
                   { key: RunStatusAttr, value: 'running' },
                 ],
               })
-            : await client.workflow.start('bareApprovalThenNoop', { taskQueue: queues.bare, workflowId, args: [] }),
+            : await client.workflow.start('bareApprovalThenNoop', { taskQueue: queues[kind], workflowId, args: [] }),
         );
       }
       await waitUntilParked(
@@ -174,6 +179,9 @@ async function main(): Promise<number> {
         await handle.executeUpdate(decideApprovalUpdate, {
           args: [{ ...sent, assertion: signAssertion(signingKey, decideApprovalUpdate.name, APPROVER, sent, new Date()) }],
         });
+      } else if (kind === 'floor') {
+        const res = await timedFetch(`${floor.url}/update`, { method: 'POST', body: { workflowId: handle.workflowId, by: 'alex' } });
+        if (res.status !== 200) throw new Error(`floor update ${handle.workflowId}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
       } else {
         await handle.executeUpdate(bareApproveUpdate, { args: [{ by: 'alex' }] });
       }
@@ -183,17 +191,20 @@ async function main(): Promise<number> {
     };
 
     // Warm-up, not measured: the API's lazy Temporal connection, its first requests' JIT, the first update on each side.
-    for (const kind of ['bare', 'engine', 'ours'] as const) for (const handle of await park(kind, 2)) await decide(kind, handle);
-    const samples: Record<Kind, Sample[]> = { ours: [], engine: [], bare: [] };
+    for (const kind of ['bare', 'floor', 'engine', 'ours'] as const) for (const handle of await park(kind, 2)) await decide(kind, handle);
+    const samples: Record<Kind, Sample[]> = { ours: [], engine: [], bare: [], floor: [] };
     const roundRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
     const engineRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
+    const floorRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
     // CPU rather than wall time, so it holds on a busy machine: the API process does nothing else while the approvals go.
     const apiCpuMs = async () => ('cpuMs' in api ? await api.cpuMs() : undefined);
     const apiCpuPerApproval: number[] = [];
+    const floorCpuPerApproval: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const parked = { ours: await park('ours'), engine: await park('engine'), bare: await park('bare') };
-      const inRound: Record<Kind, Sample[]> = { ours: [], engine: [], bare: [] };
+      const parked = { ours: await park('ours'), engine: await park('engine'), bare: await park('bare'), floor: await park('floor') };
+      const inRound: Record<Kind, Sample[]> = { ours: [], engine: [], bare: [], floor: [] };
       const cpuBefore = await apiCpuMs();
+      const floorCpuBefore = await floor.cpuMs();
       for (let i = 0; i < APPROVALS; i++) {
         // Decide one of each, the side that goes first turning with each approval and each round.
         for (let k = 0; k < KINDS.length; k++) {
@@ -202,9 +213,10 @@ async function main(): Promise<number> {
         }
       }
       const cpuAfter = await apiCpuMs();
+      floorCpuPerApproval.push(((await floor.cpuMs()) - floorCpuBefore) / APPROVALS);
       if (cpuBefore !== undefined && cpuAfter !== undefined) apiCpuPerApproval.push((cpuAfter - cpuBefore) / APPROVALS);
       const ended = await Promise.all(
-        [...parked.ours, ...parked.engine, ...parked.bare].map((h) =>
+        [...parked.ours, ...parked.engine, ...parked.bare, ...parked.floor].map((h) =>
           h.result().then(
             () => true,
             () => false,
@@ -221,9 +233,12 @@ async function main(): Promise<number> {
       roundRatios.p95.push(q('ours', 95) / q('bare', 95));
       engineRatios.p50.push(q('engine', 50) / q('bare', 50));
       engineRatios.p95.push(q('engine', 95) / q('bare', 95));
+      floorRatios.p50.push(q('floor', 50) / q('bare', 50));
+      floorRatios.p95.push(q('floor', 95) / q('bare', 95));
       for (const kind of KINDS) samples[kind].push(...inRound[kind]);
       console.log(
-        `  round ${round}: ours p50 ${fixed(q('ours', 50), 0)} ms, engine alone ${fixed(q('engine', 50), 0)} ms, bare ${fixed(q('bare', 50), 0)} ms`,
+        `  round ${round}: ours p50 ${fixed(q('ours', 50), 1)} ms, engine alone ${fixed(q('engine', 50), 1)} ms, ` +
+          `bare ${fixed(q('bare', 50), 1)} ms, HTTP floor ${fixed(q('floor', 50), 1)} ms`,
       );
     }
     report.check(
@@ -258,13 +273,21 @@ async function main(): Promise<number> {
         row("our engine alone (the bench sends the API's signed Update) → next activity scheduled", 'engine', scheduled, engineRatios),
         row('  of which: call → its workflow task scheduled (server)', 'engine', (s) => s.split.toTaskScheduled),
         row('  of which: task started → completed (worker)', 'engine', (s) => s.split.taskRan),
+        // The other diagnostic side: bare behind a plain HTTP server.
+        row('HTTP floor (a plain HTTP server sends the bare Update) → next activity scheduled', 'floor', scheduled, floorRatios),
+        row('  of which: call → its workflow task scheduled (HTTP hop, server)', 'floor', (s) => s.split.toTaskScheduled),
       ],
     );
-    const hop = `The HTTP hop (ours minus our engine alone, decide → next activity scheduled): p50 ${fixed(q('ours', scheduled, 50) - q('engine', scheduled, 50), 1)} ms of ours' ${fixed(q('ours', scheduled, 50), 1)} ms; the goal's 1.2x leaves ${fixed(0.2 * q('bare', scheduled, 50), 1)} ms over bare for everything.`;
+    const hop =
+      `The HTTP hop (ours minus our engine alone, decide → next activity scheduled): p50 ${fixed(q('ours', scheduled, 50) - q('engine', scheduled, 50), 1)} ms ` +
+      `of ours' ${fixed(q('ours', scheduled, 50), 1)} ms; a plain HTTP server's hop (HTTP floor minus bare) ${fixed(q('floor', scheduled, 50) - q('bare', scheduled, 50), 1)} ms; ` +
+      `the goal's 1.2x leaves ${fixed(0.2 * q('bare', scheduled, 50), 1)} ms over bare for everything.`;
     report.note(hop);
     console.log(hop);
     if (apiCpuPerApproval.length > 0) {
-      const text = `The API process's CPU per approval (all of its work for one approve call): ${spread(apiCpuPerApproval, 2)} ms, median (min–max) of the rounds.`;
+      const text =
+        `The API process's CPU per approval (all of its work for one approve call, and its idle upkeep over the round): ${spread(apiCpuPerApproval, 2)} ms; ` +
+        `the plain HTTP server's, the same way: ${spread(floorCpuPerApproval, 2)} ms; median (min–max) of the rounds.`;
       report.note(text);
       console.log(text);
     }

@@ -3,7 +3,9 @@
  * hash, Temporal start with search attributes and memo) from 64 concurrent clients, against raw
  * `client.workflow.start` of the same workflow type with the same arguments, search attributes
  * and memo from 64 concurrent callers. No worker polls the queue on either side (the figure is
- * the launch path, not the runs). Rounds alternate which side goes first.
+ * the launch path, not the runs). A third side, a diagnostic outside the goal: the HTTP floor, the
+ * bare call made by a plain HTTP server in a process of its own (http-floor-process.ts), what any
+ * HTTP front of Temporal pays for the hop alone on this machine. Rounds turn which side goes first.
  *
  *   node bench/dist/launch-throughput.js [--rounds 3] [--launches 1000] [--clients 64] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
@@ -37,7 +39,7 @@ import {
 } from './common';
 import type { DevServer } from './harness/dev-server';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, inPool, startBenchApi, startBenchApiProcess, timedFetch } from './service';
+import { DEMO_TOKENS, inPool, startBenchApi, startBenchApiProcess, startHttpFloorProcess, timedFetch } from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
@@ -49,7 +51,13 @@ const API_IN_PROCESS = flagArg('api-in-process');
 
 const INPUT = { host: 'db-07', slot: 'bay 3', notify: ['dba-team'], slaSeconds: 3600 };
 
-type Kind = 'ours' | 'bare';
+type Kind = 'ours' | 'bare' | 'floor';
+const KINDS: readonly Kind[] = ['bare', 'ours', 'floor'];
+const SIDE_NAMES: Record<Kind, string> = {
+  ours: 'ours (POST /v1/runs)',
+  bare: 'bare (client.workflow.start)',
+  floor: 'HTTP floor (plain HTTP server → client.workflow.start)',
+};
 interface Phase {
   kind: Kind;
   round: number;
@@ -58,7 +66,7 @@ interface Phase {
   errors: string[];
   /** CPU time per launch of the launching side's own processes (ms): the bench's, plus the API's when it runs apart. */
   cpuMsPerLaunch: number;
-  /** The API process's part of cpuMsPerLaunch (0 for bare, and with --api-in-process): where a change to the API shows. */
+  /** The API (or HTTP floor) process's part of cpuMsPerLaunch (0 for bare, and for ours with --api-in-process): where a change to the API shows. */
   apiCpuMsPerLaunch: number;
   /** The Temporal dev server's CPU time per launch (ms), NaN where /proc does not tell. */
   serverCpuMsPerLaunch: number;
@@ -71,7 +79,7 @@ async function main(): Promise<number> {
   const report = new BenchReport('launch-throughput', { rounds: ROUNDS, launchesPerRound: LAUNCHES, clients: CLIENTS });
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-bench-launch-'));
   let connection: Connection | undefined;
-  let close: (() => Promise<void>) | undefined;
+  const closes: (() => Promise<void>)[] = [];
   try {
     console.log(
       `launch-throughput bench: ${ROUNDS} round(s) of ${LAUNCHES} launches each side, ${CLIENTS} clients; ${os.cpus().length} cores, Node ${process.version}`,
@@ -84,8 +92,12 @@ async function main(): Promise<number> {
     const store = { kind: 'sqlite' as const, file: path.join(root, 'runbooks.sqlite') };
     const options = { temporalAddress: server.address, taskQueue, dir: root, store };
     const api = API_IN_PROCESS ? await startBenchApi(options) : await startBenchApiProcess(options);
-    const apiCpuMs = async () => ('cpuMs' in api ? await api.cpuMs() : 0);
-    close = api.close;
+    closes.push(api.close);
+    const floor = await startHttpFloorProcess({ temporalAddress: server.address });
+    closes.push(floor.close);
+    /** CPU so far (ms) of the side's server process: the API for ours, the plain HTTP server for the floor. */
+    const serverProcessCpuMs = async (kind: Kind) =>
+      kind === 'floor' ? await floor.cpuMs() : kind === 'ours' && 'cpuMs' in api ? await api.cpuMs() : 0;
     const inputSha256 = createHash('sha256').update(canonicalJson(INPUT), 'utf8').digest('hex');
 
     const launchOurs = async (): Promise<string | undefined> => {
@@ -96,12 +108,13 @@ async function main(): Promise<number> {
       });
       return res.status === 201 ? undefined : `HTTP ${res.status}: ${res.body.slice(0, 200)}`;
     };
-    const launchBare = async (): Promise<string | undefined> => {
-      const args: RunbookStartArgs = { input: INPUT, requestedBy: { id: 'tess', displayName: 'Tess Technician' }, inputSha256 };
-      await client.workflow.start(diskReplacementRunbook.workflowType, {
+    /** The bare side's call: what ours' API sends for the launch, made straight. */
+    const bareStart = () => ({
+      workflowType: diskReplacementRunbook.workflowType,
+      options: {
         taskQueue,
         workflowId: runWorkflowId(diskReplacementRunbook.name, randomUUID()),
-        args: [args],
+        args: [{ input: INPUT, requestedBy: { id: 'tess', displayName: 'Tess Technician' }, inputSha256 } satisfies RunbookStartArgs],
         typedSearchAttributes: [
           { key: RunbookNameAttr, value: diskReplacementRunbook.name },
           { key: RequestedByAttr, value: 'tess' },
@@ -109,15 +122,24 @@ async function main(): Promise<number> {
           { key: AwaitingApprovalAttr, value: false },
         ],
         memo: { [RUN_MEMO.inputSha256]: inputSha256 },
-      });
+      },
+    });
+    const launchBare = async (): Promise<string | undefined> => {
+      const { workflowType, options } = bareStart();
+      await client.workflow.start(workflowType, options);
       return undefined;
     };
+    const launchFloor = async (): Promise<string | undefined> => {
+      const res = await timedFetch(`${floor.url}/start`, { method: 'POST', body: bareStart() });
+      return res.status === 201 ? undefined : `HTTP ${res.status}: ${res.body.slice(0, 200)}`;
+    };
+    const launchers: Record<Kind, () => Promise<string | undefined>> = { ours: launchOurs, bare: launchBare, floor: launchFloor };
     const burst = async (kind: Kind, round: number, count: number): Promise<Phase> => {
-      const launch = kind === 'ours' ? launchOurs : launchBare;
+      const launch = launchers[kind];
       const latencies: number[] = [];
       const errors: string[] = [];
       const meter = new CpuMeter(devServer);
-      const apiCpu0 = kind === 'ours' ? await apiCpuMs() : 0;
+      const apiCpu0 = await serverProcessCpuMs(kind);
       const t0 = performance.now();
       await inPool(count, CLIENTS, async () => {
         const c0 = performance.now();
@@ -127,21 +149,22 @@ async function main(): Promise<number> {
       });
       const perSecond = count / ((performance.now() - t0) / 1000);
       const cpu = meter.stop();
-      const apiCpu = kind === 'ours' ? (await apiCpuMs()) - apiCpu0 : 0;
+      const apiCpu = (await serverProcessCpuMs(kind)) - apiCpu0;
       const cpuMsPerLaunch = (cpu.processMs + apiCpu) / count;
       const serverCpuMsPerLaunch = cpu.serverMs !== undefined ? cpu.serverMs / count : NaN;
       return { kind, round, perSecond, latencies, errors, cpuMsPerLaunch, apiCpuMsPerLaunch: apiCpu / count, serverCpuMsPerLaunch };
     };
 
-    for (const kind of ['bare', 'ours'] as const) await burst(kind, 0, CLIENTS); // warm-up: connections, JIT
+    for (const kind of KINDS) await burst(kind, 0, CLIENTS); // warm-up: connections, JIT
     const phases: Phase[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const kind of round % 2 === 1 ? (['bare', 'ours'] as const) : (['ours', 'bare'] as const)) {
+      // The side going first turns each round.
+      for (const kind of KINDS.map((_, k) => KINDS[(k + round - 1) % KINDS.length])) {
         const p = await burst(kind, round, LAUNCHES);
         phases.push(p);
         console.log(
           `  round ${round} ${kind}: ${fixed(p.perSecond, 0)} launches/s, p99 ${fixed(percentile(p.latencies, 99), 0)} ms, ` +
-            `${fixed(p.cpuMsPerLaunch, 2)} CPU ms/launch${p.apiCpuMsPerLaunch ? ` (API process ${fixed(p.apiCpuMsPerLaunch, 2)})` : ''}, ` +
+            `${fixed(p.cpuMsPerLaunch, 2)} CPU ms/launch${p.apiCpuMsPerLaunch ? ` (its server process ${fixed(p.apiCpuMsPerLaunch, 2)})` : ''}, ` +
             `${p.errors.length} errors`,
         );
         for (const e of [...new Set(p.errors)].slice(0, 3)) console.error(`    ${e}`);
@@ -151,12 +174,13 @@ async function main(): Promise<number> {
     report.check(errors === 0, `${errors} launches failed`);
     // Every launch must have started a run: count them on the server.
     const started = await countRuns(client, taskQueue);
-    const expected = 2 * CLIENTS + 2 * ROUNDS * LAUNCHES;
+    const expected = KINDS.length * (CLIENTS + ROUNDS * LAUNCHES);
     report.check(started === expected - errors, `the server holds ${started} runs, expected ${expected - errors}`);
-    const byRound = (f: (p: Phase) => number) =>
+    /** Per round, one side's figure over another's (ours over bare unless told). */
+    const byRound = (f: (p: Phase) => number, side: Kind = 'ours', base: Kind = 'bare') =>
       Array.from({ length: ROUNDS }, (_, i) => {
         const of = (kind: Kind) => phases.find((p) => p.round === i + 1 && p.kind === kind)!;
-        return f(of('ours')) / f(of('bare'));
+        return f(of(side)) / f(of(base));
       });
     const all = (kind: Kind) => phases.filter((p) => p.kind === kind).flatMap((p) => p.latencies);
     const rate = (kind: Kind) => phases.filter((p) => p.kind === kind).map((p) => p.perSecond);
@@ -164,8 +188,8 @@ async function main(): Promise<number> {
       `${ROUNDS} round(s) of ${LAUNCHES} launches each side from ${CLIENTS} concurrent clients; latency per launch over all rounds (ms); ` +
         'ratio: median (min–max) of the per-round ratios',
       ['side', 'launches/s per round', 'p50 ms', 'p99 ms', 'CPU ms/launch', 'errors'],
-      (['ours', 'bare'] as const).map((kind) => [
-        kind === 'ours' ? 'ours (POST /v1/runs)' : 'bare (client.workflow.start)',
+      (['ours', 'bare', 'floor'] as const).map((kind) => [
+        SIDE_NAMES[kind],
         spread(rate(kind), 0),
         fixed(percentile(all(kind), 50), 1),
         fixed(percentile(all(kind), 99), 1),
@@ -180,13 +204,17 @@ async function main(): Promise<number> {
       (API_IN_PROCESS
         ? 'The API served from the bench process itself (--api-in-process), sharing its event loop with the HTTP load. '
         : 'The API served from a process of its own (bench/src/api-process.ts), as a server apart from its clients. ') +
-        "CPU ms/launch: CPU time of the launching side's processes (the bench, plus the API process for ours) per launch, " +
+        "CPU ms/launch: CPU time of the launching side's processes (the bench, plus the API process for ours, the plain HTTP server for the floor) per launch, " +
         'the Temporal server not counted; on a loaded machine it moves less than launches/s.',
     );
     // Where the ratio is bounded: the server and the launching side share these cores.
     const median = (kind: Kind, f: (p: Phase) => number) => percentile(phases.filter((p) => p.kind === kind).map(f), 50);
     const serverMs = { ours: median('ours', (p) => p.serverCpuMsPerLaunch), bare: median('bare', (p) => p.serverCpuMsPerLaunch) };
-    const side = { ours: median('ours', (p) => p.cpuMsPerLaunch), bare: median('bare', (p) => p.cpuMsPerLaunch) };
+    const side = {
+      ours: median('ours', (p) => p.cpuMsPerLaunch),
+      bare: median('bare', (p) => p.cpuMsPerLaunch),
+      floor: median('floor', (p) => p.cpuMsPerLaunch),
+    };
     if (Number.isFinite(serverMs.ours) && Number.isFinite(serverMs.bare)) {
       // With the cores busy, launches/s ≈ cores / (server + launching side CPU per launch); 0.9x bare allows this much for ours' side.
       const allowed = (serverMs.bare + side.bare) / 0.9 - serverMs.ours;
@@ -197,20 +225,26 @@ async function main(): Promise<number> {
           2,
         )}) against ${fixed(side.bare, 2)}. ` +
         `Both share these ${os.cpus().length} cores, so launches/s ≈ cores / (server + launching side): ` +
-        `0.9x bare leaves ours' launching side ${fixed(allowed, 2)} ms per launch, the HTTP client and the API together.`;
+        `0.9x bare leaves ours' launching side ${fixed(allowed, 2)} ms per launch, the HTTP client and the API together; ` +
+        `the HTTP floor's launching side took ${fixed(side.floor, 2)} ms (its plain server ${fixed(
+          median('floor', (p) => p.apiCpuMsPerLaunch),
+          2,
+        )}) for the hop and the call alone.`;
       report.note(bound);
       console.log(bound);
     }
     const throughput = byRound((p) => p.perSecond);
     const p99 = byRound((p) => percentile(p.latencies, 99));
     report.table(
-      'ratio ours/bare',
-      ['figure', 'ratio'],
-      [
-        ['launches/s', spread(throughput)],
-        ['p99 latency', spread(p99)],
-        ['CPU ms per launch', spread(byRound((p) => p.cpuMsPerLaunch))],
-      ],
+      'ratio ours/bare (the goal), and the HTTP floor beside it: what a plain HTTP hop alone costs bare, and ours against that floor',
+      ['figure', 'ours/bare', 'HTTP floor/bare', 'ours/HTTP floor'],
+      (
+        [
+          ['launches/s', (p: Phase) => p.perSecond],
+          ['p99 latency', (p: Phase) => percentile(p.latencies, 99)],
+          ['CPU ms per launch', (p: Phase) => p.cpuMsPerLaunch],
+        ] as const
+      ).map(([figure, f]) => [figure, spread(byRound(f)), spread(byRound(f, 'floor')), spread(byRound(f, 'ours', 'floor'))]),
     );
     const t = percentile(throughput, 50);
     report.goal(
@@ -221,7 +255,7 @@ async function main(): Promise<number> {
     );
     return report.finish();
   } finally {
-    await close?.().catch(() => undefined);
+    for (const close of closes) await close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await stopServer(server);
     await fs.rm(root, { recursive: true, force: true });

@@ -131,16 +131,25 @@ export interface BenchApiProcess {
 }
 
 export async function startBenchApiProcess(options: BenchApiOptions): Promise<BenchApiProcess> {
+  return forkBenchServer('api-process.js', options, 'API');
+}
+
+/**
+ * Forks a bench server (api-process.js, http-floor-process.js) and waits until it listens. The
+ * child reads its options from the first message, answers `{ url }` (or `{ error }`), answers
+ * `{ cpuMs }` to each `'cpu'` message and exits when the parent disconnects.
+ */
+export async function forkBenchServer(script: string, options: unknown, label: string): Promise<BenchApiProcess> {
   // BENCH_API_NODE_ARGS: more Node flags for the API process, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile it.
   const execArgv = [...process.execArgv, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const child = fork(path.join(__dirname, 'api-process.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(__dirname, script), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const answer = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
     child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`the bench API process exited (code ${code}) before it listened`)));
-    child.send(options);
+    child.once('exit', (code) => reject(new Error(`the bench ${label} process exited (code ${code}) before it listened`)));
+    child.send(options as object);
   });
-  if (!answer.url) throw new Error(`the bench API process did not start: ${answer.error}`);
+  if (!answer.url) throw new Error(`the bench ${label} process did not start: ${answer.error}`);
   return {
     url: answer.url,
     cpuMs: () =>
@@ -160,6 +169,35 @@ export async function startBenchApiProcess(options: BenchApiOptions): Promise<Be
   };
 }
 
+/** The child's side of forkBenchServer: `start` once the options arrive, then the messages it answers. */
+export function serveBenchProcess<O>(start: (options: O) => Promise<{ url: string; close(): Promise<void> }>): void {
+  process.once('message', (options: O) => {
+    start(options).then(
+      (server) => {
+        process.on('message', (message) => {
+          if (message === 'cpu') {
+            const { user, system } = process.cpuUsage();
+            process.send!({ cpuMs: (user + system) / 1000 });
+          }
+        });
+        process.send!({ url: server.url });
+        process.once('disconnect', () => {
+          server.close().finally(() => process.exit(0));
+        });
+      },
+      (error: unknown) => {
+        process.send!({ error: String((error as Error)?.stack ?? error) });
+        process.exit(1);
+      },
+    );
+  });
+}
+
+/** The HTTP floor (http-floor-process.ts): a plain HTTP server in front of one Temporal client. */
+export function startHttpFloorProcess(options: { temporalAddress: string }): Promise<BenchApiProcess> {
+  return forkBenchServer('http-floor-process.js', options, 'HTTP floor');
+}
+
 /**
  * The benches' HTTP client: node:http over kept-alive connections (as many as calls in flight, like
  * fetch's pool). fetch cost the load generator about as much CPU per call as the API's own work on
@@ -170,11 +208,11 @@ const keepAlive = new http.Agent({ keepAlive: true });
 /** One HTTP call as a client sees it: status, body size and time. */
 export function timedFetch(
   url: string,
-  init: { method?: string; token: string; body?: unknown },
+  init: { method?: string; token?: string; body?: unknown },
 ): Promise<{ status: number; bytes: number; ms: number; body: string }> {
   const t0 = performance.now();
   const payload = init.body ? JSON.stringify(init.body) : undefined;
-  const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${init.token}` };
+  const headers: http.OutgoingHttpHeaders = init.token ? { authorization: `Bearer ${init.token}` } : {};
   if (payload !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = Buffer.byteLength(payload);
