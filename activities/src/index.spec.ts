@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createActivities, defaultHostFolders, LogNotifier, type RunbookActivities } from './index';
+import { minimalRunState } from './test-support/run-state';
 import { storeIn } from './test-support/store';
 
 describe('createActivities', () => {
@@ -87,22 +88,7 @@ describe('createActivities', () => {
       await expect(
         activities.notify({ runId: 'r', recipients: ['a'], kind: 'escalation', subject: 's', text: 't', idempotencyKey: 'k' }),
       ).resolves.toMatchObject({ channel: `log:${path.join(dir, 'notifications.jsonl')}` });
-      await expect(
-        activities.writeReport({
-          state: {
-            runId: 'r',
-            runbook: 'data-restore',
-            title: 'Data restore',
-            requestedBy: { id: 'tess', displayName: 'Tess' },
-            requestedAt: '2026-11-22T10:00:00.000Z',
-            status: 'succeeded',
-            input: {},
-            steps: [],
-            gates: [],
-            compensations: [],
-          },
-        }),
-      ).resolves.toEqual({
+      await expect(activities.writeReport({ state: minimalRunState('r') })).resolves.toEqual({
         firstWrite: true,
         markdownPath: path.join(dir, 'reports', 'r.md'),
         jsonPath: path.join(dir, 'reports', 'r.json'),

@@ -7,8 +7,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { RunState } from '@runbooks/contracts';
 import { createReportActivities } from '../../activities/src/reports/activities';
+import { minimalRunState } from '../../activities/src/test-support/run-state';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,21 +17,6 @@ import { STORE_BACKENDS, closeStores, openStore } from './harness/stores';
 import { temporalAddress } from './harness/worker';
 
 const LONG_AGO = '2020-01-01T00:00:00.000Z';
-
-function stateOf(runId: string): RunState {
-  return {
-    runId,
-    runbook: 'data-restore',
-    title: 'Data restore',
-    requestedBy: { id: 'tess', displayName: 'Tess' },
-    requestedAt: '2026-11-22T10:00:00.000Z',
-    status: 'succeeded',
-    input: {},
-    steps: [],
-    gates: [],
-    compensations: [],
-  };
-}
 
 describe.each(STORE_BACKENDS)('retention of runs ended from outside, store on $name', ({ freshLocation }) => {
   let connection: Connection;
@@ -79,7 +64,7 @@ describe.each(STORE_BACKENDS)('retention of runs ended from outside, store on $n
     dirs.push(reportsDir);
     const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
 
-    await new MockActivityEnvironment({}, { client }).run(writeReport, { state: stateOf(`ends-now-${randomUUID()}`) });
+    await new MockActivityEnvironment({}, { client }).run(writeReport, { state: minimalRunState(`ends-now-${randomUUID()}`) });
 
     expect(await store.runStatus.get(terminated.workflowId)).toBeUndefined();
     expect(await store.runHosts.all(terminated.workflowId)).toEqual([]);
@@ -117,7 +102,7 @@ describe.each(STORE_BACKENDS)('retention of runs ended from outside, store on $n
     dirs.push(reportsDir);
     const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
 
-    await new MockActivityEnvironment({}).run(writeReport, { state: stateOf(`ends-now-${randomUUID()}`) });
+    await new MockActivityEnvironment({}).run(writeReport, { state: minimalRunState(`ends-now-${randomUUID()}`) });
 
     expect(await store.runStatus.get('no-client')).toMatchObject({ status: 'running' });
   });

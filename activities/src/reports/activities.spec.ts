@@ -1,26 +1,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunState } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
+import { minimalRunState } from '../test-support/run-state';
 import { storeIn } from '../test-support/store';
 import { createReportActivities, reportFileName } from './activities';
 
-/** A minimal run state: enough for the renderer, recognisable in the files. */
-function stateOf(runId: string, status: RunState['status'] = 'succeeded'): RunState {
-  return {
-    runId,
-    runbook: 'data-restore',
-    title: 'Data restore',
-    requestedBy: { id: 'tess', displayName: 'Tess' },
-    requestedAt: '2026-11-22T10:00:00.000Z',
-    status,
-    input: {},
-    steps: [],
-    gates: [],
-    compensations: [],
-  };
-}
+const stateOf = minimalRunState;
 
 describe('writeReport', () => {
   let reportsDir: string;
