@@ -7,7 +7,7 @@
  * clock, same machine, to the microsecond) minus the wall time just before the call (wallMs, to the microsecond
  * too); also the call's own round trip.
  * Rounds alternate which side goes first; each round parks N runs of each side, then decides
- * them one after another. Ours runs with signed caller assertions (RUNBOOKS_ASSERTION_KEYS on the
+ * them one after another, each once the run decided before it has ended. Ours runs with signed caller assertions (RUNBOOKS_ASSERTION_KEYS on the
  * API and the worker), as a deployment does: the API signs each decision, the gate's validator
  * verifies it. The bare workflow's bundle holds the SDK alone (no runbook interceptors).
  * A third side, a diagnostic outside the goal: our engine alone, its run decided by the bench's
@@ -210,6 +210,9 @@ async function main(): Promise<number> {
         for (let k = 0; k < KINDS.length; k++) {
           const kind = KINDS[(i + round + k) % KINDS.length];
           inRound[kind].push(await decide(kind, parked[kind][i]));
+          // The run ends (its no-op step, its last task, its status copy) before the next decision: the
+          // next side, whichever it is, does not share the cores with this one's tail.
+          await parked[kind][i].result().catch(() => undefined);
         }
       }
       const cpuAfter = await apiCpuMs();

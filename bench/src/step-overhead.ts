@@ -1,6 +1,7 @@
 /**
- * Step-overhead bench: a runbook of K no-op steps through the step engine (RunbookRun, activities
- * wrapped in attempt envelopes as on the real worker) against bare Temporal code calling the same
+ * Step-overhead bench: a runbook of K no-op steps through the step engine (RunbookRun) on the real
+ * worker (startOurWorker: attempt envelopes, the status copy written to the store and awaited
+ * before each workflow task completes, the metrics sinks) against bare Temporal code calling the same
  * no-op activity K times. Runs alternate between the two, after a warm-up, in rounds; it reports
  * p50/p90 of the workflow's duration (server start to close time), the ratio of p50s (median and
  * range over the rounds), history events per step and the worker's workflow-task time per step.
@@ -11,7 +12,6 @@ import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RunState, RunbookStartArgs } from '@runbooks/contracts';
-import { withAttemptEnvelopes } from '@runbooks/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -33,6 +33,7 @@ import {
   stopServer,
 } from './common';
 import { BenchReport } from './results';
+import { startOurWorker } from './service';
 import type { DevServer } from './harness/dev-server';
 
 const SMOKE = flagArg('smoke');
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-bench-steps-'));
   let connection: Connection | undefined;
   let native: NativeConnection | undefined;
-  const workers: { worker: Worker; running: Promise<void> }[] = [];
+  const stops: (() => Promise<void>)[] = [];
   try {
     console.log(
       `step-overhead bench: K = ${STEP_COUNTS.join(', ')} no-op steps, ${ROUNDS} rounds of ${RUNS} runs each; ${os.cpus().length} cores, Node ${process.version}`,
@@ -77,20 +78,21 @@ async function main(): Promise<number> {
     const client = new Client({ connection, namespace: 'default' });
     native = await NativeConnection.connect({ address: server.address });
     const queues: Record<Kind, string> = { engine: `bench-engine-${randomUUID()}`, bare: `bench-bare-${randomUUID()}` };
-    for (const [kind, bundle, activities] of [
-      ['engine', engineBundle, withAttemptEnvelopes(noopActivities)],
-      ['bare', bareBundle, noopActivities],
-    ] as const) {
-      const worker = await Worker.create({
-        connection: native,
-        namespace: 'default',
-        taskQueue: queues[kind],
-        workflowBundle: { codePath: bundle },
-        activities,
-        shutdownGraceTime: 5_000,
-      });
-      workers.push({ worker, running: worker.run() });
-    }
+    const ours = await startOurWorker({ native, taskQueue: queues.engine, bundlePath: engineBundle, dir: path.join(root, 'engine') });
+    stops.push(ours.stop);
+    const bareWorker = await Worker.create({
+      connection: native,
+      namespace: 'default',
+      taskQueue: queues.bare,
+      workflowBundle: { codePath: bareBundle },
+      activities: noopActivities,
+      shutdownGraceTime: 5_000,
+    });
+    const bareRunning = bareWorker.run();
+    stops.push(async () => {
+      if (bareWorker.getState() === 'RUNNING') bareWorker.shutdown();
+      await bareRunning.catch(() => undefined);
+    });
 
     let warm = true;
     let samplesDone = 0;
@@ -209,8 +211,7 @@ async function main(): Promise<number> {
     );
     return report.finish();
   } finally {
-    for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
-    await Promise.all(workers.map((w) => w.running.catch(() => undefined)));
+    await Promise.all(stops.map((stop) => stop()));
     await native?.close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await stopServer(server);
