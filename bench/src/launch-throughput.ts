@@ -39,7 +39,15 @@ import {
 } from './common';
 import type { DevServer } from './harness/dev-server';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, inPool, startBenchApi, startBenchApiProcess, startHttpFloorProcess, timedFetch } from './service';
+import {
+  DEMO_TOKENS,
+  dropIdleConnections,
+  inPool,
+  startBenchApi,
+  startBenchApiProcess,
+  startHttpFloorProcess,
+  timedFetch,
+} from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
@@ -138,6 +146,7 @@ async function main(): Promise<number> {
       const launch = launchers[kind];
       const latencies: number[] = [];
       const errors: string[] = [];
+      dropIdleConnections(); // idle since this side's last burst, longer than a server keeps them
       const meter = new CpuMeter(devServer);
       const apiCpu0 = await serverProcessCpuMs(kind);
       const t0 = performance.now();

@@ -205,6 +205,15 @@ export function startHttpFloorProcess(options: { temporalAddress: string }): Pro
  */
 const keepAlive = new http.Agent({ keepAlive: true });
 
+/**
+ * Closes the kept-alive connections no call is using. Before a burst that follows a pause: a server
+ * closes a connection idle for its keep-alive timeout (Node's 5 s) while a client on a busy event
+ * loop may not yet have dropped it, and a call sent on it then fails (ECONNRESET, socket hang up).
+ */
+export function dropIdleConnections(): void {
+  for (const sockets of Object.values(keepAlive.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+}
+
 /** One HTTP call as a client sees it: status, body size and time. */
 export function timedFetch(
   url: string,
