@@ -7,7 +7,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createReportActivities } from '../../activities/src/reports/activities';
+import { IDLE_CHECKS, createReportActivities } from '../../activities/src/reports/activities';
 import { minimalRunState } from '../../activities/src/test-support/run-state';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -73,6 +73,34 @@ describe.each(STORE_BACKENDS)('retention of runs ended from outside, store on $n
     expect(await store.runHosts.all(open.workflowId)).toHaveLength(2);
     expect(await store.runStatus.get(recent.workflowId)).toMatchObject({ status: 'running' });
     await open.terminate('test over');
+  });
+
+  it('asks about runs found open last, so more than IDLE_CHECKS runs left open never keep a terminated one from being forgotten', async () => {
+    const store = openStore(await freshLocation());
+    await store.ready();
+    const open = await Promise.all(Array.from({ length: IDLE_CHECKS + 1 }, () => startOpen('open-for-good')));
+    const terminated = await startOpen('terminated-later');
+    await terminated.terminate('ended from outside');
+    // Every open run went idle before the terminated one, so it is the last of them, oldest first.
+    const idle = [...open.map((handle) => [handle.workflowId, LONG_AGO]), [terminated.workflowId, '2020-06-01T00:00:00.000Z']];
+    for (const [runId, updatedAt] of idle)
+      await store.db
+        .insertInto('run_status')
+        .values({ run_id: runId, status: 'running', version: '1', updated_at: updatedAt, body: '{}' })
+        .execute();
+    const reportsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'retention-reports-'));
+    dirs.push(reportsDir);
+    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
+    const aRunEnds = () =>
+      new MockActivityEnvironment({}, { client }).run(writeReport, { state: minimalRunState(`ends-now-${randomUUID()}`) });
+
+    await aRunEnds(); // asks about the IDLE_CHECKS oldest: all open
+    expect(await store.runStatus.get(terminated.workflowId)).toMatchObject({ status: 'running' });
+    await aRunEnds(); // the one open run not asked yet, then the terminated one
+
+    expect(await store.runStatus.get(terminated.workflowId)).toBeUndefined();
+    for (const handle of open) expect(await store.runStatus.get(handle.workflowId)).toMatchObject({ status: 'running' });
+    await Promise.all(open.map((handle) => handle.terminate('test over')));
   });
 
   it('leaves a run alone when its copy changed between the question and the delete (its id started again)', async () => {

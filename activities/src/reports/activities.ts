@@ -21,8 +21,8 @@ export const PRUNE_BATCH = 100;
 
 /**
  * Runs whose copy never ended (terminated or timed out from outside) asked about per report
- * written, at most: each is a describe call to Temporal. The oldest idle ones come first, so more
- * than this many runs left open and idle past the retention would keep the rest waiting.
+ * written, at most: each is a describe call to Temporal. Those never asked come first and those
+ * found open go to the back, so runs left open for good never keep the others from being asked.
  */
 export const IDLE_CHECKS = 20;
 
@@ -79,15 +79,17 @@ async function forgetEndedOutside(store: Store, cutoff: string): Promise<string[
   if (!client) return [];
   const idle = await store.reports.unendedIdleBefore(cutoff, TERMINAL_RUN_STATUSES, IDLE_CHECKS);
   const closed: string[] = [];
+  const open: string[] = [];
   for (const runId of idle) {
     try {
       const { status } = await client.workflow.getHandle(runId).describe();
-      if (status.name !== 'RUNNING') closed.push(runId);
+      (status.name === 'RUNNING' ? open : closed).push(runId);
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
       closed.push(runId);
     }
   }
+  await store.reports.checkedOpen(open, new Date().toISOString());
   return store.reports.forget(closed, undefined, cutoff);
 }
 

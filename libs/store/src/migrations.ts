@@ -266,6 +266,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('run_status_by_status').on('run_status').columns(['status', 'updated_at']).execute();
     },
   },
+  '0013-run-idle-checks': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      // When the retention last asked Temporal about an idle run and found it open: asked last next time.
+      await db.schema.alterTable('run_status').addColumn('checked_at', 'text').execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

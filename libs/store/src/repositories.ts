@@ -522,10 +522,12 @@ export class ReportRepository {
   }
 
   /**
-   * Runs whose status copy is not one of `endedStatuses` and has not changed since `cutoff`, oldest
-   * first, at most `limit`. A run ended from outside (terminated, timed out) publishes no last copy
-   * and writes no report, so its copy says running for ever: only Temporal can tell whether such a
-   * run is over (the caller asks it, then forgets the ones that are).
+   * Runs whose status copy is not one of `endedStatuses` and has not changed since `cutoff`, at most
+   * `limit`: those never asked about first, then those asked about longest ago (checkedOpen), each
+   * group oldest first. A run ended from outside (terminated, timed out) publishes no last copy and
+   * writes no report, so its copy says running for ever: only Temporal can tell whether such a run
+   * is over (the caller asks it, then forgets the ones that are). Runs found open go to the back, so
+   * however many stay open, every idle run is asked about in turn.
    */
   async unendedIdleBefore(cutoff: string, endedStatuses: readonly string[], limit: number): Promise<string[]> {
     await this.ready();
@@ -534,10 +536,22 @@ export class ReportRepository {
       .select('run_id as runId')
       .where('status', 'not in', [...endedStatuses])
       .where('updated_at', '<', cutoff)
+      .orderBy((eb) => eb.fn.coalesce('checked_at', eb.val('')))
       .orderBy('updated_at')
       .limit(limit)
       .execute();
     return rows.map((r) => r.runId);
+  }
+
+  /** Notes that Temporal said these idle runs are still open (at `at`, ISO time): unendedIdleBefore asks about them last. */
+  async checkedOpen(runIds: readonly string[], at: string): Promise<void> {
+    await this.ready();
+    if (runIds.length === 0) return;
+    await this.db
+      .updateTable('run_status')
+      .set({ checked_at: at })
+      .where('run_id', 'in', [...runIds])
+      .execute();
   }
 
   /**

@@ -81,8 +81,9 @@ export interface StoreTables {
   /**
    * The latest status of each run (its RunState, JSON), as the run last published it; `version`
    * orders the copies (text that sorts as the run's progress), so a late write never replaces a newer one.
+   * `checked_at`: when the retention last asked Temporal about the run, idle past the retention, and found it open.
    */
-  run_status: { run_id: string; status: string; version: string; updated_at: string; body: string };
+  run_status: { run_id: string; status: string; version: string; updated_at: string; body: string; checked_at: string | null };
   /**
    * One-time links handing a new password (and MFA enrolment) to a person: looked up by the
    * token's sha256, the content sealed with a key derived from the token (the store alone
