@@ -58,9 +58,11 @@ test('a worker killed while restic restores leaves no restic running, the run fi
   await approveWhenPending(handle);
 
   // Kill the worker while its restic restore runs (restic writes into <target>.restore-staging-…).
+  // Matched on this test's own target: other test files restoring in parallel run restic too, and
+  // their restic does not die with this worker.
   const restoring = await eventually(
     async () => {
-      const pids = processesMatching('restic', 'restore', '.restore-staging-');
+      const pids = processesMatching('restic', 'restore', `${target}.restore-staging-`);
       return pids.length > 0 ? pids : undefined;
     },
     60_000,
