@@ -19,7 +19,7 @@
  *   node bench/dist/approval-latency.js [--rounds 3] [--approvals 20] [--smoke] [--max-minutes 20] [--api-in-process] [--out file.json]
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import {
   RequestedByAttr,
   RunStatusAttr,
@@ -34,7 +34,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { noopActivities } from './baseline/activities';
 import { bareApproveUpdate } from './baseline/plain-workflows';
 import {
   abortAfter,
@@ -55,7 +54,15 @@ import {
 import type { DevServer } from './harness/dev-server';
 import { BENCH_GATE } from './overhead/gate';
 import { BenchReport } from './results';
-import { DEMO_TOKENS, startBenchApi, startBenchApiProcess, startHttpFloorProcess, startOurWorker, timedFetch } from './service';
+import {
+  DEMO_TOKENS,
+  startBenchApi,
+  startBenchApiProcess,
+  startBareWorker,
+  startHttpFloorProcess,
+  startOurWorker,
+  timedFetch,
+} from './service';
 
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
@@ -112,19 +119,7 @@ async function main(): Promise<number> {
       assertionKeys,
     });
     stops.push(ours.stop);
-    const bareWorker = await Worker.create({
-      connection: native,
-      namespace: 'default',
-      taskQueue: queues.bare,
-      workflowBundle: { codePath: bareBundle },
-      activities: noopActivities,
-      shutdownGraceTime: 5_000,
-    });
-    const bareRunning = bareWorker.run();
-    stops.push(async () => {
-      bareWorker.shutdown();
-      await bareRunning.catch(() => undefined);
-    });
+    stops.push((await startBareWorker({ native, taskQueue: queues.bare, bundlePath: bareBundle })).stop);
     const api = await (API_IN_PROCESS ? startBenchApi : startBenchApiProcess)({
       temporalAddress: server.address,
       taskQueue: queues.ours,

@@ -6,10 +6,9 @@
  *
  *   forked by parked-runs.js: parked-worker.js <ours|bare> <address> <taskQueue> <bundlePath> <dir> <maxCachedWorkflows>
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { noopActivities } from './baseline/activities';
+import { NativeConnection } from '@temporalio/worker';
 import { collectGarbage, installQuietRuntime, sleep } from './common';
-import { startOurWorker } from './service';
+import { startBareWorker, startOurWorker } from './service';
 
 async function main(): Promise<void> {
   const [kind, address, taskQueue, bundlePath, dir, maxCached] = process.argv.slice(2);
@@ -21,20 +20,7 @@ async function main(): Promise<void> {
     const ours = await startOurWorker({ native, taskQueue, bundlePath, dir, maxCachedWorkflows });
     stop = ours.stop;
   } else {
-    const worker = await Worker.create({
-      connection: native,
-      namespace: 'default',
-      taskQueue,
-      workflowBundle: { codePath: bundlePath },
-      activities: noopActivities,
-      maxCachedWorkflows,
-      shutdownGraceTime: 5_000,
-    });
-    const running = worker.run();
-    stop = async () => {
-      worker.shutdown();
-      await running;
-    };
+    ({ stop } = await startBareWorker({ native, taskQueue, bundlePath, maxCachedWorkflows }));
   }
   process.on('message', (message: string) => {
     void (async () => {

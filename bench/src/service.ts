@@ -4,7 +4,7 @@
  * on a free loopback port), both on the bench's own task queue.
  */
 import type { INestApplication } from '@nestjs/common';
-import type { NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createApiApp } from '@runbooks/api';
 import { LogNotifier, createActivities, type RunbookActivities } from '@runbooks/activities';
 import { createRunbookWorker, type RunbookWorker } from '@runbooks/worker';
@@ -77,6 +77,32 @@ export async function startOurWorker(options: {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       if (!options.lab) await lab.store.close();
+    },
+  };
+}
+
+/** The bare side's worker: plain Temporal, the benches' baseline workflows and no-op activity, nothing of ours. */
+export async function startBareWorker(options: {
+  native: NativeConnection;
+  taskQueue: string;
+  bundlePath: string;
+  maxCachedWorkflows?: number;
+}): Promise<{ worker: Worker; stop(): Promise<void> }> {
+  const worker = await Worker.create({
+    connection: options.native,
+    namespace: 'default',
+    taskQueue: options.taskQueue,
+    workflowBundle: { codePath: options.bundlePath },
+    activities: noopActivities,
+    maxCachedWorkflows: options.maxCachedWorkflows,
+    shutdownGraceTime: 5_000,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
     },
   };
 }

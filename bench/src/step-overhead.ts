@@ -10,13 +10,12 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { RunState, RunbookStartArgs } from '@runbooks/contracts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { noopActivities } from './baseline/activities';
 import type { NoopStepsInput } from './overhead/workflows';
 import {
   abortAfter,
@@ -33,7 +32,7 @@ import {
   stopServer,
 } from './common';
 import { BenchReport } from './results';
-import { startOurWorker } from './service';
+import { startBareWorker, startOurWorker } from './service';
 import type { DevServer } from './harness/dev-server';
 
 const SMOKE = flagArg('smoke');
@@ -80,19 +79,7 @@ async function main(): Promise<number> {
     const queues: Record<Kind, string> = { engine: `bench-engine-${randomUUID()}`, bare: `bench-bare-${randomUUID()}` };
     const ours = await startOurWorker({ native, taskQueue: queues.engine, bundlePath: engineBundle, dir: path.join(root, 'engine') });
     stops.push(ours.stop);
-    const bareWorker = await Worker.create({
-      connection: native,
-      namespace: 'default',
-      taskQueue: queues.bare,
-      workflowBundle: { codePath: bareBundle },
-      activities: noopActivities,
-      shutdownGraceTime: 5_000,
-    });
-    const bareRunning = bareWorker.run();
-    stops.push(async () => {
-      if (bareWorker.getState() === 'RUNNING') bareWorker.shutdown();
-      await bareRunning.catch(() => undefined);
-    });
+    stops.push((await startBareWorker({ native, taskQueue: queues.bare, bundlePath: bareBundle })).stop);
 
     let warm = true;
     let samplesDone = 0;
