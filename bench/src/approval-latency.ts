@@ -67,6 +67,8 @@ import {
 const SMOKE = flagArg('smoke');
 const ROUNDS = intArg('rounds', SMOKE ? 1 : 3);
 const APPROVALS = intArg('approvals', SMOKE ? 3 : 20);
+/** How long the API and the plain HTTP server sit idle, after the warm-up, while their CPU is read. */
+const IDLE_MS = SMOKE ? 1_000 : 5_000;
 const MAX_MINUTES = intArg('max-minutes', 20);
 /** Serve the API from the bench's own process, as the bench did before it had one of its own. */
 const API_IN_PROCESS = flagArg('api-in-process');
@@ -185,14 +187,19 @@ async function main(): Promise<number> {
       return { scheduledMs: scheduledAt - t0, callMs, split };
     };
 
+    // CPU rather than wall time, so it holds on a busy machine: the API process does nothing else while the approvals go.
+    const apiCpuMs = async () => ('cpuMs' in api ? await api.cpuMs() : undefined);
     // Warm-up, not measured: the API's lazy Temporal connection, its first requests' JIT, the first update on each side.
     for (const kind of ['bare', 'floor', 'engine', 'ours'] as const) for (const handle of await park(kind, 2)) await decide(kind, handle);
+    // Idle upkeep: what each server process spends with no request at all (timers, the metrics' sampling).
+    const idleBefore = { api: await apiCpuMs(), floor: await floor.cpuMs() };
+    await sleep(IDLE_MS);
+    const idleApi = idleBefore.api === undefined ? undefined : (((await apiCpuMs()) as number) - idleBefore.api) / (IDLE_MS / 1000);
+    const idleFloor = ((await floor.cpuMs()) - idleBefore.floor) / (IDLE_MS / 1000);
     const samples: Record<Kind, Sample[]> = { ours: [], engine: [], bare: [], floor: [] };
     const roundRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
     const engineRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
     const floorRatios: { p50: number[]; p95: number[] } = { p50: [], p95: [] };
-    // CPU rather than wall time, so it holds on a busy machine: the API process does nothing else while the approvals go.
-    const apiCpuMs = async () => ('cpuMs' in api ? await api.cpuMs() : undefined);
     const apiCpuPerApproval: number[] = [];
     const floorCpuPerApproval: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -285,7 +292,9 @@ async function main(): Promise<number> {
     if (apiCpuPerApproval.length > 0) {
       const text =
         `The API process's CPU per approval (all of its work for one approve call, and its idle upkeep over the round): ${spread(apiCpuPerApproval, 2)} ms; ` +
-        `the plain HTTP server's, the same way: ${spread(floorCpuPerApproval, 2)} ms; median (min–max) of the rounds.`;
+        `the plain HTTP server's, the same way: ${spread(floorCpuPerApproval, 2)} ms; median (min–max) of the rounds. ` +
+        `Idle for ${IDLE_MS / 1000} s after the warm-up, the API process spent ${fixed(idleApi ?? NaN, 2)} ms of CPU a second, ` +
+        `the plain HTTP server ${fixed(idleFloor, 2)} ms.`;
       report.note(text);
       console.log(text);
     }

@@ -1,5 +1,6 @@
 import type { RunState } from '@runbooks/contracts';
-import { RunbookMetrics } from './metrics';
+import perfHooks from 'node:perf_hooks';
+import { EVENT_LOOP_SAMPLE_MS, RunbookMetrics } from './metrics';
 
 /** One sample's value by its series name (a histogram's `_sum`, `_count` included) and labels; 0 when absent. */
 async function value(metrics: RunbookMetrics, name: string, labels: Record<string, string>): Promise<number> {
@@ -111,5 +112,19 @@ describe('RunbookMetrics from a run’s report and its notices', () => {
     expect(await value(metrics, 'runbooks_sla_breaches_total', { runbook: 'disk-replacement', kind: 'task', tier: '1' })).toBe(1);
     const all = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'runbooks_sla_breaches_total');
     expect(all?.values.reduce((sum, v) => sum + v.value, 0)).toBe(2);
+  });
+});
+
+describe('RunbookMetrics process metrics', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('samples the event-loop lag every EVENT_LOOP_SAMPLE_MS rather than every 10 ms, and still reports it', async () => {
+    const monitor = jest.spyOn(perfHooks, 'monitorEventLoopDelay');
+    const metrics = new RunbookMetrics();
+    expect(EVENT_LOOP_SAMPLE_MS).toBeGreaterThan(10);
+    expect(monitor).toHaveBeenCalledWith({ resolution: EVENT_LOOP_SAMPLE_MS });
+    expect(await metrics.registry.getSingleMetricAsString('nodejs_eventloop_lag_p99_seconds')).toMatch(
+      /^nodejs_eventloop_lag_p99_seconds \S+$/m,
+    );
   });
 });
