@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Store } from '@runbooks/store';
 import { minimalRunState } from '../test-support/run-state';
 import { storeIn } from '../test-support/store';
-import { createReportActivities, reportFileName } from './activities';
+import { FILE_SWEEP_EVERY_MS, createReportActivities, removeReportFilesBefore, reportFileName } from './activities';
 
 const stateOf = minimalRunState;
 
@@ -16,6 +16,7 @@ describe('writeReport', () => {
     store = storeIn(path.dirname(reportsDir));
   });
   afterEach(async () => {
+    jest.restoreAllMocks();
     await store.close();
     rmSync(path.dirname(reportsDir), { recursive: true, force: true });
   });
@@ -57,6 +58,68 @@ describe('writeReport', () => {
     expect(result.firstWrite).toBe(true);
     expect(await store.reports.get('data-restore-9')).toBeDefined();
   });
+
+  it('with a retention, removes its report files written before it, and nothing else in the folder', async () => {
+    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
+    const longAgo = new Date('2020-01-01T00:00:00Z');
+    writeFiles({ 'old-run.md': longAgo, 'old-run.json': longAgo, 'recent-run.md': new Date(), 'recent-run.json': new Date() });
+    // Not a report pair, however old: an operator's own notes, a report half removed by hand.
+    writeFiles({ 'notes.txt': longAgo, 'lone-run.md': longAgo, 'half-old.md': longAgo, 'half-old.json': new Date() });
+
+    await writeReport({ state: stateOf('data-restore-10') });
+
+    expect(readdirSync(reportsDir).sort()).toEqual([
+      'data-restore-10.json',
+      'data-restore-10.md',
+      'half-old.json',
+      'half-old.md',
+      'lone-run.md',
+      'notes.txt',
+      'recent-run.json',
+      'recent-run.md',
+    ]);
+  });
+
+  it('sweeps its report files at most once per FILE_SWEEP_EVERY_MS, and not at all without a retention', async () => {
+    const longAgo = new Date('2020-01-01T00:00:00Z');
+    const now = jest.spyOn(Date, 'now');
+    const start = Date.parse('2026-12-01T00:00:00Z');
+    now.mockReturnValue(start);
+    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
+    await writeReport({ state: stateOf('data-restore-11') });
+    writeFiles({ 'old-run.md': longAgo, 'old-run.json': longAgo });
+
+    now.mockReturnValue(start + FILE_SWEEP_EVERY_MS - 1);
+    await writeReport({ state: stateOf('data-restore-12') });
+    expect(readdirSync(reportsDir)).toContain('old-run.md');
+    await createReportActivities(reportsDir, store).writeReport({ state: stateOf('data-restore-13') });
+    expect(readdirSync(reportsDir)).toContain('old-run.md');
+
+    now.mockReturnValue(start + FILE_SWEEP_EVERY_MS);
+    await writeReport({ state: stateOf('data-restore-14') });
+    expect(readdirSync(reportsDir)).not.toContain('old-run.md');
+    expect(readdirSync(reportsDir)).not.toContain('old-run.json');
+  });
+
+  it('removes at most the given number of old reports per sweep, and a missing folder is none', async () => {
+    const longAgo = new Date('2020-01-01T00:00:00Z');
+    writeFiles({ 'a.md': longAgo, 'a.json': longAgo, 'b.md': longAgo, 'b.json': longAgo, 'c.md': longAgo, 'c.json': longAgo });
+
+    expect(await removeReportFilesBefore(reportsDir, Date.now(), 2)).toBe(2);
+    expect(readdirSync(reportsDir)).toHaveLength(2);
+    expect(await removeReportFilesBefore(reportsDir, Date.now(), 2)).toBe(1);
+    expect(readdirSync(reportsDir)).toEqual([]);
+    expect(await removeReportFilesBefore(path.join(reportsDir, 'missing'), Date.now(), 2)).toBe(0);
+  });
+
+  /** Files in reportsDir, each last written at the time given. */
+  function writeFiles(files: Record<string, Date>): void {
+    mkdirSync(reportsDir, { recursive: true });
+    for (const [name, mtime] of Object.entries(files)) {
+      writeFileSync(path.join(reportsDir, name), '{}');
+      utimesSync(path.join(reportsDir, name), mtime, mtime);
+    }
+  }
 
   it('writes <runId>.md and <runId>.json and leaves no temporary files', async () => {
     const { writeReport } = createReportActivities(reportsDir, store);

@@ -2,6 +2,7 @@ import type { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Store } from '@runbooks/store';
 import { createHash } from 'node:crypto';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL_RUN_STATUSES, hostRecordOf, renderReportMarkdown } from '@runbooks/contracts';
 import { writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
@@ -27,11 +28,22 @@ export const PRUNE_BATCH = 100;
 export const IDLE_CHECKS = 20;
 
 /**
+ * A worker sweeps its own report files (RUNBOOKS_REPORTS_DIR, on its machine) for those older than
+ * the retention at most this often: each sweep reads the whole folder. Per process, as the files
+ * are: a second worker process on the machine sweeping too only finds less to remove.
+ */
+export const FILE_SWEEP_EVERY_MS = 3_600_000;
+
+/** Reports (a .md and .json pair) a sweep removes at most; one that removed that many sweeps again with the next report. */
+export const FILE_SWEEP_BATCH = 1_000;
+
+/**
  * Writes the report at the end of a run: into the store (a retried write replaces it and says it was not the first),
  * where the API serves it after the run is gone from Temporal, and as files on the worker.
  * With a retention, each report written then forgets up to PRUNE_BATCH runs that ended longer ago
  * than that (report, status copy and host rows; the audit log stays): runs that end drive the
  * pruning, so no replica needs a timer of its own, and the store stops growing with the runs kept.
+ * The worker's own report files past the retention go the same way (removeReportFilesBefore).
  */
 export function createReportActivities(reportsDir: string, store: Store, retention?: { days: number }): ReportActivities {
   const prune = async () => {
@@ -45,6 +57,18 @@ export function createReportActivities(reportsDir: string, store: Store, retenti
     } catch (error) {
       // The report is written; a prune that failed is tried again when the next run ends.
       currentActivity()?.log.warn('could not prune runs past the retention', { error: (error as Error).message });
+    }
+  };
+  let sweptAt = Number.NEGATIVE_INFINITY;
+  const sweepFiles = async () => {
+    if (!retention || Date.now() - sweptAt < FILE_SWEEP_EVERY_MS) return;
+    const cutoffMs = Date.now() - retention.days * 86_400_000;
+    try {
+      const removed = await removeReportFilesBefore(reportsDir, cutoffMs, FILE_SWEEP_BATCH);
+      if (removed < FILE_SWEEP_BATCH) sweptAt = Date.now();
+      if (removed > 0) currentActivity()?.log.info('removed report files past the retention', { reports: removed, reportsDir });
+    } catch (error) {
+      currentActivity()?.log.warn('could not remove report files past the retention', { error: (error as Error).message });
     }
   };
   return {
@@ -63,6 +87,7 @@ export function createReportActivities(reportsDir: string, store: Store, retenti
       await writeFileAtomic(markdownPath, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
       await writeJsonAtomic(jsonPath, hosts && state.rollout ? { ...state, rollout: { ...state.rollout, hosts } } : state);
       await prune();
+      await sweepFiles();
       return { firstWrite, markdownPath, jsonPath };
     },
   };
@@ -91,6 +116,34 @@ async function forgetEndedOutside(store: Store, cutoff: string): Promise<string[
   }
   await store.reports.checkedOpen(open, new Date().toISOString());
   return store.reports.forget(closed, undefined, cutoff);
+}
+
+/**
+ * Removes the reports in `dir` (a <name>.md and <name>.json pair, as writeReport leaves them) whose
+ * two files were both last written before `cutoffMs`, at most `max` of them; anything else in the
+ * folder stays. Returns how many reports went.
+ */
+export async function removeReportFilesBefore(dir: string, cutoffMs: number, max: number): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const present = new Set(names);
+  let removed = 0;
+  for (const name of names) {
+    if (removed >= max) break;
+    const base = name.endsWith('.json') ? name.slice(0, -'.json'.length) : undefined;
+    if (base === undefined || !present.has(`${base}.md`)) continue;
+    const pair = [path.join(dir, name), path.join(dir, `${base}.md`)];
+    const stats = await Promise.all(pair.map((file) => lstat(file).catch(() => undefined)));
+    if (!stats.every((stat) => stat?.isFile() && stat.mtimeMs < cutoffMs)) continue;
+    await Promise.all(pair.map((file) => rm(file, { force: true })));
+    removed++;
+  }
+  return removed;
 }
 
 /** The running activity's Temporal client (the worker's); undefined outside an activity or without one. */
