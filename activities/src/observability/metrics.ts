@@ -110,7 +110,7 @@ export class RunbookMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     // Memory, CPU, event-loop lag: the figures an SRE checks first on a slow worker. The lag is
     // sampled every EVENT_LOOP_SAMPLE_MS, not prom-client's 10 ms: its timer woke an idle API 100
-    // times a second, 6-8 ms of CPU each second for nothing.
+    // times a second for nothing (the approval-latency bench reports the API's idle CPU).
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     }

@@ -65,10 +65,14 @@ describe('writeReport', () => {
     writeFiles({ 'old-run.md': longAgo, 'old-run.json': longAgo, 'recent-run.md': new Date(), 'recent-run.json': new Date() });
     // Not a report pair, however old: an operator's own notes, a report half removed by hand.
     writeFiles({ 'notes.txt': longAgo, 'lone-run.md': longAgo, 'half-old.md': longAgo, 'half-old.json': new Date() });
+    // The temp files of writes a dead worker cut off (writeFileAtomic's names): the old one goes.
+    const tmp = (name: string) => `${name}.4242.0f9a1c3e-5b7d-4e21-9c3a-1d2e3f4a5b6c.tmp`;
+    writeFiles({ [tmp('cut-off.json')]: longAgo, [tmp('cut-off-today.md')]: new Date() });
 
     await writeReport({ state: stateOf('data-restore-10') });
 
     expect(readdirSync(reportsDir).sort()).toEqual([
+      tmp('cut-off-today.md'),
       'data-restore-10.json',
       'data-restore-10.md',
       'half-old.json',
@@ -82,20 +86,19 @@ describe('writeReport', () => {
 
   it('sweeps its report files at most once per FILE_SWEEP_EVERY_MS, and not at all without a retention', async () => {
     const longAgo = new Date('2020-01-01T00:00:00Z');
-    const now = jest.spyOn(Date, 'now');
-    const start = Date.parse('2026-12-01T00:00:00Z');
-    now.mockReturnValue(start);
-    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 });
+    const start = Date.now();
+    let now = start;
+    const { writeReport } = createReportActivities(reportsDir, store, { days: 30 }, () => now);
     await writeReport({ state: stateOf('data-restore-11') });
     writeFiles({ 'old-run.md': longAgo, 'old-run.json': longAgo });
 
-    now.mockReturnValue(start + FILE_SWEEP_EVERY_MS - 1);
+    now = start + FILE_SWEEP_EVERY_MS - 1;
     await writeReport({ state: stateOf('data-restore-12') });
     expect(readdirSync(reportsDir)).toContain('old-run.md');
     await createReportActivities(reportsDir, store).writeReport({ state: stateOf('data-restore-13') });
     expect(readdirSync(reportsDir)).toContain('old-run.md');
 
-    now.mockReturnValue(start + FILE_SWEEP_EVERY_MS);
+    now = start + FILE_SWEEP_EVERY_MS;
     await writeReport({ state: stateOf('data-restore-14') });
     expect(readdirSync(reportsDir)).not.toContain('old-run.md');
     expect(readdirSync(reportsDir)).not.toContain('old-run.json');

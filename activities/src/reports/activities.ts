@@ -45,10 +45,15 @@ export const FILE_SWEEP_BATCH = 1_000;
  * pruning, so no replica needs a timer of its own, and the store stops growing with the runs kept.
  * The worker's own report files past the retention go the same way (removeReportFilesBefore).
  */
-export function createReportActivities(reportsDir: string, store: Store, retention?: { days: number }): ReportActivities {
+export function createReportActivities(
+  reportsDir: string,
+  store: Store,
+  retention?: { days: number },
+  clock: () => number = Date.now,
+): ReportActivities {
   const prune = async () => {
     if (!retention) return;
-    const cutoff = new Date(Date.now() - retention.days * 86_400_000).toISOString();
+    const cutoff = new Date(clock() - retention.days * 86_400_000).toISOString();
     try {
       const forgotten = await store.reports.pruneEndedBefore(cutoff, TERMINAL_RUN_STATUSES, PRUNE_BATCH);
       forgotten.push(...(await forgetEndedOutside(store, cutoff)));
@@ -61,13 +66,17 @@ export function createReportActivities(reportsDir: string, store: Store, retenti
   };
   let sweptAt = Number.NEGATIVE_INFINITY;
   const sweepFiles = async () => {
-    if (!retention || Date.now() - sweptAt < FILE_SWEEP_EVERY_MS) return;
-    const cutoffMs = Date.now() - retention.days * 86_400_000;
+    const now = clock();
+    if (!retention || now - sweptAt < FILE_SWEEP_EVERY_MS) return;
+    // Taken before the scan: reports that end while it runs do not start sweeps of their own.
+    sweptAt = now;
     try {
-      const removed = await removeReportFilesBefore(reportsDir, cutoffMs, FILE_SWEEP_BATCH);
-      if (removed < FILE_SWEEP_BATCH) sweptAt = Date.now();
-      if (removed > 0) currentActivity()?.log.info('removed report files past the retention', { reports: removed, reportsDir });
+      const removed = await removeReportFilesBefore(reportsDir, now - retention.days * 86_400_000, FILE_SWEEP_BATCH);
+      // More than one sweep's worth: the next report sweeps again rather than an interval later.
+      if (removed >= FILE_SWEEP_BATCH) sweptAt = Number.NEGATIVE_INFINITY;
+      if (removed > 0) currentActivity()?.log.info('removed report files past the retention', { removed, reportsDir });
     } catch (error) {
+      // The folder could not be read: tried again an interval later.
       currentActivity()?.log.warn('could not remove report files past the retention', { error: (error as Error).message });
     }
   };
@@ -118,10 +127,15 @@ async function forgetEndedOutside(store: Store, cutoff: string): Promise<string[
   return store.reports.forget(closed, undefined, cutoff);
 }
 
+/** writeFileAtomic's temp file for a report (ledger.ts), left behind when its worker died mid-write. */
+const LEFTOVER_TEMP_FILE = /\.(md|json)\.\d+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
 /**
  * Removes the reports in `dir` (a <name>.md and <name>.json pair, as writeReport leaves them) whose
- * two files were both last written before `cutoffMs`, at most `max` of them; anything else in the
- * folder stays. Returns how many reports went.
+ * two files were both last written before `cutoffMs`, and the temp files of writes cut off then
+ * (writeFileAtomic's <name>.md|json.<pid>.<uuid>.tmp), at most `max` of them together; anything
+ * else in the folder stays. A file that cannot be removed is left for a later sweep. Returns how
+ * many reports and temp files went.
  */
 export async function removeReportFilesBefore(dir: string, cutoffMs: number, max: number): Promise<number> {
   let names: string[];
@@ -136,12 +150,15 @@ export async function removeReportFilesBefore(dir: string, cutoffMs: number, max
   for (const name of names) {
     if (removed >= max) break;
     const base = name.endsWith('.json') ? name.slice(0, -'.json'.length) : undefined;
-    if (base === undefined || !present.has(`${base}.md`)) continue;
-    const pair = [path.join(dir, name), path.join(dir, `${base}.md`)];
-    const stats = await Promise.all(pair.map((file) => lstat(file).catch(() => undefined)));
+    const files = base !== undefined && present.has(`${base}.md`) ? [name, `${base}.md`] : LEFTOVER_TEMP_FILE.test(name) ? [name] : [];
+    if (files.length === 0) continue;
+    const paths = files.map((file) => path.join(dir, file));
+    const stats = await Promise.all(paths.map((file) => lstat(file).catch(() => undefined)));
     if (!stats.every((stat) => stat?.isFile() && stat.mtimeMs < cutoffMs)) continue;
-    await Promise.all(pair.map((file) => rm(file, { force: true })));
-    removed++;
+    // A report written for the same run id between the lstat and here (an id reused after the
+    // retention) would go with it: it is in the store still, which is what the API serves.
+    const results = await Promise.allSettled(paths.map((file) => rm(file, { force: true })));
+    if (results.every((result) => result.status === 'fulfilled')) removed++;
   }
   return removed;
 }
