@@ -87,7 +87,7 @@ export async function startBareWorker(options: {
   taskQueue: string;
   bundlePath: string;
   maxCachedWorkflows?: number;
-}): Promise<{ worker: Worker; stop(): Promise<void> }> {
+}): Promise<{ stop(): Promise<void> }> {
   const worker = await Worker.create({
     connection: options.native,
     namespace: 'default',
@@ -99,7 +99,6 @@ export async function startBareWorker(options: {
   });
   const running = worker.run();
   return {
-    worker,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);

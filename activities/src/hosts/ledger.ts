@@ -155,6 +155,9 @@ export function snapshotIdFor(host: string, key: string): string {
   return createHash('sha256').update(`${host}\n${key}`).digest('hex').slice(0, 16);
 }
 
+/** The name of writeFileAtomic's temp file (<name>.<pid>.<uuid>.tmp): one is left behind only by a process that died mid-write. */
+export const ATOMIC_WRITE_TEMP = /\.\d+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
 /** Writes JSON so that readers see the old or the new content, never a half-written file. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
@@ -163,7 +166,7 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 /** Writes through a temp file and a rename, so a reader sees the old file or the new one, never half. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`; // as ATOMIC_WRITE_TEMP matches
   try {
     await writeFile(tmp, text);
     await rename(tmp, file);

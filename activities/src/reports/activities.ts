@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL_RUN_STATUSES, hostRecordOf, renderReportMarkdown } from '@runbooks/contracts';
-import { writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
+import { ATOMIC_WRITE_TEMP, writeFileAtomic, writeJsonAtomic } from '../hosts/ledger';
 import { currentActivity } from '../activity-context';
 import type { RunbookActivities } from '../types';
 
@@ -51,9 +51,11 @@ export function createReportActivities(
   retention?: { days: number },
   clock: () => number = Date.now,
 ): ReportActivities {
+  /** The retention's cutoff at `now`: runs ended, and report files written, before it go. */
+  const cutoffAt = (now: number, days: number) => now - days * 86_400_000;
   const prune = async () => {
     if (!retention) return;
-    const cutoff = new Date(clock() - retention.days * 86_400_000).toISOString();
+    const cutoff = new Date(cutoffAt(clock(), retention.days)).toISOString();
     try {
       const forgotten = await store.reports.pruneEndedBefore(cutoff, TERMINAL_RUN_STATUSES, PRUNE_BATCH);
       forgotten.push(...(await forgetEndedOutside(store, cutoff)));
@@ -71,7 +73,7 @@ export function createReportActivities(
     // Taken before the scan: reports that end while it runs do not start sweeps of their own.
     sweptAt = now;
     try {
-      const removed = await removeReportFilesBefore(reportsDir, now - retention.days * 86_400_000, FILE_SWEEP_BATCH);
+      const removed = await removeReportFilesBefore(reportsDir, cutoffAt(now, retention.days), FILE_SWEEP_BATCH);
       // More than one sweep's worth: the next report sweeps again rather than an interval later.
       if (removed >= FILE_SWEEP_BATCH) sweptAt = Number.NEGATIVE_INFINITY;
       if (removed > 0) currentActivity()?.log.info('removed report files past the retention', { removed, reportsDir });
@@ -127,9 +129,6 @@ async function forgetEndedOutside(store: Store, cutoff: string): Promise<string[
   return store.reports.forget(closed, undefined, cutoff);
 }
 
-/** writeFileAtomic's temp file for a report (ledger.ts), left behind when its worker died mid-write. */
-const LEFTOVER_TEMP_FILE = /\.(md|json)\.\d+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
-
 /**
  * Removes the reports in `dir` (a <name>.md and <name>.json pair, as writeReport leaves them) whose
  * two files were both last written before `cutoffMs`, and the temp files of writes cut off then
@@ -150,7 +149,7 @@ export async function removeReportFilesBefore(dir: string, cutoffMs: number, max
   for (const name of names) {
     if (removed >= max) break;
     const base = name.endsWith('.json') ? name.slice(0, -'.json'.length) : undefined;
-    const files = base !== undefined && present.has(`${base}.md`) ? [name, `${base}.md`] : LEFTOVER_TEMP_FILE.test(name) ? [name] : [];
+    const files = base !== undefined && present.has(`${base}.md`) ? [name, `${base}.md`] : isReportWriteTemp(name) ? [name] : [];
     if (files.length === 0) continue;
     const paths = files.map((file) => path.join(dir, file));
     const stats = await Promise.all(paths.map((file) => lstat(file).catch(() => undefined)));
@@ -161,6 +160,12 @@ export async function removeReportFilesBefore(dir: string, cutoffMs: number, max
     if (results.every((result) => result.status === 'fulfilled')) removed++;
   }
   return removed;
+}
+
+/** writeFileAtomic's temp file of a report's .md or .json, left behind when its worker died mid-write. */
+function isReportWriteTemp(name: string): boolean {
+  const match = ATOMIC_WRITE_TEMP.exec(name);
+  return match !== null && /\.(md|json)$/.test(name.slice(0, match.index));
 }
 
 /** The running activity's Temporal client (the worker's); undefined outside an activity or without one. */
