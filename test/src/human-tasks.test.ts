@@ -166,7 +166,16 @@ describe('human tasks on a real Temporal server', () => {
       [3, 'tier3'],
     ]);
     expect(atTier3.eligibleRoles).toEqual(['tier1', 'tier2', 'tier3']);
-    const notices = receiver.received.filter((r) => r.body.runId === handle.workflowId && r.body.kind === 'escalation');
+    // The state names tier3 as soon as the escalation is decided; its notice is an activity that may
+    // still be on its way, so wait for the second notice rather than read the receiver at this instant.
+    const notices = await eventually(
+      async () => {
+        const sent = receiver.received.filter((r) => r.body.runId === handle.workflowId && r.body.kind === 'escalation');
+        return sent.length >= 2 ? sent : undefined;
+      },
+      30_000,
+      'two escalation notices',
+    );
     expect(notices.map((n) => n.body.recipients)).toEqual([['tier2'], ['tier3']]);
     // The 3rd line is the last: the task stays with it, overdue, until done.
     const overdue = await taskWhere(handle, 'task overdue at tier3', (t) => t.overdue && t.deadline === undefined);
