@@ -5,7 +5,7 @@ import { EVENT_LOOP_SAMPLE_MS, RunbookMetrics } from './metrics';
 /** One sample's value by its series name (a histogram's `_sum`, `_count` included) and labels; 0 when absent. */
 async function value(metrics: RunbookMetrics, name: string, labels: Record<string, string>): Promise<number> {
   const values = (await metrics.registry.getMetricsAsJSON()).flatMap((m) =>
-    m.values.map((v) => ({ ...v, series: v.metricName ?? m.name })),
+    m.values.map((v) => ({ ...v, series: 'metricName' in v && typeof v.metricName === 'string' ? v.metricName : m.name })),
   );
   const sample = values.find((v) => v.series === name && Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return sample?.value ?? 0;
