@@ -520,13 +520,33 @@ describe('software-conflict rolls the fix out over the fleet', () => {
 
       // The child is a run of its own: followed and approved through the API like any, requested by Tess.
       const childId = `${runId}.fleet-fix`;
-      const childAtGate = await approveFix(childId, 'approve-production');
+      const childAtGate = await awaitingApproval(childId);
       expect(childAtGate).toMatchObject({ runbook: 'software-fix', requestedBy: { id: 'tess' } });
       expect(childAtGate.gates[0]?.title).toMatch(/^Roll rb-libgreet back to 1\.0-1 and hold it on 2 production hosts: INC-4242: /);
-      // While the child waits at its gate, the parent already names it (outcome.fleetFixRun), as the API README says.
+      // While the child waits at its gate, the parent stays running and already names it (outcome.fleetFixRun);
+      // the approval an approver finds waiting is the child's, as the API README says.
       const parentWhileChildWaits = await runState(runId);
+      expect(parentWhileChildWaits.status).toBe('running');
       expect(step(parentWhileChildWaits, 'fleet-fix')?.state).toBe('running');
       expect(parentWhileChildWaits.outcome?.fleetFixRun).toBe(childId);
+      const listedAwaiting = await eventually(
+        async () => {
+          const page = await request(api.server)
+            .get('/v1/runs?awaitingApproval=true&requestedBy=tess&pageSize=100')
+            .set(auth('alex'))
+            .expect(200);
+          const ids: string[] = page.body.runs.map((r: { runId: string }) => r.runId);
+          return ids.includes(childId) ? ids : undefined;
+        },
+        30_000,
+        'the child listed as awaiting approval',
+      );
+      expect(listedAwaiting).not.toContain(runId);
+      await request(api.server)
+        .post(`/v1/runs/${childId}/approvals/approve-production`)
+        .set(auth('alex'))
+        .send({ decision: 'approve' })
+        .expect(200);
 
       const state = await finished(runId);
       expect(state.status).toBe('succeeded');
