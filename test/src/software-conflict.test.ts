@@ -182,8 +182,13 @@ async function awaitingApproval(runId: string): Promise<RunState> {
 
 async function approveFix(runId: string, gate = 'approve-fix'): Promise<RunState> {
   const atGate = await awaitingApproval(runId);
-  await request(api.server).post(`/v1/runs/${runId}/approvals/${gate}`).set(auth('alex')).send({ decision: 'approve' }).expect(200);
+  await approveAsAlex(runId, gate);
   return atGate;
+}
+
+/** Alex approves the gate through the API (the run must be waiting at it). */
+async function approveAsAlex(runId: string, gate: string): Promise<void> {
+  await request(api.server).post(`/v1/runs/${runId}/approvals/${gate}`).set(auth('alex')).send({ decision: 'approve' }).expect(200);
 }
 
 async function finished(runId: string): Promise<RunState> {
@@ -542,11 +547,7 @@ describe('software-conflict rolls the fix out over the fleet', () => {
         'the child listed as awaiting approval',
       );
       expect(listedAwaiting).not.toContain(runId);
-      await request(api.server)
-        .post(`/v1/runs/${childId}/approvals/approve-production`)
-        .set(auth('alex'))
-        .send({ decision: 'approve' })
-        .expect(200);
+      await approveAsAlex(childId, 'approve-production');
 
       const state = await finished(runId);
       expect(state.status).toBe('succeeded');
