@@ -37,7 +37,8 @@ test(`${RESTORES} restores launched together on one repository, on two worker pr
   const handles = await Promise.all(
     targets.map((target) => launchRestore(ctx.client, fleet.taskQueue, restoreInput(fixture, source, target))),
   );
-  await Promise.all(handles.map((handle) => approveWhenPending(handle, 240_000)));
+  // Generous: 25 runs share two workers and the machine with the other suites; a slow tail is not a failure here.
+  await Promise.all(handles.map((handle) => approveWhenPending(handle, 480_000)));
   const states = (await Promise.all(handles.map((handle) => handle.result()))) as RunState[];
 
   expect(states.map((s) => s.status)).toEqual(states.map(() => 'succeeded'));
@@ -53,4 +54,4 @@ test(`${RESTORES} restores launched together on one repository, on two worker pr
   }
   expect(lockFailures).toEqual([]);
   for (const target of targets) expect(await readTree(target)).toEqual(v1);
-}, 300_000);
+}, 600_000);
