@@ -10,6 +10,7 @@ import {
   type RestoreTargetPolicy,
 } from '@runbooks/contracts';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
+import { WORKFLOW_STACK_TRACE_LIMIT } from '../../workflows/src/engine/stack-traces';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { eventually, startTestWorker, testClient, type TestWorker } from './harness/worker';
 import { WebhookReceiver } from './harness/webhook-receiver';
@@ -234,6 +235,24 @@ describe('data-restore runbook on a real Temporal server with real restic', () =
     expect(state.status).toBe('rejected');
     expect(state.gates[0]).toMatchObject({ state: 'rejected', decisions: [expect.objectContaining({ by: 'alex', decision: 'reject' })] });
     expect(await readTree(target)).toEqual({ 'report.txt': 'DAMAGED\n' });
+  });
+
+  test("the stack trace query names where a waiting run waits, each promise's stack cut to the sandbox's frame limit", async () => {
+    const target = await freshTarget();
+    const handle = await launch(restoreInput(target));
+    await gatePending(handle);
+    const trace = await handle.query<string>('__stack_trace');
+    // One block per promise the run waits on, a line per frame.
+    const frames = trace.split('\n\n').map((block) => block.split('\n').filter((line) => line.trim().startsWith('at ')));
+    expect(Math.max(...frames.map((block) => block.length))).toBeLessThanOrEqual(WORKFLOW_STACK_TRACE_LIMIT);
+    // Still says where: the gate's wait, the engine's approval step and the runbook's body.
+    expect(trace).toMatch(/at ApprovalGates\.open \(.*workflows\/src\/engine\/approvals\.ts:\d+:\d+\)/);
+    expect(trace).toMatch(/workflows\/src\/engine\/run\.ts:\d+:\d+/);
+    expect(trace).toMatch(/workflows\/src\/data-restore\.ts:\d+:\d+/);
+    await handle.executeUpdate(decideApprovalUpdate, {
+      args: [{ gateId: 'approve-restore', decision: 'reject', comment: 'only looking at its stack', principal: alex }],
+    });
+    await failureOf(handle);
   });
 
   test('the validator refuses self-approval, missing roles and decisions on a closed gate before they enter history', async () => {

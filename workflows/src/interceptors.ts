@@ -1,6 +1,7 @@
 import { defaultPayloadConverter, proxySinks, workflowInfo, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 import { publishCopiesAtActivationEnd, publishDueCopies } from './engine/status-copy';
+import { limitSandboxStackTraces } from './engine/stack-traces';
 
 /**
  * The worker's metrics sink (apps/worker/src/observability.ts): workflow code cannot reach a metrics
@@ -13,6 +14,9 @@ export interface RunMetricsSinks extends Sinks {
 }
 
 const { runMetrics } = proxySinks<RunMetricsSinks>();
+
+// This module is loaded only in the workflow sandbox (apps/worker/src/bundle.ts preloads it once per worker).
+limitSandboxStackTraces();
 
 /** The header the API's OpenTelemetry client interceptor puts on a start (the SDK's TRACE_HEADER). */
 const TRACE_HEADER = '_tracer-data';
