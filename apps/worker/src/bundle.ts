@@ -29,7 +29,11 @@ export async function bundleRunbookWorkflows(
     // activity (workflows/src/interceptors.ts); without an exporter the spans go nowhere.
     workflowInterceptorModules: interceptors ? [INTERCEPTORS_MODULE] : [],
     logger: quietBundlerLogger,
-    preloadModules: interceptors ? preloadModules : preloadModules.filter((m) => m !== INTERCEPTORS_MODULE),
+    // The interceptors module is always preloaded when it is used: it sets the sandbox's stack trace
+    // limit (workflows/src/engine/stack-traces.ts), which must happen before the SDK freezes the globals.
+    preloadModules: interceptors
+      ? [...new Set([...preloadModules, INTERCEPTORS_MODULE])]
+      : preloadModules.filter((m) => m !== INTERCEPTORS_MODULE),
     webpackConfigHook: (config) => {
       config.resolve = config.resolve ?? {};
       config.resolve.alias = {

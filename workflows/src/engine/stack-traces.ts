@@ -12,16 +12,27 @@
  * thread's profile) the hook took a large part of that thread's time, most of
  * it per frame. Each promise keeping fewer frames is the cheapest cut.
  *
- * What is kept: the hook drops its own one or two frames, so each promise keeps the three nearest
- * its creation. The query still names every function a run is waiting in, because each async
- * function's promise is recorded on its own and the query lists them all (a run at its approval
- * gate: the SDK's `condition`, ApprovalGates.open, RunbookRun.approval, the runbook's body). An
- * error made in workflow code carries 5 frames, also in a failure's history event. Activities
- * run outside the sandbox and keep Node's limit.
+ * What is kept: the hook drops its own one or two frames, so each promise keeps the three or four
+ * nearest its creation. The query lists the promises a run waits on that no other tracked promise
+ * waits on, each with those frames; an async function shows up through the promise its pending
+ * `await` made. A run at its approval gate names ApprovalGates.open, RunbookRun.approval and the
+ * runbook's body, each with file and line. An error made in workflow code carries 5 frames, also in
+ * a failure's history event. Activities run outside the sandbox and keep Node's limit.
+ *
+ * Not lower than 5: the hook recognises the promises Promise.all and Promise.race make by the three
+ * frames after its own, and links them to the aggregate; with fewer it could not.
  */
 export const WORKFLOW_STACK_TRACE_LIMIT = 5;
 
-/** Called once as the worker loads the sandbox's interceptors module; never in the worker's own Node context. */
+/**
+ * Called once as the worker loads the sandbox's interceptors module, never in the worker's own Node
+ * context. The worker preloads that module (apps/worker/src/bundle.ts), so this runs before the SDK
+ * freezes the sandbox's globals; were it ever loaded after, it leaves the limit as it is rather than
+ * fail every run by assigning to a frozen Error.
+ */
 export function limitSandboxStackTraces(): void {
-  (globalThis as unknown as { Error: { stackTraceLimit: number } }).Error.stackTraceLimit = WORKFLOW_STACK_TRACE_LIMIT;
+  const { Error: SandboxError } = globalThis as unknown as { Error: { stackTraceLimit: number } };
+  if (SandboxError.stackTraceLimit !== WORKFLOW_STACK_TRACE_LIMIT && !Object.isFrozen(SandboxError)) {
+    SandboxError.stackTraceLimit = WORKFLOW_STACK_TRACE_LIMIT;
+  }
 }
