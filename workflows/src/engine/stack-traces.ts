@@ -26,13 +26,9 @@ export const WORKFLOW_STACK_TRACE_LIMIT = 5;
 
 /**
  * Called once as the worker loads the sandbox's interceptors module, never in the worker's own Node
- * context. The worker preloads that module (apps/worker/src/bundle.ts), so this runs before the SDK
- * freezes the sandbox's globals; were it ever loaded after, it leaves the limit as it is rather than
- * fail every run by assigning to a frozen Error.
+ * context. bundleRunbookWorkflows (apps/worker/src/bundle.ts) always preloads that module, so this
+ * runs before the SDK freezes the sandbox's globals.
  */
 export function limitSandboxStackTraces(): void {
-  const { Error: SandboxError } = globalThis as unknown as { Error: { stackTraceLimit: number } };
-  if (SandboxError.stackTraceLimit !== WORKFLOW_STACK_TRACE_LIMIT && !Object.isFrozen(SandboxError)) {
-    SandboxError.stackTraceLimit = WORKFLOW_STACK_TRACE_LIMIT;
-  }
+  (globalThis as unknown as { Error: { stackTraceLimit: number } }).Error.stackTraceLimit = WORKFLOW_STACK_TRACE_LIMIT;
 }
