@@ -78,6 +78,11 @@ describe('the codec endpoint (/codec/decode, /codec/encode)', () => {
     await request(api.server).post('/codec/encode').set('Authorization', 'Bearer nope').send({ payloads: [] }).expect(401);
   });
 
+  it('reads a body without payloads as none, as proto3 JSON writes an empty list', async () => {
+    const decoded = await request(api.server).post('/codec/decode').set(auth('alex')).send({}).expect(200);
+    expect(decoded.body).toEqual({ payloads: [] });
+  });
+
   it('decodes payloads of the older key after a rotation, and encodes with the newest', async () => {
     const [old] = await testPayloadCodec().encode([plain]);
     const decoded = await request(api.server)

@@ -22,8 +22,11 @@ export const codecPayloadSchema = z.strictObject({
 });
 export type CodecPayload = z.output<typeof codecPayloadSchema>;
 
-/** The Temporal codec server protocol: the same shape in and out. */
-export const codecBodySchema = z.strictObject({ payloads: z.array(codecPayloadSchema).max(1000) });
+/**
+ * The Temporal codec server protocol: the same shape in and out. proto3 JSON leaves an empty list
+ * out, so `{}` is no payloads (the CLI's `workflow stack` sends it for a query without arguments).
+ */
+export const codecBodySchema = z.strictObject({ payloads: z.array(codecPayloadSchema).max(1000).default([]) });
 export type CodecBody = z.output<typeof codecBodySchema>;
 
 const error = (description: string) => ({ description, schema: errorBodySchema });
