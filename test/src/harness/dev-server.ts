@@ -80,7 +80,10 @@ export async function stopDevServer(server: DevServer | undefined): Promise<void
   if (!server || server.process.exitCode !== null || server.process.signalCode !== null) return;
   const exited = new Promise((resolve) => server.process.once('exit', resolve));
   server.process.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  // Cleared once the server has exited: a pending timer kept jest's main process up to 10 s after the run.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+  clearTimeout(timer);
   if (server.process.exitCode === null && server.process.signalCode === null) server.process.kill('SIGKILL');
 }
 
