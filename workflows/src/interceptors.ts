@@ -1,19 +1,10 @@
-import { defaultPayloadConverter, proxySinks, workflowInfo, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import { defaultPayloadConverter, workflowInfo, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
+import { runMetrics } from './engine/run-metrics';
 import { publishCopiesAtActivationEnd, publishDueCopies } from './engine/status-copy';
 import { limitSandboxStackTraces } from './engine/stack-traces';
 
-/**
- * The worker's metrics sink (apps/worker/src/observability.ts): workflow code cannot reach a metrics
- * library, but a sink runs in the worker outside the sandbox, and never during replay, so
- * replaying a run's history does not count it again (a first workflow task that a killed worker
- * never completed runs again, not as replay, and counts it twice: the counter is approximate).
- */
-export interface RunMetricsSinks extends Sinks {
-  runMetrics: { runStarted(): void };
-}
-
-const { runMetrics } = proxySinks<RunMetricsSinks>();
+export type { RunMetricsSinks } from './engine/run-metrics';
 
 // This module is loaded only in the workflow sandbox (apps/worker/src/bundle.ts preloads it once per worker).
 limitSandboxStackTraces();
@@ -22,7 +13,7 @@ limitSandboxStackTraces();
 const TRACE_HEADER = '_tracer-data';
 
 /**
- * Counts a run when its first execution starts (not a continue-as-new, not a fleet batch child),
+ * Counts a run when its first execution starts (not a continue-as-new; the worker leaves out fleet batch children),
  * publishes its status copy once per activation, and traces it with the SDK's OpenTelemetry interceptors only when its start carried a trace.
  * Those interceptors add promise hops around activity results and update handlers; in a history
  * recorded without them that reorders commands (a nondeterminism error on replay). A run started
@@ -40,7 +31,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
         // Not async: an extra await here would move the run's completion (see above).
         execute(input, next) {
           const info = workflowInfo();
-          if (!info.continuedFromExecutionRunId && !info.parent) runMetrics.runStarted();
+          if (!info.continuedFromExecutionRunId) runMetrics.runStarted();
           if (!carriesTrace(input.headers[TRACE_HEADER])) return next(input);
           const otel = loadOpenTelemetryInterceptors();
           // The SDK composes the interceptors of each call as it makes it: later calls include these.

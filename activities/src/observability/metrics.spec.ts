@@ -101,18 +101,6 @@ describe('RunbookMetrics from a run’s report and its notices', () => {
     expect(await value(metrics, 'runbooks_hosts_total', { result: 'rolled_back' })).toBe(3);
     expect(await value(metrics, 'runbooks_hosts_total', { result: 'rollback_failed' })).toBe(1);
   });
-
-  it('counts an escalation notice as an SLA breach of its kind and tier, and no other notice', async () => {
-    const metrics = new RunbookMetrics({ processMetrics: false });
-    const notice = { runId: 'r', recipients: ['x'], subject: '', text: '', idempotencyKey: 'k' };
-    metrics.recordNotice('data-restore', { ...notice, kind: 'escalation', fields: { gate: 'approve-restore', tier: '2' } });
-    metrics.recordNotice('disk-replacement', { ...notice, kind: 'escalation', fields: { task: 'swap-disk', tier: '1' } });
-    metrics.recordNotice('data-restore', { ...notice, kind: 'approval-requested', fields: { gate: 'approve-restore' } });
-    expect(await value(metrics, 'runbooks_sla_breaches_total', { runbook: 'data-restore', kind: 'approval', tier: '2' })).toBe(1);
-    expect(await value(metrics, 'runbooks_sla_breaches_total', { runbook: 'disk-replacement', kind: 'task', tier: '1' })).toBe(1);
-    const all = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'runbooks_sla_breaches_total');
-    expect(all?.values.reduce((sum, v) => sum + v.value, 0)).toBe(2);
-  });
 });
 
 describe('RunbookMetrics process metrics', () => {

@@ -2,7 +2,6 @@ import { rolloutCounts, type RunState } from '@runbooks/contracts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { NotifyInput } from '../types';
 
 /** Waits measured in seconds that span a minute to a day: approvals and human tasks. */
 const WAIT_BUCKETS = [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400];
@@ -29,7 +28,7 @@ export class RunbookMetrics {
 
   readonly runsStarted = new Counter({
     name: 'runbooks_runs_started_total',
-    help: 'Runs started (a first execution, not a continue-as-new), by runbook and trigger (api or schedule).',
+    help: 'Runs started (a first execution, not a continue-as-new), by runbook and trigger (api, schedule, or parent for a runbook started by another run).',
     labelNames: ['runbook', 'trigger'] as const,
     registers: [this.registry],
   });
@@ -77,7 +76,7 @@ export class RunbookMetrics {
   });
   readonly slaBreaches = new Counter({
     name: 'runbooks_sla_breaches_total',
-    help: 'An approval or task still undone at its deadline, passed to the next tier: by runbook, kind (approval or task) and the tier it went to.',
+    help: 'An approval or task still undone at its deadline: by runbook, kind (approval or task) and the tier it passed to (none: no tier was left, so the gate expired or the task stays overdue with the last tier).',
     labelNames: ['runbook', 'kind', 'tier'] as const,
     registers: [this.registry],
   });
@@ -134,13 +133,6 @@ export class RunbookMetrics {
       const n = counts?.[hostState as keyof typeof HOST_RESULTS] ?? 0;
       if (n > 0) this.hosts.inc({ runbook, result }, n);
     }
-  }
-
-  /** An escalation notice is sent: the wait passed its deadline. */
-  recordNotice(runbook: string, notice: NotifyInput): void {
-    if (notice.kind !== 'escalation') return;
-    const kind = notice.fields?.task ? 'task' : 'approval';
-    this.slaBreaches.inc({ runbook, kind, tier: notice.fields?.tier ?? 'unknown' });
   }
 
   /** The exposition text: ours, then any extra source's (the Temporal SDK's own metrics on the worker). */

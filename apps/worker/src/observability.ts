@@ -9,7 +9,7 @@ import {
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
 import { RUNBOOKS } from '@runbooks/contracts';
-import type { NotifyInput, RunbookMetrics, Tracing, WriteReportInput, WriteReportResult } from '@runbooks/activities';
+import type { RunbookMetrics, Tracing, WriteReportInput, WriteReportResult } from '@runbooks/activities';
 import type { RunMetricsSinks } from '@runbooks/workflows';
 
 /** What the worker records and where its spans go; each part is optional. */
@@ -33,8 +33,16 @@ export function observabilitySinks(observability: WorkerObservability = {}): Inj
     runMetrics: {
       runStarted: {
         fn(info) {
-          const trigger = info.searchAttributes?.TemporalScheduledById ? 'schedule' : 'api';
+          // A child that is a runbook of the catalog (software-conflict's software-fix) is a run like any;
+          // a fleet campaign's batch children are parts of their parent's run.
+          if (info.parent && !runbookByWorkflowType.has(info.workflowType)) return;
+          const trigger = info.parent ? 'parent' : info.searchAttributes?.TemporalScheduledById ? 'schedule' : 'api';
           metrics?.runsStarted.inc({ runbook: runbookOf(info.workflowType), trigger });
+        },
+      },
+      slaBreached: {
+        fn(info, kind, tier) {
+          metrics?.slaBreaches.inc({ runbook: runbookOf(info.workflowType), kind, tier });
         },
       },
     },
@@ -65,11 +73,9 @@ function stepMetricsInterceptor(
 ): NonNullable<ReturnType<ActivityInterceptorsFactory>['inbound']> {
   return {
     async execute(input, next) {
-      const { activityType: step, workflowType, attempt } = ctx.info;
+      const { activityType: step, workflowType } = ctx.info;
       const runbook = runbookOf(workflowType);
       const [arg] = input.args as [unknown];
-      // The deadline passed when the notice is sent, whether or not it is delivered; once per escalation.
-      if (step === 'notify' && attempt === 1) metrics.recordNotice(runbook, arg as NotifyInput);
       const endTimer = metrics.stepDuration.startTimer({ runbook, step });
       try {
         const result = await next(input);

@@ -1,3 +1,4 @@
+import { RunbookMetrics } from '@runbooks/activities';
 import type { RunState, TaskRecord } from '@runbooks/contracts';
 import request from 'supertest';
 import { WebhookReceiver } from '../harness/webhook-receiver';
@@ -7,12 +8,13 @@ import { auth, startTestApi, type TestApi } from './app';
 let api: TestApi;
 let worker: TestWorker;
 let receiver: WebhookReceiver;
+const workerMetrics = new RunbookMetrics({ processMetrics: false });
 
 beforeAll(async () => {
   receiver = new WebhookReceiver();
   const webhookUrl = await receiver.start();
   api = await startTestApi();
-  worker = await startTestWorker({ taskQueue: api.taskQueue, webhookUrl });
+  worker = await startTestWorker({ taskQueue: api.taskQueue, webhookUrl, observability: { metrics: workerMetrics } });
 });
 afterAll(async () => {
   await api?.app.close();
@@ -106,6 +108,13 @@ describe('human tasks through the API', () => {
     expect((await tasks('fran', '?overdue=false')).map((t) => t.runId)).not.toContain(runId);
     const notified = receiver.received.filter((r) => r.body.runId === runId && r.body.kind === 'escalation').map((r) => r.body.recipients);
     expect(notified).toEqual([['tier2'], ['tier3']]);
+    // Each deadline passed is an SLA breach, by the tier the task went to (the only task of this file that escalates).
+    const breaches = async (tier: string) =>
+      (await workerMetrics.registry.getSingleMetric('runbooks_sla_breaches_total')?.get())?.values.find(
+        (v) => v.labels.runbook === 'disk-replacement' && v.labels.kind === 'task' && v.labels.tier === tier,
+      )?.value ?? 0;
+    expect(await breaches('2')).toBe(1);
+    expect(await breaches('3')).toBe(1);
 
     await act('hana', runId, 'claim').expect(200);
     await act('hana', runId, 'complete', { evidence }).expect(200);

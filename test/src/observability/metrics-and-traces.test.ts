@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { freePort } from '../harness/dev-server';
 import { Worker } from '@temporalio/worker';
-import { observabilitySinks } from '@runbooks/worker';
+import { workerSinks } from '@runbooks/worker';
 import { recordHistoryIfAsked } from '../harness/recorded-histories';
 import { eventually, testPayloadCodec } from '../harness/worker';
 import { killHard, spawnWorkerProcess } from '../harness/worker-process';
@@ -114,7 +114,9 @@ describe('metrics and traces of a real run: launched, approved and ended through
     expect(sample(text, 'runbooks_runs_started_total', { runbook: 'data-restore', trigger: 'api' })).toBe(2);
     expect(sample(text, 'runbooks_runs_ended_total', { runbook: 'data-restore', outcome: 'succeeded' })).toBe(1);
     expect(sample(text, 'runbooks_runs_ended_total', { runbook: 'data-restore', outcome: 'rejected' })).toBe(1);
+    // Its deadline passed twice: it went to tier 2, then, with no tier left, it expired.
     expect(sample(text, 'runbooks_sla_breaches_total', { runbook: 'data-restore', kind: 'approval', tier: '2' })).toBe(1);
+    expect(sample(text, 'runbooks_sla_breaches_total', { runbook: 'data-restore', kind: 'approval', tier: 'none' })).toBe(1);
     expect(sample(text, 'runbooks_approval_wait_seconds_count', { runbook: 'data-restore', result: 'expired' })).toBe(1);
     for (const step of ['checkBackupRepository', 'restoreToStaging', 'writeReport']) {
       expect(sample(text, 'runbooks_step_duration_seconds_count', { runbook: 'data-restore', step, outcome: 'succeeded' })).toBeGreaterThan(
@@ -146,7 +148,7 @@ describe('metrics and traces of a real run: launched, approved and ended through
       {
         workflowBundle: { codePath: process.env.RUNBOOKS_WORKFLOW_BUNDLE as string },
         dataConverter: { payloadCodecs: [testPayloadCodec()] },
-        sinks: observabilitySinks(),
+        sinks: workerSinks({}),
       },
       history,
       runId,

@@ -12,6 +12,7 @@ import {
 import { describeError } from './activities';
 import { now } from './clock';
 import { sendEscalationNotice, type WaitHooks } from './escalation';
+import { runMetrics } from './run-metrics';
 import { verifyCaller } from './signing';
 
 /** Marks runs that announce an approval gate when it opens. */
@@ -83,6 +84,7 @@ export class ApprovalGates {
         this.hooks.onChange();
         if (await condition(() => gate.state !== 'pending', policy.timeoutMs)) break;
         const next = policy.escalation[wait];
+        runMetrics.slaBreached('approval', next ? String(next.tier) : 'none');
         if (!next) {
           gate.state = 'expired';
           gate.closedAt = now();

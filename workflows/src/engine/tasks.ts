@@ -19,6 +19,7 @@ import {
 } from '@runbooks/contracts';
 import { now } from './clock';
 import { refusal, sendEscalationNotice, type WaitHooks } from './escalation';
+import { runMetrics } from './run-metrics';
 import { verifyCaller } from './signing';
 
 /** A run fails with this when a runbook declares a task the engine cannot enforce. */
@@ -177,6 +178,7 @@ export class HumanTasks {
         this.hooks.onChange();
         if (await condition(finished, spec.slaMs)) break;
         record.overdue = true;
+        runMetrics.slaBreached('task', next ? String(supportTier(next)) : 'none');
         if (!next) {
           // The last line has it: nobody above to pass it to, so it stays there, marked overdue.
           record.deadline = undefined;
@@ -203,7 +205,7 @@ export class HumanTasks {
   private async escalate(task: TaskRecord, to: Role, waitedMs: number): Promise<void> {
     const at = now();
     const reason = `not done within ${Math.round(waitedMs / 1000)} s by ${task.assignedRole}`;
-    const tier = (SUPPORT_TIERS as readonly Role[]).indexOf(to) + 1;
+    const tier = supportTier(to);
     closeHold(task, at);
     task.holds.push({ role: to, from: at });
     task.escalations.push({ tier, contact: to, at, reason });
@@ -270,4 +272,9 @@ export class HumanTasks {
 function closeHold(task: TaskRecord, at = now()): void {
   const current = task.holds.at(-1);
   if (current && !current.until) current.until = at;
+}
+
+/** The support tier's number (tier1 is 1), as escalation notices and the SLA metric name it; 0 for a role outside the tiers. */
+function supportTier(role: Role): number {
+  return (SUPPORT_TIERS as readonly Role[]).indexOf(role) + 1;
 }
