@@ -1,4 +1,11 @@
-import { defaultPayloadConverter, workflowInfo, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import {
+  defaultPayloadConverter,
+  workflowInfo,
+  type Headers,
+  type WorkflowInterceptorsFactory,
+  type WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
+import { PRINCIPAL_HEADER } from '@runbooks/contracts';
 import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 import { runMetrics } from './engine/run-metrics';
 import { publishCopiesAtActivationEnd, publishDueCopies } from './engine/status-copy';
@@ -25,11 +32,13 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   // calls, so an untraced run crosses no frame of these, and the stack the SDK's promise hook
   // captures for each of the run's promises is that much shorter.
   const traced = { inbound: {}, outbound: {}, internals: {} };
+  const caller: Caller = {};
   return {
     inbound: [
       {
         // Not async: an extra await here would move the run's completion (see above).
         execute(input, next) {
+          caller.principal = principalOf(input.args, input.headers);
           const info = workflowInfo();
           if (!info.continuedFromExecutionRunId) runMetrics.runStarted();
           if (!carriesTrace(input.headers[TRACE_HEADER])) return next(input);
@@ -45,7 +54,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
       },
       traced.inbound,
     ],
-    outbound: [traced.outbound],
+    outbound: [principalOutbound(caller), traced.outbound],
     internals: [
       {
         // A run's status copy goes out once, as its activation ends (engine/status-copy.ts).
@@ -58,6 +67,41 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     ],
   };
 };
+
+/** Who the run acts for: its requester's id, once its start is known. */
+interface Caller {
+  principal?: string;
+}
+
+/**
+ * The requester of a run (its start arguments' `requestedBy`), or, for a child started without one
+ * (a fleet campaign's batch), the principal its parent passed in the start's header.
+ */
+function principalOf(args: readonly unknown[], headers: Headers): string | undefined {
+  const requestedBy = (args[0] as { requestedBy?: { id?: unknown } } | undefined)?.requestedBy;
+  if (typeof requestedBy?.id === 'string') return requestedBy.id;
+  const header = headers[PRINCIPAL_HEADER];
+  const passed = header ? defaultPayloadConverter.fromPayload<unknown>(header) : undefined;
+  return typeof passed === 'string' ? passed : undefined;
+}
+
+/**
+ * The run's principal on each of its log lines, and in a header of each activity and child it
+ * starts, so the worker's activity log lines (apps/worker/src/observability.ts) and a batch's carry it
+ * too. Not async, so no promise hop is added: headers are not part of the commands replay compares.
+ */
+function principalOutbound(caller: Caller): WorkflowOutboundCallsInterceptor {
+  const withHeader = <I extends { headers: Headers }>(input: I): I =>
+    caller.principal
+      ? { ...input, headers: { ...input.headers, [PRINCIPAL_HEADER]: defaultPayloadConverter.toPayload(caller.principal) } }
+      : input;
+  return {
+    getLogAttributes: (input, next) => next(caller.principal ? { ...input, principal: caller.principal } : input),
+    scheduleActivity: (input, next) => next(withHeader(input)),
+    scheduleLocalActivity: (input, next) => next(withHeader(input)),
+    startChildWorkflowExecution: (input, next) => next(withHeader(input)),
+  };
+}
 
 type OpenTelemetryInterceptors = ReturnType<typeof openTelemetryFactory>;
 

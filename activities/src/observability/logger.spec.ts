@@ -24,6 +24,7 @@ describe('the service logger', () => {
         principal: 'alex',
         password: 'hunter2',
         headers: { authorization: 'Bearer abc' },
+        error: { details: { apiKey: 'sk-live-123' } },
       },
       'staging restored',
     );
@@ -38,8 +39,10 @@ describe('the service logger', () => {
       principal: 'alex',
       password: '[REDACTED]',
       headers: { authorization: '[REDACTED]' },
+      error: { details: { apiKey: '[REDACTED]' } },
     });
     expect(JSON.stringify(lines[0])).not.toContain('hunter2');
+    expect(JSON.stringify(lines[0])).not.toContain('sk-live-123');
     expect(JSON.stringify(lines[0])).not.toContain('Bearer abc');
   });
 

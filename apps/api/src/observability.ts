@@ -11,7 +11,7 @@ const OPERATOR_TAGS = new Set(['runs', 'approvals', 'tasks', 'rollouts', 'schedu
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
-type ObservedRequest = Request & { principal?: Principal; requestSpan?: Span };
+export type ObservedRequest = Request & { principal?: Principal; requestSpan?: Span };
 
 /**
  * One middleware, first in line, for every request: a server span (the trace the Temporal client
@@ -42,7 +42,6 @@ export function observeRequests(metrics: RunbookMetrics, routes: readonly RouteD
       span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode });
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-      const runId = typeof req.params?.id === 'string' && route.startsWith('/v1/runs/') ? req.params.id : undefined;
       // Probes and scrapes every few seconds would drown the lines people read.
       const level = QUIET_ROUTES.has(route) && res.statusCode < 400 ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
@@ -52,8 +51,7 @@ export function observeRequests(metrics: RunbookMetrics, routes: readonly RouteD
           route,
           status: res.statusCode,
           durationMs: Math.round(seconds * 1000),
-          ...(req.principal ? { principal: req.principal.id } : {}),
-          ...(runId ? { runId } : {}),
+          ...requestLogFields(req),
           ...(action ? { action } : {}),
           traceId: span.spanContext().traceId,
         },
@@ -62,6 +60,13 @@ export function observeRequests(metrics: RunbookMetrics, routes: readonly RouteD
     });
     next();
   };
+}
+
+/** What every log line about a request names where it is known: who made it, and the run it is about (on run routes). */
+export function requestLogFields(req: ObservedRequest): { principal?: string; runId?: string } {
+  const id = req.params?.id;
+  const runId = typeof id === 'string' && req.path.startsWith('/v1/runs/') ? id : undefined;
+  return { ...(req.principal ? { principal: req.principal.id } : {}), ...(runId ? { runId } : {}) };
 }
 
 function operatorAction(req: Request, res: Response, route: RouteDefinition | undefined): string | undefined {

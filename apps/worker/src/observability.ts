@@ -8,7 +8,8 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
-import { RUNBOOKS } from '@runbooks/contracts';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { PRINCIPAL_HEADER, RUNBOOKS } from '@runbooks/contracts';
 import type { RunbookMetrics, Tracing, WriteReportInput, WriteReportResult } from '@runbooks/activities';
 import type { RunMetricsSinks } from '@runbooks/workflows';
 
@@ -53,9 +54,9 @@ export function observabilitySinks(observability: WorkerObservability = {}): Inj
   };
 }
 
-/** Activity interceptors: step durations and run outcomes for the metrics, spans for the traces. */
+/** Activity interceptors: the run's principal on the log lines, step durations and run outcomes for the metrics, spans for the traces. */
 export function observabilityInterceptors(observability: WorkerObservability = {}): NonNullable<WorkerOptions['interceptors']> {
-  const activity: ActivityInterceptorsFactory[] = [];
+  const activity: ActivityInterceptorsFactory[] = [principalLogAttribute];
   const { metrics, tracing } = observability;
   if (tracing) {
     activity.push((ctx) => ({
@@ -66,6 +67,27 @@ export function observabilityInterceptors(observability: WorkerObservability = {
   if (metrics) activity.push((ctx) => ({ inbound: stepMetricsInterceptor(ctx, metrics) }));
   return { activity };
 }
+
+/**
+ * The principal of the activity's run on each line it logs (and the SDK's lines about it, once it
+ * runs): the header the run's workflow interceptors put on every activity (workflows/src/interceptors.ts).
+ */
+const principalLogAttribute: ActivityInterceptorsFactory = () => {
+  let principal: string | undefined;
+  return {
+    inbound: {
+      execute(input, next) {
+        const header = input.headers[PRINCIPAL_HEADER];
+        const passed = header ? defaultPayloadConverter.fromPayload<unknown>(header) : undefined;
+        principal = typeof passed === 'string' ? passed : undefined;
+        return next(input);
+      },
+    },
+    outbound: {
+      getLogAttributes: (attributes, next) => next(principal ? { ...attributes, principal } : attributes),
+    },
+  };
+};
 
 function stepMetricsInterceptor(
   ctx: ActivityContext,

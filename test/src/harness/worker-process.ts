@@ -17,9 +17,10 @@ afterAll(() => secrets?.remove());
 
 /**
  * The real worker program (apps/worker, built) in its own process, so a test can kill it the way
- * a crash or an OOM would: SIGKILL, nothing cleaned up.
+ * a crash or an OOM would: SIGKILL, nothing cleaned up. Its log lines (stdout) are dropped unless
+ * `stdout: 'pipe'` asks for them.
  */
-export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
+export function spawnWorkerProcess(env: Record<string, string>, { stdout = 'ignore' }: { stdout?: 'ignore' | 'pipe' } = {}): ChildProcess {
   return spawn(process.execPath, [workerMain], {
     env: {
       ...process.env,
@@ -32,7 +33,7 @@ export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
       RUNBOOKS_SECRETS_DIR: codecSecrets().config.secretsDir,
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
 }
 

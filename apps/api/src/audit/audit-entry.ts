@@ -1,6 +1,7 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Principal } from '@runbooks/contracts';
 import { Store } from '@runbooks/store';
+import { requestLogFields } from '../observability';
 import type { Request } from 'express';
 import type { RouteDefinition } from '../http/route';
 import { routeOf } from '../http/route-of';
@@ -52,7 +53,12 @@ export class AuditEntry {
       })
       .then(
         () => undefined,
-        (error: unknown) => this.logger.error(`could not append the audit entry of ${route.operationId}: ${(error as Error).message}`),
+        (error: unknown) =>
+          this.logger.error({
+            msg: `could not append the audit entry of ${route.operationId}: ${(error as Error).message}`,
+            ...requestLogFields(request),
+            principal: this.principal.id,
+          }),
       );
     return this.appended;
   }

@@ -14,6 +14,7 @@ import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { auditEntryOf } from '../audit/audit-entry';
+import { requestLogFields } from '../observability';
 
 export const issueSchema = z.object({
   path: z.string().meta({ description: 'The field, dotted from the part of the request it is in, e.g. input.repository.passwordRef' }),
@@ -96,8 +97,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const { status, message, issues, headers } = this.describe(exception, request);
     if (status >= 500) {
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-      if (status === 500) this.logger.error(`${request.method} ${request.originalUrl} failed: ${detail}`);
-      else this.logger.warn(`${request.method} ${request.originalUrl}: ${status} ${message}`);
+      const about = requestLogFields(request);
+      if (status === 500) this.logger.error({ msg: `${request.method} ${request.originalUrl} failed: ${detail}`, ...about });
+      else this.logger.warn({ msg: `${request.method} ${request.originalUrl}: ${status} ${message}`, ...about });
     }
     const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     if (issues) body.issues = issues;

@@ -67,9 +67,10 @@ export class SlackInteractionsService {
     const principal = config.users.get(payload.user.id);
     if (!principal) {
       const message = `your Slack account ${payload.user.id} is not linked to a runbooks principal: ask an admin to add it to the Slack users file`;
-      await this.respond(payload, { response_type: 'ephemeral', replace_original: false, text: `Not recorded: ${message}` });
+      await this.respond(payload, { response_type: 'ephemeral', replace_original: false, text: `Not recorded: ${message}` }, { runId });
       return { outcome: 'refused', message };
     }
+    const about = { runId, principal: principal.id };
 
     let gate: GateRecord;
     try {
@@ -80,24 +81,29 @@ export class SlackInteractionsService {
     } catch (error) {
       const reason = refusalReason(error, runId);
       if (reason === undefined) throw error;
-      await this.respond(payload, { response_type: 'ephemeral', replace_original: false, text: `Not recorded: ${reason}` });
+      await this.respond(payload, { response_type: 'ephemeral', replace_original: false, text: `Not recorded: ${reason}` }, about);
       return { outcome: 'refused', message: reason };
     }
 
     const approvals = gate.decisions.filter((d) => d.decision === 'approve').length;
     if (gate.state === 'pending') {
       const message = `your approval of ${gateId} is recorded (${approvals} of ${gate.requiredApprovals} needed)`;
-      await this.respond(payload, { response_type: 'ephemeral', replace_original: false, text: message });
+      await this.respond(payload, { response_type: 'ephemeral', replace_original: false, text: message }, about);
       return { outcome: 'recorded', message };
     }
     const outcome = gate.state === 'rejected' ? 'rejected' : 'approved';
     const message = `${outcome === 'approved' ? 'Approved' : 'Rejected'} by ${principal.displayName} (${principal.id}) in Slack`;
-    await this.respond(payload, replacement(payload, outcome, message));
+    await this.respond(payload, replacement(payload, outcome, message), about);
     return { outcome, message };
   }
 
   /** Slack's response_url: best effort, the decision is recorded whether or not Slack takes the update. */
-  private async respond(payload: SlackBlockActions, body: Record<string, unknown>): Promise<void> {
+  /** Tells Slack the outcome; a failure to is logged with the run and the principal it was about. */
+  private async respond(
+    payload: SlackBlockActions,
+    body: Record<string, unknown>,
+    about: { runId: string; principal?: string },
+  ): Promise<void> {
     try {
       const response = await fetch(payload.response_url, {
         method: 'POST',
@@ -106,9 +112,9 @@ export class SlackInteractionsService {
         signal: AbortSignal.timeout(RESPONSE_URL_TIMEOUT_MS),
       });
       await response.body?.cancel();
-      if (!response.ok) this.logger.warn(`Slack's response_url answered HTTP ${response.status}`);
+      if (!response.ok) this.logger.warn({ msg: `Slack's response_url answered HTTP ${response.status}`, ...about });
     } catch (error) {
-      this.logger.warn(`Slack's response_url cannot be reached: ${(error as Error).message}`);
+      this.logger.warn({ msg: `Slack's response_url cannot be reached: ${(error as Error).message}`, ...about });
     }
   }
 }

@@ -1,0 +1,120 @@
+import type { Client, Connection } from '@temporalio/client';
+import {
+  decideApprovalUpdate,
+  runStateQuery,
+  securityPatchingInputSchema,
+  type RunState,
+  type RunbookStartArgs,
+  type SecurityPatchingInput,
+} from '@runbooks/contracts';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLabFleet } from '../../../apps/worker/src/demo/lab-fixture';
+import { eventually, testClient } from '../harness/worker';
+import { killHard, spawnWorkerProcess } from '../harness/worker-process';
+
+type LogLine = Record<string, unknown> & { msg?: string; runId?: string; runbook?: string; step?: string; principal?: string };
+
+let client: Client;
+let connection: Connection;
+let root: string;
+let worker: ChildProcess | undefined;
+const output: string[] = [];
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'worker-logs-'));
+  ({ client, connection } = await testClient());
+});
+afterAll(async () => {
+  if (worker) await killHard(worker);
+  await connection?.close();
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe('the worker process’s log lines', () => {
+  it('are JSON, and every line of a run’s workflows and activities names the run, its runbook, the step and the principal, down to the campaign’s batch children', async () => {
+    const lab = await createLabFleet({ dir: path.join(root, 'fleet'), canary: 1, production: 3, packages: { openssl: '3.0.11' } });
+    const taskQueue = `logs-${randomUUID()}`;
+    worker = spawnWorkerProcess(
+      {
+        RUNBOOKS_TASK_QUEUE: taskQueue,
+        RUNBOOKS_DATA_DIR: path.join(root, 'fleet'),
+        RUNBOOKS_LAB_ROOT: lab.labRoot,
+        RUNBOOKS_HOST_STATE_DIR: lab.stateDir,
+        // The SDK's lines about each workflow and activity are at debug.
+        RUNBOOKS_LOG_LEVEL: 'debug',
+      },
+      { stdout: 'pipe' },
+    );
+    worker.stdout?.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+
+    const input: SecurityPatchingInput = securityPatchingInputSchema.parse({
+      targets: { tags: ['lab'] },
+      patches: [{ package: 'openssl', version: '3.0.15' }],
+      waves: ['rest'],
+      bakeSeconds: 0,
+      failureThreshold: { count: 0 },
+    });
+    const args: RunbookStartArgs<SecurityPatchingInput> = { input, requestedBy: { id: 'tess', displayName: 'Tess' } };
+    const runId = `security-patching-${randomUUID()}`;
+    const handle = await client.workflow.start('securityPatching', { taskQueue, workflowId: runId, args: [args] });
+    await eventually(
+      async () => ((await handle.query(runStateQuery)).gates[0]?.state === 'pending' ? true : undefined),
+      60_000,
+      'the gate',
+    );
+    await handle.executeUpdate(decideApprovalUpdate, {
+      args: [
+        {
+          gateId: 'approve-production',
+          decision: 'approve',
+          comment: '',
+          principal: { id: 'alex', displayName: 'Alex', roles: ['approver'] },
+        },
+      ],
+    });
+    expect(((await handle.result()) as RunState).status).toBe('succeeded');
+    // The last lines (the run's completion) may still be on their way through the pipe.
+    const lines = await eventually(
+      async () => {
+        const all = parse(output.join(''));
+        return all.some((l) => l.msg === 'Workflow completed' && l.runId === runId) ? all : undefined;
+      },
+      10_000,
+      'the run’s completion in the log',
+    );
+
+    const ofRun = lines.filter((l) => typeof l.runId === 'string' && l.runId.startsWith(runId));
+    const activities = ofRun.filter((l) => l.msg === 'Activity completed');
+    // The parent's steps and the batch children's host steps, each named.
+    expect(activities.map((l) => l.step)).toEqual(expect.arrayContaining(['planRollout', 'writeReport']));
+    const inBatches = activities.filter((l) => l.runId !== runId);
+    expect(inBatches.length).toBeGreaterThan(0);
+    expect(inBatches[0].runId).toMatch(new RegExp(`^${runId}/wave-`));
+    for (const line of activities) {
+      expect(line).toMatchObject({ service: 'worker', principal: 'tess', runbook: expect.any(String), step: expect.any(String) });
+    }
+    // The workflows' own lines (the parent's and each batch's completion) carry the requester too.
+    const workflows = ofRun.filter((l) => l.msg === 'Workflow completed');
+    expect(workflows.length).toBeGreaterThan(1);
+    for (const line of workflows) expect(line).toMatchObject({ principal: 'tess', runbook: expect.any(String) });
+    expect(workflows.find((l) => l.runId === runId)).toMatchObject({ runbook: 'security-patching' });
+  });
+});
+
+/** Every line of the worker's stdout, each of which must be one JSON object. */
+function parse(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        throw new Error(`the worker wrote a line that is not JSON: ${line.slice(0, 200)}`);
+      }
+    });
+}
