@@ -18,6 +18,7 @@ export { RunbookMetrics } from './observability/metrics';
 export { createServiceLogger } from './observability/logger';
 export { nestLoggerFor } from './observability/nest-logger';
 export { tracingFromEnv } from './observability/tracing';
+export { closeOnStopSignals } from './observability/stop-signals';
 export { IncidentCatalogStore } from './incident/catalog-store';
 export { ConflictReproductionStore } from './hosts/conflict-reproductions';
 export { redeemCredentialLink } from './accounts/credential-links';

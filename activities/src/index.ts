@@ -147,3 +147,4 @@ export * from './observability/metrics';
 export * from './observability/tracing';
 export * from './observability/logger';
 export * from './observability/nest-logger';
+export * from './observability/stop-signals';

@@ -4,6 +4,7 @@ import { Runtime } from '@temporalio/worker';
 import {
   RunbookMetrics,
   TemporalLogAdapter,
+  closeOnStopSignals,
   createServiceLogger,
   killAllProcessGroups,
   nestLoggerFor,
@@ -35,7 +36,11 @@ async function main(): Promise<void> {
   });
   const observability = { metrics: new RunbookMetrics(), tracing: tracingFromEnv('runbooks-worker') };
   const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(config, observability), { logger: nestLoggerFor(logger) });
-  app.enableShutdownHooks();
+  // The worker finishes its tasks in flight (the grace), then the spans still buffered are sent.
+  closeOnStopSignals(async () => {
+    await app.close();
+    await observability.tracing?.shutdown();
+  });
   await app.get(RunbookWorkerService).stopped();
   await observability.tracing?.shutdown();
 }
