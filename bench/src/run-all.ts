@@ -21,7 +21,8 @@ import type { BenchResult, ResultsFile, RunProvenance } from './results';
 
 const SMOKE = flagArg('smoke');
 const LARGE = flagArg('large');
-const FLEET_ROUNDS = intArg('fleet-rounds', 1);
+/** Two rounds, the side going first turning: one round's ratio has no spread to show. */
+const FLEET_ROUNDS = intArg('fleet-rounds', SMOKE ? 1 : 2);
 const MERGE = flagArg('merge');
 const benchDir = path.resolve(__dirname, '..');
 const repoRoot = path.resolve(benchDir, '..');
