@@ -103,6 +103,17 @@ describe('RunbookMetrics from a run’s report and its notices', () => {
   });
 });
 
+describe('RunbookMetrics exposition', () => {
+  it('still serves its own metrics when the extra source (the Temporal SDK’s) cannot be read, saying so in a comment', async () => {
+    const metrics = new RunbookMetrics({ processMetrics: false });
+    metrics.runsStarted.inc({ runbook: 'data-restore', trigger: 'api' });
+    const text = await metrics.exposition(() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9464')));
+    expect(text).toMatch(/^runbooks_runs_started_total\{runbook="data-restore",trigger="api"\} 1$/m);
+    expect(text).toMatch(/^# the Temporal SDK's metrics could not be read: connect ECONNREFUSED 127\.0\.0\.1:9464$/m);
+    expect(await metrics.exposition(() => Promise.resolve('temporal_num_pollers 2\n'))).toMatch(/^temporal_num_pollers 2$/m);
+  });
+});
+
 describe('RunbookMetrics process metrics', () => {
   afterEach(() => jest.restoreAllMocks());
 

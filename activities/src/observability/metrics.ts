@@ -135,11 +135,16 @@ export class RunbookMetrics {
     }
   }
 
-  /** The exposition text: ours, then any extra source's (the Temporal SDK's own metrics on the worker). */
+  /**
+   * The exposition text: ours, then any extra source's (the Temporal SDK's own metrics on the worker).
+   * An extra source that cannot be read leaves a comment instead: ours are still served, and its
+   * metrics' absence is what alerts on it (RunbookNoWorkerPolling's `absent(temporal_num_pollers)`).
+   */
   async exposition(extra?: () => Promise<string>): Promise<string> {
     const ours = await this.registry.metrics();
     if (!extra) return ours;
-    return `${ours}\n${await extra()}`;
+    const more = await extra().catch((error: unknown) => `# the Temporal SDK's metrics could not be read: ${oneLine(error)}\n`);
+    return `${ours}\n${more}`;
   }
 }
 
@@ -180,4 +185,8 @@ export async function serveMetrics(
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 }
