@@ -5,7 +5,7 @@ import {
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { PRINCIPAL_HEADER } from '@runbooks/contracts';
+import { RUNBOOKS, RUN_CONTEXT_HEADER, type RunContext } from '@runbooks/contracts';
 import type { interceptors as openTelemetryFactory } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 import { runMetrics } from './engine/run-metrics';
 import { publishCopiesAtActivationEnd, publishDueCopies } from './engine/status-copy';
@@ -32,14 +32,14 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   // calls, so an untraced run crosses no frame of these, and the stack the SDK's promise hook
   // captures for each of the run's promises is that much shorter.
   const traced = { inbound: {}, outbound: {}, internals: {} };
-  const caller: Caller = {};
+  const context: RunContext = {};
   return {
     inbound: [
       {
         // Not async: an extra await here would move the run's completion (see above).
         execute(input, next) {
-          caller.principal = principalOf(input.args, input.headers);
           const info = workflowInfo();
+          Object.assign(context, runContextOf(info.workflowType, input.args, input.headers));
           if (!info.continuedFromExecutionRunId) runMetrics.runStarted();
           if (!carriesTrace(input.headers[TRACE_HEADER])) return next(input);
           const otel = loadOpenTelemetryInterceptors();
@@ -54,7 +54,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
       },
       traced.inbound,
     ],
-    outbound: [principalOutbound(caller), traced.outbound],
+    outbound: [runContextOutbound(context), traced.outbound],
     internals: [
       {
         // A run's status copy goes out once, as its activation ends (engine/status-copy.ts).
@@ -68,38 +68,47 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   };
 };
 
-/** Who the run acts for: its requester's id, once its start is known. */
-interface Caller {
-  principal?: string;
-}
+/** The catalog's runbook names by workflow type (a fleet batch's type is none of them). */
+const RUNBOOK_NAMES = new Map(RUNBOOKS.map((r) => [r.workflowType, r.name]));
 
 /**
- * The requester of a run (its start arguments' `requestedBy`), or, for a child started without one
- * (a fleet campaign's batch), the principal its parent passed in the start's header.
+ * The run's context: its principal is its requester (the start arguments' `requestedBy`), its
+ * runbook its own; a child started without a requester, or that is no runbook itself (a fleet
+ * campaign's batch), takes what its parent passed in the start's header.
  */
-function principalOf(args: readonly unknown[], headers: Headers): string | undefined {
+function runContextOf(workflowType: string, args: readonly unknown[], headers: Headers): RunContext {
+  const header = headers[RUN_CONTEXT_HEADER];
+  const passed = (header ? defaultPayloadConverter.fromPayload<RunContext | null>(header) : undefined) ?? {};
   const requestedBy = (args[0] as { requestedBy?: { id?: unknown } } | undefined)?.requestedBy;
-  if (typeof requestedBy?.id === 'string') return requestedBy.id;
-  const header = headers[PRINCIPAL_HEADER];
-  const passed = header ? defaultPayloadConverter.fromPayload<unknown>(header) : undefined;
-  return typeof passed === 'string' ? passed : undefined;
+  return {
+    principal: typeof requestedBy?.id === 'string' ? requestedBy.id : passed.principal,
+    runbook: RUNBOOK_NAMES.get(workflowType) ?? passed.runbook,
+  };
 }
 
 /**
- * The run's principal on each of its log lines, and in a header of each activity and child it
- * starts, so the worker's activity log lines (apps/worker/src/observability.ts) and a batch's carry it
- * too. Not async, so no promise hop is added: headers are not part of the commands replay compares.
+ * The run's principal and runbook on each of its log lines, and in a header of each activity and
+ * child it starts, so the worker's lines and step metrics about them carry them too (a fleet
+ * campaign's batches and host steps: their campaign's). Not async, so no promise hop is added:
+ * headers are not part of the commands replay compares.
  */
-function principalOutbound(caller: Caller): WorkflowOutboundCallsInterceptor {
+function runContextOutbound(context: RunContext): WorkflowOutboundCallsInterceptor {
   const withHeader = <I extends { headers: Headers }>(input: I): I =>
-    caller.principal
-      ? { ...input, headers: { ...input.headers, [PRINCIPAL_HEADER]: defaultPayloadConverter.toPayload(caller.principal) } }
+    context.principal || context.runbook
+      ? { ...input, headers: { ...input.headers, [RUN_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(definedFields(context)) } }
       : input;
   return {
-    getLogAttributes: (input, next) => next(caller.principal ? { ...input, principal: caller.principal } : input),
+    getLogAttributes: (input, next) => next({ ...input, ...definedFields(context) }),
     scheduleActivity: (input, next) => next(withHeader(input)),
     scheduleLocalActivity: (input, next) => next(withHeader(input)),
     startChildWorkflowExecution: (input, next) => next(withHeader(input)),
+  };
+}
+
+function definedFields(context: RunContext): RunContext {
+  return {
+    ...(context.principal ? { principal: context.principal } : {}),
+    ...(context.runbook ? { runbook: context.runbook } : {}),
   };
 }
 

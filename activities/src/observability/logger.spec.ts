@@ -69,4 +69,17 @@ describe('the service logger', () => {
       token: '[REDACTED]',
     });
   });
+
+  it('keeps the runbook a line names itself (a fleet batch names its campaign’s) over the catalog name of its workflow type', () => {
+    const { lines, stream } = capture();
+    const adapter = new TemporalLogAdapter(createServiceLogger({ service: 'worker', destination: stream }), (t) => t);
+    adapter.warn('Activity failed', {
+      workflowId: 'security-patching-1/wave-1/batch-1',
+      workflowType: 'patchBatch',
+      activityType: 'patchHost',
+      runbook: 'security-patching',
+      principal: 'tess',
+    });
+    expect(lines[0]).toMatchObject({ runbook: 'security-patching', workflowType: 'patchBatch', step: 'patchHost', principal: 'tess' });
+  });
 });

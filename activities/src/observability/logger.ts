@@ -73,12 +73,14 @@ export class TemporalLogAdapter implements TemporalLogger {
   private fields(meta: LogMetadata | undefined): Record<string, unknown> {
     if (!meta) return {};
     // The SDK's runId is Temporal's execution id; ours is the workflow id (the run id the API shows).
-    const { workflowId, workflowType, activityType, runId: temporalRunId, ...rest } = meta as Record<string, unknown>;
+    const { workflowId, workflowType, activityType, runId: temporalRunId, runbook, ...rest } = meta as Record<string, unknown>;
     return {
       ...rest,
       ...(temporalRunId === undefined ? {} : { temporalRunId }),
       ...(typeof workflowId === 'string' ? { runId: workflowId } : {}),
-      ...(typeof workflowType === 'string' ? { runbook: this.runbookOf(workflowType), workflowType } : {}),
+      // The run's own word wins (a fleet batch names its campaign's runbook); else the catalog's name of its type.
+      ...(typeof runbook === 'string' ? { runbook } : typeof workflowType === 'string' ? { runbook: this.runbookOf(workflowType) } : {}),
+      ...(typeof workflowType === 'string' ? { workflowType } : {}),
       ...(typeof activityType === 'string' ? { step: activityType } : {}),
     };
   }

@@ -8,8 +8,8 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { PRINCIPAL_HEADER, RUNBOOKS } from '@runbooks/contracts';
+import { defaultPayloadConverter, type Headers } from '@temporalio/common';
+import { RUNBOOKS, RUN_CONTEXT_HEADER, type RunContext } from '@runbooks/contracts';
 import type { RunbookMetrics, Tracing, WriteReportInput, WriteReportResult } from '@runbooks/activities';
 import type { RunMetricsSinks } from '@runbooks/workflows';
 
@@ -54,9 +54,9 @@ export function observabilitySinks(observability: WorkerObservability = {}): Inj
   };
 }
 
-/** Activity interceptors: the run's principal on the log lines, step durations and run outcomes for the metrics, spans for the traces. */
+/** Activity interceptors: the run's principal and runbook on the log lines, step durations and run outcomes for the metrics, spans for the traces. */
 export function observabilityInterceptors(observability: WorkerObservability = {}): NonNullable<WorkerOptions['interceptors']> {
-  const activity: ActivityInterceptorsFactory[] = [principalLogAttribute];
+  const activity: ActivityInterceptorsFactory[] = [runContextLogAttributes];
   const { metrics, tracing } = observability;
   if (tracing) {
     activity.push((ctx) => ({
@@ -68,23 +68,30 @@ export function observabilityInterceptors(observability: WorkerObservability = {
   return { activity };
 }
 
+/** The context the activity's run passed in its header (workflows/src/interceptors.ts): empty for a run started before it did. */
+function runContextOf(headers: Headers): RunContext {
+  const header = headers[RUN_CONTEXT_HEADER];
+  const passed = header ? defaultPayloadConverter.fromPayload<unknown>(header) : undefined;
+  if (typeof passed !== 'object' || passed === null) return {};
+  const { principal, runbook } = passed as Record<string, unknown>;
+  return { ...(typeof principal === 'string' ? { principal } : {}), ...(typeof runbook === 'string' ? { runbook } : {}) };
+}
+
 /**
- * The principal of the activity's run on each line it logs (and the SDK's lines about it, once it
- * runs): the header the run's workflow interceptors put on every activity (workflows/src/interceptors.ts).
+ * The principal and runbook of the activity's run on each line it logs (and the SDK's lines about
+ * it, once it runs): a fleet batch's host steps name their campaign's runbook, not the batch's type.
  */
-const principalLogAttribute: ActivityInterceptorsFactory = () => {
-  let principal: string | undefined;
+const runContextLogAttributes: ActivityInterceptorsFactory = () => {
+  let context: RunContext = {};
   return {
     inbound: {
       execute(input, next) {
-        const header = input.headers[PRINCIPAL_HEADER];
-        const passed = header ? defaultPayloadConverter.fromPayload<unknown>(header) : undefined;
-        principal = typeof passed === 'string' ? passed : undefined;
+        context = runContextOf(input.headers);
         return next(input);
       },
     },
     outbound: {
-      getLogAttributes: (attributes, next) => next(principal ? { ...attributes, principal } : attributes),
+      getLogAttributes: (attributes, next) => next({ ...attributes, ...context }),
     },
   };
 };
@@ -96,7 +103,8 @@ function stepMetricsInterceptor(
   return {
     async execute(input, next) {
       const { activityType: step, workflowType } = ctx.info;
-      const runbook = runbookOf(workflowType);
+      // A fleet batch's host steps count under their campaign's runbook (the header), not the batch's workflow type.
+      const runbook = runContextOf(input.headers).runbook ?? runbookOf(workflowType);
       const [arg] = input.args as [unknown];
       const endTimer = metrics.stepDuration.startTimer({ runbook, step });
       try {

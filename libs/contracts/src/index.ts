@@ -3,6 +3,7 @@ export * from './data-restore';
 export * from './restore-drill';
 export * from './messages';
 export * from './principal';
+export * from './run-context';
 export * from './report';
 export * from './run-state';
 export * from './search-attributes';

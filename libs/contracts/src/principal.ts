@@ -24,9 +24,3 @@ export function hasRole(principal: Pick<Principal, 'roles'>, role: Role): boolea
 export function hasAnyRole(principal: Pick<Principal, 'roles'>, roles: readonly Role[]): boolean {
   return roles.some((role) => hasRole(principal, role));
 }
-
-/**
- * The Temporal header in which a run passes its principal (its requester's id) to each activity and
- * child it starts: the worker puts it on the activity's log lines. Only for logs, never for a decision.
- */
-export const PRINCIPAL_HEADER = 'runbooks-principal';

@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLabFleet } from '../../../apps/worker/src/demo/lab-fixture';
+import { freePort } from '../harness/dev-server';
 import { eventually, testClient } from '../harness/worker';
 import { killHard, spawnWorkerProcess } from '../harness/worker-process';
 
@@ -35,9 +36,10 @@ afterAll(async () => {
 });
 
 describe('the worker process’s log lines', () => {
-  it('are JSON, and every line of a run’s workflows and activities names the run, its runbook, the step and the principal, down to the campaign’s batch children', async () => {
+  it('are JSON, and every line of a run’s workflows and activities names the run, its runbook, the step and the principal, down to the campaign’s batch children (and so do the step metrics)', async () => {
     const lab = await createLabFleet({ dir: path.join(root, 'fleet'), canary: 1, production: 3, packages: { openssl: '3.0.11' } });
     const taskQueue = `logs-${randomUUID()}`;
+    const metricsPort = await freePort();
     worker = spawnWorkerProcess(
       {
         RUNBOOKS_TASK_QUEUE: taskQueue,
@@ -46,6 +48,7 @@ describe('the worker process’s log lines', () => {
         RUNBOOKS_HOST_STATE_DIR: lab.stateDir,
         // The SDK's lines about each workflow and activity are at debug.
         RUNBOOKS_LOG_LEVEL: 'debug',
+        RUNBOOKS_WORKER_METRICS_PORT: String(metricsPort),
       },
       { stdout: 'pipe' },
     );
@@ -94,14 +97,22 @@ describe('the worker process’s log lines', () => {
     const inBatches = activities.filter((l) => l.runId !== runId);
     expect(inBatches.length).toBeGreaterThan(0);
     expect(inBatches[0].runId).toMatch(new RegExp(`^${runId}/wave-`));
+    // A batch's lines name the campaign's runbook, not the batch's workflow type.
     for (const line of activities) {
-      expect(line).toMatchObject({ service: 'worker', principal: 'tess', runbook: expect.any(String), step: expect.any(String) });
+      expect(line).toMatchObject({ service: 'worker', principal: 'tess', runbook: 'security-patching', step: expect.any(String) });
     }
+    expect(inBatches.map((l) => l.step)).toEqual(expect.arrayContaining(['snapshotHost', 'patchHost']));
+    expect(inBatches[0].workflowType).toBe('patchBatch');
     // The workflows' own lines (the parent's and each batch's completion) carry the requester too.
     const workflows = ofRun.filter((l) => l.msg === 'Workflow completed');
     expect(workflows.length).toBeGreaterThan(1);
-    for (const line of workflows) expect(line).toMatchObject({ principal: 'tess', runbook: expect.any(String) });
-    expect(workflows.find((l) => l.runId === runId)).toMatchObject({ runbook: 'security-patching' });
+    for (const line of workflows) expect(line).toMatchObject({ principal: 'tess', runbook: 'security-patching' });
+
+    // So do the step metrics: the host steps of the batches count under security-patching.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const stepCounts = metrics.split('\n').filter((l) => l.startsWith('runbooks_step_duration_seconds_count{'));
+    expect(stepCounts.some((l) => l.includes('step="patchHost"'))).toBe(true);
+    for (const line of stepCounts) expect(line).toContain('runbook="security-patching"');
   });
 });
 
