@@ -93,10 +93,13 @@ function runContextOf(workflowType: string, args: readonly unknown[], headers: H
  * headers are not part of the commands replay compares.
  */
 function runContextOutbound(context: RunContext): WorkflowOutboundCallsInterceptor {
-  const withHeader = <I extends { headers: Headers }>(input: I): I =>
-    context.principal || context.runbook
-      ? { ...input, headers: { ...input.headers, [RUN_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(definedFields(context)) } }
-      : input;
+  // Encoded once, at the run's first call: the context is set as the run starts and never changes.
+  let header: Headers | undefined;
+  const withHeader = <I extends { headers: Headers }>(input: I): I => {
+    if (!context.principal && !context.runbook) return input;
+    header ??= { [RUN_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(definedFields(context)) };
+    return { ...input, headers: { ...input.headers, ...header } };
+  };
   return {
     getLogAttributes: (input, next) => next({ ...input, ...definedFields(context) }),
     scheduleActivity: (input, next) => next(withHeader(input)),
