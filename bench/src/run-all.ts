@@ -37,7 +37,7 @@ const PLAN: Planned[] = [
   { name: 'step-overhead', script: 'step-overhead.js', args: [] },
   // Each approval is a few ms, so one round's p50 moves by a whole ms with the machine: more rounds, a steadier median.
   { name: 'approval-latency', script: 'approval-latency.js', args: ['--rounds', '5', '--approvals', '30'] },
-  { name: 'launch-throughput', script: 'launch-throughput.js', args: ['--rounds', '5'] },
+  { name: 'launch-throughput', script: 'launch-throughput.js', args: [] },
   { name: 'parked-runs', script: 'parked-runs.js', args: [] },
   { name: 'run-detail', script: 'run-detail.js', args: [] },
   // Last and bounded longer: on a loaded 2-core machine 10,000 hosts take up to ~15 minutes a side.
