@@ -475,7 +475,8 @@ describe('the web console, in Chromium: a human task of a disk replacement', () 
     await card.getByRole('link', { name: runId }).click();
     await waitForRunStatus(fran, 'succeeded');
     await browser.screenshot(fran, 'task-run-succeeded');
-    const ended = (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess'))).body as RunState;
+    // Said outright if the API does not answer 200 (CI once saw a body without a status here; not reproduced alone).
+    const ended = (await request(api.server).get(`/v1/runs/${runId}`).set(auth('tess')).expect(200)).body as RunState;
     expect(ended.status).toBe('succeeded');
     expect(ended.tasks?.[0]).toMatchObject({
       state: 'done',
