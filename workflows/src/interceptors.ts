@@ -72,7 +72,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
 const RUNBOOK_NAMES = new Map(RUNBOOKS.map((r) => [r.workflowType, r.name]));
 
 /**
- * The run's context: its principal is its requester (the start arguments' `requestedBy`), its
+ * The run's context, with only the fields it knows: its principal is its requester (the start arguments' `requestedBy`), its
  * runbook its own; a child started without a requester, or that is no runbook itself (a fleet
  * campaign's batch), takes what its parent passed in the start's header.
  */
@@ -80,10 +80,9 @@ function runContextOf(workflowType: string, args: readonly unknown[], headers: H
   const header = headers[RUN_CONTEXT_HEADER];
   const passed = (header ? defaultPayloadConverter.fromPayload<RunContext | null>(header) : undefined) ?? {};
   const requestedBy = (args[0] as { requestedBy?: { id?: unknown } } | undefined)?.requestedBy;
-  return {
-    principal: typeof requestedBy?.id === 'string' ? requestedBy.id : passed.principal,
-    runbook: RUNBOOK_NAMES.get(workflowType) ?? passed.runbook,
-  };
+  const principal = typeof requestedBy?.id === 'string' ? requestedBy.id : passed.principal;
+  const runbook = RUNBOOK_NAMES.get(workflowType) ?? passed.runbook;
+  return { ...(principal ? { principal } : {}), ...(runbook ? { runbook } : {}) };
 }
 
 /**
@@ -97,21 +96,14 @@ function runContextOutbound(context: RunContext): WorkflowOutboundCallsIntercept
   let header: Headers | undefined;
   const withHeader = <I extends { headers: Headers }>(input: I): I => {
     if (!context.principal && !context.runbook) return input;
-    header ??= { [RUN_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(definedFields(context)) };
+    header ??= { [RUN_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(context) };
     return { ...input, headers: { ...input.headers, ...header } };
   };
   return {
-    getLogAttributes: (input, next) => next({ ...input, ...definedFields(context) }),
+    getLogAttributes: (input, next) => next({ ...input, ...context }),
     scheduleActivity: (input, next) => next(withHeader(input)),
     scheduleLocalActivity: (input, next) => next(withHeader(input)),
     startChildWorkflowExecution: (input, next) => next(withHeader(input)),
-  };
-}
-
-function definedFields(context: RunContext): RunContext {
-  return {
-    ...(context.principal ? { principal: context.principal } : {}),
-    ...(context.runbook ? { runbook: context.runbook } : {}),
   };
 }
 

@@ -1,5 +1,12 @@
 import type { Context as ActivityContext } from '@temporalio/activity';
-import type { ActivityInterceptorsFactory, InjectedSinks, WorkerOptions } from '@temporalio/worker';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptorsFactory,
+  InjectedSinks,
+  Next,
+  WorkerOptions,
+} from '@temporalio/worker';
 import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
@@ -54,9 +61,9 @@ export function observabilitySinks(observability: WorkerObservability = {}): Inj
   };
 }
 
-/** Activity interceptors: the run's principal and runbook on the log lines, step durations and run outcomes for the metrics, spans for the traces. */
+/** Activity interceptors: spans for the traces; the run's principal and runbook on the log lines, step durations and run outcomes for the metrics. */
 export function observabilityInterceptors(observability: WorkerObservability = {}): NonNullable<WorkerOptions['interceptors']> {
-  const activity: ActivityInterceptorsFactory[] = [runContextLogAttributes];
+  const activity: ActivityInterceptorsFactory[] = [];
   const { metrics, tracing } = observability;
   if (tracing) {
     activity.push((ctx) => ({
@@ -64,7 +71,7 @@ export function observabilityInterceptors(observability: WorkerObservability = {
       outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
     }));
   }
-  if (metrics) activity.push((ctx) => ({ inbound: stepMetricsInterceptor(ctx, metrics) }));
+  activity.push((ctx) => runContextInterceptors(ctx, metrics));
   return { activity };
 }
 
@@ -78,46 +85,45 @@ function runContextOf(headers: Headers): RunContext {
 }
 
 /**
- * The principal and runbook of the activity's run on each line it logs (and the SDK's lines about
- * it, once it runs): a fleet batch's host steps name their campaign's runbook, not the batch's type.
+ * The header read once per activity: its run's principal and runbook go on each line it logs (and
+ * the SDK's lines about it, once it runs) and, with metrics, label its step's duration. A fleet
+ * batch's host steps name their campaign's runbook, not the batch's workflow type.
  */
-const runContextLogAttributes: ActivityInterceptorsFactory = () => {
+function runContextInterceptors(ctx: ActivityContext, metrics: RunbookMetrics | undefined): ReturnType<ActivityInterceptorsFactory> {
   let context: RunContext = {};
   return {
     inbound: {
       execute(input, next) {
         context = runContextOf(input.headers);
-        return next(input);
+        return metrics ? timedStep(ctx, metrics, context.runbook ?? runbookOf(ctx.info.workflowType), input, next) : next(input);
       },
     },
     outbound: {
       getLogAttributes: (attributes, next) => next({ ...attributes, ...context }),
     },
   };
-};
+}
 
-function stepMetricsInterceptor(
+/** One attempt of a step, timed; a report written is the run's end. */
+async function timedStep(
   ctx: ActivityContext,
   metrics: RunbookMetrics,
-): NonNullable<ReturnType<ActivityInterceptorsFactory>['inbound']> {
-  return {
-    async execute(input, next) {
-      const { activityType: step, workflowType } = ctx.info;
-      // A fleet batch's host steps count under their campaign's runbook (the header), not the batch's workflow type.
-      const runbook = runContextOf(input.headers).runbook ?? runbookOf(workflowType);
-      const [arg] = input.args as [unknown];
-      const endTimer = metrics.stepDuration.startTimer({ runbook, step });
-      try {
-        const result = await next(input);
-        endTimer({ outcome: 'succeeded' });
-        // A retried report (its first write's completion was lost) is not a second end of the run.
-        if (step === 'writeReport' && (result as WriteReportResult).firstWrite !== false)
-          metrics.recordRunEnded((arg as WriteReportInput).state);
-        return result;
-      } catch (error) {
-        endTimer({ outcome: 'failed' });
-        throw error;
-      }
-    },
-  };
+  runbook: string,
+  input: ActivityExecuteInput,
+  next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+): Promise<unknown> {
+  const step = ctx.info.activityType;
+  const [arg] = input.args as [unknown];
+  const endTimer = metrics.stepDuration.startTimer({ runbook, step });
+  try {
+    const result = await next(input);
+    endTimer({ outcome: 'succeeded' });
+    // A retried report (its first write's completion was lost) is not a second end of the run.
+    if (step === 'writeReport' && (result as WriteReportResult).firstWrite !== false)
+      metrics.recordRunEnded((arg as WriteReportInput).state);
+    return result;
+  } catch (error) {
+    endTimer({ outcome: 'failed' });
+    throw error;
+  }
 }
