@@ -28,6 +28,7 @@ import { createReportActivities } from './reports/activities';
 import { SecretResolver, secretsConfigFromEnv, type SecretsConfig } from './secrets/resolve-secret';
 import type { RunbookActivities } from './types';
 
+export { closeSafeGrpcRetry } from './temporal-client/close-safe-retry';
 export * from './types';
 export * from './conflict-types';
 export * from './assets/activities';

@@ -7,6 +7,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { closeSafeGrpcRetry } from '@runbooks/activities';
 import { IDLE_CHECKS, createReportActivities } from '../../activities/src/reports/activities';
 import { minimalRunState } from '../../activities/src/test-support/run-state';
 import { randomUUID } from 'node:crypto';
@@ -23,7 +24,7 @@ describe.each(STORE_BACKENDS)('retention of runs ended from outside, store on $n
   let client: Client;
   const dirs: string[] = [];
   beforeAll(async () => {
-    connection = await Connection.connect({ address: temporalAddress() });
+    connection = await Connection.connect({ address: temporalAddress(), interceptors: [closeSafeGrpcRetry()] });
     client = new Client({ connection, namespace: 'default' });
   });
   afterAll(async () => {

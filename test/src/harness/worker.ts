@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
   AesGcmPayloadCodec,
+  closeSafeGrpcRetry,
   createActivities,
   RestoreTargetPolicyStore,
   LogNotifier,
@@ -134,9 +135,12 @@ export function payloadValue(payload: Payload): unknown {
   return defaultPayloadConverter.fromPayload(testPayloadCodec().decodeOne(payload));
 }
 
-/** A client on the run's dev server, with the tests' payload codec. Close its connection in afterAll. */
+/**
+ * A client on the run's dev server, with the tests' payload codec. Close its connection in afterAll;
+ * a call still being retried then ends in its own promise instead of throwing in a later test file.
+ */
 export async function testClient(): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address: temporalAddress() });
+  const connection = await Connection.connect({ address: temporalAddress(), interceptors: [closeSafeGrpcRetry()] });
   return { client: new Client({ connection, namespace: 'default', dataConverter: { payloadCodecs: [testPayloadCodec()] } }), connection };
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { closeSafeGrpcRetry } from '@runbooks/activities/api-surface';
 import type { Principal } from '@runbooks/contracts';
 import type { ApiConfig } from '../config';
 import { GrpcStatus, TemporalUnavailableError, WorkerNotAnsweringError, grpcCode } from '../http/errors';
@@ -12,7 +13,7 @@ import { tracingIsOn } from '../observability';
 export const temporalConnectionProvider = {
   provide: TEMPORAL_CONNECTION,
   inject: [API_CONFIG],
-  useFactory: (config: ApiConfig): Connection => Connection.lazy({ address: config.temporalAddress }),
+  useFactory: (config: ApiConfig): Connection => Connection.lazy({ address: config.temporalAddress, interceptors: [closeSafeGrpcRetry()] }),
 };
 
 /** Principals whose Client is kept at once; beyond it the least recently used is built again when needed. */
@@ -30,6 +31,8 @@ export type Answerer = 'server' | 'worker';
 export class TemporalService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TemporalService.name);
   private closed = false;
+  /** The start-up check, awaited before the connection closes so its call is not cut off mid-retry. */
+  private startupCheck: Promise<unknown> = Promise.resolve();
   readonly client: Client;
 
   constructor(
@@ -133,7 +136,7 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     // Only a log line: the API serves health and docs while Temporal is still starting.
-    this.checkServer(2_000).then(
+    this.startupCheck = this.checkServer(2_000).then(
       () => this.closed || this.logger.log(`Temporal at ${this.config.temporalAddress} answers (namespace ${this.config.namespace})`),
       (error: Error) => this.closed || this.logger.warn(`Temporal not reachable yet: ${error.message}`),
     );
@@ -141,6 +144,7 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    await this.startupCheck;
     await this.connection.close();
   }
 }
