@@ -32,19 +32,19 @@ export class RunbookMetrics {
     labelNames: ['runbook', 'trigger'] as const,
     registers: [this.registry],
   });
-  /** Set by the API: how many runs wait now, by status, read from Temporal at each scrape. */
-  waitingRuns?: () => Promise<Record<string, number>>;
+  /** Set by the API: how many runs wait now, by status and runbook, read from Temporal at each scrape. */
+  waitingRuns?: () => Promise<ReadonlyArray<{ status: string; runbook: string; count: number }>>;
   readonly runsWaiting = new Gauge({
     name: 'runbooks_runs_waiting',
-    help: 'Runs waiting now, by status (awaiting_approval, awaiting_task): counted in Temporal at each scrape of the API (every replica reports the same figure).',
-    labelNames: ['status'] as const,
+    help: 'Runs waiting now, by status (awaiting_approval, awaiting_task) and runbook: counted in Temporal at each scrape of the API (every replica reports the same figure).',
+    labelNames: ['status', 'runbook'] as const,
     registers: [this.registry],
     collect: async () => {
       this.runsWaiting.reset();
       if (!this.waitingRuns) return;
       // Temporal away: the gauge is absent from this scrape rather than failing the rest.
-      const counts = await this.waitingRuns().catch(() => ({}));
-      for (const [status, count] of Object.entries(counts)) this.runsWaiting.set({ status }, count);
+      const counts = await this.waitingRuns().catch(() => []);
+      for (const { status, runbook, count } of counts) this.runsWaiting.set({ status, runbook }, count);
     },
   });
   readonly runsEnded = new Counter({

@@ -1,6 +1,6 @@
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RunbookMetrics, serveMetrics, startTracing, type Tracing } from '@runbooks/activities';
-import type { RunState } from '@runbooks/contracts';
+import { RunStatusAttr, RunbookNameAttr, type RunState } from '@runbooks/contracts';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +34,7 @@ describe('metrics and traces of a real run: launched, approved and ended through
   let env: RestoreEnvironment;
   let workerScrape: { port: number; close(): Promise<void> };
   let runId: string;
-  let waitingAtGate: number;
+  let waitingAtGate: { count: number; text: string };
 
   beforeAll(async () => {
     tracing = startTracing('runbooks-test', new SimpleSpanProcessor(exporter));
@@ -43,10 +43,9 @@ describe('metrics and traces of a real run: launched, approved and ended through
     runId = await env.launchToApproval('tess');
     waitingAtGate = await eventually(
       async () => {
-        const count = sample((await request(env.api.server).get('/metrics').expect(200)).text, 'runbooks_runs_waiting', {
-          status: 'awaiting_approval',
-        });
-        return count > 0 ? count : undefined;
+        const text = (await request(env.api.server).get('/metrics').expect(200)).text;
+        const count = sample(text, 'runbooks_runs_waiting', { status: 'awaiting_approval', runbook: 'data-restore' });
+        return count > 0 ? { count, text } : undefined;
       },
       20_000,
       'the waiting run in the API’s gauge',
@@ -103,8 +102,11 @@ describe('metrics and traces of a real run: launched, approved and ended through
     expect(sample(text, 'runbooks_operator_actions_total', { action: 'approve' })).toBe(1);
     expect(sample(text, 'runbooks_operator_actions_total', { action: 'launchRun' })).toBe(2);
     // Read from Temporal at each scrape: the run at its gate, then none once it ended.
-    expect(waitingAtGate).toBe(1);
-    expect(sample(text, 'runbooks_runs_waiting', { status: 'awaiting_approval' })).toBe(0);
+    expect(waitingAtGate.count).toBe(1);
+    // By runbook: the other runbooks are there at 0, so a panel shows which runbook's runs wait.
+    expect(waitingAtGate.text).toContain('runbooks_runs_waiting{status="awaiting_approval",runbook="security-patching"} 0');
+    expect(waitingAtGate.text).toContain('runbooks_runs_waiting{status="awaiting_task",runbook="data-restore"} 0');
+    expect(sample(text, 'runbooks_runs_waiting', { status: 'awaiting_approval', runbook: 'data-restore' })).toBe(0);
     // The raw path never becomes a label: no run id in the exposition.
     expect(text).not.toContain(runId);
   });
@@ -124,6 +126,32 @@ describe('metrics and traces of a real run: launched, approved and ended through
       );
     }
     expect(sample(text, 'runbooks_approval_wait_seconds_count', { runbook: 'data-restore', result: 'approved' })).toBe(1);
+  });
+
+  it('a waiting run of a runbook no longer in the catalog is counted under runbook "other"', async () => {
+    // Only its search attributes matter to the count: a workflow type the worker does not know stays open.
+    const handle = await env.temporal.client.workflow.start('retiredRunbook', {
+      taskQueue: env.worker.taskQueue,
+      workflowId: `retired-${randomUUID()}`,
+      typedSearchAttributes: [
+        { key: RunbookNameAttr, value: 'retired-runbook' },
+        { key: RunStatusAttr, value: 'awaiting_approval' },
+      ],
+    });
+    try {
+      const other = await eventually(
+        async () => {
+          const text = (await request(env.api.server).get('/metrics').expect(200)).text;
+          const count = sample(text, 'runbooks_runs_waiting', { status: 'awaiting_approval', runbook: 'other' });
+          return count > 0 ? count : undefined;
+        },
+        20_000,
+        'the retired runbook’s run under "other"',
+      );
+      expect(other).toBe(1);
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 
   it('one trace runs from the API request through the workflow to its activities', () => {

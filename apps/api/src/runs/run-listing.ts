@@ -9,6 +9,7 @@ import {
   AwaitingTaskAttr,
   RequestedByAttr,
   RunStatusAttr,
+  RUNBOOKS,
   RunbookNameAttr,
   ScheduleIdAttr,
   runStateQuery,
@@ -18,6 +19,16 @@ import {
 import { GrpcStatus, RequestValidationError, grpcCode } from '../http/errors';
 import { TemporalService } from '../temporal/temporal.service';
 import type { RunSummary } from './runs.routes';
+
+/** The statuses of a run waiting for someone: a decision at a gate, or a person's task. */
+const WAITING_STATUSES = ['awaiting_approval', 'awaiting_task'] as const;
+
+/** One series of runbooks_runs_waiting. */
+export interface WaitingCount {
+  status: (typeof WAITING_STATUSES)[number];
+  runbook: string;
+  count: number;
+}
 
 export interface RunFilters {
   runbook?: string;
@@ -64,19 +75,30 @@ export class RunListing {
     return { runs: (response.executions ?? []).map(toRunSummary), nextPageToken: token };
   }
 
-  /** How many open runs wait for a decision or a person now, by status (the metrics' runbooks_runs_waiting). */
-  async countWaiting(): Promise<Record<string, number>> {
-    const statuses = ['awaiting_approval', 'awaiting_task'] as const;
-    const counts = await Promise.all(
-      statuses.map((status) =>
-        this.temporal.call(
-          'server',
-          () => this.temporal.client.workflow.count(visibilityQuery(this.temporal.taskQueue, { status, openOnly: true })),
-          5_000,
-        ),
-      ),
+  /**
+   * How many open runs wait for a decision or a person now, by status and runbook (the metrics'
+   * runbooks_runs_waiting). Temporal's visibility counts with GROUP BY ExecutionStatus only, so one
+   * count per status, then, for a status some runs wait in, one per runbook of the catalog; runs of a
+   * runbook no longer in the catalog are counted under `other`.
+   */
+  async countWaiting(): Promise<WaitingCount[]> {
+    const count = async (filters: RunFilters): Promise<number> => {
+      const query = visibilityQuery(this.temporal.taskQueue, { ...filters, openOnly: true });
+      return (await this.temporal.call('server', () => this.temporal.client.workflow.count(query), 5_000)).count;
+    };
+    const byStatus = await Promise.all(
+      WAITING_STATUSES.map(async (status): Promise<WaitingCount[]> => {
+        const total = await count({ status });
+        const perRunbook = await mapLimited(RUNBOOKS, QUERY_CONCURRENCY, async ({ name }) => ({
+          status,
+          runbook: name,
+          count: total === 0 ? 0 : await count({ status, runbook: name }),
+        }));
+        const other = total - perRunbook.reduce((sum, { count }) => sum + count, 0);
+        return [...perRunbook, { status, runbook: 'other', count: Math.max(0, other) }];
+      }),
     );
-    return Object.fromEntries(statuses.map((status, i) => [status, counts[i].count]));
+    return byStatus.flat();
   }
 
   /** Every run matching the filters, page by page, up to `limit`. */
