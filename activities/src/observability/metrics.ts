@@ -47,6 +47,21 @@ export class RunbookMetrics {
       for (const { status, runbook, count } of counts) this.runsWaiting.set({ status, runbook }, count);
     },
   });
+  /** Set by the API: each runbook's runs failed since its last success, read from the store at each scrape. */
+  failingRuns?: () => Promise<ReadonlyArray<{ runbook: string; count: number }>>;
+  readonly runsFailingInARow = new Gauge({
+    name: 'runbooks_runs_failing_in_a_row',
+    help: 'Runs of a runbook that failed since its last successful run (by report time), by runbook: counted in the store at each scrape of the API (every replica reports the same figure).',
+    labelNames: ['runbook'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      this.runsFailingInARow.reset();
+      if (!this.failingRuns) return;
+      // The store away: the gauge is absent from this scrape rather than failing the rest.
+      const counts = await this.failingRuns().catch(() => []);
+      for (const { runbook, count } of counts) this.runsFailingInARow.set({ runbook }, count);
+    },
+  });
   readonly runsEnded = new Counter({
     name: 'runbooks_runs_ended_total',
     help: 'Runs ended, counted when their report is written, by runbook and outcome (the final run status).',

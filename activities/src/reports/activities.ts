@@ -88,6 +88,7 @@ export function createReportActivities(
         state.runId,
         currentActivity()?.info.workflowExecution?.runId ?? '',
         JSON.stringify(state),
+        { runbook: state.runbook, outcome: state.status },
       );
       const base = path.join(reportsDir, reportFileName(state.runId));
       // A fleet run's host-by-host records are in the store, not in its state.

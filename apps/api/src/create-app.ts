@@ -6,6 +6,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { DestinationStream } from 'pino';
 import { ApiModule } from './api.module';
+import { RUNBOOKS } from '@runbooks/contracts';
 import { Store } from '@runbooks/store';
 import { PrincipalDirectory } from './auth/principals';
 import { parseApiConfig, type ApiConfigInput } from './config';
@@ -85,6 +86,7 @@ export async function createApiApp(
   await app.init();
   const listing = app.get(RunListing);
   metrics.waitingRuns = () => listing.countWaiting();
+  metrics.failingRuns = () => failingInARow(app.get(Store));
   return app;
 }
 
@@ -113,4 +115,15 @@ function codecCors(origin: string) {
     res.setHeader('Access-Control-Max-Age', '600');
     res.status(204).end();
   };
+}
+
+/** Each catalog runbook's runs failed since its last success (0 when none), and any other runbook's with some. */
+async function failingInARow(store: Store): Promise<Array<{ runbook: string; count: number }>> {
+  const failing = new Map(
+    (await store.reports.failingInARow(['failed'], ['succeeded', 'succeeded_with_warnings'])).map((r) => [r.runbook, r.count]),
+  );
+  return [...new Set([...RUNBOOKS.map((r) => r.name), ...failing.keys()])].map((runbook) => ({
+    runbook,
+    count: failing.get(runbook) ?? 0,
+  }));
 }

@@ -273,6 +273,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('run_status').addColumn('checked_at', 'text').execute();
     },
   },
+  '0014-report-outcomes': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      // Which runbook a report is of and how its run ended, so runs failing in a row are counted in
+      // the store (by every replica alike); reports written before this have neither.
+      await db.schema.alterTable('run_reports').addColumn('runbook', 'text').execute();
+      await db.schema.alterTable('run_reports').addColumn('outcome', 'text').execute();
+      await db.schema.createIndex('run_reports_by_runbook').on('run_reports').columns(['runbook', 'outcome', 'created_at']).execute();
+    },
+  },
 };
 
 export const storeMigrations: MigrationProvider = {

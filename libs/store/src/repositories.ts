@@ -460,30 +460,73 @@ export class ReportRepository {
   ) {}
 
   /**
-   * Stores the report of a run; a retried write (same workflow id) replaces it, as it replaces the
-   * files. True when this was the first write for the run, on whichever worker it ran: the insert
-   * is the one that decides, so a run's end is counted once.
+   * Stores the report of a run, with its runbook and how it ended; a retried write (same workflow
+   * id) replaces it, as it replaces the files. True when this was the first write for the run, on
+   * whichever worker it ran: the insert is the one that decides, so a run's end is counted once.
    */
-  async put(workflowId: string, runId: string, body: string): Promise<boolean> {
+  async put(workflowId: string, runId: string, body: string, ended?: { runbook: string; outcome: string }): Promise<boolean> {
     await this.ready();
+    const labels = { runbook: ended?.runbook ?? null, outcome: ended?.outcome ?? null };
     const inserted = await this.db
       .insertInto('run_reports')
-      .values({ workflow_id: workflowId, run_id: runId, created_at: now(), body })
+      .values({ workflow_id: workflowId, run_id: runId, created_at: now(), body, ...labels })
       .onConflict((oc) => oc.column('workflow_id').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
     await this.db
       .updateTable('run_reports')
-      .set({ run_id: runId, created_at: now(), body })
+      .set({ run_id: runId, created_at: now(), body, ...labels })
       .where('workflow_id', '=', workflowId)
       .execute();
     return false;
   }
 
-  async get(workflowId: string): Promise<{ runId: string; createdAt: string; body: string } | undefined> {
+  /**
+   * For each runbook, how many of its runs ended with an outcome in `failed` since its last run that
+   * ended in `succeeded` (by report time; all its reports kept when none succeeded): runbooks with
+   * none are left out. Reports the retention forgot no longer count.
+   */
+  async failingInARow(failed: readonly string[], succeeded: readonly string[]): Promise<Array<{ runbook: string; count: number }>> {
+    await this.ready();
+    const rows = await this.db
+      .selectFrom('run_reports as f')
+      .select((eb) => ['f.runbook', eb.fn.countAll<number | string>().as('count')])
+      .where('f.runbook', 'is not', null)
+      .where('f.outcome', 'in', [...failed])
+      .where((eb) =>
+        eb(
+          'f.created_at',
+          '>',
+          eb.fn.coalesce(
+            eb
+              .selectFrom('run_reports as s')
+              .select((inner) => inner.fn.max<string>('s.created_at').as('at'))
+              .whereRef('s.runbook', '=', 'f.runbook')
+              .where('s.outcome', 'in', [...succeeded]),
+            eb.val(''),
+          ),
+        ),
+      )
+      .groupBy('f.runbook')
+      .execute();
+    return rows.map((r) => ({ runbook: r.runbook as string, count: Number(r.count) }));
+  }
+
+  /** A run's report; runbook and outcome are absent on reports written before the store kept them. */
+  async get(
+    workflowId: string,
+  ): Promise<{ runId: string; createdAt: string; body: string; runbook?: string; outcome?: string } | undefined> {
     await this.ready();
     const row = await this.db.selectFrom('run_reports').selectAll().where('workflow_id', '=', workflowId).executeTakeFirst();
-    return row && { runId: row.run_id, createdAt: row.created_at, body: row.body };
+    return (
+      row && {
+        runId: row.run_id,
+        createdAt: row.created_at,
+        body: row.body,
+        ...(row.runbook === null ? {} : { runbook: row.runbook }),
+        ...(row.outcome === null ? {} : { outcome: row.outcome }),
+      }
+    );
   }
 
   /**

@@ -35,7 +35,7 @@ export interface StoreTables {
     applied_at: string | null;
   };
   host_snapshots: { snapshot_id: string; scope: string; host: string; taken_at: string; body: string };
-  run_reports: { workflow_id: string; run_id: string; created_at: string; body: string };
+  run_reports: { workflow_id: string; run_id: string; created_at: string; body: string; runbook: string | null; outcome: string | null };
   principals: { id: string; body: string; created_at: string };
   tokens: {
     id: string;

@@ -128,6 +128,18 @@ describe('metrics and traces of a real run: launched, approved and ended through
     expect(sample(text, 'runbooks_approval_wait_seconds_count', { runbook: 'data-restore', result: 'approved' })).toBe(1);
   });
 
+  it('the API counts runs failing in a row from the reports in the store: the worker writes each with its runbook and outcome', async () => {
+    expect(await env.worker.store.reports.get(runId)).toMatchObject({ runbook: 'data-restore', outcome: 'succeeded' });
+    const scrape = async () => (await request(env.api.server).get('/metrics').expect(200)).text;
+    // One run succeeded, then one was rejected: nothing failed since the success.
+    expect(await scrape()).toContain('runbooks_runs_failing_in_a_row{runbook="data-restore"} 0');
+    // Two failed runs' reports, as another worker would write them into the shared store.
+    for (const failed of ['failed-1', 'failed-2']) {
+      await env.worker.store.reports.put(`${failed}-${randomUUID()}`, 'r', '{}', { runbook: 'data-restore', outcome: 'failed' });
+    }
+    expect(sample(await scrape(), 'runbooks_runs_failing_in_a_row', { runbook: 'data-restore' })).toBe(2);
+  });
+
   it('a waiting run of a runbook no longer in the catalog is counted under runbook "other"', async () => {
     // Only its search attributes matter to the count: a workflow type the worker does not know stays open.
     const handle = await env.temporal.client.workflow.start('retiredRunbook', {

@@ -146,6 +146,36 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect(await store.reports.get('other')).toBeUndefined();
   });
 
+  it("counts each runbook's runs failed since its last success, whichever instance wrote the reports", async () => {
+    const [a, b] = [openStore(location), openStore(location)];
+    const FAILED = ['failed'];
+    const SUCCEEDED = ['succeeded', 'succeeded_with_warnings'];
+    let n = 0;
+    /** One report a millisecond or more after the one before, so report times never tie. */
+    const ended = async (runbook: string, outcome: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await (n % 2 ? a : b).reports.put(`run-${++n}`, 'r', '{}', { runbook, outcome });
+    };
+    await ended('data-restore', 'failed');
+    await ended('data-restore', 'succeeded');
+    await ended('data-restore', 'failed');
+    await ended('data-restore', 'rejected'); // neither a failure nor a success
+    await ended('data-restore', 'failed');
+    await ended('security-patching', 'failed');
+    await ended('security-patching', 'succeeded_with_warnings');
+    await ended('password-reset', 'failed');
+    await ended('password-reset', 'failed');
+    await ended('password-reset', 'failed');
+    await a.reports.put('before-outcomes', 'r', '{}'); // a report without runbook and outcome counts for none
+    const byRunbook = async () => Object.fromEntries((await b.reports.failingInARow(FAILED, SUCCEEDED)).map((r) => [r.runbook, r.count]));
+    expect(await byRunbook()).toEqual({ 'data-restore': 2, 'password-reset': 3 });
+    await ended('password-reset', 'succeeded');
+    expect(await byRunbook()).toEqual({ 'data-restore': 2 });
+    // A retried report (the same run written again) is still one run.
+    await a.reports.put('run-5', 'r', '{}', { runbook: 'data-restore', outcome: 'failed' });
+    expect(await byRunbook()).toEqual({ 'data-restore': 2 });
+  });
+
   it('forgets runs that ended before the retention cutoff, report, status copy and host rows together, never a run still going', async () => {
     const [a, b] = [openStore(location), openStore(location)];
     const ended = ['succeeded', 'failed', 'cancelled'];
