@@ -46,6 +46,32 @@ describe('closeSafeGrpcRetry', () => {
     });
   });
 
+  it('rejects a call made after the connection closed, in the caller, as without the wrapper', async () => {
+    const connection = Connection.lazy({ address: await refusedAddress(), interceptors: [closeSafeGrpcRetry()] });
+    await connection.close();
+    await expect(connection.workflowService.getSystemInfo({})).rejects.toThrow(/has been shut down/);
+  });
+
+  it('never retries an attempt it could not open, even when the policy would retry its code', async () => {
+    const { options, backingOff } = retryWatched();
+    const decided: number[] = [];
+    const connection = Connection.lazy({
+      address: await refusedAddress(),
+      interceptors: [
+        closeSafeGrpcRetry({
+          delayFunction: options.delayFunction,
+          retryableDecider: (attempt, status) => (decided.push(status.code), true),
+        }),
+      ],
+    });
+    const call = connection.workflowService.getSystemInfo({}).catch((error: { code?: number }) => error.code);
+    await backingOff;
+    await connection.close();
+    expect(await call).toBe(GrpcStatus.CANCELLED);
+    // Asked once, for the refused first attempt; the unopened second one ended the call.
+    expect(decided).toEqual([GrpcStatus.UNAVAILABLE]);
+  });
+
   it('still retries a refused call while the connection is open, and gives up with the server unreachable (UNAVAILABLE)', async () => {
     const attempts: number[] = [];
     const connection = Connection.lazy({

@@ -1,4 +1,4 @@
-import { Metadata, status as GrpcStatus, type Interceptor, type NextCall } from '@grpc/grpc-js';
+import { Metadata, status as GrpcStatus, type Interceptor, type NextCall, type StatusObject } from '@grpc/grpc-js';
 import { defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type GrpcRetryOptions } from '@temporalio/client';
 
 type Call = ReturnType<NextCall>;
@@ -11,28 +11,47 @@ type Listener = Parameters<Call['start']>[1];
  * the channel. When the connection was closed in between (a process shutting down while a call
  * was being retried, say during the Temporal server's own restart), opening that attempt throws
  * "Channel has been shut down" from inside the timer: an uncaught exception, nowhere near the
- * caller, whose promise never settles. Here that attempt ends instead as a CANCELLED answer naming
- * the closed connection, which is not retried, so the caller's call rejects and nothing else breaks.
+ * caller, whose promise never settles. Here such an attempt ends instead as a CANCELLED answer
+ * naming the closed connection, never retried, so the caller's call rejects and nothing else breaks.
+ * A first attempt is opened as before: on a closed connection it throws to its caller at once.
  */
 export function closeSafeGrpcRetry(options: GrpcRetryOptions = defaultGrpcRetryOptions()): Interceptor {
-  const retry = makeGrpcRetryInterceptor(options);
-  return (callOptions, nextCall) =>
-    retry(callOptions, (attemptOptions) => {
+  /** The answers of attempts that could not be opened: final, whatever the policy says of their code. */
+  const unopened = new WeakSet<StatusObject>();
+  const retry = makeGrpcRetryInterceptor({
+    delayFunction: options.delayFunction,
+    retryableDecider: (attempt, status) => !unopened.has(status) && options.retryableDecider(attempt, status),
+  });
+  return (callOptions, nextCall) => {
+    let attempts = 0;
+    return retry(callOptions, (attemptOptions) => {
+      attempts += 1;
+      if (attempts === 1) return nextCall(attemptOptions);
       try {
         return nextCall(attemptOptions);
       } catch (error) {
-        return endedCall(`the connection to Temporal was closed before the call could be sent again: ${(error as Error).message}`);
+        const reason = (error as Error).message;
+        const status: StatusObject = {
+          code: GrpcStatus.CANCELLED,
+          details: /shut down/i.test(reason)
+            ? `the connection to Temporal was closed before the call could be sent again (${reason})`
+            : `the call could not be sent again: ${reason}`,
+          metadata: new Metadata(),
+        };
+        unopened.add(status);
+        return endedCall(status);
       }
     });
+  };
 }
 
-/** An attempt that never reaches the wire: it answers CANCELLED with `details` as soon as it starts. */
-function endedCall(details: string): Call {
+/** An attempt that never reaches the wire: it answers `status` as soon as it starts. */
+function endedCall(status: StatusObject): Call {
   let listener: Listener | undefined;
-  const call: Call = {
+  return {
     start(_metadata, startedListener) {
       listener = startedListener;
-      process.nextTick(() => listener?.onReceiveStatus?.({ code: GrpcStatus.CANCELLED, details, metadata: new Metadata() }));
+      process.nextTick(() => listener?.onReceiveStatus?.(status));
     },
     cancelWithStatus() {},
     getPeer: () => '',
@@ -42,5 +61,4 @@ function endedCall(details: string): Call {
     startRead() {},
     halfClose() {},
   };
-  return call;
 }

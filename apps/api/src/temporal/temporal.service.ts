@@ -110,6 +110,8 @@ export class TemporalService implements OnApplicationBootstrap, OnApplicationShu
     try {
       return await this.connection.withDeadline(Date.now() + timeoutMs, fn);
     } catch (error) {
+      if (this.closed)
+        throw new TemporalUnavailableError('the API is shutting down: its connection to Temporal is closed', { cause: error });
       const code = grpcCode(error);
       const timedOut =
         error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === GrpcStatus.DEADLINE_EXCEEDED || code === GrpcStatus.CANCELLED;
