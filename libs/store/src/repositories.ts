@@ -461,21 +461,29 @@ export class ReportRepository {
 
   /**
    * Stores the report of a run, with its runbook and how it ended; a retried write (same workflow
-   * id) replaces it, as it replaces the files. True when this was the first write for the run, on
-   * whichever worker it ran: the insert is the one that decides, so a run's end is counted once.
+   * id) replaces it, as it replaces the files, and keeps its time unless the workflow id now names
+   * another run (an idempotency key reused), so runs keep the order they ended in. True when this
+   * was the first write for the run, on whichever worker it ran: the insert is the one that
+   * decides, so a run's end is counted once.
    */
   async put(workflowId: string, runId: string, body: string, ended?: { runbook: string; outcome: string }): Promise<boolean> {
     await this.ready();
-    const labels = { runbook: ended?.runbook ?? null, outcome: ended?.outcome ?? null };
+    const at = now();
+    const labels = ended ? { runbook: ended.runbook, outcome: ended.outcome } : {};
     const inserted = await this.db
       .insertInto('run_reports')
-      .values({ workflow_id: workflowId, run_id: runId, created_at: now(), body, ...labels })
+      .values({ workflow_id: workflowId, run_id: runId, created_at: at, body, ...labels })
       .onConflict((oc) => oc.column('workflow_id').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
     await this.db
       .updateTable('run_reports')
-      .set({ run_id: runId, created_at: now(), body, ...labels })
+      .set((eb) => ({
+        run_id: runId,
+        created_at: eb.case().when('run_id', '=', runId).then(eb.ref('created_at')).else(at).end(),
+        body,
+        ...labels,
+      }))
       .where('workflow_id', '=', workflowId)
       .execute();
     return false;
@@ -486,7 +494,10 @@ export class ReportRepository {
    * ended in `succeeded` (by report time; all its reports kept when none succeeded): runbooks with
    * none are left out. Reports the retention forgot no longer count.
    */
-  async failingInARow(failed: readonly string[], succeeded: readonly string[]): Promise<Array<{ runbook: string; count: number }>> {
+  async failingInARow(
+    failed: readonly [string, ...string[]],
+    succeeded: readonly [string, ...string[]],
+  ): Promise<Array<{ runbook: string; count: number }>> {
     await this.ready();
     const rows = await this.db
       .selectFrom('run_reports as f')

@@ -148,8 +148,8 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
 
   it("counts each runbook's runs failed since its last success, whichever instance wrote the reports", async () => {
     const [a, b] = [openStore(location), openStore(location)];
-    const FAILED = ['failed'];
-    const SUCCEEDED = ['succeeded', 'succeeded_with_warnings'];
+    const FAILED = ['failed'] as const;
+    const SUCCEEDED = ['succeeded', 'succeeded_with_warnings'] as const;
     let n = 0;
     /** One report a millisecond or more after the one before, so report times never tie. */
     const ended = async (runbook: string, outcome: string) => {
@@ -171,9 +171,16 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     expect(await byRunbook()).toEqual({ 'data-restore': 2, 'password-reset': 3 });
     await ended('password-reset', 'succeeded');
     expect(await byRunbook()).toEqual({ 'data-restore': 2 });
-    // A retried report (the same run written again) is still one run.
+    // A retried report (the same run written again) is still one run, in its place: run-1 failed
+    // before data-restore's success and still counts for none, however late it is written again.
     await a.reports.put('run-5', 'r', '{}', { runbook: 'data-restore', outcome: 'failed' });
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await b.reports.put('run-1', 'r', '{}', { runbook: 'data-restore', outcome: 'failed' });
     expect(await byRunbook()).toEqual({ 'data-restore': 2 });
+    // The same workflow id naming another run (an idempotency key reused): that run ended now.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await a.reports.put('run-1', 'another-run', '{}', { runbook: 'data-restore', outcome: 'failed' });
+    expect(await byRunbook()).toEqual({ 'data-restore': 3 });
   });
 
   it('forgets runs that ended before the retention cutoff, report, status copy and host rows together, never a run still going', async () => {
