@@ -283,7 +283,49 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('run_reports_by_runbook').on('run_reports').columns(['runbook', 'outcome', 'created_at']).execute();
     },
   },
+  '0015-report-outcomes-backfill': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration sees the schema as it was then, not StoreTables
+    async up(db: Kysely<any>): Promise<void> {
+      // Reports written before 0014 get their runbook and outcome from their own body (the run's
+      // state: its `runbook` and `status`), so runs failing in a row count across the upgrade.
+      // Read in pages by workflow id, parsed here rather than by each backend's JSON functions; a
+      // body that names neither is left unlabelled, as before.
+      let after = '';
+      for (;;) {
+        const page: Array<{ workflow_id: string; body: string }> = await db
+          .selectFrom('run_reports')
+          .select(['workflow_id', 'body'])
+          .where('runbook', 'is', null)
+          .where('workflow_id', '>', after)
+          .orderBy('workflow_id')
+          .limit(BACKFILL_PAGE)
+          .execute();
+        for (const row of page) {
+          const labels = reportLabels(row.body);
+          if (labels) await db.updateTable('run_reports').set(labels).where('workflow_id', '=', row.workflow_id).execute();
+        }
+        if (page.length < BACKFILL_PAGE) return;
+        after = page[page.length - 1].workflow_id;
+      }
+    },
+  },
 };
+
+/** Reports read per page by a backfill. */
+const BACKFILL_PAGE = 200;
+
+/** A stored report's runbook and outcome, from its body (a run's state), when it names both. */
+function reportLabels(body: string): { runbook: string; outcome: string } | undefined {
+  let state: unknown;
+  try {
+    state = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof state !== 'object' || state === null) return undefined;
+  const { runbook, status } = state as { runbook?: unknown; status?: unknown };
+  return typeof runbook === 'string' && typeof status === 'string' ? { runbook, outcome: status } : undefined;
+}
 
 export const storeMigrations: MigrationProvider = {
   getMigrations: async () => migrations,

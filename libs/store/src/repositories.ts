@@ -523,7 +523,7 @@ export class ReportRepository {
     return rows.map((r) => ({ runbook: r.runbook as string, count: Number(r.count) }));
   }
 
-  /** A run's report; runbook and outcome are absent on reports written before the store kept them. */
+  /** A run's report; runbook and outcome are absent on one written without them whose body did not name them (migration 0015). */
   async get(
     workflowId: string,
   ): Promise<{ runId: string; createdAt: string; body: string; runbook?: string; outcome?: string } | undefined> {

@@ -1,4 +1,5 @@
 import { StaleVersionError, type StoreLocation } from '@runbooks/store';
+import { Migrator } from 'kysely';
 import { storeMigrations } from '../../../libs/store/src/migrations';
 import { STORE_BACKENDS, closeStores, openStore } from '../harness/stores';
 
@@ -181,6 +182,48 @@ describe.each(STORE_BACKENDS)('store on $name', ({ freshLocation }) => {
     await new Promise((resolve) => setTimeout(resolve, 2));
     await a.reports.put('run-1', 'another-run', '{}', { runbook: 'data-restore', outcome: 'failed' });
     expect(await byRunbook()).toEqual({ 'data-restore': 3 });
+  });
+
+  it('labels reports written before the store kept runbook and outcome from their own bodies when upgraded', async () => {
+    const old = openStore(location);
+    // The store as it was at 0014: the columns exist, and this release's writes had not filled them.
+    const migrator = new Migrator({ db: old.db, provider: storeMigrations, allowUnorderedMigrations: true });
+    const to0014 = await migrator.migrateTo('0014-report-outcomes');
+    expect(to0014.error).toBeUndefined();
+    const at = (i: number) => `2026-11-0${i}T00:00:00.000Z`;
+    const rows = [
+      { workflow_id: 'old-1', body: JSON.stringify({ runId: 'old-1', runbook: 'data-restore', status: 'failed' }) },
+      { workflow_id: 'old-2', body: JSON.stringify({ runId: 'old-2', runbook: 'data-restore', status: 'failed' }) },
+      { workflow_id: 'old-3', body: JSON.stringify({ runId: 'old-3', runbook: 'security-patching', status: 'succeeded' }) },
+      { workflow_id: 'old-4', body: '{"runId":"old-4"}' }, // names neither
+      { workflow_id: 'old-5', body: 'not json' },
+    ];
+    await old.db
+      .insertInto('run_reports')
+      .values(rows.map((r, i) => ({ ...r, run_id: 'r', created_at: at(i + 1) })))
+      .execute();
+    // A page boundary is crossed: more unlabelled reports than one page of the backfill.
+    await old.db
+      .insertInto('run_reports')
+      .values(
+        Array.from({ length: 450 }, (_, i) => ({
+          workflow_id: `page-${String(i).padStart(3, '0')}`,
+          run_id: 'r',
+          created_at: at(6),
+          body: JSON.stringify({ runbook: 'password-reset', status: i % 2 ? 'failed' : 'cancelled' }),
+        })),
+      )
+      .execute();
+
+    const upgraded = openStore(location);
+    expect(await upgraded.migrate()).toContain('0015-report-outcomes-backfill');
+    expect(await upgraded.reports.get('old-1')).toMatchObject({ runbook: 'data-restore', outcome: 'failed' });
+    expect(await upgraded.reports.get('old-3')).toMatchObject({ runbook: 'security-patching', outcome: 'succeeded' });
+    expect(await upgraded.reports.get('old-4')).not.toHaveProperty('runbook');
+    expect(await upgraded.reports.get('old-5')).not.toHaveProperty('outcome');
+    expect(await upgraded.reports.get('page-449')).toMatchObject({ runbook: 'password-reset', outcome: 'failed' });
+    const failing = await upgraded.reports.failingInARow(['failed'], ['succeeded']);
+    expect(Object.fromEntries(failing.map((r) => [r.runbook, r.count]))).toEqual({ 'data-restore': 2, 'password-reset': 225 });
   });
 
   it('forgets runs that ended before the retention cutoff, report, status copy and host rows together, never a run still going', async () => {
