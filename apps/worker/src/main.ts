@@ -37,15 +37,24 @@ async function main(): Promise<void> {
   const observability = { metrics: new RunbookMetrics(), tracing: tracingFromEnv('runbooks-worker') };
   const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(config, observability), { logger: nestLoggerFor(logger) });
   // The worker finishes its tasks in flight (the grace), then the spans still buffered are sent.
-  closeOnStopSignals(async () => {
-    await app.close();
-    await observability.tracing?.shutdown();
-  });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await app.close();
+      await observability.tracing?.shutdown();
+    })());
+  closeOnStopSignals(close);
+  // The workers may also stop without that handler: the SDK's runtime stops them on its own
+  // signals (SIGQUIT, SIGUSR2, and a SIGTERM that arrives before the handler is in place). The
+  // rest is closed then too, or its connection, store and metrics server keep the process alive.
   await app.get(RunbookWorkerService).stopped();
-  await observability.tracing?.shutdown();
+  await close();
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
