@@ -27,17 +27,23 @@ command -v restic >/dev/null || { echo "restic is not installed: sudo apt-get in
 npm run build --silent
 
 pids=()
-cleanup() {
-  trap - EXIT INT TERM HUP
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # The worker drains its tasks first; whatever is still there after 30 s is killed.
+# Stops the given processes: SIGTERM, then SIGKILL for any still there after 30 s.
+stop() {
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 60); do
     alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     ((alive)) || break
     sleep 0.5
   done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+cleanup() {
+  trap - EXIT INT TERM HUP
+  # Everything else first, while Temporal (the first started) still answers: the worker drains its
+  # tasks and the API closes its connection against a live server. Then Temporal.
+  if ((${#pids[@]} > 1)); then stop "${pids[@]:1}"; fi
+  if ((${#pids[@]} > 0)); then stop "${pids[0]}"; fi
   wait || true
 }
 trap cleanup EXIT
