@@ -36,17 +36,14 @@ describe('the worker process', () => {
       );
       workers.push(child);
       child.stdout?.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('exit', (code, by) => resolve({ code, signal: by })),
-      );
       await eventually(async () => (output.join('').includes('polling task queues') ? true : undefined), 60_000, 'the worker to poll');
 
       child.kill(signal);
-      let timer: NodeJS.Timeout | undefined;
-      const lingering = new Promise<'still running after 30 s'>((resolve) => {
-        timer = setTimeout(() => resolve('still running after 30 s'), 30_000);
-      });
-      const exit = await Promise.race([exited, lingering]).finally(() => clearTimeout(timer));
+      const exit = await eventually(
+        async () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined),
+        30_000,
+        'the worker process to exit by itself',
+      );
       expect(exit).toEqual({ code: 0, signal: null });
       expect(output.join('')).toContain('"state":"STOPPED"');
     },
