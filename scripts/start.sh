@@ -26,6 +26,10 @@ command -v restic >/dev/null || { echo "restic is not installed: sudo apt-get in
 [[ -d node_modules ]] || npm install --no-audit --no-fund
 npm run build --silent
 
+# Job control: each process started in the background below runs in a process group of its own, so
+# a Ctrl-C in the terminal (SIGINT to the foreground process group) reaches this script alone, and
+# cleanup stops the rest in its order rather than every process at once.
+set -m
 pids=()
 # Stops the given processes: SIGTERM, then SIGKILL for any still there after 30 s.
 stop() {
@@ -39,7 +43,10 @@ stop() {
   for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 cleanup() {
-  trap - EXIT INT TERM HUP
+  # Ignored from here on: a Ctrl-C reaches this script twice (from the terminal and forwarded by
+  # npm), and a second signal must not cut the stopping short.
+  trap - EXIT
+  trap '' INT TERM HUP
   # Everything else first, while Temporal (the first started) still answers: the worker drains its
   # tasks and the API closes its connection against a live server. Then Temporal.
   if ((${#pids[@]} > 1)); then stop "${pids[@]:1}"; fi
