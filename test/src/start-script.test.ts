@@ -14,42 +14,51 @@ interface Tracked {
   command: string;
 }
 
-/** What /proc says of a process: its parent, its start time and its command line; undefined once it has ended. */
-function processInfo(pid: number): { ppid: number; startedAt: string; command: string } | undefined {
+/** A process's parent and start time, from /proc; undefined once it has ended. */
+function statOf(pid: number): { ppid: number; startedAt: string } | undefined {
   try {
     // Fields after the command name (which may hold spaces): state ppid pgrp session tty_nr tpgid flags
     // minflt cminflt majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    return { ppid: Number(fields[1]), startedAt: fields[19], command };
+    return { ppid: Number(fields[1]), startedAt: fields[19] };
   } catch {
     return undefined; // it ended while we looked
   }
 }
 
+function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return ''; // it ended while we looked
+  }
+}
+
 /** Every process below `root` (its children, theirs, ...), as they are now. */
 function descendants(root: number): Tracked[] {
-  const byParent = new Map<number, Tracked[]>();
+  const byParent = new Map<number, { pid: number; startedAt: string }[]>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const info = processInfo(Number(entry));
-    if (!info) continue;
-    byParent.set(info.ppid, [...(byParent.get(info.ppid) ?? []), { pid: Number(entry), startedAt: info.startedAt, command: info.command }]);
+    const stat = statOf(Number(entry));
+    if (!stat) continue;
+    const siblings = byParent.get(stat.ppid) ?? [];
+    siblings.push({ pid: Number(entry), startedAt: stat.startedAt });
+    byParent.set(stat.ppid, siblings);
   }
   const found: Tracked[] = [];
   const queue = [root];
   while (queue.length > 0) {
     for (const child of byParent.get(queue.shift() as number) ?? []) {
-      found.push(child);
+      found.push({ ...child, command: commandOf(child.pid) });
       queue.push(child.pid);
     }
   }
   return found;
 }
 
-function alive(process: Tracked): boolean {
-  return processInfo(process.pid)?.startedAt === process.startedAt;
+function alive(tracked: Tracked): boolean {
+  return statOf(tracked.pid)?.startedAt === tracked.startedAt;
 }
 
 /**
