@@ -2,6 +2,7 @@ import {
   defaultPayloadConverter,
   workflowInfo,
   type Headers,
+  type Payload,
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
@@ -38,9 +39,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
       {
         // Not async: an extra await here would move the run's completion (see above).
         execute(input, next) {
-          const info = workflowInfo();
-          Object.assign(context, runContextOf(info.workflowType, input.args, input.headers));
-          if (!info.continuedFromExecutionRunId) runMetrics.runStarted();
+          if (!workflowInfo().continuedFromExecutionRunId) runMetrics.runStarted();
           if (!carriesTrace(input.headers[TRACE_HEADER])) return next(input);
           const otel = loadOpenTelemetryInterceptors();
           // The SDK composes the interceptors of each call as it makes it: later calls include these.
@@ -57,6 +56,14 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     outbound: [runContextOutbound(context), traced.outbound],
     internals: [
       {
+        // The run's context is read from its start (the InitializeWorkflow job, first in the run's
+        // first activation) before the SDK handles any job: its own "Workflow started" line, and an
+        // update that arrives with the start, are logged before `execute` sees the arguments.
+        activate(input, next) {
+          const start = input.activation.jobs?.[0]?.initializeWorkflow;
+          if (start) Object.assign(context, runContextOf(workflowInfo().workflowType, start.arguments ?? [], start.headers ?? {}));
+          return next(input);
+        },
         // A run's status copy goes out once, as its activation ends (engine/status-copy.ts).
         concludeActivation(input, next) {
           publishDueCopies();
@@ -76,10 +83,11 @@ const RUNBOOK_NAMES = new Map(RUNBOOKS.map((r) => [r.workflowType, r.name]));
  * runbook its own; a child started without a requester, or that is no runbook itself (a fleet
  * campaign's batch), takes what its parent passed in the start's header.
  */
-function runContextOf(workflowType: string, args: readonly unknown[], headers: Headers): RunContext {
+function runContextOf(workflowType: string, args: readonly Payload[], headers: Headers): RunContext {
   const header = headers[RUN_CONTEXT_HEADER];
   const passed = (header ? defaultPayloadConverter.fromPayload<RunContext | null>(header) : undefined) ?? {};
-  const requestedBy = (args[0] as { requestedBy?: { id?: unknown } } | undefined)?.requestedBy;
+  const first = args[0] ? defaultPayloadConverter.fromPayload<{ requestedBy?: { id?: unknown } } | null>(args[0]) : undefined;
+  const requestedBy = first?.requestedBy;
   const principal = typeof requestedBy?.id === 'string' ? requestedBy.id : passed.principal;
   const runbook = RUNBOOK_NAMES.get(workflowType) ?? passed.runbook;
   return { ...(principal ? { principal } : {}), ...(runbook ? { runbook } : {}) };

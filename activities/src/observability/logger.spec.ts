@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { TemporalLogAdapter, createServiceLogger } from './logger';
+import { LoggerWithComposedMetadata } from '@temporalio/common';
+import { TemporalLogAdapter, createServiceLogger, logActivityStarted } from './logger';
 
 function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
   const lines: Record<string, unknown>[] = [];
@@ -81,5 +82,26 @@ describe('the service logger', () => {
       principal: 'tess',
     });
     expect(lines[0]).toMatchObject({ runbook: 'security-patching', workflowType: 'patchBatch', step: 'patchHost', principal: 'tess' });
+  });
+
+  it('leaves out the SDK’s own "Activity started" (logged before the run’s context is read) and writes the one logged once it is, without its marker', () => {
+    const { lines, stream } = capture();
+    const adapter = new TemporalLogAdapter(createServiceLogger({ service: 'worker', level: 'debug', destination: stream }), (t) => t);
+    const task = { workflowId: 'data-restore-1', workflowType: 'dataRestore', activityType: 'verifyBackup', activityId: '3', attempt: 1 };
+    adapter.debug('Activity started', { sdkComponent: 'worker', ...task });
+    // As the activity's context logger would: the worker's fields, then the run's context, then the activity component.
+    const contextLogger = LoggerWithComposedMetadata.compose(
+      LoggerWithComposedMetadata.compose(adapter, { ...task, principal: 'tess', runbook: 'data-restore' }),
+      { sdkComponent: 'activity' },
+    );
+    logActivityStarted(contextLogger);
+    adapter.debug('Activity started', { sdkComponent: 'activity', ...task });
+    expect(lines.map((l) => [l.msg, l.sdkComponent, l.principal])).toEqual([
+      ['Activity started', 'worker', 'tess'],
+      // An activity's own line of that text is its own, and kept.
+      ['Activity started', 'activity', undefined],
+    ]);
+    expect(lines[0]).not.toHaveProperty('runContextRead');
+    expect(lines[0]).toMatchObject({ runId: 'data-restore-1', step: 'verifyBackup', runbook: 'data-restore', level: 'debug' });
   });
 });

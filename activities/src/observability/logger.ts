@@ -40,9 +40,25 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
   return pino(settings);
 }
 
+/** The SDK's line as an activity starts (its worker logger, at debug). */
+const ACTIVITY_STARTED = 'Activity started';
+/** The field that tells TemporalLogAdapter the line comes from logActivityStarted; never written out. */
+const CONTEXT_READ = 'runContextRead';
+
+/**
+ * Logs the SDK's "Activity started" line again, from an activity interceptor that has read the
+ * run's context from the task's header (apps/worker/src/observability.ts): the SDK logs it before
+ * any interceptor sees the header, so its own line could not name the run's principal, and
+ * TemporalLogAdapter leaves it out. `log` is the activity's context logger.
+ */
+export function logActivityStarted(log: TemporalLogger): void {
+  log.debug(ACTIVITY_STARTED, { sdkComponent: 'worker', [CONTEXT_READ]: true });
+}
+
 /**
  * The Temporal SDK's logs (Runtime.install's logger: the worker, its workflows' and activities'
  * `log`) through the service logger, with the SDK's workflow and activity fields renamed to ours.
+ * The SDK's own "Activity started" is replaced by logActivityStarted's.
  */
 export class TemporalLogAdapter implements TemporalLogger {
   constructor(
@@ -51,6 +67,7 @@ export class TemporalLogAdapter implements TemporalLogger {
   ) {}
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (message === ACTIVITY_STARTED && meta?.sdkComponent === 'worker' && meta[CONTEXT_READ] !== true) return;
     const method = PINO_LEVEL[level] ?? 'info';
     this.logger[method](this.fields(meta), message);
   }
@@ -74,6 +91,7 @@ export class TemporalLogAdapter implements TemporalLogger {
     if (!meta) return {};
     // The SDK's runId is Temporal's execution id; ours is the workflow id (the run id the API shows).
     const { workflowId, workflowType, activityType, runId: temporalRunId, runbook, ...rest } = meta as Record<string, unknown>;
+    delete rest[CONTEXT_READ];
     return {
       ...rest,
       ...(temporalRunId === undefined ? {} : { temporalRunId }),

@@ -17,7 +17,7 @@ import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Resource } from '@opentelemetry/resources';
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import { RUNBOOKS, RUN_CONTEXT_HEADER, type RunContext } from '@runbooks/contracts';
-import type { RunbookMetrics, Tracing, WriteReportInput, WriteReportResult } from '@runbooks/activities';
+import { logActivityStarted, type RunbookMetrics, type Tracing, type WriteReportInput, type WriteReportResult } from '@runbooks/activities';
 import type { RunMetricsSinks } from '@runbooks/workflows';
 
 /** What the worker records and where its spans go; each part is optional. */
@@ -86,7 +86,8 @@ function runContextOf(headers: Headers): RunContext {
 
 /**
  * The header read once per activity: its run's principal and runbook go on each line it logs (and
- * the SDK's lines about it, once it runs) and, with metrics, label its step's duration. A fleet
+ * the SDK's lines about it: "Activity started" is logged here, once the header is read, in place of
+ * the SDK's own) and, with metrics, label its step's duration. A fleet
  * batch's host steps name their campaign's runbook, not the batch's workflow type.
  */
 function runContextInterceptors(ctx: ActivityContext, metrics: RunbookMetrics | undefined): ReturnType<ActivityInterceptorsFactory> {
@@ -95,6 +96,7 @@ function runContextInterceptors(ctx: ActivityContext, metrics: RunbookMetrics | 
     inbound: {
       execute(input, next) {
         context = runContextOf(input.headers);
+        logActivityStarted(ctx.log);
         return metrics ? timedStep(ctx, metrics, context.runbook ?? runbookOf(ctx.info.workflowType), input, next) : next(input);
       },
     },

@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('the worker process’s log lines', () => {
-  it('are JSON, and every line of a run’s workflows and activities names the run, its runbook, the step and the principal, down to the campaign’s batch children (and so do the step metrics)', async () => {
+  it('are JSON, and every line of a run’s workflows and activities names the run, its runbook, the step and the principal, the SDK’s own started lines too, down to the campaign’s batch children (and so do the step metrics)', async () => {
     const lab = await createLabFleet({ dir: path.join(root, 'fleet'), canary: 1, production: 3, packages: { openssl: '3.0.11' } });
     const taskQueue = `logs-${randomUUID()}`;
     const metricsPort = await freePort();
@@ -107,6 +107,21 @@ describe('the worker process’s log lines', () => {
     const workflows = ofRun.filter((l) => l.msg === 'Workflow completed');
     expect(workflows.length).toBeGreaterThan(1);
     for (const line of workflows) expect(line).toMatchObject({ principal: 'tess', runbook: 'security-patching' });
+
+    // Every line of the run's workflows and activities, the SDK's own lifecycle lines among them:
+    // "Workflow started" and "Activity started" are logged before `execute` sees the run's arguments
+    // and headers (the workflow interceptors read them as the run's first activation begins; the
+    // activity's line is logged again by the interceptor that reads its header, in place of the SDK's).
+    expect(ofRun.filter((l) => l.msg === 'Workflow started').length).toBe(workflows.length);
+    const started = ofRun.filter((l) => l.msg === 'Activity started');
+    expect(started.length).toBeGreaterThanOrEqual(activities.length);
+    // Once per attempt: the SDK's own line is left out, not written beside ours.
+    const attempts = started.map((l) => `${l.runId} ${String(l.activityId)} ${String(l.attempt)}`);
+    expect(new Set(attempts).size).toBe(started.length);
+    expect(started.every((l) => l.sdkComponent === 'worker' && !('runContextRead' in l))).toBe(true);
+    const atDebugOrAbove = ofRun.filter((l) => l.level !== 'trace');
+    for (const line of atDebugOrAbove) expect(line).toMatchObject({ principal: 'tess', runbook: 'security-patching' });
+    for (const line of atDebugOrAbove.filter((l) => l.msg?.startsWith('Activity '))) expect(line.step).toEqual(expect.any(String));
 
     // So do the step metrics: the host steps of the batches count under security-patching.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
