@@ -22,7 +22,7 @@ RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends restic ca-certificates && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends restic ipmitool ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
 ENV NODE_ENV=production RUNBOOKS_WORKFLOW_BUNDLE=/app/workflow-bundle.js

@@ -20,6 +20,7 @@ import { SmtpMailer, type Mailer } from './mail/smtp';
 import { createHostRecordActivities } from './hosts/host-records';
 import { LocalTransport } from './hosts/local';
 import { CommandHardware, createHardwareActivities } from './hosts/hardware';
+import { IpmiPower } from './hosts/ipmi';
 import { createMaintenanceActivities } from './maintenance/activities';
 import { CalendarStore } from './maintenance/calendar-store';
 import { createNotifyActivities } from './notify/activities';
@@ -33,6 +34,7 @@ export * from './types';
 export * from './conflict-types';
 export * from './assets/activities';
 export * from './hosts/hardware';
+export * from './hosts/ipmi';
 export * from './approvals';
 export * from './backup/restic';
 export * from './backup/activities';
@@ -129,7 +131,10 @@ export function createActivities(config: ActivitiesConfig): RunbookActivities {
     ...createHardwareActivities(hostDeps.inventory, {
       lab: hostDeps.drivers.lab,
       local: new CommandHardware(new LocalTransport()),
-      ssh: new CommandHardware(new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets })),
+      ssh: new CommandHardware(new SshTransport({ stateDir: hosts.stateDir, store: config.store, secrets }), {
+        ipmi: new IpmiPower({ secrets }),
+        store: config.store,
+      }),
     }),
     ...createAssetRegisterActivities(new AssetRegister(config.store)),
     ...createMaintenanceActivities(new CalendarStore(config.store, config.calendarFile)),

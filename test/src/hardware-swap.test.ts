@@ -1,10 +1,14 @@
 import type { Client, Connection } from '@temporalio/client';
-import type { RunState } from '@runbooks/contracts';
+import type { Host, RunState } from '@runbooks/contracts';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { InventoryStore } from '../../activities/src/hosts/inventory-store';
+import { startBmcSimulator } from '../../activities/src/test-support/bmc-simulator';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
+import { defineSshClientKey, sshHostOn, startSshServer } from '../../activities/src/test-support/ssh-server';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { auth, startTestApi, type TestApi } from './api/app';
@@ -311,4 +315,70 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     expect(after.headers.etag).toBe(before.headers.etag);
     expect(after.body).toMatchObject({ serial: 'NIC-0009', swaps: [] });
   });
+
+  it('on an ssh host with a BMC (OpenIPMI’s simulator powering a real sshd): powered off through it while the part is out, on again when the swap is cancelled', async () => {
+    const dir = await fs.mkdtemp(path.join(root, 'bmc-host-'));
+    const sshdDir = await fs.mkdtemp(path.join(dir, 'sshd-'));
+    const sshd = await startSshServer(sshdDir);
+    const bmc = await startBmcSimulator(await fs.mkdtemp(path.join(dir, 'bmc-')), {
+      sshdConfig: path.join(sshdDir, 'sshd_config'),
+      pidFile: path.join(sshdDir, 'sshd.pid'),
+    });
+    try {
+      defineSshClientKey(secrets, sshd, ['hardware-swap']);
+      secrets.writeFileSecret('bmc/ws-bmc-1', bmc.password);
+      secrets.define({
+        name: 'bmc/ws-bmc-1',
+        source: { backend: 'file', file: 'bmc/ws-bmc-1' },
+        runbooks: ['hardware-swap'],
+        roles: ['admin'],
+      });
+      const host: Host = {
+        ...sshHostOn(sshd, 'ws-bmc-1'),
+        bmc: { address: '127.0.0.1', port: bmc.port, user: bmc.user, passwordRef: 'secret:bmc/ws-bmc-1' },
+      };
+      const inventory = new InventoryStore(lab.store);
+      await inventory.replace({ hosts: [...(await inventory.read()).hosts, host] });
+      await writeTree(userDataOf(host.name), userFiles);
+      await putAsset('AT-BMC-1', {
+        host: host.name,
+        component: 'memory',
+        model: 'DDR4',
+        serial: 'DIMM-BMC-1',
+        compatibleModels: ['DDR4'],
+      }).expect(200);
+
+      // No services and no drivers: the test machine runs no systemd (a unit's stop is refused there, see ipmi.spec.ts).
+      const runId = await launch({ ...swapInput(host.name, 'AT-BMC-1'), services: [], drivers: [] });
+      const waiting = await taskOpen(runId);
+      expect(waiting.steps.find((s) => s.id === 'power-down')).toMatchObject({
+        state: 'succeeded',
+        summary: 'drained, no services to stop, powered off',
+      });
+      expect(bmc.calls().filter((c) => c.startsWith('set '))).toEqual(['set shutdown 1']);
+      await eventually(async () => ((await listening(sshd.port)) ? undefined : true), 30_000, 'the host’s sshd to be down');
+
+      await request(api.server).post(`/v1/runs/${runId}/cancel`).set(auth('tess')).send({ reason: 'no spare on site' }).expect(202);
+      const state = await ended(runId);
+      expect(state.status).toBe('cancelled');
+      expect(state.compensations).toEqual([expect.objectContaining({ stepId: 'power-down', state: 'done' })]);
+      expect(bmc.calls().filter((c) => c.startsWith('set '))).toEqual(['set shutdown 1', 'set power 1']);
+      expect(await listening(sshd.port)).toBe(true);
+    } finally {
+      await bmc.stop();
+      await sshd.stop();
+    }
+  });
 });
+
+/** Whether something accepts TCP connections on the loopback port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

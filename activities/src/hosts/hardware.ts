@@ -1,8 +1,15 @@
 import type { ComponentKind, DiagnosticCheck, Host, HostDriverName } from '@runbooks/contracts';
 import { withHeartbeat } from '../activity-context';
-import type { CommandTransport } from './command-driver';
-import { HostFailureType, hostAttempts, nonRetryable } from './failures';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Store } from '@runbooks/store';
+import path from 'node:path';
+import { abortableDelay } from '../wait';
+import { summary, type CommandSession, type CommandTransport } from './command-driver';
+import { HostFailureType, hostAttempts, nonRetryable, retryable } from './failures';
 import type { InventoryStore } from './inventory-store';
+import type { ChassisPower, IpmiPower } from './ipmi';
+import { OperationLedger } from './ledger';
+import { shellQuote } from './os-commands';
 
 export interface DiagnoseHostResult {
   host: string;
@@ -97,16 +104,41 @@ const HARDWARE_ERROR =
 const DIAGNOSE_TIMEOUT_MS = 60_000;
 const EVIDENCE_LINES = 5;
 
+/** Out-of-band power for CommandHardware: the BMC client, and the ledger that applies each power key once. */
+export interface CommandPowerControl {
+  ipmi: IpmiPower;
+  /** Keeps the ledger of applied power-down and power-on keys, shared by every worker. */
+  store: Store;
+  /** How long a host may take to be off after the soft-off. Default 5 min. */
+  offTimeoutMs?: number;
+  /** How long a host may take, once on, to answer over its transport again. Default 10 min. */
+  bootTimeoutMs?: number;
+  /** How often the power status and the boot are looked at. Default 2 s. */
+  pollMs?: number;
+}
+
+/** Where a host keeps the units its last power-down stopped, for the power-on to start again. */
+export const STOPPED_SERVICES_FILE = '/var/lib/runbooks/stopped-by-power-down';
+const SERVICE_TIMEOUT_MS = 5 * 60_000;
+const POWER_DEFAULTS = { offTimeoutMs: 5 * 60_000, bootTimeoutMs: 10 * 60_000, pollMs: 2_000 };
+
 /**
  * Diagnosis of a real host (the worker itself, or one over SSH) from its own tools: the kernel log
  * (dmesg, else journalctl -k), SMART health of each disk (smartctl) and basic tests (the root
  * filesystem writes and reads back, memory and load are readable). A source the host lacks or
- * forbids is "not available", never a pass. Power is another matter: these hosts are switched off
- * and on out of band (IPMI, a person), which this driver does not have, so it refuses rather than
- * shut down a machine it could not bring back.
+ * forbids is "not available", never a pass. Power goes out of band, through the host's BMC
+ * (`bmc` in the inventory, IPMI): a host without one (or a driver without power control) is
+ * refused rather than shut down when nothing could bring it back.
  */
 export class CommandHardware implements HardwareDriver {
-  constructor(private readonly transport: CommandTransport) {}
+  private readonly power?: Required<CommandPowerControl> & { ledger: OperationLedger };
+
+  constructor(
+    private readonly transport: CommandTransport,
+    power?: CommandPowerControl,
+  ) {
+    if (power) this.power = { ...POWER_DEFAULTS, ...power, ledger: new OperationLedger(power.store, transport.kind) };
+  }
 
   async diagnose(host: Host, signal?: AbortSignal): Promise<DiagnoseHostResult> {
     const session = await this.transport.open(host, signal);
@@ -138,21 +170,185 @@ export class CommandHardware implements HardwareDriver {
     }
   }
 
-  powerDown(host: Host): Promise<PowerDownHostResult> {
-    return Promise.reject(this.noPowerControl(host));
-  }
-
-  powerOn(host: Host): Promise<PowerOnHostResult> {
-    return Promise.reject(this.noPowerControl(host));
-  }
-
-  private noPowerControl(host: Host) {
-    return nonRetryable(
-      `${host.name} (${this.transport.kind} driver): power control needs an out-of-band controller (IPMI, a smart PDU), which this driver does not have; ` +
-        'swap it on a lab host, or power it down and up by hand',
-      HostFailureType.misconfigured,
-      { host: host.name },
+  /**
+   * Stops the services that run (in order, through the transport; the units it stopped are kept on
+   * the host for the power-on), then has the BMC shut the host down in an orderly way (soft-off)
+   * and waits until it reports the power off. A service that cannot be stopped ends it before the
+   * power is touched; a host still on after the wait is a failure, never cut off hard. Once per key.
+   */
+  async powerDown(host: Host, services: readonly string[], key: string, signal?: AbortSignal): Promise<PowerDownHostResult> {
+    const power = this.powerFor(host);
+    const off = { drained: true, stoppedServices: [] as string[], poweredOff: true };
+    return power.ledger.once(
+      host.name,
+      'power-down',
+      key,
+      async () => {
+        if ((await power.ipmi.status(host, signal)) === 'off') return off;
+        const stoppedServices = await this.stopServices(host, services, signal);
+        await power.ipmi.softOff(host, signal);
+        if (!(await this.untilPower(power, host, 'off', power.offTimeoutMs, signal))) {
+          throw nonRetryable(
+            `${host.name}: still on ${Math.round(power.offTimeoutMs / 1000)}s after the BMC's soft-off; no hard power-off was forced ` +
+              '(the OS may hang in its shutdown: look at its console, power it off by hand)',
+            HostFailureType.commandTimedOut,
+            { host: host.name },
+          );
+        }
+        return { ...off, stoppedServices };
+      },
+      // A claimant that died mid-way: a host the BMC reports off is powered down.
+      async () => ((await power.ipmi.status(host, signal)) === 'off' ? off : undefined),
     );
+  }
+
+  /**
+   * Has the BMC power the host on (when off), waits until it answers over its transport again, and
+   * starts the units its last power-down stopped. Real hardware reports its own parts: what the
+   * technician installed is recorded by the asset register, not here. Once per key.
+   */
+  async powerOn(host: Host, key: string, _installed?: InstalledPart, signal?: AbortSignal): Promise<PowerOnHostResult> {
+    const power = this.powerFor(host);
+    return power.ledger.once(host.name, 'power-on', key, async () => {
+      const wasOff = (await power.ipmi.status(host, signal)) === 'off';
+      if (wasOff) {
+        await power.ipmi.on(host, signal);
+        if (!(await this.untilPower(power, host, 'on', power.offTimeoutMs, signal))) {
+          throw retryable(`${host.name}: the BMC accepted power-on, and still reports the power off`, HostFailureType.commandFailed, {
+            host: host.name,
+          });
+        }
+      }
+      const started = Date.now();
+      const session = await this.whenAnswering(host, power.bootTimeoutMs, power.pollMs, signal);
+      try {
+        const startedServices = await this.startStoppedServices(session, host, signal);
+        return {
+          poweredOn: true,
+          startedServices,
+          detail:
+            `${wasOff ? 'powered on through the BMC' : 'already on'}, answers over ${this.transport.kind} after ${Math.round((Date.now() - started) / 1000)}s` +
+            (startedServices.length ? `, started ${startedServices.join(', ')}` : ''),
+        };
+      } finally {
+        session.close();
+      }
+    });
+  }
+
+  private powerFor(host: Host): NonNullable<CommandHardware['power']> {
+    if (!this.power || !host.bmc) {
+      throw nonRetryable(
+        `${host.name} (${this.transport.kind} driver): power control needs the host's BMC (bmc: address, user, passwordRef in the inventory)` +
+          `${this.power ? '' : ', and this driver has none'}; swap it on a lab host, or power it down and up by hand`,
+        HostFailureType.misconfigured,
+        { host: host.name },
+      );
+    }
+    return this.power;
+  }
+
+  /** Stops each named unit that is active, in order; records those it stopped on the host. */
+  private async stopServices(host: Host, services: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    if (services.length === 0) return [];
+    const sudo = this.transport.needsSudo(host) ? 'sudo -n ' : '';
+    const units = services.map(shellQuote).join(' ');
+    // is-active: 0 active, 3 inactive; anything else (no such unit, no systemd) is no answer.
+    const script =
+      `stopped=(); for unit in ${units}; do ${sudo}systemctl is-active --quiet -- "$unit" 2>/dev/null; state=$?; ` +
+      `if [ $state -eq 0 ]; then ${sudo}systemctl stop -- "$unit" || exit 1; stopped+=("$unit"); echo "stopped: $unit"; ` +
+      `elif [ $state -ne 3 ]; then echo "cannot tell whether $unit runs: $(${sudo}systemctl is-active -- "$unit" 2>&1 | head -n 1)" >&2; exit 1; fi; done; ` +
+      `if [ \${#stopped[@]} -gt 0 ]; then ${sudo}mkdir -p ${shellQuote(path.dirname(STOPPED_SERVICES_FILE))} && ` +
+      `printf '%s\\n' "\${stopped[@]}" | ${sudo}tee ${shellQuote(STOPPED_SERVICES_FILE)} >/dev/null; fi`;
+    const result = await this.onHost(host, signal, (session) => session.run(script, SERVICE_TIMEOUT_MS, signal));
+    if (result.code !== 0) {
+      throw nonRetryable(
+        `${host.name}: could not stop its services before the power-down (the power is untouched): ${summary(result.stderr || result.stdout)}`,
+        HostFailureType.commandFailed,
+        { host: host.name },
+      );
+    }
+    return result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('stopped: '))
+      .map((l) => l.slice('stopped: '.length));
+  }
+
+  /** Starts the units the host's last power-down stopped (none recorded: nothing to start), then forgets them. */
+  private async startStoppedServices(session: CommandSession, host: Host, signal?: AbortSignal): Promise<string[]> {
+    const sudo = this.transport.needsSudo(host) ? 'sudo -n ' : '';
+    const file = shellQuote(STOPPED_SERVICES_FILE);
+    const script =
+      `[ -f ${file} ] || exit 0; while read -r unit; do [ -n "$unit" ] || continue; ${sudo}systemctl start -- "$unit" || exit 1; echo "started: $unit"; done < ${file}; ` +
+      `${sudo}rm -f ${file}`;
+    const result = await session.run(script, SERVICE_TIMEOUT_MS, signal);
+    if (result.code !== 0) {
+      throw retryable(
+        `${host.name}: powered on, and could not start its services again: ${summary(result.stderr || result.stdout)}`,
+        HostFailureType.commandFailed,
+        {
+          host: host.name,
+        },
+      );
+    }
+    return result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('started: '))
+      .map((l) => l.slice('started: '.length));
+  }
+
+  /** Waits until the BMC reports the power `state`; false when the time ran out. */
+  private async untilPower(
+    power: { ipmi: IpmiPower; pollMs: number },
+    host: Host,
+    state: ChassisPower,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await power.ipmi.status(host, signal)) === state) return true;
+      if (Date.now() >= deadline) return false;
+      await abortableDelay(power.pollMs, signal);
+    }
+  }
+
+  /** A session on the host once it answers (it boots after a power-on); a refused key or host key is not waited out. */
+  private async whenAnswering(host: Host, timeoutMs: number, pollMs: number, signal?: AbortSignal): Promise<CommandSession> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let last: string;
+      try {
+        const session = await this.transport.open(host, signal);
+        const probe = await session.run('true', 10_000, signal).catch((error: unknown) => {
+          session.close();
+          throw error;
+        });
+        if (probe.code === 0) return session;
+        session.close();
+        last = `a command exited ${probe.code ?? 'killed'}`;
+      } catch (error) {
+        if (signal?.aborted || (error instanceof ApplicationFailure && error.nonRetryable)) throw error;
+        last = (error as Error).message;
+      }
+      if (Date.now() >= deadline) {
+        throw retryable(
+          `${host.name}: powered on, and did not answer over ${this.transport.kind} within ${Math.round(timeoutMs / 1000)}s: ${last}`,
+          HostFailureType.unreachable,
+          { host: host.name },
+        );
+      }
+      await abortableDelay(pollMs, signal);
+    }
+  }
+
+  private async onHost<T>(host: Host, signal: AbortSignal | undefined, work: (session: CommandSession) => Promise<T>): Promise<T> {
+    const session = await this.transport.open(host, signal);
+    try {
+      return await work(session);
+    } finally {
+      session.close();
+    }
   }
 }
 

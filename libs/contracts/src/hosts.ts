@@ -31,6 +31,25 @@ export const hostHealthChecksSchema = z.strictObject({
 });
 export type HostHealthChecks = z.infer<typeof hostHealthChecksSchema>;
 
+/**
+ * The host's baseboard management controller, through which an ssh host is powered off and on
+ * (IPMI v2 over the LAN, RMCP+). The password by reference only.
+ */
+export const hostBmcSchema = z.strictObject({
+  address: z
+    .string()
+    .max(253)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/, 'must be a host name or an IP address'),
+  /** UDP port of the BMC's LAN channel; default 623. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** IPMI user names are at most 16 bytes. */
+  user: singleLine(16).min(1),
+  passwordRef: secretRefSchema,
+  /** RMCP+ cipher suite: 3 (HMAC-SHA1, AES-128; the default, offered by nearly every BMC) or 17 (HMAC-SHA256, AES-128). */
+  cipherSuite: z.union([z.literal(3), z.literal(17)]).optional(),
+});
+export type HostBmc = z.infer<typeof hostBmcSchema>;
+
 export const hostSchema = z
   .strictObject({
     name: hostNameSchema,
@@ -49,8 +68,14 @@ export const hostSchema = z
       })
       .optional(),
     health: hostHealthChecksSchema.optional(),
+    /** Power control for the hardware swap; ssh hosts only. */
+    bmc: hostBmcSchema.optional(),
   })
-  .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] });
+  .refine((h) => h.driver !== 'ssh' || h.ssh !== undefined, { message: 'an ssh host needs ssh.user and ssh.privateKeyRef', path: ['ssh'] })
+  .refine((h) => h.bmc === undefined || h.driver === 'ssh', {
+    message: 'only an ssh host is powered through a BMC (the worker does not power its own machine off; a lab host simulates power)',
+    path: ['bmc'],
+  });
 export type Host = z.infer<typeof hostSchema>;
 
 /**
