@@ -1,14 +1,13 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { Host, RunState } from '@runbooks/contracts';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { InventoryStore } from '../../activities/src/hosts/inventory-store';
 import { startBmcSimulator } from '../../activities/src/test-support/bmc-simulator';
 import { TestSecrets } from '../../activities/src/test-support/secrets';
-import { defineSshClientKey, sshHostOn, startSshServer } from '../../activities/src/test-support/ssh-server';
+import { defineSshClientKey, listening, sshHostOn, startSshServer } from '../../activities/src/test-support/ssh-server';
 import { createLabFleet, type LabFleetFixture } from '../../apps/worker/src/demo/lab-fixture';
 import { ResticFixture, readTree, writeTree } from '../../apps/worker/src/demo/restic-fixture';
 import { auth, startTestApi, type TestApi } from './api/app';
@@ -370,15 +369,3 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     }
   });
 });
-
-/** Whether something accepts TCP connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

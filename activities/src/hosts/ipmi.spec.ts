@@ -2,12 +2,11 @@ import { hostSchema, type Host } from '@runbooks/contracts';
 import type { Store } from '@runbooks/store';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startBmcSimulator, type BmcSimulator } from '../test-support/bmc-simulator';
 import { TestSecrets } from '../test-support/secrets';
-import { defineSshClientKey, sshHostOn, startSshServer, type SshServer } from '../test-support/ssh-server';
+import { defineSshClientKey, listening, sshHostOn, startSshServer, type SshServer } from '../test-support/ssh-server';
 import { storeIn } from '../test-support/store';
 import { HostFailureType } from './failures';
 import { CommandHardware } from './hardware';
@@ -16,18 +15,6 @@ import { SshTransport } from './ssh';
 
 const BMC_SECRET = 'bmc/ws-bmc';
 const WRONG_BMC_SECRET = 'bmc/wrong';
-
-/** Whether something accepts TCP connections on the loopback port: the simulated machine's sshd runs. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('power of an ssh host through its BMC (OpenIPMI’s ipmi_sim powering a real sshd, ipmitool over RMCP+)', () => {
   let root: string;

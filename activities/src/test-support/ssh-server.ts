@@ -31,6 +31,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether something accepts TCP connections on the loopback port (a simulated machine's sshd runs). */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function startSshServer(dir: string): Promise<SshServer> {
   if (!existsSync(SSHD)) {
     throw new Error(
