@@ -46,7 +46,11 @@ describe('diagnosis of a real host from its own tools (local driver)', () => {
   it('refuses to power a real host without a BMC down: it could not bring it back up', async () => {
     const error = await hardware.powerDown(local, [], 'run-0/power-down').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);
-    expect(error).toMatchObject({ type: HostFailureType.misconfigured, nonRetryable: true, message: expect.stringMatching(/needs the host's BMC/) });
+    expect(error).toMatchObject({
+      type: HostFailureType.misconfigured,
+      nonRetryable: true,
+      message: expect.stringMatching(/needs the host's BMC/),
+    });
   });
 
   it('tells hardware errors in the kernel log from other errors, and reads smartctl verdicts', () => {
