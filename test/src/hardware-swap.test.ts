@@ -315,6 +315,34 @@ describe('hardware-swap through the API, on lab hosts with real restic', () => {
     expect(after.body).toMatchObject({ serial: 'NIC-0009', swaps: [] });
   });
 
+  it('refuses at launch a host the run could not power on again (a local host, an ssh host without a BMC), naming input.host; no run starts', async () => {
+    const inventory = new InventoryStore(lab.store);
+    const noBmc: Host = {
+      name: 'ws-no-bmc',
+      address: '127.0.0.1',
+      osFamily: 'debian',
+      tags: [],
+      driver: 'ssh',
+      ssh: { user: 'patcher', privateKeyRef: 'secret:ssh/test-client' },
+    };
+    const itself: Host = { name: 'ws-itself', address: 'localhost', osFamily: 'debian', tags: [], driver: 'local' };
+    await inventory.replace({ hosts: [...(await inventory.read()).hosts, noBmc, itself] });
+    const runsBefore = await client.workflow.count('RunbookName = "hardware-swap"');
+
+    for (const [host, message] of [
+      [noBmc.name, /^ws-no-bmc has no bmc in the inventory: the run could power it off, never on again/],
+      [itself.name, /^ws-itself is the worker's own machine \(local driver\)/],
+    ] as const) {
+      const res = await request(api.server)
+        .post('/v1/runs')
+        .set(auth('tess'))
+        .send({ runbook: 'hardware-swap', input: { ...swapInput(host, 'AT-ANY'), services: [], drivers: [] } })
+        .expect(400);
+      expect(res.body.issues).toEqual([{ path: 'input.host', message: expect.stringMatching(message) }]);
+    }
+    expect(await client.workflow.count('RunbookName = "hardware-swap"')).toEqual(runsBefore);
+  });
+
   it('on an ssh host with a BMC (OpenIPMI’s simulator powering a real sshd): powered off through it while the part is out, on again when the swap is cancelled', async () => {
     const dir = await fs.mkdtemp(path.join(root, 'bmc-host-'));
     const sshdDir = await fs.mkdtemp(path.join(dir, 'sshd-'));

@@ -3,7 +3,7 @@ import { accountJoinerInputSchema, accountLeaverInputSchema, accountMoverInputSc
 import { dataRestoreInputSchema, type DataRestoreInput } from './data-restore';
 import { diskReplacementInputSchema } from './disk-replacement';
 import { hardwareSwapInputSchema, type HardwareSwapInput } from './hardware-swap';
-import type { HostSelector } from './hosts';
+import { powerControlRefusal, type Host, type HostSelector } from './hosts';
 import type { Role } from './principal';
 import { incidentInputSchema, type IncidentInput } from './incident';
 import { restoreDrillInputSchema } from './restore-drill';
@@ -30,6 +30,8 @@ export interface RunbookAdmission {
    * `oneHost`: the field is a single host name, not a selector, and a refusal names the field itself).
    */
   hostSelectors?(input: never): { field: string; selector: HostSelector; oneHost?: true }[];
+  /** Hosts of the input the run needs something of (power control): `refusal` says why the inventory's entry cannot serve (400 naming the field). */
+  hostRequirements?(input: never): { field: string; host: string; refusal: (host: Host) => string | undefined }[];
   /** Fields of this input only some roles may set (e.g. windowOverride: admin). */
   restrictedFields?(input: never): { field: string; roles: readonly Role[]; why: string }[];
   /**
@@ -200,6 +202,7 @@ export const hardwareSwapRunbook = {
   ],
   admission: {
     hostSelectors: (input: HardwareSwapInput) => [{ field: 'host', selector: { names: [input.host] } }],
+    hostRequirements: (input: HardwareSwapInput) => [{ field: 'host', host: input.host, refusal: powerControlRefusal }],
     restoreTargets: (input: HardwareSwapInput) => [
       { field: 'userData.path', repository: input.userData.repository.url, target: input.userData.path },
     ],

@@ -78,6 +78,14 @@ export const hostSchema = z
   });
 export type Host = z.infer<typeof hostSchema>;
 
+/** Why the runbooks cannot power `host` off and on again (the hardware swap); undefined when they can. */
+export function powerControlRefusal(host: Host): string | undefined {
+  if (host.driver === 'lab' || (host.driver === 'ssh' && host.bmc)) return undefined;
+  return host.driver === 'ssh'
+    ? `${host.name} has no bmc in the inventory: the run could power it off, never on again (give its BMC's address, user and passwordRef, or swap it by hand)`
+    : `${host.name} is the worker's own machine (local driver): the run cannot power it off and on again; swap it by hand`;
+}
+
 /**
  * The most targets one fleet run changes. Its state carries counts and the hosts in flight, and
  * its plan goes from the inventory straight into the store (planRollout), so no payload of the run

@@ -41,10 +41,15 @@ export class InventoryService {
     };
   }
 
-  /** A run naming hosts the inventory lacks (its definition says where: admission.hostSelectors) is refused now, not after it started. */
-  async refuseUnknownHosts(runbook: RunbookDefinition, input: unknown): Promise<void> {
+  /**
+   * A run naming hosts the inventory lacks (its definition says where: admission.hostSelectors), or
+   * a host whose entry cannot give the run what it needs (admission.hostRequirements: a hardware
+   * swap's power control), is refused now, not after it started.
+   */
+  async refuseUnfitHosts(runbook: RunbookDefinition, input: unknown): Promise<void> {
     const selectors = runbook.admission?.hostSelectors?.(input as never) ?? [];
-    if (selectors.length === 0) return;
+    const requirements = runbook.admission?.hostRequirements?.(input as never) ?? [];
+    if (selectors.length === 0 && requirements.length === 0) return;
     const hosts = (await this.store.read().catch(() => undefined))?.hosts;
     if (!hosts) return; // an unreadable inventory is the run's to report
     const issues = selectors.flatMap(({ field, selector, oneHost }) =>
@@ -53,6 +58,12 @@ export class InventoryService {
         message: `${name} is not in the inventory (GET /v1/inventory lists the hosts)`,
       })),
     );
+    const byName = new Map(hosts.map((h) => [h.name, h]));
+    for (const { field, host, refusal } of requirements) {
+      const entry = byName.get(host);
+      const why = entry && refusal(entry); // a host the inventory lacks is refused above
+      if (why) issues.push({ path: ['input', field], message: why });
+    }
     if (issues.length > 0) throw new RequestValidationError('request body', issues);
   }
 

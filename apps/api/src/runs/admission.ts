@@ -24,7 +24,7 @@ export class RunAdmission {
   ) {}
 
   /**
-   * Refuses a secret the caller or runbook may not use, a field the caller may not set or a target the policy does not allow (403 naming it) and hosts the inventory lacks (400);
+   * Refuses a secret the caller or runbook may not use, a field the caller may not set or a target the policy does not allow (403 naming it) and hosts the inventory lacks or that cannot serve the run (400);
    * answers when the run would wait for its maintenance window (a closed window does not refuse).
    */
   async admit(
@@ -41,7 +41,7 @@ export class RunAdmission {
     }
     await this.secrets.refuseDisallowedSecrets(principal, runbook.name, input);
     await this.policy.refuseTargetsOutsidePolicy(runbook, input);
-    await this.inventory.refuseUnknownHosts(runbook, input);
+    await this.inventory.refuseUnfitHosts(runbook, input);
     await this.incidents.refuseUnknownNames(runbook, input);
     await this.reproductions.refuseUnknownReproduction(runbook, input);
     return this.maintenance.admission(runbook, input, options);
