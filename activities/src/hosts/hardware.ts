@@ -109,7 +109,7 @@ export interface CommandPowerControl {
   ipmi: IpmiPower;
   /** Keeps the ledger of applied power-down and power-on keys, shared by every worker. */
   store: Store;
-  /** How long a host may take to be off after the soft-off. Default 5 min. */
+  /** How long the BMC may take to report the power off after the soft-off (or on after a power-on). Default 5 min. */
   offTimeoutMs?: number;
   /** How long a host may take, once on, to answer over its transport again. Default 10 min. */
   bootTimeoutMs?: number;
@@ -248,22 +248,28 @@ export class CommandHardware implements HardwareDriver {
     return this.power;
   }
 
-  /** Stops each named unit that is active, in order; records those it stopped on the host. */
+  /**
+   * Stops each named unit that is active, in order, each recorded on the host before it is stopped
+   * (the power-on starts what is recorded; starting one that runs changes nothing). When one cannot
+   * be stopped, or its state cannot be told, those this call stopped are started again: the step
+   * fails with the host as it was.
+   */
   private async stopServices(host: Host, services: readonly string[], signal?: AbortSignal): Promise<string[]> {
     if (services.length === 0) return [];
     const sudo = this.transport.needsSudo(host) ? 'sudo -n ' : '';
-    const units = services.map(shellQuote).join(' ');
+    const file = shellQuote(STOPPED_SERVICES_FILE);
+    const keep = `${sudo}mkdir -p ${shellQuote(path.dirname(STOPPED_SERVICES_FILE))} && printf '%s\\n' "$unit" | ${sudo}tee -a ${file} >/dev/null`;
     // is-active: 0 active, 3 inactive; anything else (no such unit, no systemd) is no answer.
     const script =
-      `stopped=(); for unit in ${units}; do ${sudo}systemctl is-active --quiet -- "$unit" 2>/dev/null; state=$?; ` +
-      `if [ $state -eq 0 ]; then ${sudo}systemctl stop -- "$unit" || exit 1; stopped+=("$unit"); echo "stopped: $unit"; ` +
-      `elif [ $state -ne 3 ]; then echo "cannot tell whether $unit runs: $(${sudo}systemctl is-active -- "$unit" 2>&1 | head -n 1)" >&2; exit 1; fi; done; ` +
-      `if [ \${#stopped[@]} -gt 0 ]; then ${sudo}mkdir -p ${shellQuote(path.dirname(STOPPED_SERVICES_FILE))} && ` +
-      `printf '%s\\n' "\${stopped[@]}" | ${sudo}tee ${shellQuote(STOPPED_SERVICES_FILE)} >/dev/null; fi`;
+      `stopped=(); undo() { for u in "\${stopped[@]}"; do ${sudo}systemctl start -- "$u"; done; }; ` +
+      `for unit in ${services.map(shellQuote).join(' ')}; do ${sudo}systemctl is-active --quiet -- "$unit" 2>/dev/null; state=$?; ` +
+      `if [ $state -eq 0 ]; then { ${keep} && ${sudo}systemctl stop -- "$unit"; } || { echo "$unit did not stop" >&2; undo; exit 1; }; stopped+=("$unit"); echo "stopped: $unit"; ` +
+      `elif [ $state -ne 3 ]; then echo "cannot tell whether $unit runs: $(${sudo}systemctl is-active -- "$unit" 2>&1 | head -n 1)" >&2; undo; exit 1; fi; done`;
     const result = await this.onHost(host, signal, (session) => session.run(script, SERVICE_TIMEOUT_MS, signal));
     if (result.code !== 0) {
       throw nonRetryable(
-        `${host.name}: could not stop its services before the power-down (the power is untouched): ${summary(result.stderr || result.stdout)}`,
+        `${host.name}: could not stop its services before the power-down (any it had stopped are started again; the power is untouched): ` +
+          summary(result.stderr || result.stdout),
         HostFailureType.commandFailed,
         { host: host.name },
       );

@@ -101,7 +101,7 @@ describe('power of an ssh host through its BMC (OpenIPMI’s ipmi_sim powering a
       type: HostFailureType.commandFailed,
       nonRetryable: true,
       message: expect.stringMatching(
-        /could not stop its services before the power-down \(the power is untouched\): cannot tell whether cups\.service runs/,
+        /could not stop its services before the power-down \(any it had stopped are started again; the power is untouched\): cannot tell whether cups\.service runs/,
       ),
     });
     expect(await ipmi.status(host)).toBe('on');
