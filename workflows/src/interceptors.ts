@@ -4,6 +4,7 @@ import {
   type Headers,
   type Payload,
   type WorkflowInterceptorsFactory,
+  type WorkflowInternalsInterceptor,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { RUNBOOKS, RUN_CONTEXT_HEADER, type RunContext } from '@runbooks/contracts';
@@ -34,6 +35,19 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   // captures for each of the run's promises is that much shorter.
   const traced = { inbound: {}, outbound: {}, internals: {} };
   const context: RunContext = {};
+  const first: WorkflowInternalsInterceptor = {
+    // The run's context is read from its start (the InitializeWorkflow job, first in the run's
+    // first activation) before the SDK handles any job: its own "Workflow started" line, and an
+    // update that arrives with the start, are logged before `execute` sees the arguments. Then the
+    // method goes: the SDK composes each call's chain anew and skips an interceptor without it, so
+    // the run's later activations cross no frame of it.
+    activate(input, next) {
+      const start = input.activation.jobs?.[0]?.initializeWorkflow;
+      if (start) Object.assign(context, runContextOf(workflowInfo().workflowType, start.arguments ?? [], start.headers ?? {}));
+      delete first.activate;
+      return next(input);
+    },
+  };
   return {
     inbound: [
       {
@@ -55,15 +69,8 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     ],
     outbound: [runContextOutbound(context), traced.outbound],
     internals: [
+      first,
       {
-        // The run's context is read from its start (the InitializeWorkflow job, first in the run's
-        // first activation) before the SDK handles any job: its own "Workflow started" line, and an
-        // update that arrives with the start, are logged before `execute` sees the arguments.
-        activate(input, next) {
-          const start = input.activation.jobs?.[0]?.initializeWorkflow;
-          if (start) Object.assign(context, runContextOf(workflowInfo().workflowType, start.arguments ?? [], start.headers ?? {}));
-          return next(input);
-        },
         // A run's status copy goes out once, as its activation ends (engine/status-copy.ts).
         concludeActivation(input, next) {
           publishDueCopies();

@@ -298,13 +298,8 @@ export class CommandHostDriver implements HostDriver {
     return commands;
   }
 
-  private async withSession<T>(host: Host, signal: AbortSignal | undefined, work: (session: CommandSession) => Promise<T>): Promise<T> {
-    const session = await this.transport.open(host, signal);
-    try {
-      return await work(session);
-    } finally {
-      session.close();
-    }
+  private withSession<T>(host: Host, signal: AbortSignal | undefined, work: (session: CommandSession) => Promise<T>): Promise<T> {
+    return withSession(this.transport, host, signal, work);
   }
 
   private async readSnapshot(host: Host, snapshotId: string): Promise<CommandSnapshotFile> {
@@ -326,6 +321,21 @@ export class CommandHostDriver implements HostDriver {
   private failureMessage(host: Host, what: string, result: CommandResult, timeoutMs: number): string {
     const how = result.timedOut ? `did not finish within ${seconds(timeoutMs)}` : `failed (exit code ${result.code ?? 'none: killed'})`;
     return `${this.where(host)}: ${what} ${how}: ${summary(result.stderr) || summary(result.stdout) || 'no output'}`;
+  }
+}
+
+/** Runs `work` on a session opened on the host, closed whatever `work` does. */
+export async function withSession<T>(
+  transport: CommandTransport,
+  host: Host,
+  signal: AbortSignal | undefined,
+  work: (session: CommandSession) => Promise<T>,
+): Promise<T> {
+  const session = await transport.open(host, signal);
+  try {
+    return await work(session);
+  } finally {
+    session.close();
   }
 }
 

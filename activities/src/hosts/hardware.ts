@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '@runbooks/store';
 import path from 'node:path';
 import { abortableDelay } from '../wait';
-import { summary, type CommandSession, type CommandTransport } from './command-driver';
+import { summary, withSession, type CommandSession, type CommandTransport } from './command-driver';
 import { HostFailureType, hostAttempts, nonRetryable, retryable } from './failures';
 import type { InventoryStore } from './inventory-store';
 import type { ChassisPower, IpmiPower } from './ipmi';
@@ -265,7 +265,7 @@ export class CommandHardware implements HardwareDriver {
       `for unit in ${services.map(shellQuote).join(' ')}; do ${sudo}systemctl is-active --quiet -- "$unit" 2>/dev/null; state=$?; ` +
       `if [ $state -eq 0 ]; then { ${keep} && ${sudo}systemctl stop -- "$unit"; } || { echo "$unit did not stop" >&2; undo; exit 1; }; stopped+=("$unit"); echo "stopped: $unit"; ` +
       `elif [ $state -ne 3 ]; then echo "cannot tell whether $unit runs: $(${sudo}systemctl is-active -- "$unit" 2>&1 | head -n 1)" >&2; undo; exit 1; fi; done`;
-    const result = await this.onHost(host, signal, (session) => session.run(script, SERVICE_TIMEOUT_MS, signal));
+    const result = await withSession(this.transport, host, signal, (session) => session.run(script, SERVICE_TIMEOUT_MS, signal));
     if (result.code !== 0) {
       throw nonRetryable(
         `${host.name}: could not stop its services before the power-down (any it had stopped are started again; the power is untouched): ` +
@@ -345,15 +345,6 @@ export class CommandHardware implements HardwareDriver {
         );
       }
       await abortableDelay(pollMs, signal);
-    }
-  }
-
-  private async onHost<T>(host: Host, signal: AbortSignal | undefined, work: (session: CommandSession) => Promise<T>): Promise<T> {
-    const session = await this.transport.open(host, signal);
-    try {
-      return await work(session);
-    } finally {
-      session.close();
     }
   }
 }
