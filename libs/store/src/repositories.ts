@@ -739,6 +739,12 @@ export class PrincipalRepository {
     return (await query.orderBy('created_at').orderBy('id').execute()).map(toToken);
   }
 
+  /** The sha256 (hex) a token is kept as, or undefined when there is no such token. */
+  async tokenSha256(id: string): Promise<string | undefined> {
+    await this.ready();
+    return (await this.db.selectFrom('tokens').select('token_sha256').where('id', '=', id).executeTakeFirst())?.token_sha256;
+  }
+
   /** Revokes a live token; resolves the token as it is now, or undefined when there is no such token. */
   async revoke(id: string, by: string): Promise<TokenRow | undefined> {
     await this.ready();

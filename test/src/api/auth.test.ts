@@ -72,6 +72,36 @@ describe('roles', () => {
   });
 });
 
+describe('tokens', () => {
+  it('refuses an admin locking themselves out: revoking the token of the request, or dropping their own admin role (409)', async () => {
+    const own = await request(api.server).get('/v1/admin/tokens?principalId=ada').set(auth('ada')).expect(200);
+    const live = own.body.tokens.filter((t: { revokedAt: string | null }) => t.revokedAt === null);
+    expect(live).toHaveLength(1);
+    const refused = await request(api.server).delete(`/v1/admin/tokens/${live[0].id}`).set(auth('ada')).expect(409);
+    expect(refused.body.message).toMatch(/authenticated with token .*another token/);
+
+    const demoted = await request(api.server)
+      .post('/v1/admin/tokens')
+      .set(auth('ada'))
+      .send({ principalId: 'ada', label: 'self-demotion', principal: { displayName: 'Ada', roles: ['technician'] } })
+      .expect(409);
+    expect(demoted.body.message).toMatch(/admin role from ada/);
+    const me = await request(api.server).get('/v1/me').set(auth('ada')).expect(200);
+    expect(me.body.roles).toContain('admin');
+
+    // Another token of one's own may be revoked with this one, and then it is refused.
+    const second = await request(api.server)
+      .post('/v1/admin/tokens')
+      .set(auth('ada'))
+      .send({ principalId: 'ada', label: 'laptop' })
+      .expect(201);
+    const revoked = await request(api.server).delete(`/v1/admin/tokens/${second.body.id}`).set(auth('ada')).expect(200);
+    expect(revoked.body.revokedBy).toBe('ada');
+    await request(api.server).get('/v1/me').set('Authorization', `Bearer ${second.body.token}`).expect(401);
+    await request(api.server).get('/v1/me').set(auth('ada')).expect(200);
+  });
+});
+
 describe('unauthenticated endpoints', () => {
   it('serves /healthz, /openapi.json and /docs without a token', async () => {
     await request(api.server).get('/healthz').expect(200, { status: 'ok' });

@@ -47,7 +47,8 @@ export const tokenRoutes = {
     summary: 'Create a bearer token',
     description:
       'Creates a token for a principal (creating the principal, or changing its roles, when `principal` is given). ' +
-      'The token is in this answer only: keep it; the API keeps its sha256.',
+      'The token is in this answer only: keep it; the API keeps its sha256. ' +
+      'A `principal` for the caller must keep the admin role (409 otherwise: another admin must take it).',
     tag: 'admin',
     access: admin,
     body: createTokenBodySchema,
@@ -55,6 +56,7 @@ export const tokenRoutes = {
     responses: {
       201: { description: 'The token, shown once', schema: createdTokenSchema },
       400: error('Invalid body, or an unknown principal without `principal`'),
+      409: error('The caller would take the admin role from themselves'),
     },
   }),
   list: defineRoute({
@@ -76,11 +78,15 @@ export const tokenRoutes = {
     summary: 'Revoke a bearer token',
     description:
       'Every API replica refuses the token from its next request on (tokens are checked against the store on every request). ' +
-      'Revoking a revoked token changes nothing.',
+      'Revoking a revoked token changes nothing. The token that authenticates the request itself is refused (409): revoke it with another.',
     tag: 'admin',
     access: admin,
     params: tokenParamsSchema,
     status: 200,
-    responses: { 200: { description: 'The token, revoked', schema: tokenSchema }, 404: error('No such token') },
+    responses: {
+      200: { description: 'The token, revoked', schema: tokenSchema },
+      404: error('No such token'),
+      409: error('The token authenticates this request'),
+    },
   }),
 } as const;

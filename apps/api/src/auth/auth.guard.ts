@@ -10,9 +10,9 @@ import { hasAnyRole, type Principal } from '@runbooks/contracts';
 import type { Request } from 'express';
 import { routeOf } from '../http/route-of';
 import { OidcAuthenticator } from './oidc';
-import { PrincipalDirectory } from './principals';
+import { PrincipalDirectory, tokenSha256 } from './principals';
 
-type AuthenticatedRequest = Request & { principal?: Principal };
+type AuthenticatedRequest = Request & { principal?: Principal; tokenSha256?: string };
 
 /**
  * Every route declares its access; a route without a declaration is refused (fail closed).
@@ -36,9 +36,11 @@ export class AuthGuard implements CanActivate {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new UnauthorizedException('the Authorization header must be "Bearer <token>"');
     // Service tokens first; a JWT from the single sign-on issuer otherwise (oidc.ts).
-    const principal = (await this.principals.authenticate(match[1])) ?? (await this.oidc.authenticate(match[1]));
+    const service = await this.principals.authenticate(match[1]);
+    const principal = service ?? (await this.oidc.authenticate(match[1]));
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     request.principal = principal;
+    if (service) request.tokenSha256 = tokenSha256(match[1]);
 
     if (route.access !== 'authenticated' && !hasAnyRole(principal, route.access.anyRole)) {
       const needed = [...new Set([...route.access.anyRole, 'admin'])].join(' or ');
@@ -56,6 +58,11 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
   return principal;
 });
+
+/** The sha256 of the service token that authenticated the current request; undefined for a single sign-on JWT. */
+export const CurrentTokenSha256 = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): string | undefined => ctx.switchToHttp().getRequest<AuthenticatedRequest>().tokenSha256,
+);
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
