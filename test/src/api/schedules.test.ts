@@ -12,6 +12,7 @@ import { ScheduleNotFoundError, type Client, type Connection } from '@temporalio
 import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { canonicalJson } from '../../../apps/api/src/runs/runs.service';
+import { MAX_BACKFILL_RUNS } from '../../../apps/api/src/schedules/schedules.service';
 import { eventually, payloadValue, testClient } from '../harness/worker';
 import { auth, restoreInput, startTestApi, type TestApi } from './app';
 
@@ -421,6 +422,15 @@ describe('runs started by a schedule', () => {
       .send({ start: end.toISOString(), end: start.toISOString() })
       .expect(400);
     expect(inverted.body.issues.map((i: { path: string }) => i.path)).toEqual(['end']);
+
+    // One hourly fire time more than a backfill may start (both ends count): refused, nothing started.
+    const tooWide = await request(api.server)
+      .post(`/v1/schedules/${id}/backfill`)
+      .set(auth('sam'))
+      .send({ start: start.toISOString(), end: new Date(start.getTime() + MAX_BACKFILL_RUNS * 3_600_000).toISOString() })
+      .expect(400);
+    expect(tooWide.body.issues).toEqual([{ path: 'end', message: expect.stringMatching(/more than 100 times .*split it$/) }]);
+    expect(await runsOf(id)).toHaveLength(4);
   });
 });
 

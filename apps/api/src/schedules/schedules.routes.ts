@@ -257,7 +257,7 @@ export const scheduleRoutes = {
     summary: 'Backfill a schedule',
     description:
       'Starts the runs of every fire time from start to end (both included) as if that time were passing now; ' +
-      'overlap defaults to allow_all.',
+      'overlap defaults to allow_all. At most 100 runs (a wider span is a 400 on end, and nothing starts).',
     tag: 'schedules',
     access: scheduler,
     params: scheduleParamsSchema,

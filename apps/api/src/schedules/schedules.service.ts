@@ -71,6 +71,9 @@ export const SCHEDULE_SPEC_MEMO = 'scheduleSpec';
 /** Fire times are asked of Temporal over this span; it stops at 1,000 times (and at the year 2100) anyway. */
 const FIRE_TIME_HORIZON_MS = 100 * 365 * 86_400_000;
 
+/** The most runs one backfill may start: a wider span is refused (400 `end`), not started by the thousand. */
+export const MAX_BACKFILL_RUNS = 100;
+
 /** The most schedules a listing returns. */
 const MAX_LISTED = 1000;
 
@@ -219,6 +222,18 @@ export class SchedulesService {
   async backfill(principal: Principal, id: string, body: BackfillScheduleBody): Promise<ScheduleActionAccepted> {
     const handle = this.temporal.clientFor(principal).schedule.getHandle(id);
     await this.describe(handle);
+    // The backfill counts both ends; ListScheduleMatchingTimes counts neither, hence a millisecond
+    // more each side. One fire time more than the cap is enough to refuse.
+    const start = new Date(Date.parse(body.start) - 1);
+    const runs = await this.fireTimes(id, MAX_BACKFILL_RUNS + 1, start, new Date(Date.parse(body.end) + 1));
+    if (runs.length > MAX_BACKFILL_RUNS) {
+      throw new RequestValidationError('request body', [
+        {
+          path: ['end'],
+          message: `the schedule fires more than ${MAX_BACKFILL_RUNS} times from ${body.start} to ${body.end}; a backfill starts at most ${MAX_BACKFILL_RUNS} runs: split it`,
+        },
+      ]);
+    }
     const requestedAt = new Date().toISOString();
     await this.temporal.call('server', () =>
       handle.backfill({ start: new Date(body.start), end: new Date(body.end), overlap: toTemporalOverlap(body.overlap) }),
@@ -246,14 +261,19 @@ export class SchedulesService {
    * The times the spec fires after `from`, as Temporal computes them (ListScheduleMatchingTimes:
    * time zone, DST, startAt/endAt and jitter included; a pause is not).
    */
-  private async fireTimes(id: string, count: number, from: Date): Promise<string[]> {
+  private async fireTimes(
+    id: string,
+    count: number,
+    from: Date,
+    until = new Date(from.getTime() + FIRE_TIME_HORIZON_MS),
+  ): Promise<string[]> {
     const { connection, namespace } = this.temporal;
     const response = await this.temporal.call('server', () =>
       connection.workflowService.listScheduleMatchingTimes({
         namespace,
         scheduleId: id,
         startTime: optionalDateToTs(from),
-        endTime: optionalDateToTs(new Date(from.getTime() + FIRE_TIME_HORIZON_MS)),
+        endTime: optionalDateToTs(until),
       }),
     );
     return (response.startTime ?? [])
