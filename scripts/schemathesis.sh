@@ -37,6 +37,61 @@ node apps/api/dist/main.js &
 pids+=($!)
 
 API="http://127.0.0.1:$PORT"
+for _ in $(seq 1 120); do curl -sf "$API/readyz" >/dev/null && break; sleep 0.5; done
+
+# Things for the operations on one run, schedule or window to act on, so that the fuzzer reaches
+# their logic rather than a 404 on an id it made up: a patch run parked at its production gate
+# (approvals, rollout steering) and another to abort, a disk replacement waiting for its human
+# task, a paused schedule and one to delete, a maintenance window and one to delete. The fuzzer's
+# own token cannot be revoked by it, nor its admin role taken (the API refuses both to the caller).
+call() { # METHOD PATH TOKEN [BODY]: the answer's body; fails on a status >= 400
+  curl -sf -X "$1" "$API$2" -H "Authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
+}
+field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+until_run() { # RUN STATE: waits (up to a minute) until the run's status is STATE
+  for _ in $(seq 1 120); do
+    [[ "$(call GET "/v1/runs/$1" demo-admin-token | field status)" == "$2" ]] && return 0
+    sleep 0.5
+  done
+  echo "run $1 did not reach $2" >&2
+  return 1
+}
+PATCH="$(cat data/demo/patch-request.json)"
+DISK_INPUT='{"host":"db-07","slot":"bay 3","notify":["dba-team"]}'
+PATCH_RUN="$(call POST /v1/runs demo-technician-token "$PATCH" | field runId)"
+ABORT_RUN="$(call POST /v1/runs demo-technician-token "$PATCH" | field runId)"
+TASK_RUN="$(call POST /v1/runs demo-technician-token "{\"runbook\":\"disk-replacement\",\"input\":$DISK_INPUT}" | field runId)"
+until_run "$PATCH_RUN" awaiting_approval
+until_run "$ABORT_RUN" awaiting_approval
+until_run "$TASK_RUN" awaiting_task
+for id in fuzz-schedule fuzz-schedule-deleted; do
+  call POST /v1/schedules demo-scheduler-token "{\"id\":\"$id\",\"runbook\":\"disk-replacement\",\"input\":$DISK_INPUT,
+    \"spec\":{\"cron\":[\"0 * * * *\"]},\"paused\":true}" >/dev/null
+done
+for name in fuzz-window fuzz-window-deleted; do
+  call PUT "/v1/maintenance/windows/$name" demo-scheduler-token '{"opens":"0 1 * * 0","timezone":"UTC","durationSeconds":3600}' >/dev/null
+done
+# schemathesis reads schemathesis.toml from its working folder: these ids for these operations.
+pin() { # "METHOD PATH" 'toml inline table of parameters'
+  printf '[[operations]]\ninclude-name = "%s"\nparameters = %s\n\n' "$1" "$2"
+}
+{
+  pin "POST /v1/runs/{id}/approvals/{gateId}" "{ \"path.id\" = \"$PATCH_RUN\", \"path.gateId\" = \"approve-production\" }"
+  for op in pause resume concurrency skip; do pin "POST /v1/runs/{id}/rollout/$op" "{ \"path.id\" = \"$PATCH_RUN\" }"; done
+  pin "POST /v1/runs/{id}/rollout/abort" "{ \"path.id\" = \"$ABORT_RUN\" }"
+  for op in claim release reassign complete; do
+    pin "POST /v1/runs/{id}/tasks/{taskId}/$op" "{ \"path.id\" = \"$TASK_RUN\", \"path.taskId\" = \"swap-disk\" }"
+  done
+  for op in "GET /v1/schedules/{id}" "PATCH /v1/schedules/{id}" "GET /v1/schedules/{id}/pre-approvals" \
+    "POST /v1/schedules/{id}/pre-approvals" "POST /v1/schedules/{id}/pause" "POST /v1/schedules/{id}/unpause" \
+    "POST /v1/schedules/{id}/trigger" "POST /v1/schedules/{id}/backfill"; do
+    pin "$op" '{ "path.id" = "fuzz-schedule" }'
+  done
+  pin "DELETE /v1/schedules/{id}" '{ "path.id" = "fuzz-schedule-deleted" }'
+  pin "PUT /v1/maintenance/windows/{name}" '{ "path.name" = "fuzz-window" }'
+  pin "DELETE /v1/maintenance/windows/{name}" '{ "path.name" = "fuzz-window-deleted" }'
+} >"$DATA/schemathesis.toml"
+
 cd "$DATA" # schemathesis and hypothesis keep their caches in the working folder
 st run "$API/openapi.json" \
   --wait-for-schema 60 \
