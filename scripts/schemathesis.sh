@@ -37,17 +37,22 @@ node apps/api/dist/main.js &
 pids+=($!)
 
 API="http://127.0.0.1:$PORT"
-for _ in $(seq 1 120); do curl -sf "$API/readyz" >/dev/null && break; sleep 0.5; done
+ready() { for _ in $(seq 1 120); do curl -sf "$API/readyz" >/dev/null && return 0; sleep 0.5; done; return 1; }
+ready || { echo "the API at $API never answered /readyz" >&2; exit 1; }
 
 # Things for the operations on one run, schedule or window to act on, so that the fuzzer reaches
 # their logic rather than a 404 on an id it made up: a patch run parked at its production gate
 # (approvals, rollout steering) and another to abort, a disk replacement waiting for its human
-# task, a paused schedule and one to delete, a maintenance window and one to delete. The fuzzer's
-# own token cannot be revoked by it, nor its admin role taken (the API refuses both to the caller).
-call() { # METHOD PATH TOKEN [BODY]: the answer's body; fails on a status >= 400
-  curl -sf -X "$1" "$API$2" -H "Authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
+# task, a paused schedule, one to trigger and backfill (it fires once, in 2025: a backfill starts
+# one run at most) and one to delete, a maintenance window and one to delete. The fuzzer's own
+# token cannot be revoked by it, nor its admin role taken (the API refuses both to the caller).
+call() { # METHOD PATH TOKEN [BODY]: the answer's body; fails on a status >= 400, the body on stderr
+  curl -sS --fail-with-body -X "$1" "$API$2" -H "Authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
 }
-field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+field() { # NAME: the field of the JSON on stdin; fails when it has none
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];
+    if (v === undefined) { console.error(`no ${process.argv[1]} in ${s}`); process.exit(1); } console.log(v)})' "$1"
+}
 until_run() { # RUN STATE: waits (up to a minute) until the run's status is STATE
   for _ in $(seq 1 120); do
     [[ "$(call GET "/v1/runs/$1" demo-admin-token | field status)" == "$2" ]] && return 0
@@ -56,7 +61,7 @@ until_run() { # RUN STATE: waits (up to a minute) until the run's status is STAT
   echo "run $1 did not reach $2" >&2
   return 1
 }
-PATCH="$(cat data/demo/patch-request.json)"
+PATCH="$(cat "$DATA/demo/patch-request.json")"
 DISK_INPUT='{"host":"db-07","slot":"bay 3","notify":["dba-team"]}'
 PATCH_RUN="$(call POST /v1/runs demo-technician-token "$PATCH" | field runId)"
 ABORT_RUN="$(call POST /v1/runs demo-technician-token "$PATCH" | field runId)"
@@ -64,9 +69,9 @@ TASK_RUN="$(call POST /v1/runs demo-technician-token "{\"runbook\":\"disk-replac
 until_run "$PATCH_RUN" awaiting_approval
 until_run "$ABORT_RUN" awaiting_approval
 until_run "$TASK_RUN" awaiting_task
-for id in fuzz-schedule fuzz-schedule-deleted; do
+for id in fuzz-schedule fuzz-schedule-fired fuzz-schedule-deleted; do
   call POST /v1/schedules demo-scheduler-token "{\"id\":\"$id\",\"runbook\":\"disk-replacement\",\"input\":$DISK_INPUT,
-    \"spec\":{\"cron\":[\"0 * * * *\"]},\"paused\":true}" >/dev/null
+    \"spec\":{\"cron\":[\"0 0 1 1 *\"],\"startAt\":\"2025-01-01T00:00:00Z\",\"endAt\":\"2025-12-31T00:00:00Z\"},\"paused\":true}" >/dev/null
 done
 for name in fuzz-window fuzz-window-deleted; do
   call PUT "/v1/maintenance/windows/$name" demo-scheduler-token '{"opens":"0 1 * * 0","timezone":"UTC","durationSeconds":3600}' >/dev/null
@@ -83,10 +88,10 @@ pin() { # "METHOD PATH" 'toml inline table of parameters'
     pin "POST /v1/runs/{id}/tasks/{taskId}/$op" "{ \"path.id\" = \"$TASK_RUN\", \"path.taskId\" = \"swap-disk\" }"
   done
   for op in "GET /v1/schedules/{id}" "PATCH /v1/schedules/{id}" "GET /v1/schedules/{id}/pre-approvals" \
-    "POST /v1/schedules/{id}/pre-approvals" "POST /v1/schedules/{id}/pause" "POST /v1/schedules/{id}/unpause" \
-    "POST /v1/schedules/{id}/trigger" "POST /v1/schedules/{id}/backfill"; do
+    "POST /v1/schedules/{id}/pre-approvals" "POST /v1/schedules/{id}/pause" "POST /v1/schedules/{id}/unpause"; do
     pin "$op" '{ "path.id" = "fuzz-schedule" }'
   done
+  for op in trigger backfill; do pin "POST /v1/schedules/{id}/$op" '{ "path.id" = "fuzz-schedule-fired" }'; done
   pin "DELETE /v1/schedules/{id}" '{ "path.id" = "fuzz-schedule-deleted" }'
   pin "PUT /v1/maintenance/windows/{name}" '{ "path.name" = "fuzz-window" }'
   pin "DELETE /v1/maintenance/windows/{name}" '{ "path.name" = "fuzz-window-deleted" }'
