@@ -222,10 +222,9 @@ export class SchedulesService {
   async backfill(principal: Principal, id: string, body: BackfillScheduleBody): Promise<ScheduleActionAccepted> {
     const handle = this.temporal.clientFor(principal).schedule.getHandle(id);
     await this.describe(handle);
-    // The backfill counts both ends; ListScheduleMatchingTimes counts neither, hence a millisecond
-    // more each side. One fire time more than the cap is enough to refuse.
-    const start = new Date(Date.parse(body.start) - 1);
-    const runs = await this.fireTimes(id, MAX_BACKFILL_RUNS + 1, start, new Date(Date.parse(body.end) + 1));
+    // The backfill counts both ends; ListScheduleMatchingTimes counts (start, end], hence a
+    // millisecond before start. One fire time more than the cap is enough to refuse.
+    const runs = await this.fireTimes(id, MAX_BACKFILL_RUNS + 1, new Date(Date.parse(body.start) - 1), new Date(body.end));
     if (runs.length > MAX_BACKFILL_RUNS) {
       throw new RequestValidationError('request body', [
         {
@@ -258,8 +257,9 @@ export class SchedulesService {
   }
 
   /**
-   * The times the spec fires after `from`, as Temporal computes them (ListScheduleMatchingTimes:
-   * time zone, DST, startAt/endAt and jitter included; a pause is not).
+   * The first `count` times the spec fires after `from`, up to `until` included (100 years on by
+   * default), as Temporal computes them (ListScheduleMatchingTimes: time zone, DST, startAt/endAt
+   * and jitter included; a pause is not).
    */
   private async fireTimes(
     id: string,
