@@ -88,6 +88,28 @@ describe('tokens', () => {
     expect(demoted.body.message).toMatch(/admin role from ada/);
     const me = await request(api.server).get('/v1/me').set(auth('ada')).expect(200);
     expect(me.body.roles).toContain('admin');
+    // Keeping the admin role, one may change one's own name and roles.
+    await request(api.server)
+      .post('/v1/admin/tokens')
+      .set(auth('ada'))
+      .send({ principalId: 'ada', label: 'renamed', principal: { displayName: 'Ada A.', roles: me.body.roles } })
+      .expect(201);
+    // Another admin may take the role, and give it back.
+    const other = await request(api.server)
+      .post('/v1/admin/tokens')
+      .set(auth('ada'))
+      .send({ principalId: 'root', label: 'second admin', principal: { displayName: 'Root', roles: ['admin'] } })
+      .expect(201);
+    const asRoot = { Authorization: `Bearer ${other.body.token}` };
+    const demote = (roles: string[]) =>
+      request(api.server)
+        .post('/v1/admin/tokens')
+        .set(asRoot)
+        .send({ principalId: 'ada', label: 'by root', principal: { displayName: 'Ada', roles } });
+    await demote(['technician']).expect(201);
+    await request(api.server).get('/v1/admin/tokens').set(auth('ada')).expect(403);
+    await demote(me.body.roles).expect(201);
+    await request(api.server).get('/v1/admin/tokens').set(auth('ada')).expect(200);
 
     // Another token of one's own may be revoked with this one, and then it is refused.
     const second = await request(api.server)

@@ -138,6 +138,17 @@ describe('OpenID Connect sign-in', () => {
     }
   });
 
+  it("lets an admin signed in through it set the roles of the service principal of the same id (its own roles are the JWT's)", async () => {
+    const jwt = await token({ claims: { groups: ['it-admins'] } });
+    const res = await request(api.server)
+      .post('/v1/admin/tokens')
+      .set(bearer(jwt))
+      .send({ principalId: 'erin', label: 'service erin', principal: { displayName: 'Erin (service)', roles: ['technician'] } })
+      .expect(201);
+    expect(res.body.principal.roles).toEqual(['technician']);
+    await request(api.server).get('/v1/admin/tokens').set(bearer(jwt)).expect(200);
+  });
+
   it('keeps the service tokens of the principals file working beside it', async () => {
     await request(api.server).get('/v1/runbooks').set(auth('tess')).expect(200);
     await request(api.server).get('/v1/runbooks').set(bearer('not-a-known-token')).expect(401);
