@@ -10,7 +10,7 @@ import { hasAnyRole, type Principal } from '@runbooks/contracts';
 import type { Request } from 'express';
 import { routeOf } from '../http/route-of';
 import { OidcAuthenticator } from './oidc';
-import { PrincipalDirectory, tokenSha256 } from './principals';
+import { PrincipalDirectory } from './principals';
 
 type AuthenticatedRequest = Request & { principal?: Principal; tokenSha256?: string };
 
@@ -37,10 +37,10 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new UnauthorizedException('the Authorization header must be "Bearer <token>"');
     // Service tokens first; a JWT from the single sign-on issuer otherwise (oidc.ts).
     const service = await this.principals.authenticate(match[1]);
-    const principal = service ?? (await this.oidc.authenticate(match[1]));
+    const principal = service?.principal ?? (await this.oidc.authenticate(match[1]));
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     request.principal = principal;
-    if (service) request.tokenSha256 = tokenSha256(match[1]);
+    request.tokenSha256 = service?.tokenSha256;
 
     if (route.access !== 'authenticated' && !hasAnyRole(principal, route.access.anyRole)) {
       const needed = [...new Set([...route.access.anyRole, 'admin'])].join(' or ');

@@ -76,9 +76,10 @@ export class PrincipalDirectory {
     return new PrincipalDirectory(store, isDemo);
   }
 
-  /** The principal of a live (not revoked) token; looked up by its sha256, an indexed equality. */
-  async authenticate(token: string): Promise<Principal | undefined> {
-    const body = await this.store.principals.authenticate(tokenSha256(token));
-    return body === undefined ? undefined : principalSchema.parse(JSON.parse(body));
+  /** The principal of a live (not revoked) token, and the sha256 it was looked up by (an indexed equality). */
+  async authenticate(token: string): Promise<{ principal: Principal; tokenSha256: string } | undefined> {
+    const sha256 = tokenSha256(token);
+    const body = await this.store.principals.authenticate(sha256);
+    return body === undefined ? undefined : { principal: principalSchema.parse(JSON.parse(body)), tokenSha256: sha256 };
   }
 }
