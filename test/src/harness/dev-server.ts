@@ -17,6 +17,13 @@ export interface DevServerOptions {
   suggestContinueAsNewAfter?: number | 'server-default';
   /** More `temporal server start-dev` arguments. */
   extraArgs?: string[];
+  /**
+   * Keep the server's SQLite database in this file rather than in memory. An in-memory database
+   * lives in one connection: when the server's driver discards it (after a transaction whose
+   * context was cancelled), every table is gone and every call fails with "no such table"
+   * (temporalio/temporal#3784, #8017); a file survives that. The test run puts it on tmpfs.
+   */
+  dbFile?: string;
 }
 
 export interface DevServer {
@@ -40,7 +47,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `temporal server start-dev` headless on loopback, in memory, with our search attributes,
+ * Starts `temporal server start-dev` headless on loopback, in memory unless told a file, with our search attributes,
  * and waits until it answers (our own poll: the SDK's 5 s is too short on a 2-core CI machine).
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
@@ -67,6 +74,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     // Tests: fleet runs continue as new after this many events instead of ~4,096, so they exercise it.
     ...(suggestAfter === 'server-default' ? [] : ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${suggestAfter}`]),
     ...SEARCH_ATTRIBUTE_REGISTRATIONS.flatMap((sa) => ['--search-attribute', sa]),
+    ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: false });
