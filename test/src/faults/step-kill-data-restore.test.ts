@@ -81,7 +81,10 @@ test('a worker killed by SIGKILL in each step of a restore is replaced and every
     await eventually(async () => (alive(holder) ? undefined : true), 60_000, 'the worker holding the approval notice killed');
     await approveWhenPending(handle, 240_000);
   })();
-  const held = await killAtEveryHold(fleet, markerDir, result);
+  // Each resume takes the lost attempt's heartbeat timeout, a new worker's start and the step's own
+  // work (a restic restore or verify): on a 2-core machine running the rest of the suite beside it,
+  // over a minute at times (two CI runs timed out at 60 s resuming verify-restored-content).
+  const held = await killAtEveryHold(fleet, markerDir, result, 180_000);
   await approved;
   const state = await result;
 
