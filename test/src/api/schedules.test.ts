@@ -12,7 +12,7 @@ import { ScheduleNotFoundError, type Client, type Connection } from '@temporalio
 import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { canonicalJson } from '../../../apps/api/src/runs/runs.service';
-import { MAX_BACKFILL_RUNS } from '../../../apps/api/src/schedules/schedules.service';
+import { MAX_BACKFILL_RUNS } from '../../../apps/api/src/schedules/schedules.routes';
 import { eventually, payloadValue, testClient } from '../harness/worker';
 import { auth, restoreInput, startTestApi, type TestApi } from './app';
 

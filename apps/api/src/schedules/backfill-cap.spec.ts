@@ -4,7 +4,8 @@ import { RequestValidationError } from '../http/errors';
 import type { RunAdmission } from '../runs/admission';
 import type { CallerAssertions } from '../signing/caller-assertions';
 import type { TemporalService } from '../temporal/temporal.service';
-import { MAX_BACKFILL_RUNS, SchedulesService } from './schedules.service';
+import { MAX_BACKFILL_RUNS } from './schedules.routes';
+import { SchedulesService } from './schedules.service';
 
 const HOUR = 3_600_000;
 const start = '2026-11-01T00:00:00.000Z';
@@ -32,10 +33,7 @@ function serviceOverHourlySchedule() {
     call: (_kind: string, send: () => Promise<unknown>) => send(),
     connection: {
       workflowService: {
-        listScheduleMatchingTimes: async (request: {
-          startTime: { seconds: number; nanos?: number };
-          endTime: { seconds: number; nanos?: number };
-        }) => {
+        listScheduleMatchingTimes: async (request: { startTime: Timestamp; endTime: Timestamp }) => {
           const [from, until] = [ms(request.startTime), ms(request.endTime)];
           asked.push({ startTime: from, endTime: until });
           const times = [];

@@ -128,6 +128,9 @@ const notFound = error('No such schedule');
 const unavailable = error('Temporal is not answering');
 const scheduler = { anyRole: ['scheduler'] } as const satisfies RouteDefinition['access'];
 
+/** The most runs one backfill may start: a wider span is refused (400 `end`), not started by the thousand. */
+export const MAX_BACKFILL_RUNS = 100;
+
 export const scheduleRoutes = {
   create: defineRoute({
     operationId: 'createSchedule',
@@ -257,7 +260,7 @@ export const scheduleRoutes = {
     summary: 'Backfill a schedule',
     description:
       'Starts the runs of every fire time from start to end (both included) as if that time were passing now; ' +
-      'overlap defaults to allow_all. At most 100 runs (a wider span is a 400 on end, and nothing starts).',
+      `overlap defaults to allow_all. At most ${MAX_BACKFILL_RUNS} runs (a wider span is a 400 on end, and nothing starts).`,
     tag: 'schedules',
     access: scheduler,
     params: scheduleParamsSchema,

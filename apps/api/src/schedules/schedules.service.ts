@@ -45,7 +45,14 @@ import {
   type ApiSchedulePolicies,
   type ApiScheduleSpec,
 } from './schedule-spec';
-import type { ScheduleActionAccepted, ScheduleList, ScheduleSummary, ScheduleView, patchScheduleBodySchema } from './schedules.routes';
+import {
+  MAX_BACKFILL_RUNS,
+  type ScheduleActionAccepted,
+  type ScheduleList,
+  type ScheduleSummary,
+  type ScheduleView,
+  type patchScheduleBodySchema,
+} from './schedules.routes';
 
 export type CreateScheduleBody = z.output<typeof createScheduleSchema>;
 export type PatchScheduleBody = z.output<typeof patchScheduleBodySchema>;
@@ -70,9 +77,6 @@ export const SCHEDULE_SPEC_MEMO = 'scheduleSpec';
 
 /** Fire times are asked of Temporal over this span; it stops at 1,000 times (and at the year 2100) anyway. */
 const FIRE_TIME_HORIZON_MS = 100 * 365 * 86_400_000;
-
-/** The most runs one backfill may start: a wider span is refused (400 `end`), not started by the thousand. */
-export const MAX_BACKFILL_RUNS = 100;
 
 /** The most schedules a listing returns. */
 const MAX_LISTED = 1000;
